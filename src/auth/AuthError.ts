@@ -1,0 +1,299 @@
+/**
+ * Typed errors of the auth layer. Every message says what went wrong and what to do;
+ * none ever contains a token, a key or a refresh token.
+ *
+ * @since 0.1.0
+ */
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+
+/**
+ * @since 0.1.0
+ * @category Type IDs
+ */
+export const TypeId: unique symbol = Symbol.for("effect-adc/AuthError")
+
+/**
+ * @since 0.1.0
+ * @category Type IDs
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * Is the value one of the auth errors of this module?
+ *
+ * @since 0.1.0
+ * @category Guards
+ */
+export const isAuthError = (u: unknown): u is AuthError => Predicate.hasProperty(u, TypeId)
+
+/**
+ * The endpoint a token request went to.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export const TokenEndpoint = Schema.Literal("metadata", "oauth", "iam", "sts", "external")
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type TokenEndpoint = typeof TokenEndpoint.Type
+
+const endpointName: Record<TokenEndpoint, string> = {
+  metadata: "the metadata server",
+  oauth: "the OAuth token endpoint",
+  iam: "IAM Credentials",
+  sts: "the Security Token Service",
+  external: "the external credential source"
+}
+
+/**
+ * Application Default Credentials found nothing, or detection took longer than the
+ * configured timeout.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class CredentialsNotFound extends Schema.TaggedError<CredentialsNotFound>("effect-adc/CredentialsNotFound")(
+  "CredentialsNotFound",
+  {
+    reason: Schema.Literal("NotFound", "Timeout"),
+    detail: Schema.String,
+    cause: Schema.optional(Schema.Defect)
+  }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    const what = this.reason === "Timeout"
+      ? `Credential detection did not finish in time (${this.detail}).`
+      : `No Application Default Credentials were found (${this.detail}).`
+    return `${what} Locally, run \`gcloud auth application-default login\`; elsewhere set ` +
+      `GOOGLE_APPLICATION_CREDENTIALS to a credential file, or run on Cloud Run / GCE / GKE ` +
+      `where the metadata server provides them. Passing \`projectId\` avoids the gcloud lookup.`
+  }
+}
+
+/**
+ * A credential file or object was found but cannot be used (unreadable, not JSON,
+ * missing fields, an unsupported `type`).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class CredentialsInvalid extends Schema.TaggedError<CredentialsInvalid>("effect-adc/CredentialsInvalid")(
+  "CredentialsInvalid",
+  {
+    source: Schema.String,
+    detail: Schema.String,
+    cause: Schema.optional(Schema.Defect)
+  }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `The credentials from ${this.source} cannot be used: ${this.detail}. ` +
+      `Check the file (it must be a service_account, authorized_user, impersonated_service_account ` +
+      `or external_account JSON) or recreate it with \`gcloud auth application-default login\`.`
+  }
+}
+
+/**
+ * The credential type cannot mint Google-signed ID tokens.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class IdTokenUnsupported extends Schema.TaggedError<IdTokenUnsupported>("effect-adc/IdTokenUnsupported")(
+  "IdTokenUnsupported",
+  {
+    credentialType: Schema.String,
+    detail: Schema.String
+  }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Credentials of type ${this.credentialType} cannot mint ID tokens: ${this.detail}`
+  }
+}
+
+/**
+ * The audience asked for is not an http(s) URL or custom audience Google accepts.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class InvalidAudience extends Schema.TaggedError<InvalidAudience>("effect-adc/InvalidAudience")(
+  "InvalidAudience",
+  {
+    audience: Schema.String,
+    detail: Schema.String
+  }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Invalid ID token audience ${JSON.stringify(this.audience)}: ${this.detail}. ` +
+      `Use the service's URL (https://SERVICE-HASH-REGION.a.run.app) or a custom audience ` +
+      `configured on the service.`
+  }
+}
+
+/**
+ * The token endpoint could not be reached or did not answer in time.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class TokenEndpointUnreachable
+  extends Schema.TaggedError<TokenEndpointUnreachable>("effect-adc/TokenEndpointUnreachable")(
+    "TokenEndpointUnreachable",
+    {
+      endpoint: TokenEndpoint,
+      reason: Schema.Literal("Unreachable", "Timeout"),
+      detail: Schema.String
+    }
+  )
+{
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    const hint = this.endpoint === "metadata"
+      ? "Outside Google Cloud there is no metadata server: use gcloud credentials or a key file; " +
+        "on Cloud Run it is transient, retry."
+      : "Check network access to Google APIs (proxy, firewall, DNS); the request is retried in the background."
+    return `${endpointName[this.endpoint]} ${
+      this.reason === "Timeout" ? "did not answer in time" : "could not be reached"
+    } (${this.detail}). ${hint}`
+  }
+}
+
+/**
+ * The token endpoint answered with an error (Google's error code is kept).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class TokenRequestRejected extends Schema.TaggedError<TokenRequestRejected>("effect-adc/TokenRequestRejected")(
+  "TokenRequestRejected",
+  {
+    endpoint: TokenEndpoint,
+    status: Schema.optional(Schema.Number),
+    code: Schema.String,
+    description: Schema.String
+  }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `${endpointName[this.endpoint]} rejected the token request` +
+      `${this.status === undefined ? "" : ` with HTTP ${this.status}`}: ${this.code}` +
+      `${this.description === "" ? "" : ` (${this.description})`}. ${rejectionHint(this.code)}`
+  }
+}
+
+const rejectionHint = (code: string): string => {
+  switch (code) {
+    case "invalid_grant":
+      return "The credential is expired, revoked or its clock is off: run " +
+        "`gcloud auth application-default login` again, or create a new key, and check the system clock."
+    case "invalid_client":
+      return "The OAuth client in the credential file is unknown or its secret is wrong: recreate the file."
+    case "PERMISSION_DENIED":
+    case "IAM_PERMISSION_DENIED":
+      return "Grant the caller roles/iam.serviceAccountTokenCreator on the target service account."
+    case "UNAUTHENTICATED":
+      return "The source credential was not accepted: refresh the source credentials."
+    default:
+      return "See Google's error code above; fix the credential or its permissions."
+  }
+}
+
+/**
+ * The token endpoint answered, but not with a usable token (wrong shape, no expiry,
+ * already expired, shorter-lived than the configured margin).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class TokenResponseInvalid extends Schema.TaggedError<TokenResponseInvalid>("effect-adc/TokenResponseInvalid")(
+  "TokenResponseInvalid",
+  {
+    endpoint: TokenEndpoint,
+    detail: Schema.String
+  }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `${endpointName[this.endpoint]} returned an unusable token response: ${this.detail}. ` +
+      `This is retried in the background; if it persists, check for a proxy rewriting responses ` +
+      `or lower the cache margin.`
+  }
+}
+
+/**
+ * What detecting Application Default Credentials can fail with.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export type DetectError = CredentialsNotFound | CredentialsInvalid
+
+/**
+ * What fetching an access token can fail with.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export type AccessTokenError = TokenEndpointUnreachable | TokenRequestRejected | TokenResponseInvalid
+
+/**
+ * What fetching an ID token can fail with.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export type IdTokenError = AccessTokenError | IdTokenUnsupported | InvalidAudience
+
+/**
+ * Every auth error.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export type AuthError = DetectError | IdTokenError
+
+/**
+ * Schema of every auth error.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const AuthError: Schema.Union<[
+  typeof CredentialsNotFound,
+  typeof CredentialsInvalid,
+  typeof IdTokenUnsupported,
+  typeof InvalidAudience,
+  typeof TokenEndpointUnreachable,
+  typeof TokenRequestRejected,
+  typeof TokenResponseInvalid
+]> = Schema.Union(
+  CredentialsNotFound,
+  CredentialsInvalid,
+  IdTokenUnsupported,
+  InvalidAudience,
+  TokenEndpointUnreachable,
+  TokenRequestRejected,
+  TokenResponseInvalid
+)
