@@ -243,6 +243,28 @@ export class TokenResponseInvalid extends Schema.TaggedError<TokenResponseInvali
 }
 
 /**
+ * The auth configuration (environment variables or options) is malformed.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class AuthConfigInvalid extends Schema.TaggedError<AuthConfigInvalid>("effect-adc/AuthConfigInvalid")(
+  "AuthConfigInvalid",
+  {
+    detail: Schema.String
+  }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `The auth configuration is invalid: ${this.detail}. Durations are written like "60 seconds" ` +
+      `or "5 minutes"; see docs/auth.md for every variable.`
+  }
+}
+
+
+/**
  * What detecting Application Default Credentials can fail with.
  *
  * @since 0.1.0
@@ -272,7 +294,7 @@ export type IdTokenError = AccessTokenError | IdTokenUnsupported | InvalidAudien
  * @since 0.1.0
  * @category Errors
  */
-export type AuthError = DetectError | IdTokenError
+export type AuthError = DetectError | IdTokenError | AuthConfigInvalid
 
 /**
  * Schema of every auth error.
@@ -281,6 +303,7 @@ export type AuthError = DetectError | IdTokenError
  * @category Schemas
  */
 export const AuthError: Schema.Union<[
+  typeof AuthConfigInvalid,
   typeof CredentialsNotFound,
   typeof CredentialsInvalid,
   typeof IdTokenUnsupported,
@@ -289,6 +312,7 @@ export const AuthError: Schema.Union<[
   typeof TokenRequestRejected,
   typeof TokenResponseInvalid
 ]> = Schema.Union(
+  AuthConfigInvalid,
   CredentialsNotFound,
   CredentialsInvalid,
   IdTokenUnsupported,

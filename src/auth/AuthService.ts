@@ -1,0 +1,283 @@
+/**
+ * One Application Default Credentials source for the whole app: OAuth access tokens
+ * for Google APIs and Google-signed ID tokens for Cloud Run, cached and refreshed in
+ * the background.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AuthService } from "effect-adc/auth"
+ *
+ * const program = Effect.gen(function*() {
+ *   const auth = yield* AuthService.AuthService
+ *   const headers = yield* auth.headers({ kind: "id", audience: "https://gemma-abc-uc.a.run.app" })
+ *   return headers
+ * })
+ *
+ * program.pipe(Effect.provide(AuthService.layer()), Effect.runPromise)
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import { type AccessTokenError, AuthConfigInvalid, type DetectError, type IdTokenError } from "./AuthError.js"
+import type { AuthToken } from "./AuthToken.js"
+import type { CredentialSource, Identity } from "./CredentialSource.js"
+import { detect } from "./internal/googleAuthSource.js"
+import * as TokenCache from "./TokenCache.js"
+import {
+  type AccessTarget,
+  cacheKey,
+  normalizeScopes,
+  type TokenTarget,
+  validateAudience
+} from "./TokenTarget.js"
+
+/**
+ * Request headers for a target, lower-case names (`authorization`,
+ * `x-serverless-authorization`, `x-goog-user-project`).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type AuthHeaders = Readonly<Record<string, string>>
+
+/**
+ * The auth service.
+ *
+ * @since 0.1.0
+ * @category Tags
+ */
+export class AuthService extends Context.Tag("effect-adc/AuthService")<AuthService, AuthService.Service>() {}
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export declare namespace AuthService {
+  /**
+   * @since 0.1.0
+   * @category Models
+   */
+  export interface Service {
+    /** Which credential ADC found, its principal and project. Safe to print. */
+    readonly identity: Identity
+    /** An access token for Google APIs (default scope: cloud-platform). */
+    readonly accessToken: (
+      options?: { readonly scopes?: ReadonlyArray<string> | undefined } | undefined
+    ) => Effect.Effect<AuthToken, AccessTokenError>
+    /** A Google-signed ID token for an audience (a Cloud Run URL or a custom audience). */
+    readonly idToken: (audience: string) => Effect.Effect<AuthToken, IdTokenError>
+    /** The token for a target. */
+    readonly token: {
+      (target: AccessTarget): Effect.Effect<AuthToken, AccessTokenError>
+      (target: TokenTarget): Effect.Effect<AuthToken, IdTokenError>
+    }
+    /** The request headers for a target. */
+    readonly headers: {
+      (target: AccessTarget): Effect.Effect<AuthHeaders, AccessTokenError>
+      (target: TokenTarget): Effect.Effect<AuthHeaders, IdTokenError>
+    }
+    /**
+     * Drops the cached token for a target after a server rejected it; the next call
+     * fetches a new one. Pass the rejected token so that a newer one is kept.
+     */
+    readonly invalidate: (target: TokenTarget, rejected?: AuthToken) => Effect.Effect<void>
+  }
+}
+
+/**
+ * Options of the service. Explicit options beat the environment.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Options {
+  /** A credential JSON object (any type ADC reads); it holds secrets, so pass it `Redacted`. */
+  readonly credentials?: Redacted.Redacted<Record<string, unknown>> | undefined
+  /** Path to a credential file; beats GOOGLE_APPLICATION_CREDENTIALS. */
+  readonly keyFile?: string | undefined
+  /** The project id; saves google-auth-library's slow `gcloud` lookup. */
+  readonly projectId?: string | undefined
+  /** Default `x-goog-user-project` for access targets that name none. */
+  readonly quotaProject?: string | undefined
+  /**
+   * Options for every google-auth-library client (for example `transporterOptions` to
+   * route through a proxy, or to the `effect-adc/testing` emulator).
+   */
+  readonly clientOptions?: Record<string, unknown> | undefined
+  /** Bound on credential detection. Default 10 seconds. */
+  readonly detectTimeout?: Duration.DurationInput | undefined
+  /** Bound on one token request. Default 30 seconds. */
+  readonly requestTimeout?: Duration.DurationInput | undefined
+  /** Token cache tuning (margin, refresh lead, idle timeout, entry bound, retry delays). */
+  readonly cache?: TokenCache.Options | undefined
+}
+
+const authorization = (token: AuthToken) => `Bearer ${Redacted.value(token.value)}`
+
+/**
+ * Builds the service over a credential source, with a token cache that lives as long as
+ * the current scope.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = (
+  source: CredentialSource,
+  options: { readonly quotaProject?: string | undefined; readonly cache?: TokenCache.Options | undefined } = {}
+): Effect.Effect<AuthService.Service, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const cache = yield* TokenCache.make<IdTokenError>(options.cache)
+    const defaultQuotaProject = options.quotaProject ?? source.identity.quotaProject
+
+    const accessFor = (target: AccessTarget): Effect.Effect<AuthToken, AccessTokenError> => {
+      const scopes = normalizeScopes(target.scopes)
+      return cache.get(cacheKey({ ...target, scopes }), source.fetchAccessToken(scopes)) as Effect.Effect<
+        AuthToken,
+        AccessTokenError
+      >
+    }
+    const idFor = (audience: string): Effect.Effect<AuthToken, IdTokenError> =>
+      Effect.flatMap(validateAudience(audience), (valid) =>
+        cache.get(cacheKey({ kind: "id", audience: valid }), source.fetchIdToken(valid)))
+
+    const token = ((target: TokenTarget) =>
+      target.kind === "access" ? accessFor(target) : idFor(target.audience)) as AuthService.Service["token"]
+
+    const headersFor = (target: TokenTarget): Effect.Effect<AuthHeaders, IdTokenError> => {
+      if (target.kind === "id") {
+        const name = target.header === "X-Serverless-Authorization" ? "x-serverless-authorization" : "authorization"
+        return Effect.map(idFor(target.audience), (t) => ({ [name]: authorization(t) }))
+      }
+      const quotaProject = target.quotaProject ?? defaultQuotaProject
+      return Effect.map(accessFor(target), (t) =>
+        quotaProject === undefined
+          ? { authorization: authorization(t) }
+          : { authorization: authorization(t), "x-goog-user-project": quotaProject })
+    }
+
+    return AuthService.of({
+      identity: source.identity,
+      accessToken: (request) => accessFor({ kind: "access", scopes: request?.scopes }),
+      idToken: idFor,
+      token,
+      headers: headersFor as AuthService.Service["headers"],
+      invalidate: (target, rejected) => {
+        const key = target.kind === "access"
+          ? cacheKey({ ...target, scopes: normalizeScopes(target.scopes) })
+          : cacheKey(target)
+        return cache.invalidate(key, rejected)
+      }
+    })
+  })
+
+/**
+ * The service from Application Default Credentials, resolved by google-auth-library
+ * when the layer is built (bounded by `detectTimeout`).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<AuthService, DetectError> =>
+  Layer.scoped(
+    AuthService,
+    Effect.gen(function*() {
+      const source = yield* detect({
+        credentials: options.credentials === undefined ? undefined : Redacted.value(options.credentials),
+        keyFile: options.keyFile,
+        projectId: options.projectId,
+        clientOptions: options.clientOptions,
+        detectTimeout: Duration.decode(options.detectTimeout ?? Duration.seconds(10)),
+        requestTimeout: Duration.decode(options.requestTimeout ?? Duration.seconds(30))
+      })
+      return yield* make(source, { quotaProject: options.quotaProject, cache: options.cache })
+    })
+  )
+
+/**
+ * The service over a credential source of your own (tests, custom token brokers).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerSource = (
+  source: CredentialSource,
+  options: { readonly quotaProject?: string | undefined; readonly cache?: TokenCache.Options | undefined } = {}
+): Layer.Layer<AuthService> => Layer.scoped(AuthService, make(source, options))
+
+/**
+ * The options read from the environment (every variable optional):
+ *
+ * | variable | option |
+ * | --- | --- |
+ * | `GOOGLE_CLOUD_PROJECT` | `projectId` |
+ * | `EFFECT_ADC_KEY_FILE` | `keyFile` (else `GOOGLE_APPLICATION_CREDENTIALS`, read by ADC) |
+ * | `EFFECT_ADC_QUOTA_PROJECT` | `quotaProject` |
+ * | `EFFECT_ADC_DETECT_TIMEOUT` | `detectTimeout` |
+ * | `EFFECT_ADC_REQUEST_TIMEOUT` | `requestTimeout` |
+ * | `EFFECT_ADC_TOKEN_MARGIN` | `cache.margin` |
+ * | `EFFECT_ADC_REFRESH_AHEAD` | `cache.refreshAhead` |
+ * | `EFFECT_ADC_IDLE_TIMEOUT` | `cache.idleTimeout` |
+ * | `EFFECT_ADC_MAX_ENTRIES` | `cache.maxEntries` |
+ *
+ * @since 0.1.0
+ * @category Config
+ */
+export const config: Config.Config<Options> = Config.all({
+  projectId: Config.option(Config.nonEmptyString("GOOGLE_CLOUD_PROJECT")),
+  keyFile: Config.option(Config.nonEmptyString("EFFECT_ADC_KEY_FILE")),
+  quotaProject: Config.option(Config.nonEmptyString("EFFECT_ADC_QUOTA_PROJECT")),
+  detectTimeout: Config.option(Config.duration("EFFECT_ADC_DETECT_TIMEOUT")),
+  requestTimeout: Config.option(Config.duration("EFFECT_ADC_REQUEST_TIMEOUT")),
+  margin: Config.option(Config.duration("EFFECT_ADC_TOKEN_MARGIN")),
+  refreshAhead: Config.option(Config.duration("EFFECT_ADC_REFRESH_AHEAD")),
+  idleTimeout: Config.option(Config.duration("EFFECT_ADC_IDLE_TIMEOUT")),
+  maxEntries: Config.option(Config.integer("EFFECT_ADC_MAX_ENTRIES").pipe(
+    Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 })
+  ))
+}).pipe(Config.map((c) => ({
+  projectId: Option.getOrUndefined(c.projectId),
+  keyFile: Option.getOrUndefined(c.keyFile),
+  quotaProject: Option.getOrUndefined(c.quotaProject),
+  detectTimeout: Option.getOrUndefined(c.detectTimeout),
+  requestTimeout: Option.getOrUndefined(c.requestTimeout),
+  cache: {
+    margin: Option.getOrUndefined(c.margin),
+    refreshAhead: Option.getOrUndefined(c.refreshAhead),
+    idleTimeout: Option.getOrUndefined(c.idleTimeout),
+    maxEntries: Option.getOrUndefined(c.maxEntries)
+  }
+})))
+
+/**
+ * The service configured from the environment (see {@link config}); `overrides` beat it.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerConfig = (
+  overrides: Options = {}
+): Layer.Layer<AuthService, DetectError | AuthConfigInvalid> =>
+  Layer.unwrapEffect(
+    config.pipe(
+      Effect.mapError((error) => new AuthConfigInvalid({ detail: String(error) })),
+      Effect.map((fromEnv) =>
+        layer({
+          ...fromEnv,
+          ...definedOnly(overrides),
+          cache: { ...fromEnv.cache, ...definedOnly(overrides.cache ?? {}) }
+        })
+      )
+    )
+  )
+
+const definedOnly = <A extends object>(a: A): Partial<A> =>
+  Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Partial<A>
