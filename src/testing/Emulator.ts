@@ -144,6 +144,13 @@ export interface ImpersonatedFileOptions {
 export interface ExternalAccountFileOptions {
   /** add `service_account_impersonation_url` for the impersonation target */
   readonly impersonate?: boolean
+  /**
+   * `"loopback"` (default): `token_url` and the impersonation URL point at the
+   * emulator, so the file works without any seam. `"google"`: Google's real
+   * URLs, as gcloud writes them; only safe with {@link EmulatorHandle.proxy}
+   * (google-auth-library's STS client ignores `clientOptions`).
+   */
+  readonly endpoints?: "loopback" | "google"
 }
 
 /**
@@ -198,6 +205,25 @@ export interface WorkloadIdentity {
 }
 
 /**
+ * The emulator's forward proxy and local TLS authority.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface EmulatorProxy {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string
+  /** PEM of the self-signed authority that issues the emulated hosts' certificate */
+  readonly caCertificate: string
+  /** the same PEM in a file (for `NODE_EXTRA_CA_CERTS`) */
+  readonly caFile: string
+  /** `HTTPS_PROXY`, `https_proxy`, `NO_PROXY`, `no_proxy` (loopback), `NODE_EXTRA_CA_CERTS` */
+  readonly env: Readonly<Record<string, string>>
+  /** add the authority to this process's default CA list (`tls.setDefaultCACertificates`); returns the undo */
+  trustInThisProcess(): () => void
+}
+
+/**
  * A running emulator.
  *
  * @since 0.1.0
@@ -220,7 +246,10 @@ export interface EmulatorHandle {
   readonly fetch: typeof globalThis.fetch
   /**
    * for `new GoogleAuth({ clientOptions })` and clients' constructor options:
-   * google-auth-library's own seam for its hard-coded Google hosts
+   * google-auth-library's own seam for its hard-coded Google hosts. A fresh
+   * object on every read, because `GoogleAuth` writes `scopes` into the
+   * `clientOptions` it is given. It does not reach every request: see
+   * {@link EmulatorHandle.proxy}.
    */
   readonly clientOptions: { readonly transporterOptions: { readonly fetchImplementation: typeof globalThis.fetch } }
   /**
@@ -241,6 +270,17 @@ export interface EmulatorHandle {
   }
   readonly impersonationTarget: { readonly email: string; readonly uniqueId: string }
   readonly workloadIdentity: WorkloadIdentity
+  /**
+   * The seam for clients that ignore {@link EmulatorHandle.clientOptions}:
+   * google-auth-library builds the source client of an
+   * `impersonated_service_account` ADC file, and the STS client of an
+   * `external_account`, without the options it was given. Set `proxy.env`
+   * (`HTTPS_PROXY`, `NO_PROXY` for loopback) and trust the emulator's local
+   * authority (`trustInThisProcess()`, or `NODE_EXTRA_CA_CERTS` for a child
+   * process): CONNECTs to Google's auth hosts are then answered by the
+   * emulator, every other CONNECT is refused.
+   */
+  readonly proxy: EmulatorProxy
   /** `https://accounts.google.com` */
   readonly issuer: string
   /** loopback URL of the JWKS (`https://www.googleapis.com/oauth2/v3/certs`) */

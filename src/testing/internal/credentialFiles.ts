@@ -60,21 +60,23 @@ export const makeCredentialFiles = (state: State, directory: string, googleApisU
       }),
     /**
      * as `gcloud iam workload-identity-pools create-cred-config … --credential-source-file`
-     * writes it, with `token_url` (and the impersonation URL) on the emulator
+     * writes it; `token_url` and the impersonation URL are the emulator's
+     * loopback URLs unless `endpoints: "google"`
      */
     writeExternalAccount: async (options: ExternalAccountFileOptions = {}) => {
+      const google = options.endpoints === "google"
       const subjectTokenFile = await write("subject-token", mintSubjectToken(state, { lifetimeSeconds: 86_400 }), "jwt")
       const config: Record<string, unknown> = {
         universe_domain: "googleapis.com",
         type: "external_account",
         audience: state.workload.audience,
         subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
-        token_url: `${googleApisUrl}/v1/token`,
+        token_url: `${google ? "https://sts.googleapis.com" : googleApisUrl}/v1/token`,
         credential_source: { file: subjectTokenFile, format: { type: "text" } }
       }
       if (options.impersonate === true) {
         config["service_account_impersonation_url"] =
-          `${googleApisUrl}/v1/projects/-/serviceAccounts/${state.impersonationTarget.email}:generateAccessToken`
+          `${google ? "https://iamcredentials.googleapis.com" : googleApisUrl}/v1/projects/-/serviceAccounts/${state.impersonationTarget.email}:generateAccessToken`
       }
       return write("external-account", config)
     }

@@ -6,6 +6,7 @@
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Tls from "node:tls"
 import type { CloudRunService, DeployOptions, EmulatorHandle, EmulatorOptions } from "../Emulator.js"
 import { deploy } from "./cloudRun.js"
 import { makeControlPlane } from "./controls.js"
@@ -17,12 +18,14 @@ import type { LoopbackServer } from "./http.js"
 import { listen, send } from "./http.js"
 import { generateSigningKey } from "./keys.js"
 import { makeMetadataHandler } from "./metadataServer.js"
+import { makeAuthority, startProxy } from "./proxy.js"
 import { GOOGLE_ISSUER, makeState } from "./state.js"
 import { mintSubjectToken } from "./sts.js"
 
 /** @internal */
 export const start = async (options: EmulatorOptions = {}): Promise<EmulatorHandle> => {
-  const [current, rotated, serviceAccountKey, idpKey] = await Promise.all([
+  const [current, rotated, serviceAccountKey, idpKey, authorityKey] = await Promise.all([
+    generateSigningKey(),
     generateSigningKey(),
     generateSigningKey(),
     generateSigningKey(),
@@ -65,6 +68,11 @@ export const start = async (options: EmulatorOptions = {}): Promise<EmulatorHand
     const apis = await listen(makeGoogleApisHandler(state, plane), (_req, res) =>
       send(res, 500, apiJsonHeaders, apiErrorBody(500, "INTERNAL", "Internal error encountered.")))
     servers.add(apis)
+    const authority = makeAuthority(authorityKey, Date.now())
+    const proxy = await startProxy(authority, apis)
+    servers.add(proxy)
+    const caFile = Path.join(directory, "emulator-ca.pem")
+    await Fs.writeFile(caFile, authority.caCertificate)
 
     const fetch = makeFetch(apis.url)
     const credentials = makeCredentialFiles(state, files, apis.url)
@@ -76,7 +84,10 @@ export const start = async (options: EmulatorOptions = {}): Promise<EmulatorHand
       metadataUrl: metadata.url,
       googleApisUrl: apis.url,
       fetch,
-      clientOptions: { transporterOptions: { fetchImplementation: fetch } },
+      // a fresh object on every read: GoogleAuth writes `scopes` into the clientOptions it is given
+      get clientOptions() {
+        return { transporterOptions: { fetchImplementation: fetch } }
+      },
       env: {
         GCE_METADATA_HOST: metadata.host,
         GCE_METADATA_IP: metadata.host,
@@ -105,6 +116,23 @@ export const start = async (options: EmulatorOptions = {}): Promise<EmulatorHand
         subject: state.workload.subject,
         principal: state.workload.principal,
         mintSubjectToken: (o) => mintSubjectToken(state, o)
+      },
+      proxy: {
+        url: proxy.url,
+        caCertificate: authority.caCertificate,
+        caFile,
+        env: {
+          HTTPS_PROXY: proxy.url,
+          https_proxy: proxy.url,
+          NO_PROXY: "127.0.0.1,localhost,::1",
+          no_proxy: "127.0.0.1,localhost,::1",
+          NODE_EXTRA_CA_CERTS: caFile
+        },
+        trustInThisProcess: () => {
+          const before = Tls.getCACertificates("default")
+          Tls.setDefaultCACertificates([...before, authority.caCertificate])
+          return () => Tls.setDefaultCACertificates(before)
+        }
       },
       issuer: GOOGLE_ISSUER,
       jwksUrl: `${apis.url}/oauth2/v3/certs`,
