@@ -141,7 +141,7 @@ export class InvalidAudience extends Schema.TaggedError<InvalidAudience>("effect
   /** @since 0.1.0 */
   override get message(): string {
     return `Invalid ID token audience ${JSON.stringify(this.audience)}: ${this.detail}. ` +
-      `Use the service's URL (https://SERVICE-HASH-REGION.a.run.app) or a custom audience ` +
+      `Use the Cloud Run service's URL (https://SERVICE-HASH-REGION.a.run.app) or a custom audience ` +
       `configured on the service.`
   }
 }

@@ -76,15 +76,24 @@ export interface TokenCache<E> {
   readonly size: Effect.Effect<number>
 }
 
-/** Fetches, refresh failures and cache hits (no token values, ever). */
-const fetches = Metric.counter("effect_adc_token_fetches", { description: "token fetches started" })
-const fetchFailures = Metric.counter("effect_adc_token_fetch_failures", { description: "failed token fetches" })
-const staleRefreshes = Metric.counter("effect_adc_token_stale_refreshes", {
-  description: "refreshes that returned the token already held"
-})
-const hits = Metric.counter("effect_adc_token_cache_hits", { description: "callers served from the cache" })
-const waits = Metric.counter("effect_adc_token_cache_waits", { description: "callers that waited for a fetch" })
-const evictions = Metric.counter("effect_adc_token_cache_evictions", { description: "entries dropped" })
+/**
+ * The cache's metrics: fetches, refresh failures, stale refreshes, cache hits, callers
+ * that waited for a fetch, evictions. No token value is ever in them.
+ *
+ * @since 0.1.0
+ * @category Metrics
+ */
+export const metrics = {
+  fetches: Metric.counter("effect_adc_token_fetches", { description: "token fetches completed" }),
+  fetchFailures: Metric.counter("effect_adc_token_fetch_failures", { description: "failed token fetches" }),
+  staleRefreshes: Metric.counter("effect_adc_token_stale_refreshes", {
+    description: "refreshes that returned the token already held"
+  }),
+  hits: Metric.counter("effect_adc_token_cache_hits", { description: "callers served from the cache" }),
+  waits: Metric.counter("effect_adc_token_cache_waits", { description: "callers that waited for a fetch" }),
+  evictions: Metric.counter("effect_adc_token_cache_evictions", { description: "entries dropped" })
+} as const
+const { evictions, fetchFailures, fetches, hits, staleRefreshes, waits } = metrics
 
 interface Entry<E> {
   readonly key: string

@@ -1,5 +1,5 @@
 /**
- * The command tree of `effect-adc`: `token access`, `token id`, `identity`.
+ * The command tree of `effect-adc`: `token access`, `token id`, `identity`, `demo`.
  *
  * Exit codes: 0 success; 1 usage error; 2 no usable credentials (ADC found nothing or
  * the credential is invalid); 3 a token could not be minted.
@@ -15,6 +15,7 @@ import * as Redacted from "effect/Redacted"
 import type { AuthError } from "../auth/AuthError.js"
 import * as AuthService from "../auth/AuthService.js"
 import type { AuthToken } from "../auth/AuthToken.js"
+import { demo } from "./Demo.js"
 
 /**
  * The process exit code for an auth error.
@@ -46,18 +47,17 @@ const printToken = (token: AuthToken, asJson: boolean) =>
     )
   })
 
-/** Runs a command body with AuthService from the environment; errors become one line on stderr. */
-const withAuth = <E extends AuthError>(body: Effect.Effect<void, E, AuthService.AuthService>) =>
-  body.pipe(
-    Effect.provide(AuthService.layerConfig()),
-    Effect.catchAll((error: AuthError) =>
-      Console.error(`effect-adc: ${error.message}`).pipe(
-        Effect.zipRight(Effect.sync(() => {
-          process.exitCode = exitCodeOf(error)
-        }))
-      )
-    )
+/** Prints an error as one line on stderr and sets the exit code. */
+const report = (error: AuthError) =>
+  Console.error(`effect-adc: ${error.message}`).pipe(
+    Effect.zipRight(Effect.sync(() => {
+      process.exitCode = exitCodeOf(error)
+    }))
   )
+
+/** Runs a command body with AuthService from the environment. */
+const withAuth = <E extends AuthError>(body: Effect.Effect<void, E, AuthService.AuthService>) =>
+  body.pipe(Effect.provide(AuthService.layerConfig()), Effect.catchAll(report))
 
 const accessCommand = Command.make(
   "access",
@@ -102,9 +102,12 @@ const identityCommand = Command.make("identity", {}, () =>
     yield* Console.log(JSON.stringify(auth.identity, null, 2))
   }))).pipe(Command.withDescription("show which ADC source was found, its principal and project (no secrets)"))
 
+const demoCommand = Command.make("demo", {}, () =>
+  demo().pipe(Effect.catchAll(report))).pipe(Command.withDescription("run the whole product against the embedded emulator (no Google account)"))
+
 const root = Command.make("effect-adc").pipe(
   Command.withDescription("Keyless Google Cloud tokens for Gemini and Cloud Run"),
-  Command.withSubcommands([tokenCommand, identityCommand])
+  Command.withSubcommands([tokenCommand, identityCommand, demoCommand])
 )
 
 /**

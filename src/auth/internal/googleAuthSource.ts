@@ -134,14 +134,16 @@ export const detect = (options: GoogleAuthSourceOptions): Effect.Effect<Credenti
     const detectTimeout = (): DetectError =>
       new CredentialsNotFound({ reason: "Timeout", detail: `gave up after ${Duration.format(options.detectTimeout)}` })
     const auth = new GoogleAuth(baseOptions)
-    const client = yield* promise(
+    const detected = yield* promise(
       () => auth.getClient(),
       (e) => detectionError(options, e),
       options.detectTimeout,
       detectTimeout
     )
-    const kind = kindOf(client)
+    const kind = kindOf(detected)
     const json = auth.jsonContent as JsonCredentials | null
+    const impersonatedFor = (scopes: ReadonlyArray<string>) => impersonatedClient(json ?? {}, scopes, options)
+    const client = kind === "impersonated" ? yield* impersonatedFor([cloudPlatformScope]) : detected
     const endpoint = endpointOf(kind)
     const projectId = options.projectId ?? (yield* promise(
       () => auth.getProjectId(),
@@ -184,6 +186,8 @@ export const detect = (options: GoogleAuthSourceOptions): Effect.Effect<Credenti
       if (found === undefined) {
         found = kind === "metadata"
           ? Promise.resolve(new Compute({ ...options.clientOptions, ...alwaysRefresh, scopes: [...scopes] }))
+          : kind === "impersonated"
+          ? Effect.runPromise(impersonatedFor(scopes))
           : new GoogleAuth({ ...baseOptions, scopes: [...scopes], ...(json === null ? {} : { credentials: json }) })
             .getClient()
         clients.set(key, found)
@@ -223,6 +227,47 @@ export const detect = (options: GoogleAuthSourceOptions): Effect.Effect<Credenti
       )
 
     return { identity, fetchAccessToken, fetchIdToken } satisfies CredentialSource
+  })
+
+/**
+ * An impersonated client built from an `impersonated_service_account` JSON. We build it
+ * ourselves because google-auth-library's `fromImpersonatedJSON` drops the client
+ * options (transporter, proxy) for both the source and the impersonated client.
+ */
+const impersonatedClient = (
+  json: JsonCredentials,
+  scopes: ReadonlyArray<string>,
+  options: GoogleAuthSourceOptions
+): Effect.Effect<Impersonated, DetectError> =>
+  Effect.gen(function*() {
+    const source = json["source_credentials"]
+    const target = emailFromImpersonationUrl(stringField(json, "service_account_impersonation_url"))
+    if (typeof source !== "object" || source === null || target === undefined) {
+      return yield* new CredentialsInvalid({
+        source: "the impersonated_service_account credential",
+        detail: "it needs source_credentials and a service_account_impersonation_url naming the service account"
+      })
+    }
+    const sourceClient = yield* promise(
+      () =>
+        new GoogleAuth({
+          credentials: source as JsonCredentials,
+          scopes: [cloudPlatformScope],
+          ...(options.clientOptions === undefined ? {} : { clientOptions: options.clientOptions })
+        }).getClient(),
+      (e) => detectionError(options, e),
+      options.detectTimeout,
+      () => new CredentialsNotFound({ reason: "Timeout", detail: "loading the impersonation source credential" })
+    )
+    const delegates = Array.isArray(json["delegates"]) ? json["delegates"].filter((d) => typeof d === "string") : []
+    return new Impersonated({
+      ...options.clientOptions,
+      ...alwaysRefresh,
+      sourceClient,
+      targetPrincipal: target,
+      delegates,
+      targetScopes: [...scopes]
+    })
   })
 
 const principalOf = (
