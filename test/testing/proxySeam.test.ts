@@ -41,8 +41,8 @@ describe("where clientOptions does not reach", () => {
       const client = await auth.getClient()
       expect(client).toBeInstanceOf(Impersonated)
       const impersonated = client as Impersonated
-      // the requests of Impersonated go through sourceClient.request
-      expect(impersonated.sourceClient.transporter.defaults.fetchImplementation).toBeUndefined()
+      // the requests of Impersonated go through its (private) sourceClient.request
+      expect(impersonated["sourceClient"].transporter.defaults.fetchImplementation).toBeUndefined()
       expect(impersonated.transporter.defaults.fetchImplementation).toBeUndefined()
     })
   })

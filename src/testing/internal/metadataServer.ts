@@ -43,7 +43,8 @@ const notFound = (res: Http.ServerResponse, path: string) =>
 /** A directory node: children by name; `undefined` values are dynamic leaves. */
 type Node = { readonly [name: string]: Node | string | number | ReadonlyArray<string> | undefined }
 
-const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+const camel = (name: string) =>
+  /^[a-z0-9-]+$/.test(name) ? name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) : name
 
 const isDir = (node: Node[string]): node is Node =>
   typeof node === "object" && node !== null && !Array.isArray(node)

@@ -33,8 +33,8 @@ const TIMEFRAME =
 const error = (res: Http.ServerResponse, status: number, code: string, description?: string) =>
   send(res, status, oauthJsonHeaders, oauthErrorBody(code, description))
 
-/** Success bodies are pretty-printed with two spaces (fixtures/oauth/token-response-id-token-only.json). */
-const ok = (res: Http.ServerResponse, body: unknown) => send(res, 200, oauthJsonHeaders, JSON.stringify(body, null, 2))
+/** Success bodies are pretty-printed with two spaces and end with a newline (fixtures/oauth/token-response-id-token-only.json). */
+const ok = (res: Http.ServerResponse, body: unknown) => send(res, 200, oauthJsonHeaders, JSON.stringify(body, null, 2) + "\n")
 
 /** @internal */
 export const handleToken = (state: State, plane: ControlPlane, req: Http.IncomingMessage, res: Http.ServerResponse, body: Buffer): void => {

@@ -37,7 +37,7 @@ export const mintAccessToken = (
 
 /** Whole seconds left, never negative (the `expires_in` of token responses). @internal */
 export const secondsLeft = (state: State, expiresAtMs: number): number =>
-  Math.max(0, Math.floor((expiresAtMs - state.now()) / 1000))
+  Math.max(0, Math.round((expiresAtMs - state.now()) / 1000))
 
 /** @internal */
 export const lookupAccessToken = (state: State, token: string):
