@@ -16,3 +16,5 @@ export * as CredentialSource from "./auth/CredentialSource.js"
 export * as TokenCache from "./auth/TokenCache.js"
 /** @since 0.1.0 */
 export * as TokenTarget from "./auth/TokenTarget.js"
+/** @since 0.1.0 */
+export * as AuthHttpClient from "./http/AuthHttpClient.js"

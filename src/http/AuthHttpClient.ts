@@ -1,0 +1,133 @@
+/**
+ * HttpClient middleware that signs requests with the right Google token: an access
+ * token for Google APIs, an ID token for a Cloud Run service. A 401 invalidates the
+ * token and replays the request once (when its body can be sent again); a 403 is
+ * never replayed. A token is only sent to the origins it was minted for.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { AuthHttpClient } from "effect-adc/http"
+ *
+ * const gemma = Effect.map(HttpClient.HttpClient, AuthHttpClient.withAuth({
+ *   kind: "id",
+ *   audience: "https://gemma-abc-uc.a.run.app"
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import type { AccessTokenError, IdTokenError } from "../auth/AuthError.js"
+import { AuthService } from "../auth/AuthService.js"
+import * as AuthToken from "../auth/AuthToken.js"
+import type { AccessTarget, TokenTarget } from "../auth/TokenTarget.js"
+
+/**
+ * Where a token may be sent besides its natural origins (Google API hosts for access
+ * tokens, the audience's origin for ID tokens): for example a custom audience's
+ * service URL, a Private Service Connect endpoint, or a local emulator.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Options {
+  /** Extra origins (`scheme://host[:port]`) the token may be sent to. */
+  readonly origins?: ReadonlyArray<string> | undefined
+}
+
+const originOf = (url: string): string | undefined => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * May a token for `target` be sent to `url`? Access tokens go to `https://*.googleapis.com`,
+ * ID tokens to the origin of a URL audience, both also to the extra origins.
+ *
+ * @since 0.1.0
+ * @category Predicates
+ */
+export const mayReceive = (target: TokenTarget, url: string, options: Options = {}): boolean => {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return false
+  }
+  if (options.origins?.some((origin) => originOf(origin) === parsed.origin) === true) return true
+  if (target.kind === "access") {
+    return parsed.protocol === "https:" && (parsed.hostname === "googleapis.com" || parsed.hostname.endsWith(".googleapis.com"))
+  }
+  const audienceOrigin = originOf(target.audience)
+  return audienceOrigin !== undefined && audienceOrigin === parsed.origin
+}
+
+/** The header a target's token goes in (lower case). */
+const headerName = (target: TokenTarget): string =>
+  target.kind === "id" && target.header === "X-Serverless-Authorization" ? "x-serverless-authorization" : "authorization"
+
+/** A body that can be sent a second time. */
+const replayable = (request: HttpClientRequest.HttpClientRequest): boolean => {
+  const body = request.body
+  return body._tag === "Empty" || body._tag === "Uint8Array" ||
+    (body._tag === "Raw" && (typeof body.body === "string" || body.body instanceof Uint8Array))
+}
+
+/** Does a 401 say the token itself was rejected (rather than, say, a missing scope)? */
+const tokenRejected = (response: HttpClientResponse.HttpClientResponse): boolean => {
+  if (response.status !== 401) return false
+  const challenge = response.headers["www-authenticate"]
+  return challenge === undefined || /invalid_token|expired/i.test(challenge) || !/error=/i.test(challenge)
+}
+
+/** The token a signed request carried, as the cache knows it (value only). */
+const sentToken = (target: TokenTarget, request: HttpClientRequest.HttpClientRequest) => {
+  const value = request.headers[headerName(target)]
+  return value === undefined ? undefined : AuthToken.make(target.kind, value.replace(/^Bearer\s+/i, ""), 0)
+}
+
+/**
+ * Signs every request of a client for `target` (only requests to origins that may
+ * receive the token; others pass unsigned). On a 401 that rejects the token, the token
+ * is invalidated and the request replayed once with a fresh one, when its body is
+ * replayable.
+ *
+ * @since 0.1.0
+ * @category Middleware
+ */
+export const withAuth: {
+  (target: AccessTarget, options?: Options): <E, R>(
+    client: HttpClient.HttpClient.With<E, R>
+  ) => HttpClient.HttpClient.With<E | AccessTokenError, R | AuthService>
+  (target: TokenTarget, options?: Options): <E, R>(
+    client: HttpClient.HttpClient.With<E, R>
+  ) => HttpClient.HttpClient.With<E | IdTokenError, R | AuthService>
+} = ((target: TokenTarget, options: Options = {}) => <E, R>(client: HttpClient.HttpClient.With<E, R>) => {
+  const sign = (request: HttpClientRequest.HttpClientRequest) =>
+    mayReceive(target, request.url, options)
+      ? Effect.map(
+        Effect.flatMap(AuthService, (auth) => auth.headers(target)),
+        (headers) => HttpClientRequest.setHeaders(request, headers)
+      )
+      : Effect.succeed(request)
+  const signed = HttpClient.mapRequestEffect(client, sign)
+  return HttpClient.transformResponse(signed, (execute) =>
+    Effect.flatMap(execute, (response) => {
+      const rejected = tokenRejected(response) ? sentToken(target, response.request) : undefined
+      if (rejected === undefined || !replayable(response.request)) return Effect.succeed(response)
+      // `execute` runs the whole pipeline again, so the request is signed again with
+      // the fresh token the cache fetches after the invalidation. Once only.
+      return Effect.flatMap(AuthService, (auth) => auth.invalidate(target, rejected)).pipe(
+        Effect.zipRight(response.text.pipe(Effect.ignore)),
+        Effect.zipRight(execute)
+      )
+    }))
+}) as typeof withAuth

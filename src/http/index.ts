@@ -1,0 +1,8 @@
+/**
+ * Signing HTTP requests with Google tokens from AuthService.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as AuthHttpClient from "./AuthHttpClient.js"

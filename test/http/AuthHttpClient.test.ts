@@ -1,0 +1,144 @@
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import type { IncomingMessage } from "node:http"
+import * as AuthService from "../../src/auth/AuthService.js"
+import * as AuthHttpClient from "../../src/http/AuthHttpClient.js"
+import * as Emulator from "../../src/testing/Emulator.js"
+
+let emulator: Emulator.EmulatorHandle
+let service: Emulator.CloudRunService
+let other: Emulator.CloudRunService
+let forbidden: Emulator.CloudRunService
+const seen: Array<IncomingMessage["headers"]> = []
+
+const echo = (req: IncomingMessage, res: import("node:http").ServerResponse) => {
+  seen.push(req.headers)
+  let body = ""
+  req.on("data", (chunk) => (body += chunk))
+  req.on("end", () => {
+    res.writeHead(200, { "content-type": "text/plain" })
+    res.end(`ok:${body}`)
+  })
+}
+
+beforeAll(async () => {
+  emulator = await Emulator.start()
+  Object.assign(process.env, emulator.env)
+  service = await emulator.cloudRun.deploy({ name: "svc", handler: echo })
+  other = await emulator.cloudRun.deploy({ name: "other", handler: echo })
+  forbidden = await emulator.cloudRun.deploy({ name: "forbidden", handler: echo, invokers: ["someone@else.com"] })
+})
+afterAll(() => emulator.close())
+beforeEach(() => {
+  seen.length = 0
+  emulator.controls.reset()
+  emulator.controls.setClockOffset(0)
+})
+
+const layer = Layer.mergeAll(
+  AuthService.layer({ projectId: "emulator-project", clientOptions: {} }),
+  FetchHttpClient.layer
+)
+
+const run = <A, E>(f: (client: HttpClient.HttpClient.With<unknown, AuthService.AuthService>) => Effect.Effect<A, E, AuthService.AuthService>, target?: Parameters<typeof AuthHttpClient.withAuth>[0]) =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const client = (yield* HttpClient.HttpClient).pipe(
+        AuthHttpClient.withAuth(target ?? { kind: "id", audience: service.url })
+      )
+      return yield* f(client)
+    }).pipe(Effect.provide(layer))
+  )
+
+describe("AuthHttpClient.withAuth", () => {
+  it("signs requests to the audience's origin with an ID token the front door accepts", async () => {
+    const text = await run((client) => Effect.flatMap(client.get(`${service.url}/x`), (r) => r.text))
+    expect(text).toBe("ok:")
+    expect(emulator.controls.count("cloudrun:svc")).toBe(1)
+  })
+
+  it("puts the token in X-Serverless-Authorization when asked", async () => {
+    const status = await run(
+      (client) => Effect.map(client.get(service.url), (r) => r.status),
+      { kind: "id", audience: service.url, header: "X-Serverless-Authorization" }
+    )
+    expect(status).toBe(200)
+    expect(seen[0]?.["x-serverless-authorization"]).toMatch(/^Bearer eyJ[\w-]+\.[\w-]+(\.SIGNATURE_REMOVED_BY_GOOGLE)?$/) // signature stripped by Cloud Run
+    expect(seen[0]?.["authorization"]).toBeUndefined()
+  })
+
+  it("never sends the token to another origin", async () => {
+    const status = await run((client) => Effect.map(client.get(other.url), (r) => r.status))
+    expect(status).toBe(401)
+    expect(emulator.controls.log.filter((l) => l.endpoint === "cloudrun:other").every((l) => l.principal === undefined))
+      .toBe(true)
+  })
+
+  it("a 401 for an expired token: invalidated and replayed exactly once, with the body", async () => {
+    // Warm the cache, then move the emulator's clock past the token's expiry.
+    await run((client) =>
+      Effect.gen(function*() {
+        yield* client.get(service.url)
+        emulator.controls.setClockOffset(2 * 3600 * 1000)
+        const response = yield* client.execute(HttpClientRequest.post(service.url).pipe(HttpClientRequest.bodyText("hi")))
+        expect(response.status).toBe(200)
+        expect(yield* response.text).toBe("ok:hi")
+      })
+    )
+    expect(emulator.controls.count("cloudrun:svc")).toBe(3) // warm-up, rejected, replay
+    expect(emulator.controls.count("metadata.identity")).toBe(2)
+  })
+
+  it("a 403 is not replayed", async () => {
+    const status = await run(
+      (client) => Effect.map(client.get(forbidden.url), (r) => r.status),
+      { kind: "id", audience: forbidden.url }
+    )
+    expect(status).toBe(403)
+    expect(emulator.controls.count("cloudrun:forbidden")).toBe(1)
+    expect(emulator.controls.count("metadata.identity")).toBe(1)
+  })
+
+  it("a streamed body is not replayed: the 401 is returned", async () => {
+    await run((client) =>
+      Effect.gen(function*() {
+        yield* client.get(service.url)
+        emulator.controls.setClockOffset(2 * 3600 * 1000)
+        const request = HttpClientRequest.post(service.url).pipe(
+          HttpClientRequest.bodyStream(Stream.make(new TextEncoder().encode("once")))
+        )
+        const response = yield* client.execute(request)
+        expect(response.status).toBe(401)
+      })
+    )
+    expect(emulator.controls.count("cloudrun:svc")).toBe(2)
+  })
+})
+
+describe("AuthHttpClient.mayReceive", () => {
+  it("access tokens only to https Google API hosts and configured origins", () => {
+    const access = { kind: "access" } as const
+    expect(AuthHttpClient.mayReceive(access, "https://aiplatform.googleapis.com/v1/x")).toBe(true)
+    expect(AuthHttpClient.mayReceive(access, "https://us-central1-aiplatform.googleapis.com/v1")).toBe(true)
+    expect(AuthHttpClient.mayReceive(access, "http://aiplatform.googleapis.com/v1")).toBe(false)
+    expect(AuthHttpClient.mayReceive(access, "https://googleapis.com.evil.example/v1")).toBe(false)
+    expect(AuthHttpClient.mayReceive(access, "https://svc.a.run.app")).toBe(false)
+    expect(AuthHttpClient.mayReceive(access, "http://127.0.0.1:9000/v1", { origins: ["http://127.0.0.1:9000"] })).toBe(true)
+  })
+
+  it("ID tokens only to the audience's origin and configured origins", () => {
+    const id = { kind: "id", audience: "https://svc-abc-uc.a.run.app" } as const
+    expect(AuthHttpClient.mayReceive(id, "https://svc-abc-uc.a.run.app/api/chat")).toBe(true)
+    expect(AuthHttpClient.mayReceive(id, "https://other-abc-uc.a.run.app/api/chat")).toBe(false)
+    expect(AuthHttpClient.mayReceive(id, "not a url")).toBe(false)
+    const custom = { kind: "id", audience: "my-audience" } as const
+    expect(AuthHttpClient.mayReceive(custom, "https://svc-abc-uc.a.run.app")).toBe(false)
+    expect(AuthHttpClient.mayReceive(custom, "https://svc-abc-uc.a.run.app", { origins: ["https://svc-abc-uc.a.run.app"] }))
+      .toBe(true)
+  })
+})
