@@ -157,6 +157,8 @@ describe("authentication and request errors", () => {
       expect(res.status).toBe(400)
       expect(await error(res)).toMatchObject({ code: 400, status: "INVALID_ARGUMENT" })
     }
+    const malformed = await call(iam("%E0%A4%A", "generateAccessToken"), token, { scope: ["s"] })
+    expect(malformed.status).toBe(404)
     const noAudience = await call(iam(emulator.impersonationTarget.email, "generateIdToken"), token, { includeEmail: true })
     expect(noAudience.status).toBe(400)
   })

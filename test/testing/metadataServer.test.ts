@@ -141,7 +141,7 @@ describe("directory and values", () => {
   })
 
   it("unknown paths and accounts: 404 with Google's HTML page", async () => {
-    for (const path of ["/computeMetadata/v1/instance/nope", "/computeMetadata/v1/instance/service-accounts/other@x.iam.gserviceaccount.com/token", "/nope", "/computeMetadata/v1/project/project-id/"]) {
+    for (const path of ["/computeMetadata/v1/instance/nope", "/computeMetadata/v1/instance/%E0%A4%A", "/computeMetadata/v1/instance/service-accounts/other@x.iam.gserviceaccount.com/token", "/nope", "/computeMetadata/v1/project/project-id/"]) {
       const res = await get(path)
       expect(res.status).toBe(404)
       expect(res.headers.get("content-type")).toMatch(/^text\/html/)

@@ -199,6 +199,19 @@ describe("client and request errors", () => {
     expect(res.status).toBe(200)
   })
 
+  it("the legacy accounts.google.com token URL answers in the legacy format (both legacy fixtures)", async () => {
+    const LEGACY = "https://accounts.google.com/o/oauth2/token"
+    const client = fixtureJson<ErrorFixture>("oauth/error-invalid-client-legacy-401.json")
+    const res = await post({ grant_type: "refresh_token", client_id: "1-abc.apps.googleusercontent.com", refresh_token: "x" }, LEGACY)
+    expect(res.status).toBe(client.status)
+    expect(await res.text()).toBe(client.body)
+    const timeframe = fixtureJson<ErrorFixture>("oauth/error-invalid-grant-jwt-timeframe-legacy.json")
+    const old = await post({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: await assertion({}, { iat: Math.floor(Date.now() / 1000) - 7200 }) }, LEGACY)
+    expect(old.status).toBe(400)
+    // the fixture's source collapsed the newlines of the body
+    expect((await old.text()).replace(/\n */g, " ")).toBe(timeframe.body)
+  })
+
   it("GET /token: 405 HTML; unknown path: 404 HTML", async () => {
     const res = await emulator.fetch(TOKEN_URL)
     expect(res.status).toBe(405)

@@ -8,7 +8,7 @@
 import type * as Http from "node:http"
 import type { ControlPlane } from "./controls.js"
 import { googleRobotHtml, htmlHeaders } from "./googleErrors.js"
-import { send } from "./http.js"
+import { safeDecode, send } from "./http.js"
 import type { SigningKey } from "./keys.js"
 import { certificatePem, toJwk } from "./keys.js"
 import type { State } from "./state.js"
@@ -45,7 +45,7 @@ export const makeCertsHandler = (state: State, plane: ControlPlane) => {
       plane.record("certs", undefined, path)
       return send(res, 200, headers, body(state.googleKeys, path === "/oauth2/v3/certs" ? "jwks" : "pem", "federated-signon.system.gserviceaccount.com"))
     }
-    const email = decodeURIComponent(path.slice(path.lastIndexOf("/") + 1))
+    const email = safeDecode(path.slice(path.lastIndexOf("/") + 1))
     plane.record("certs", undefined, path)
     if (email !== state.serviceAccount.email) return send(res, 404, htmlHeaders, googleRobotHtml(404, path))
     return send(res, 200, headers, body([state.serviceAccount.key], path.startsWith("/robot/") ? "pem" : "jwks", email))

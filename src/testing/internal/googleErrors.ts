@@ -36,6 +36,20 @@ export const oauthJsonHeaders: Readonly<Record<string, string>> = {
 export const oauthErrorBody = (error: string, description?: string): string =>
   JSON.stringify(description === undefined ? { error } : { error, error_description: description }, null, 1)
 
+/**
+ * An OAuth 2.0 error as the legacy `accounts.google.com/o/oauth2/token` sends
+ * it: two-space indent, a space before each colon, and `invalid_client`
+ * without a description (fixtures/oauth/error-invalid-client-legacy-401.json).
+ *
+ * @internal
+ */
+export const legacyOauthErrorBody = (error: string, description?: string): string =>
+  JSON.stringify(
+    description === undefined || error === "invalid_client" ? { error } : { error, error_description: description },
+    null,
+    2
+  ).replace(/^( *"[a-z_]+"): /gm, "$1 : ")
+
 /** @internal */
 export interface ErrorDetail {
   readonly "@type": string

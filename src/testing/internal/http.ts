@@ -92,3 +92,12 @@ export const bearer = (value: string | ReadonlyArray<string> | undefined): strin
 /** Escape for HTML text. @internal */
 export const escapeHtml = (s: string): string =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;")
+
+/** `decodeURIComponent` that answers `undefined` for malformed escapes. @internal */
+export const safeDecode = (s: string): string | undefined => {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return undefined
+  }
+}

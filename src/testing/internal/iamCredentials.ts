@@ -9,7 +9,7 @@
 import type * as Http from "node:http"
 import type { ControlPlane } from "./controls.js"
 import { apiErrorBody, apiJsonHeaders, badRequest, errorInfo } from "./googleErrors.js"
-import { bearer, send } from "./http.js"
+import { bearer, safeDecode, send } from "./http.js"
 import type { Identity, State } from "./state.js"
 import { CLOUD_PLATFORM_SCOPE, creatorKey } from "./state.js"
 import { lookupAccessToken, mintAccessToken, mintServiceAccountIdToken, rfc3339 } from "./tokens.js"
@@ -40,7 +40,7 @@ const AUTH_SEE = "Expected OAuth 2 access token, login cookie or other valid aut
 /** `projects/-/serviceAccounts/{email}` or a bare email, to the email. */
 const accountOf = (name: string): string => {
   const match = /^projects\/[^/]+\/serviceAccounts\/(.+)$/.exec(name)
-  return decodeURIComponent(match?.[1] ?? name)
+  return safeDecode(match?.[1] ?? name) ?? name
 }
 
 /** @internal */
@@ -54,7 +54,7 @@ export const handleIam = (
 ): void => {
   const method = match[3] as IamMethod
   const endpoint = method === "generateAccessToken" ? "iam.generateAccessToken" : "iam.generateIdToken"
-  const targetEmail = decodeURIComponent(match[2]!)
+  const targetEmail = safeDecode(match[2]!) ?? match[2]!
   const fail = (code: number, status: string, message: string, details: Parameters<typeof apiErrorBody>[3], principal: string | undefined, extra: Record<string, string> = {}) => {
     plane.record(endpoint, principal, `rejected ${code} ${status} target=${targetEmail}`)
     return send(res, code, { ...apiJsonHeaders, ...extra }, apiErrorBody(code, status, message, details))

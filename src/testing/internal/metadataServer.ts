@@ -11,7 +11,7 @@ import type * as Http from "node:http"
 import type { Endpoint } from "../Emulator.js"
 import type { ControlPlane } from "./controls.js"
 import { googleRobotHtml } from "./googleErrors.js"
-import { requestUrl, send } from "./http.js"
+import { requestUrl, safeDecode, send } from "./http.js"
 import type { State } from "./state.js"
 import { CLOUD_PLATFORM_SCOPE } from "./state.js"
 import { mintAccessToken, mintServiceAccountIdToken, secondsLeft } from "./tokens.js"
@@ -154,7 +154,8 @@ async (req: Http.IncomingMessage, res: Http.ServerResponse): Promise<void> => {
 
   let node: Node[string] = tree(state)
   for (const segment of segments) {
-    node = isDir(node) ? node[decodeURIComponent(segment)] : undefined
+    const name = safeDecode(segment)
+    node = isDir(node) && name !== undefined ? node[name] : undefined
     if (node === undefined) {
       plane.record(endpoint, undefined, path)
       return notFound(res, path)

@@ -7,7 +7,7 @@
 import type * as Http from "node:http"
 import type { ControlPlane } from "./controls.js"
 import { basicClient, parseParams } from "./forms.js"
-import { oauthErrorBody, oauthJsonHeaders } from "./googleErrors.js"
+import { legacyOauthErrorBody, oauthErrorBody, oauthJsonHeaders } from "./googleErrors.js"
 import { send } from "./http.js"
 import * as Jwt from "./jwt.js"
 import type { State } from "./state.js"
@@ -30,8 +30,11 @@ export const ASSERTION_SKEW_SECONDS = 300
 const TIMEFRAME =
   "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values and use a clock with skew to account for clock differences between systems."
 
+/** The legacy token URL, `https://accounts.google.com/o/oauth2/token`, formats its errors the old way. */
+const LEGACY_PATH = "/o/oauth2/token"
+
 const error = (res: Http.ServerResponse, status: number, code: string, description?: string) =>
-  send(res, status, oauthJsonHeaders, oauthErrorBody(code, description))
+  send(res, status, oauthJsonHeaders, (res.req.url?.split("?")[0] === LEGACY_PATH ? legacyOauthErrorBody : oauthErrorBody)(code, description))
 
 /** Success bodies are pretty-printed with two spaces and end with a newline (fixtures/oauth/token-response-id-token-only.json). */
 const ok = (res: Http.ServerResponse, body: unknown) => send(res, 200, oauthJsonHeaders, JSON.stringify(body, null, 2) + "\n")
