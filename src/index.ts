@@ -5,6 +5,8 @@
  */
 
 /** @since 0.1.0 */
+export * as AuthClient from "./auth/AuthClient.js"
+/** @since 0.1.0 */
 export * as AuthError from "./auth/AuthError.js"
 /** @since 0.1.0 */
 export * as AuthService from "./auth/AuthService.js"

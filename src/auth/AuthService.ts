@@ -27,18 +27,18 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { type AccessTokenError, AuthConfigInvalid, type DetectError, type IdTokenError } from "./AuthError.js"
+import {
+  type AccessTokenError,
+  AuthConfigInvalid,
+  type DetectError,
+  type IdTokenError,
+  InvalidAudience
+} from "./AuthError.js"
 import type { AuthToken } from "./AuthToken.js"
 import type { CredentialSource, Identity } from "./CredentialSource.js"
 import { detect } from "./internal/googleAuthSource.js"
 import * as TokenCache from "./TokenCache.js"
-import {
-  type AccessTarget,
-  cacheKey,
-  normalizeScopes,
-  type TokenTarget,
-  validateAudience
-} from "./TokenTarget.js"
+import { type AccessTarget, audienceProblem, cacheKey, normalizeScopes, type TokenTarget } from "./TokenTarget.js"
 
 /**
  * Request headers for a target, lower-case names (`authorization`,
@@ -80,6 +80,12 @@ export declare namespace AuthService {
       (target: AccessTarget): Effect.Effect<AuthToken, AccessTokenError>
       (target: TokenTarget): Effect.Effect<AuthToken, IdTokenError>
     }
+    /**
+     * The headers for a target if a usable token is cached, else `undefined`: a
+     * synchronous read for Promise bridges (`AuthClient`, the signing fetch) that skips
+     * the fiber a miss needs.
+     */
+    readonly unsafeCachedHeaders: (target: TokenTarget) => AuthHeaders | undefined
     /** The request headers for a target. */
     readonly headers: {
       (target: AccessTarget): Effect.Effect<AuthHeaders, AccessTokenError>
@@ -121,11 +127,17 @@ export interface Options {
   readonly cache?: TokenCache.Options | undefined
 }
 
-const authorization = (token: AuthToken) => `Bearer ${Redacted.value(token.value)}`
+const defaultAccessKey = cacheKey({ kind: "access" })
+
+/** The cache key of an access target; the common target (no scopes, no quota project) allocates nothing. */
+const accessKey = (target: AccessTarget): string =>
+  target.scopes === undefined && target.quotaProject === undefined
+    ? defaultAccessKey
+    : cacheKey({ ...target, scopes: normalizeScopes(target.scopes) })
 
 /**
  * Builds the service over a credential source, with a token cache that lives as long as
- * the current scope.
+ * the current scope. A warm call is one map lookup and a clock read, in one step.
  *
  * @since 0.1.0
  * @category Constructors
@@ -137,32 +149,66 @@ export const make = (
   Effect.gen(function*() {
     const cache = yield* TokenCache.make<IdTokenError>(options.cache)
     const defaultQuotaProject = options.quotaProject ?? source.identity.quotaProject
+    /** Audiences already checked (bounded: cleared when it grows past 4096). */
+    const checkedAudiences = new Set<string>()
+    /** Header records per token and variant, built once per token (tokens are immutable). */
+    const records = new WeakMap<AuthToken, Map<string, AuthHeaders>>()
+    const recordFor = (token: AuthToken, variant: string, build: (bearer: string) => AuthHeaders): AuthHeaders => {
+      let byVariant = records.get(token)
+      if (byVariant === undefined) {
+        byVariant = new Map()
+        records.set(token, byVariant)
+      }
+      let record = byVariant.get(variant)
+      if (record === undefined) {
+        record = Object.freeze(build(`Bearer ${Redacted.value(token.value)}`))
+        byVariant.set(variant, record)
+      }
+      return record
+    }
 
-    const accessFor = (target: AccessTarget): Effect.Effect<AuthToken, AccessTokenError> => {
-      const scopes = normalizeScopes(target.scopes)
-      return cache.get(cacheKey({ ...target, scopes }), source.fetchAccessToken(scopes)) as Effect.Effect<
+    const accessFor = (target: AccessTarget): Effect.Effect<AuthToken, AccessTokenError> =>
+      cache.get(accessKey(target), () => source.fetchAccessToken(normalizeScopes(target.scopes))) as Effect.Effect<
         AuthToken,
         AccessTokenError
       >
+
+    const idFor = (audience: string): Effect.Effect<AuthToken, IdTokenError> => {
+      if (!checkedAudiences.has(audience)) {
+        const detail = audienceProblem(audience)
+        if (detail !== undefined) return Effect.fail(new InvalidAudience({ audience, detail }))
+        if (checkedAudiences.size >= 4096) checkedAudiences.clear()
+        checkedAudiences.add(audience)
+      }
+      return cache.get(cacheKey({ kind: "id", audience }), () => source.fetchIdToken(audience))
     }
-    const idFor = (audience: string): Effect.Effect<AuthToken, IdTokenError> =>
-      Effect.flatMap(validateAudience(audience), (valid) =>
-        cache.get(cacheKey({ kind: "id", audience: valid }), source.fetchIdToken(valid)))
 
     const token = ((target: TokenTarget) =>
       target.kind === "access" ? accessFor(target) : idFor(target.audience)) as AuthService.Service["token"]
 
-    const headersFor = (target: TokenTarget): Effect.Effect<AuthHeaders, IdTokenError> => {
+    const headersOf = (target: TokenTarget) => (token: AuthToken): AuthHeaders => {
       if (target.kind === "id") {
-        const name = target.header === "X-Serverless-Authorization" ? "x-serverless-authorization" : "authorization"
-        return Effect.map(idFor(target.audience), (t) => ({ [name]: authorization(t) }))
+        return target.header === "X-Serverless-Authorization"
+          ? recordFor(token, "x-serverless-authorization", (b) => ({ "x-serverless-authorization": b }))
+          : recordFor(token, "authorization", (b) => ({ authorization: b }))
       }
       const quotaProject = target.quotaProject ?? defaultQuotaProject
-      return Effect.map(accessFor(target), (t) =>
-        quotaProject === undefined
-          ? { authorization: authorization(t) }
-          : { authorization: authorization(t), "x-goog-user-project": quotaProject })
+      return quotaProject === undefined
+        ? recordFor(token, "authorization", (b) => ({ authorization: b }))
+        : recordFor(token, `quota:${quotaProject}`, (b) => ({ authorization: b, "x-goog-user-project": quotaProject }))
     }
+
+    const unsafeCachedHeaders = (target: TokenTarget): AuthHeaders | undefined => {
+      const cached = cache.peek(target.kind === "access" ? accessKey(target) : cacheKey(target))
+      return cached === undefined ? undefined : headersOf(target)(cached)
+    }
+
+    const headersFor = (target: TokenTarget): Effect.Effect<AuthHeaders, IdTokenError> =>
+      Effect.suspend(() => {
+        // Warm path: one lookup, no fetch effect built.
+        const cached = unsafeCachedHeaders(target)
+        return cached !== undefined ? Effect.succeed(cached) : Effect.map(token(target), headersOf(target))
+      })
 
     return AuthService.of({
       identity: source.identity,
@@ -170,12 +216,9 @@ export const make = (
       idToken: idFor,
       token,
       headers: headersFor as AuthService.Service["headers"],
-      invalidate: (target, rejected) => {
-        const key = target.kind === "access"
-          ? cacheKey({ ...target, scopes: normalizeScopes(target.scopes) })
-          : cacheKey(target)
-        return cache.invalidate(key, rejected)
-      }
+      unsafeCachedHeaders,
+      invalidate: (target, rejected) =>
+        cache.invalidate(target.kind === "access" ? accessKey(target) : cacheKey(target), rejected)
     })
   })
 

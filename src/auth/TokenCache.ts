@@ -62,10 +62,15 @@ export interface Options {
  */
 export interface TokenCache<E> {
   /**
-   * The token for `key`. `fetch` is used when the entry is created (it must fetch the
-   * same thing for the same key).
+   * The token for `key`. `fetch` is called once, when the entry is created (it must
+   * fetch the same thing for the same key).
    */
-  readonly get: (key: string, fetch: Effect.Effect<AuthToken.AuthToken, E>) => Effect.Effect<AuthToken.AuthToken, E>
+  readonly get: (key: string, fetch: () => Effect.Effect<AuthToken.AuthToken, E>) => Effect.Effect<AuthToken.AuthToken, E>
+  /**
+   * The token for `key` if one with more than the margin left is cached, without
+   * waiting or fetching: the synchronous fast path behind `get`.
+   */
+  readonly peek: (key: string) => AuthToken.AuthToken | undefined
   /**
    * Drops the token of `key` after a server rejected it, and starts a new fetch. With
    * `rejected`, only if that is still the token held (a caller holding an older token
@@ -94,6 +99,7 @@ export const metrics = {
   evictions: Metric.counter("effect_adc_token_cache_evictions", { description: "entries dropped" })
 } as const
 const { evictions, fetchFailures, fetches, hits, staleRefreshes, waits } = metrics
+const noTags: ReadonlyArray<never> = []
 
 interface Entry<E> {
   readonly key: string
@@ -128,6 +134,8 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
     const retryMax = Duration.toMillis(options.retryMax ?? Duration.seconds(60))
 
     const entries = new Map<string, Entry<E>>()
+    // Read synchronously on the hot path; under TestClock this is the test's clock.
+    const clock = yield* Effect.clock
     const fibers = yield* FiberMap.make<string, void>()
 
     const usable = (token: AuthToken.AuthToken | undefined, now: number): token is AuthToken.AuthToken =>
@@ -226,21 +234,33 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
       return FiberMap.remove(fibers, oldest.key).pipe(Effect.zipRight(Metric.increment(evictions)))
     })
 
-    const get = (key: string, fetch: Effect.Effect<AuthToken.AuthToken, E>) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const peek = (key: string): AuthToken.AuthToken | undefined => {
+      const entry = entries.get(key)
+      if (entry === undefined) return undefined
+      const now = clock.unsafeCurrentTimeMillis()
+      entry.lastUsed = now
+      const token = entry.token
+      if (!usable(token, now)) return undefined
+      hits.unsafeUpdate(1, noTags)
+      return token
+    }
+
+    const get = (key: string, fetch: () => Effect.Effect<AuthToken.AuthToken, E>) =>
+      Effect.suspend(() => {
+        const cached = peek(key)
+        if (cached !== undefined) return Effect.succeed(cached)
+        waits.unsafeUpdate(1, noTags)
+        const now = clock.unsafeCurrentTimeMillis()
         const existing = entries.get(key)
         if (existing !== undefined) {
-          existing.lastUsed = now
-          const token = existing.token
-          if (usable(token, now)) return Effect.as(Metric.increment(hits), token)
           if (!existing.fetching) Deferred.unsafeDone(existing.wake, Exit.void)
-          return Effect.zipRight(Metric.increment(waits), Deferred.await(existing.waiters))
+          return Deferred.await(existing.waiters)
         }
         // Check and insert in one synchronous step: concurrent cold callers share this entry.
         const entry: Entry<E> = {
           key,
           kind: key.split("\u0000")[0] ?? "",
-          fetch,
+          fetch: fetch(),
           token: undefined,
           waiters: Deferred.unsafeMake(FiberId.none),
           wake: Deferred.unsafeMake(FiberId.none),
@@ -251,8 +271,7 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
         const waiters = entry.waiters
         return Effect.all([
           entries.size > maxEntries ? evictLeastRecentlyUsed : Effect.void,
-          FiberMap.run(fibers, key, loop(entry)),
-          Metric.increment(waits)
+          FiberMap.run(fibers, key, loop(entry))
         ], { discard: true }).pipe(Effect.zipRight(Deferred.await(waiters)))
       })
 
@@ -267,6 +286,7 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
 
     return {
       get,
+      peek,
       invalidate,
       size: Effect.sync(() => entries.size)
     } satisfies TokenCache<E>

@@ -90,29 +90,35 @@ export const cacheKey = (target: TokenTarget): string =>
 const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]"])
 
 /**
- * Checks an ID-token audience: an https URL (http only for loopback, for local
- * emulators), or a custom audience without whitespace. Google rejects the rest.
+ * What is wrong with an ID-token audience, if anything: Google accepts an https URL
+ * (http only for loopback, for local emulators) or a custom audience without
+ * whitespace.
+ *
+ * @since 0.1.0
+ * @category Validation
+ */
+export const audienceProblem = (audience: string): string | undefined => {
+  if (audience.length === 0) return "it is empty"
+  if (audience.length > 2048 || /\s/.test(audience)) return "it contains whitespace or is too long"
+  if (!audience.includes("://")) return undefined
+  let url: URL
+  try {
+    url = new URL(audience)
+  } catch {
+    return "it looks like a URL but does not parse"
+  }
+  if (url.protocol === "https:") return undefined
+  if (url.protocol === "http:" && loopbackHosts.has(url.hostname)) return undefined
+  return `the ${url.protocol} scheme is not accepted (use https)`
+}
+
+/**
+ * Checks an ID-token audience (see {@link audienceProblem}).
  *
  * @since 0.1.0
  * @category Validation
  */
 export const validateAudience = (audience: string): Effect.Effect<string, InvalidAudience> => {
-  if (audience.length === 0) {
-    return Effect.fail(new InvalidAudience({ audience, detail: "it is empty" }))
-  }
-  if (audience.length > 2048 || /\s/.test(audience)) {
-    return Effect.fail(new InvalidAudience({ audience, detail: "it contains whitespace or is too long" }))
-  }
-  if (!audience.includes("://")) return Effect.succeed(audience)
-  let url: URL
-  try {
-    url = new URL(audience)
-  } catch {
-    return Effect.fail(new InvalidAudience({ audience, detail: "it looks like a URL but does not parse" }))
-  }
-  if (url.protocol === "https:") return Effect.succeed(audience)
-  if (url.protocol === "http:" && loopbackHosts.has(url.hostname)) return Effect.succeed(audience)
-  return Effect.fail(
-    new InvalidAudience({ audience, detail: `the ${url.protocol} scheme is not accepted (use https)` })
-  )
+  const detail = audienceProblem(audience)
+  return detail === undefined ? Effect.succeed(audience) : Effect.fail(new InvalidAudience({ audience, detail }))
 }

@@ -6,6 +6,8 @@
  */
 
 /** @since 0.1.0 */
+export * as AuthClient from "./AuthClient.js"
+/** @since 0.1.0 */
 export * as AuthError from "./AuthError.js"
 /** @since 0.1.0 */
 export * as AuthService from "./AuthService.js"

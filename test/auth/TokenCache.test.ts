@@ -65,7 +65,7 @@ describe("TokenCache", () => {
       const source = yield* makeSource({ latency: "200 millis" })
       const cache = yield* TokenCache.make<SourceDown>()
       const fiber = yield* Effect.fork(
-        Effect.all(Array.from({ length: 1000 }, () => cache.get("k", source.fetch)), { concurrency: "unbounded" })
+        Effect.all(Array.from({ length: 1000 }, () => cache.get("k", () => source.fetch)), { concurrency: "unbounded" })
       )
       yield* TestClock.adjust("200 millis")
       const tokens = yield* Fiber.join(fiber)
@@ -73,7 +73,7 @@ describe("TokenCache", () => {
       expect(new Set(tokens.map(valueOf))).toEqual(new Set(["token-1"]))
       // A second key is a second entry with its own single fetch.
       const other = yield* Effect.fork(
-        Effect.all(Array.from({ length: 100 }, () => cache.get("k2", source.fetch)), { concurrency: "unbounded" })
+        Effect.all(Array.from({ length: 100 }, () => cache.get("k2", () => source.fetch)), { concurrency: "unbounded" })
       )
       yield* TestClock.adjust("200 millis")
       yield* Fiber.join(other)
@@ -84,7 +84,7 @@ describe("TokenCache", () => {
     Effect.gen(function*() {
       const source = yield* makeSource({ latency: "2 seconds" })
       const cache = yield* TokenCache.make<SourceDown>({ margin: "60 seconds", refreshAhead: "4 minutes" })
-      const first = yield* Effect.fork(cache.get("k", source.fetch))
+      const first = yield* Effect.fork(cache.get("k", () => source.fetch))
       yield* TestClock.adjust("2 seconds")
       yield* Fiber.join(first)
       const seen = new Set<string>()
@@ -92,7 +92,7 @@ describe("TokenCache", () => {
       // Four hours of one call a minute: four lifetimes.
       for (let minute = 0; minute < 240; minute++) {
         yield* TestClock.adjust("1 minute")
-        const caller = yield* Effect.fork(cache.get("k", source.fetch))
+        const caller = yield* Effect.fork(cache.get("k", () => source.fetch))
         if (!(yield* finishedAtOnce(caller))) waited++
         const token = yield* Fiber.join(caller)
         const now = yield* Clock.currentTimeMillis
@@ -110,21 +110,21 @@ describe("TokenCache", () => {
       const source = yield* makeSource({ reuseWindow: "5 minutes" })
       // Asks 8 minutes ahead: the first 3 minutes of refreshes come back with the old token.
       const cache = yield* TokenCache.make<SourceDown>({ refreshAhead: "8 minutes", retryMax: "60 seconds" })
-      const first = yield* cache.get("k", source.fetch)
+      const first = yield* cache.get("k", () => source.fetch)
       expect(valueOf(first)).toBe("token-1")
       yield* TestClock.adjust("52 minutes")
       yield* TestClock.adjust("100 millis")
       expect(yield* Ref.get(source.fetches)).toBe(2) // the first refresh: stale
       for (let s = 0; s < 180; s++) {
         yield* TestClock.adjust("1 second")
-        expect(valueOf(yield* cache.get("k", source.fetch))).toBe("token-1")
+        expect(valueOf(yield* cache.get("k", () => source.fetch))).toBe("token-1")
       }
       const duringWindow = yield* Ref.get(source.fetches)
       // Backoff 1, 2, 4, ... 60 s: a handful of tries in 3 minutes, not thousands.
       expect(duringWindow).toBeGreaterThan(3)
       expect(duringWindow).toBeLessThan(12)
       yield* TestClock.adjust("2 minutes")
-      const fresh = yield* cache.get("k", source.fetch)
+      const fresh = yield* cache.get("k", () => source.fetch)
       expect(valueOf(fresh)).not.toBe("token-1")
       const now = yield* Clock.currentTimeMillis
       expect(fresh.expiresAt - now).toBeGreaterThan(50 * 60_000)
@@ -134,12 +134,12 @@ describe("TokenCache", () => {
     Effect.gen(function*() {
       const source = yield* makeSource({ lifetime: "10 minutes", latency: "3 minutes" })
       const cache = yield* TokenCache.make<SourceDown>({ margin: "2 minutes", refreshAhead: "4 minutes" })
-      const first = yield* Effect.fork(cache.get("k", source.fetch))
+      const first = yield* Effect.fork(cache.get("k", () => source.fetch))
       yield* TestClock.adjust("3 minutes")
       expect(valueOf(yield* Fiber.join(first))).toBe("token-1") // expires at 13 min
       // The refresh starts at 9 min and takes 3 min; at 11:30 less than 2 min are left.
       yield* TestClock.adjust(Duration.seconds(8 * 60 + 30))
-      const caller = yield* Effect.fork(cache.get("k", source.fetch))
+      const caller = yield* Effect.fork(cache.get("k", () => source.fetch))
       expect(yield* finishedAtOnce(caller)).toBe(false)
       yield* TestClock.adjust("30 seconds")
       const token = yield* Fiber.join(caller)
@@ -151,16 +151,16 @@ describe("TokenCache", () => {
     Effect.gen(function*() {
       const source = yield* makeSource({ lifetime: "1 hour" })
       const cache = yield* TokenCache.make<SourceDown>({ margin: "1 minute", refreshAhead: "10 minutes" })
-      yield* cache.get("k", source.fetch)
+      yield* cache.get("k", () => source.fetch)
       yield* Ref.set(source.failing, true)
       // Refreshes fail from 50 min on; the old token is served until 59 min.
       yield* TestClock.adjust("58 minutes")
-      expect(valueOf(yield* cache.get("k", source.fetch))).toBe("token-1")
+      expect(valueOf(yield* cache.get("k", () => source.fetch))).toBe("token-1")
       const triesWhileValid = yield* Ref.get(source.fetches)
       expect(triesWhileValid).toBeGreaterThan(2)
       expect(triesWhileValid).toBeLessThan(20)
       yield* TestClock.adjust("90 seconds")
-      const failed = yield* Effect.exit(cache.get("k", source.fetch))
+      const failed = yield* Effect.exit(cache.get("k", () => source.fetch))
       expect(Exit.isFailure(failed)).toBe(true)
       if (Exit.isFailure(failed)) {
         const error = failed.cause._tag === "Fail" ? failed.cause.error : undefined
@@ -168,7 +168,7 @@ describe("TokenCache", () => {
       }
       // The source comes back: the next caller triggers an attempt at once.
       yield* Ref.set(source.failing, false)
-      const recovered = yield* cache.get("k", source.fetch)
+      const recovered = yield* cache.get("k", () => source.fetch)
       expect(valueOf(recovered)).toMatch(/^token-\d+$/)
       expect(valueOf(recovered)).not.toBe("token-1")
     }))
@@ -177,13 +177,13 @@ describe("TokenCache", () => {
     Effect.gen(function*() {
       const source = yield* makeSource()
       const cache = yield* TokenCache.make<SourceDown>()
-      const first = yield* cache.get("k", source.fetch)
+      const first = yield* cache.get("k", () => source.fetch)
       yield* cache.invalidate("k", first)
-      const second = yield* cache.get("k", source.fetch)
+      const second = yield* cache.get("k", () => source.fetch)
       expect(valueOf(second)).toBe("token-2")
       // A caller still holding the first token does not throw away the second.
       yield* cache.invalidate("k", first)
-      expect(valueOf(yield* cache.get("k", source.fetch))).toBe("token-2")
+      expect(valueOf(yield* cache.get("k", () => source.fetch))).toBe("token-2")
       expect(yield* Ref.get(source.fetches)).toBe(2)
     }))
 
@@ -191,7 +191,7 @@ describe("TokenCache", () => {
     Effect.gen(function*() {
       const source = yield* makeSource({ lifetime: "10 minutes" })
       const cache = yield* TokenCache.make<SourceDown>({ idleTimeout: "15 minutes", refreshAhead: "2 minutes" })
-      yield* cache.get("k", source.fetch)
+      yield* cache.get("k", () => source.fetch)
       yield* TestClock.adjust("30 minutes")
       const afterIdle = yield* Ref.get(source.fetches)
       expect(afterIdle).toBeLessThanOrEqual(3)
@@ -204,17 +204,17 @@ describe("TokenCache", () => {
     Effect.gen(function*() {
       const source = yield* makeSource()
       const cache = yield* TokenCache.make<SourceDown>({ maxEntries: 2 })
-      yield* cache.get("a", source.fetch)
+      yield* cache.get("a", () => source.fetch)
       yield* TestClock.adjust("1 second")
-      yield* cache.get("b", source.fetch)
+      yield* cache.get("b", () => source.fetch)
       yield* TestClock.adjust("1 second")
-      yield* cache.get("a", source.fetch)
-      yield* cache.get("c", source.fetch)
+      yield* cache.get("a", () => source.fetch)
+      yield* cache.get("c", () => source.fetch)
       expect(yield* cache.size).toBe(2)
       const fetchesBefore = yield* Ref.get(source.fetches)
-      yield* cache.get("a", source.fetch) // still cached
+      yield* cache.get("a", () => source.fetch) // still cached
       expect(yield* Ref.get(source.fetches)).toBe(fetchesBefore)
-      yield* cache.get("b", source.fetch) // was dropped: fetched again
+      yield* cache.get("b", () => source.fetch) // was dropped: fetched again
       expect(yield* Ref.get(source.fetches)).toBe(fetchesBefore + 1)
     }))
 
@@ -223,8 +223,8 @@ describe("TokenCache", () => {
       const source = yield* makeSource({ lifetime: "10 minutes" })
       const scope = yield* Scope.make()
       const cache = yield* Scope.extend(TokenCache.make<SourceDown>(), scope)
-      yield* cache.get("a", source.fetch)
-      yield* cache.get("b", source.fetch)
+      yield* cache.get("a", () => source.fetch)
+      yield* cache.get("b", () => source.fetch)
       yield* TestClock.adjust("10 minutes")
       const before = yield* Ref.get(source.fetches)
       expect(before).toBe(4)
