@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Redacted from "effect/Redacted"
 import * as AuthClient from "../../src/auth/AuthClient.js"
 import * as AuthError from "../../src/auth/AuthError.js"
-import * as Emulator from "../../src/testing/Emulator.js"
+import { useEmulator } from "../support/emulator.js"
 
-let emulator: Emulator.EmulatorHandle
+const emulator = useEmulator({ env: true })
 
-beforeAll(async () => {
-  emulator = await Emulator.start()
-  Object.assign(process.env, emulator.env)
-})
-afterAll(() => emulator.close())
 
 const audience = "https://gemma-abc123-uc.a.run.app"
 

@@ -1,24 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { createRemoteJWKSet, jwtVerify } from "jose"
 import * as AuthService from "../../src/auth/AuthService.js"
-import * as Emulator from "../../src/testing/Emulator.js"
+import { useEmulator } from "../support/emulator.js"
 
 // Every credential source, both token kinds, through google-auth-library against the
 // loopback emulator. The emulator's environment (metadata host, empty gcloud config,
 // project) is set for this file's process only (vitest runs each file in a fork).
 
-let emulator: Emulator.EmulatorHandle
-
-beforeAll(async () => {
-  emulator = await Emulator.start()
-  Object.assign(process.env, emulator.env)
-  delete process.env["GOOGLE_APPLICATION_CREDENTIALS"]
-})
-afterAll(() => emulator.close())
+const emulator = useEmulator({ env: true })
 
 const claimsOf = (jwt: string) =>
   JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString("utf8")) as Record<string, unknown>
@@ -36,6 +29,16 @@ const run = <A, E>(effect: Effect.Effect<A, E, AuthService.AuthService>, options
   Effect.runPromise(Effect.scoped(Effect.provide(effect, layerFor(options))))
 
 const audience = "https://gemma-abc123-uc.a.run.app"
+
+/** The identity and one token of each kind, from a credential file. */
+const bothKinds = (keyFile: string) =>
+  run(
+    Effect.gen(function*() {
+      const auth = yield* AuthService.AuthService
+      return { identity: auth.identity, access: yield* auth.accessToken(), id: yield* auth.idToken(audience) }
+    }),
+    { keyFile }
+  )
 
 describe("AuthService sources", () => {
   it("metadata server: identity, access token, ID token with the audience URL-encoded", async () => {
@@ -58,13 +61,7 @@ describe("AuthService sources", () => {
 
   it("service-account key file: both kinds", async () => {
     const keyFile = await emulator.credentials.writeServiceAccountKey()
-    const result = await run(
-      Effect.gen(function*() {
-        const auth = yield* AuthService.AuthService
-        return { identity: auth.identity, access: yield* auth.accessToken(), id: yield* auth.idToken(audience) }
-      }),
-      { keyFile }
-    )
+    const result = await bothKinds(keyFile)
     expect(result.identity.source).toBe("service_account")
     expect(result.identity.origin).toContain(keyFile)
     expect(result.identity.principal).toBe(emulator.serviceAccount.email)
@@ -75,13 +72,7 @@ describe("AuthService sources", () => {
 
   it("authorized_user (gcloud): access token, and the refresh response's id_token for the OAuth client", async () => {
     const keyFile = await emulator.credentials.writeAuthorizedUser()
-    const result = await run(
-      Effect.gen(function*() {
-        const auth = yield* AuthService.AuthService
-        return { identity: auth.identity, access: yield* auth.accessToken(), id: yield* auth.idToken(audience) }
-      }),
-      { keyFile }
-    )
+    const result = await bothKinds(keyFile)
     expect(result.identity.source).toBe("authorized_user")
     expect(result.identity.idTokens).toEqual({ audience: "oauth-client", clientId: emulator.user.clientId })
     expect(Redacted.value(result.access.value)).toMatch(/^ya29\./)
@@ -91,13 +82,7 @@ describe("AuthService sources", () => {
 
   it("impersonated_service_account: IAM generateIdToken and generateAccessToken", async () => {
     const keyFile = await emulator.credentials.writeImpersonated({ source: "authorized_user" })
-    const result = await run(
-      Effect.gen(function*() {
-        const auth = yield* AuthService.AuthService
-        return { identity: auth.identity, access: yield* auth.accessToken(), id: yield* auth.idToken(audience) }
-      }),
-      { keyFile }
-    )
+    const result = await bothKinds(keyFile)
     expect(result.identity.source).toBe("impersonated")
     expect(result.identity.principal).toBe(emulator.impersonationTarget.email)
     expect(Redacted.value(result.access.value)).toMatch(/^ya29\./)
@@ -108,13 +93,7 @@ describe("AuthService sources", () => {
 
   it("external_account with impersonation: ID tokens through generateIdToken with the federated token", async () => {
     const keyFile = await emulator.credentials.writeExternalAccount({ impersonate: true })
-    const result = await run(
-      Effect.gen(function*() {
-        const auth = yield* AuthService.AuthService
-        return { identity: auth.identity, access: yield* auth.accessToken(), id: yield* auth.idToken(audience) }
-      }),
-      { keyFile }
-    )
+    const result = await bothKinds(keyFile)
     expect(result.identity.source).toBe("external_account")
     expect(result.identity.principal).toBe(emulator.impersonationTarget.email)
     expect(Redacted.value(result.access.value)).toMatch(/^ya29\./)

@@ -1,21 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
 import { mkdtemp } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import * as Emulator from "../../src/testing/Emulator.js"
+import { useEmulator } from "../support/emulator.js"
 
 // The CLI as a subprocess against the emulator's metadata server (reached through
 // GCE_METADATA_HOST, as on Cloud Run).
 
 const bin = fileURLToPath(new URL("../../bin/effect-adc.mjs", import.meta.url))
-let emulator: Emulator.EmulatorHandle
+const emulator = useEmulator()
 
-beforeAll(async () => {
-  emulator = await Emulator.start()
-})
-afterAll(() => emulator.close())
 
 const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {

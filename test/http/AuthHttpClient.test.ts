@@ -1,7 +1,7 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
+import { beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
@@ -9,8 +9,9 @@ import type { IncomingMessage } from "node:http"
 import * as AuthService from "../../src/auth/AuthService.js"
 import * as AuthHttpClient from "../../src/http/AuthHttpClient.js"
 import * as Emulator from "../../src/testing/Emulator.js"
+import { useEmulator } from "../support/emulator.js"
 
-let emulator: Emulator.EmulatorHandle
+const emulator = useEmulator({ env: true })
 let service: Emulator.CloudRunService
 let other: Emulator.CloudRunService
 let forbidden: Emulator.CloudRunService
@@ -27,17 +28,12 @@ const echo = (req: IncomingMessage, res: import("node:http").ServerResponse) => 
 }
 
 beforeAll(async () => {
-  emulator = await Emulator.start()
-  Object.assign(process.env, emulator.env)
   service = await emulator.cloudRun.deploy({ name: "svc", handler: echo })
   other = await emulator.cloudRun.deploy({ name: "other", handler: echo })
   forbidden = await emulator.cloudRun.deploy({ name: "forbidden", handler: echo, invokers: ["someone@else.com"] })
 })
-afterAll(() => emulator.close())
 beforeEach(() => {
   seen.length = 0
-  emulator.controls.reset()
-  emulator.controls.setClockOffset(0)
 })
 
 const layer = Layer.mergeAll(

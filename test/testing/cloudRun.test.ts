@@ -4,13 +4,13 @@
 import { GoogleAuth } from "google-auth-library"
 import { generateKeyPair, SignJWT } from "jose"
 import type * as Http from "node:http"
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import { Emulator } from "../../src/testing/index.js"
 import { type ErrorFixture, fixtureJson, fixtureText } from "./fixtures.js"
+import { useEmulator } from "../support/emulator.js"
 
-let emulator: Emulator.EmulatorHandle
+const emulator = useEmulator({ env: true })
 let service: Emulator.CloudRunService
-const saved = { ...process.env }
 
 const echo: Http.RequestListener = (req, res) => {
   res.writeHead(200, { "Content-Type": "application/json" })
@@ -29,16 +29,7 @@ const metadataIdToken = async (audience: string, format = "full") =>
 const call = (headers: Record<string, string>, path = "/hello", url = service.url) => fetch(`${url}${path}`, { headers })
 
 beforeAll(async () => {
-  emulator = await Emulator.start()
   service = await emulator.cloudRun.deploy({ name: "echo", handler: echo, audiences: ["https://echo.custom.example"] })
-})
-afterAll(async () => {
-  process.env = saved
-  await emulator.close()
-})
-beforeEach(() => {
-  emulator.controls.reset()
-  emulator.controls.setClockOffset(0)
 })
 
 describe("accepted tokens", () => {

@@ -5,21 +5,13 @@
 import { describe as effectDescribe, expect as effectExpect, it as effectIt, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Http from "node:http"
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Emulator } from "../../src/testing/index.js"
+import { useEmulator } from "../support/emulator.js"
 
-let emulator: Emulator.EmulatorHandle
+const emulator = useEmulator()
 const tokenUrl = () => `${emulator.metadataUrl}/computeMetadata/v1/instance/service-accounts/default/token`
 const metadata = (init: RequestInit = {}) => fetch(tokenUrl(), { ...init, headers: { "Metadata-Flavor": "Google" } })
-
-beforeAll(async () => {
-  emulator = await Emulator.start()
-})
-afterAll(() => emulator.close())
-beforeEach(() => {
-  emulator.controls.reset()
-  emulator.controls.setClockOffset(0)
-})
 
 describe("latency", () => {
   it("delays one endpoint only", async () => {

@@ -4,33 +4,12 @@
  */
 import { GoogleAuth, Impersonated, JWT, UserRefreshClient } from "google-auth-library"
 import * as Fs from "node:fs/promises"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Emulator } from "../../src/testing/index.js"
+import { describe, expect, it } from "vitest"
+import { useEmulator, withCredentials } from "../support/emulator.js"
 
 const decode = (jwt: string) => JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString("utf8")) as Record<string, unknown>
 
-let emulator: Emulator.EmulatorHandle
-const saved = { ...process.env }
-
-beforeAll(async () => {
-  emulator = await Emulator.start()
-  Object.assign(process.env, emulator.env)
-  process.env["GOOGLE_AUTH_SUPPRESS_CREDENTIALS_WARNINGS"] = "true"
-})
-
-afterAll(async () => {
-  process.env = saved
-  await emulator.close()
-})
-
-const withCredentials = async <A>(file: string, f: () => Promise<A>): Promise<A> => {
-  process.env["GOOGLE_APPLICATION_CREDENTIALS"] = file
-  try {
-    return await f()
-  } finally {
-    process.env["GOOGLE_APPLICATION_CREDENTIALS"] = ""
-  }
-}
+const emulator = useEmulator({ env: true })
 
 describe("metadata server (GCE_METADATA_HOST)", () => {
   it("GoogleAuth detects the metadata server and gets an access token", async () => {

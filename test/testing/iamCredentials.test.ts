@@ -2,11 +2,11 @@
  * IAM Credentials generateAccessToken / generateIdToken against
  * fixtures/oauth/iam-generate-access-token-error-403.json.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { Emulator } from "../../src/testing/index.js"
+import { describe, expect, it } from "vitest"
 import { decodeSegment, type ErrorFixture, fixtureJson } from "./fixtures.js"
+import { useEmulator } from "../support/emulator.js"
 
-let emulator: Emulator.EmulatorHandle
+const emulator = useEmulator()
 const iam = (email: string, method: "generateAccessToken" | "generateIdToken") =>
   `https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/${email}:${method}`
 
@@ -37,15 +37,6 @@ const metadataToken = async () => {
   })
   return ((await res.json()) as { access_token: string }).access_token
 }
-
-beforeAll(async () => {
-  emulator = await Emulator.start()
-})
-afterAll(() => emulator.close())
-beforeEach(() => {
-  emulator.controls.reset()
-  emulator.controls.setClockOffset(0)
-})
 
 describe("generateAccessToken", () => {
   it("returns {accessToken, expireTime} for a permitted caller", async () => {

@@ -1,19 +1,15 @@
 /**
  * The metadata server against fixtures/metadata and gcp-metadata's probes.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { Emulator } from "../../src/testing/index.js"
+import { beforeEach, describe, expect, it } from "vitest"
 import { decodeSegment, type ErrorFixture, fixtureJson, fixtureText } from "./fixtures.js"
+import { useEmulator } from "../support/emulator.js"
 
-let emulator: Emulator.EmulatorHandle
+const emulator = useEmulator()
 const flavor = { "Metadata-Flavor": "Google" }
 const get = (path: string, headers: Record<string, string> = flavor, init: RequestInit = {}) =>
   fetch(`${emulator.metadataUrl}${path}`, { headers, redirect: "manual", ...init })
 
-beforeAll(async () => {
-  emulator = await Emulator.start()
-})
-afterAll(() => emulator.close())
 beforeEach(() => {
   emulator.controls.reset()
   emulator.controls.setClockOffset(0)

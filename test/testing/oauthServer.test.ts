@@ -4,11 +4,12 @@
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import { importPKCS8, SignJWT } from "jose"
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import { Emulator } from "../../src/testing/index.js"
 import { decodeSegment, type ErrorFixture, fixtureJson, fixtureText } from "./fixtures.js"
+import { useEmulator } from "../support/emulator.js"
 
-let emulator: Emulator.EmulatorHandle
+const emulator = useEmulator()
 let key: { client_email: string; private_key: string; private_key_id: string }
 const TOKEN_URL = "https://oauth2.googleapis.com/token"
 
@@ -48,11 +49,8 @@ const refresh = (overrides: Record<string, string> = {}) =>
   })
 
 beforeAll(async () => {
-  emulator = await Emulator.start()
   key = JSON.parse(await Fs.readFile(await emulator.credentials.writeServiceAccountKey(), "utf8"))
 })
-afterAll(() => emulator.close())
-beforeEach(() => emulator.controls.reset())
 
 describe("JWT-bearer grant (service-account key)", () => {
   it("scope -> access token: keys, 2-space body, no kid needed (gtoken sends none)", async () => {

@@ -6,33 +6,16 @@
 import { GoogleAuth, Impersonated } from "google-auth-library"
 import * as Http from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Emulator } from "../../src/testing/index.js"
+import { useEmulator, withCredentials } from "../support/emulator.js"
 
 const decode = (jwt: string) => JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString("utf8")) as Record<string, unknown>
 
-let emulator: Emulator.EmulatorHandle
+const emulator = useEmulator({ env: true })
 let untrust: () => void
-const saved = { ...process.env }
-
-beforeAll(async () => {
-  emulator = await Emulator.start()
-  Object.assign(process.env, emulator.env)
-})
 
 afterAll(async () => {
   untrust?.()
-  process.env = saved
-  await emulator.close()
 })
-
-const withCredentials = async <A>(file: string, f: () => Promise<A>): Promise<A> => {
-  process.env["GOOGLE_APPLICATION_CREDENTIALS"] = file
-  try {
-    return await f()
-  } finally {
-    process.env["GOOGLE_APPLICATION_CREDENTIALS"] = ""
-  }
-}
 
 describe("where clientOptions does not reach", () => {
   it("an impersonated ADC file's source client and the Impersonated client get no fetchImplementation", async () => {

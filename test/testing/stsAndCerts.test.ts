@@ -5,10 +5,10 @@
 import { OAuth2Client } from "google-auth-library"
 import { createRemoteJWKSet, generateKeyPair, jwtVerify, SignJWT } from "jose"
 import * as Crypto from "node:crypto"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Emulator } from "../../src/testing/index.js"
+import { describe, expect, it } from "vitest"
+import { useEmulator } from "../support/emulator.js"
 
-let emulator: Emulator.EmulatorHandle
+const emulator = useEmulator()
 const STS = "https://sts.googleapis.com/v1/token"
 
 const exchange = (overrides: Record<string, string> = {}) =>
@@ -29,11 +29,6 @@ const identityToken = async (audience: string) =>
   (await fetch(`${emulator.metadataUrl}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${encodeURIComponent(audience)}&format=full`, {
     headers: { "Metadata-Flavor": "Google" }
   })).text()
-
-beforeAll(async () => {
-  emulator = await Emulator.start()
-})
-afterAll(() => emulator.close())
 
 describe("STS", () => {
   it("exchanges a subject token for a federated access token", async () => {
