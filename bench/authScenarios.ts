@@ -199,7 +199,11 @@ export const expiryStall = (options: {
   readonly intervalMs: number
   readonly durationMs: number
 }): Promise<Array<Row>> =>
-  withEmulator({ tokenLifetimeSeconds: options.lifetimeSeconds, metadataReuseWindowSeconds: 0 }, async (emulator) => {
+  // A reuse window as long as the lifetime: the metadata server mints a fresh token on every request.
+  withEmulator({
+    tokenLifetimeSeconds: options.lifetimeSeconds,
+    metadataReuseWindowSeconds: options.lifetimeSeconds
+  }, async (emulator) => {
     emulator.controls.setLatency("metadata.token", options.latencyMs)
     emulator.controls.setLatency("metadata.identity", options.latencyMs)
     const client = AuthClient.make({
@@ -218,9 +222,11 @@ export const expiryStall = (options: {
       const inflight: Array<Promise<void>> = []
       while (Date.now() < end) {
         const t = performance.now()
-        inflight.push(call().then(() => {
-          waits.push(performance.now() - t)
-        }))
+        // A failed call counts as an endless wait.
+        inflight.push(call().then(
+          () => void waits.push(performance.now() - t),
+          () => void waits.push(Number.POSITIVE_INFINITY)
+        ))
         await new Promise((r) => setTimeout(r, options.intervalMs))
       }
       await Promise.all(inflight)
