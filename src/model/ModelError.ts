@@ -1,0 +1,470 @@
+/**
+ * Typed errors of ModelService. Every backend failure becomes one of these, once, at
+ * the boundary: HTTP status and body (Google JSON errors with their `details`, Cloud
+ * Run's HTML pages, Ollama's `{"error"}` lines, vLLM's flat and nested bodies),
+ * transport failures and bodies that do not match our Schemas. Every message says what
+ * to do; none contains a token or a key.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+
+/**
+ * @since 0.1.0
+ * @category Type IDs
+ */
+export const TypeId: unique symbol = Symbol.for("effect-adc/ModelError")
+
+/**
+ * @since 0.1.0
+ * @category Type IDs
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * Is the value one of the errors of this module?
+ *
+ * @since 0.1.0
+ * @category Guards
+ */
+export const isModelError = (u: unknown): u is ModelError => Predicate.hasProperty(u, TypeId)
+
+/**
+ * Which backend produced the error.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export const Backend = Schema.Literal("gemini-api", "gemini-vertex", "ollama", "openai-compatible")
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type Backend = typeof Backend.Type
+
+const backendName: Record<Backend, string> = {
+  "gemini-api": "The Gemini API",
+  "gemini-vertex": "Vertex AI",
+  "ollama": "The Ollama server",
+  "openai-compatible": "The OpenAI-compatible server"
+}
+
+/**
+ * Fields every model error carries: the backend, the HTTP status when there was one,
+ * the server's own words (scrubbed of anything token-shaped) and, for Google errors,
+ * the `google.rpc.ErrorInfo` reason.
+ */
+const common = {
+  backend: Backend,
+  status: Schema.optional(Schema.Number),
+  detail: Schema.String,
+  errorReason: Schema.optional(Schema.String),
+  cause: Schema.optional(Schema.Defect)
+}
+
+const statusText = (status: number | undefined) => status === undefined ? "" : ` (HTTP ${status})`
+const said = (detail: string) => detail === "" ? "" : `: ${detail}`
+
+/**
+ * The server asked us to slow down (HTTP 429, `RESOURCE_EXHAUSTED`, Cloud Run's queue
+ * timeout at max instances). `retryAfterMillis` comes from `Retry-After` or Google's
+ * `RetryInfo.retryDelay` when the server sent one.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class RateLimited extends Schema.TaggedError<RateLimited>("effect-adc/RateLimited")("RateLimited", {
+  ...common,
+  retryAfterMillis: Schema.optional(Schema.Number)
+}) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return true
+  }
+  /** @since 0.1.0 */
+  get retryAfter(): Option.Option<Duration.Duration> {
+    return fromMillis(this.retryAfterMillis)
+  }
+  /** @since 0.1.0 */
+  override get message(): string {
+    const wait = this.retryAfterMillis === undefined ? "" : ` The server asked to wait ${this.retryAfterMillis} ms.`
+    return `${backendName[this.backend]} is rate limiting this caller${statusText(this.status)}${said(this.detail)}.` +
+      `${wait} The default retry policy waits and retries; if it persists, request a higher quota ` +
+      `(https://cloud.google.com/docs/quotas/help/request_increase), lower concurrency, or raise the ` +
+      `Cloud Run service's max instances.`
+  }
+}
+
+/**
+ * The credentials were missing, invalid or expired (HTTP 401, or a Google 400
+ * `API_KEY_INVALID`). The transport has already invalidated the token and replayed
+ * the request once when this reaches you.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>("effect-adc/Unauthorized")("Unauthorized", {
+  ...common
+}) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return false
+  }
+  /** @since 0.1.0 */
+  get retryAfter(): Option.Option<Duration.Duration> {
+    return Option.none()
+  }
+  /** @since 0.1.0 */
+  override get message(): string {
+    const hint = this.errorReason === "API_KEY_INVALID" || this.errorReason === "CREDENTIALS_MISSING"
+      ? "effect-adc never sends API keys: check that no proxy or environment adds one, and that the " +
+        "Authorization header carries an OAuth access token from Application Default Credentials."
+      : this.backend === "ollama" || this.backend === "openai-compatible"
+      ? "A private Cloud Run service needs a Google-signed ID token whose audience is the service URL " +
+        "(or a custom audience configured on it); check the configured audience."
+      : "Check Application Default Credentials (`gcloud auth application-default login` locally, the " +
+        "service account on Cloud Run) and that the access token has the cloud-platform scope."
+    return `${backendName[this.backend]} rejected the credentials${statusText(this.status)}${said(this.detail)}. ${hint}`
+  }
+}
+
+/**
+ * The caller is authenticated but not allowed (HTTP 403): IAM denial, a disabled API,
+ * Cloud Run's HTML "Forbidden" page.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class PermissionDenied extends Schema.TaggedError<PermissionDenied>("effect-adc/PermissionDenied")(
+  "PermissionDenied",
+  {
+    ...common,
+    activationUrl: Schema.optional(Schema.String)
+  }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return false
+  }
+  /** @since 0.1.0 */
+  get retryAfter(): Option.Option<Duration.Duration> {
+    return Option.none()
+  }
+  /** @since 0.1.0 */
+  override get message(): string {
+    const hint = this.errorReason === "SERVICE_DISABLED"
+      ? `Enable the API for the quota project${this.activationUrl === undefined ? "" : ` at ${this.activationUrl}`}.`
+      : this.backend === "ollama" || this.backend === "openai-compatible"
+      ? "Grant the caller's service account roles/run.invoker on the Cloud Run service."
+      : this.backend === "gemini-vertex"
+      ? "Grant the caller roles/aiplatform.user on the project, and check project, location and model name."
+      : "Grant the caller roles/serviceusage.serviceUsageConsumer on the quota project (x-goog-user-project) " +
+        "and enable generativelanguage.googleapis.com there."
+    return `${backendName[this.backend]} denied the request${statusText(this.status)}${said(this.detail)}. ${hint}`
+  }
+}
+
+/**
+ * The model, endpoint or resource does not exist (HTTP 404).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class NotFound extends Schema.TaggedError<NotFound>("effect-adc/NotFound")("NotFound", {
+  ...common
+}) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return false
+  }
+  /** @since 0.1.0 */
+  get retryAfter(): Option.Option<Duration.Duration> {
+    return Option.none()
+  }
+  /** @since 0.1.0 */
+  override get message(): string {
+    const hint = this.backend === "ollama"
+      ? "Pull the model into the Ollama image (`ollama pull MODEL`) or fix the model name."
+      : this.backend === "openai-compatible"
+      ? "Use the model name vLLM serves (GET /v1/models lists it; `--served-model-name` sets it)."
+      : this.backend === "gemini-vertex"
+      ? "Check the model name and that it is available in the configured location (try `global`)."
+      : "Check the model name (models.list shows what the API serves) and the API version."
+    return `${backendName[this.backend]} did not find it${statusText(this.status)}${said(this.detail)}. ${hint}`
+  }
+}
+
+/**
+ * The request was rejected as malformed (HTTP 400 `INVALID_ARGUMENT`, 422, Ollama's
+ * JSON errors, vLLM's `BadRequestError`). `field` names the offending field when the
+ * server said which.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>("effect-adc/InvalidRequest")(
+  "InvalidRequest",
+  {
+    ...common,
+    field: Schema.optional(Schema.String)
+  }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return false
+  }
+  /** @since 0.1.0 */
+  get retryAfter(): Option.Option<Duration.Duration> {
+    return Option.none()
+  }
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `${backendName[this.backend]} rejected the request as invalid${statusText(this.status)}${said(this.detail)}` +
+      `${this.field === undefined ? "" : ` (field ${this.field})`}. Fix the request: a setting this model ` +
+      `does not support, a malformed tool schema or an unsupported content part are the usual causes.`
+  }
+}
+
+/**
+ * The prompt or the answer was blocked by safety filters (`promptFeedback.blockReason`,
+ * or a candidate finishing with `SAFETY`, `PROHIBITED_CONTENT`, `BLOCKLIST`, `SPII`,
+ * `RECITATION`...). `blockReason` is the server's reason.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class ContentBlocked extends Schema.TaggedError<ContentBlocked>("effect-adc/ContentBlocked")(
+  "ContentBlocked",
+  {
+    ...common,
+    where: Schema.Literal("prompt", "response"),
+    blockReason: Schema.String
+  }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return false
+  }
+  /** @since 0.1.0 */
+  get retryAfter(): Option.Option<Duration.Duration> {
+    return Option.none()
+  }
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `${backendName[this.backend]} blocked the ${this.where} (${this.blockReason})${said(this.detail)}. ` +
+      `Rephrase the ${this.where === "prompt" ? "prompt" : "request"} or adjust safetySettings where the model allows it.`
+  }
+}
+
+/**
+ * The backend is temporarily unavailable (HTTP 502/503: overloaded model, Cloud Run
+ * cold start or scaling).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class Unavailable extends Schema.TaggedError<Unavailable>("effect-adc/Unavailable")("Unavailable", {
+  ...common,
+  retryAfterMillis: Schema.optional(Schema.Number)
+}) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return true
+  }
+  /** @since 0.1.0 */
+  get retryAfter(): Option.Option<Duration.Duration> {
+    return fromMillis(this.retryAfterMillis)
+  }
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `${backendName[this.backend]} is temporarily unavailable${statusText(this.status)}${said(this.detail)}. ` +
+      `It is retried with backoff; for Cloud Run GPU services set min instances to avoid cold starts.`
+  }
+}
+
+/**
+ * The backend failed internally (HTTP 500 and other 5xx, Ollama's mid-stream error).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class ServerError extends Schema.TaggedError<ServerError>("effect-adc/ServerError")("ServerError", {
+  ...common
+}) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return true
+  }
+  /** @since 0.1.0 */
+  get retryAfter(): Option.Option<Duration.Duration> {
+    return Option.none()
+  }
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `${backendName[this.backend]} failed${statusText(this.status)}${said(this.detail)}. ` +
+      `It is retried when no output was emitted yet; if it persists, check the server's logs.`
+  }
+}
+
+/**
+ * No answer within the per-request timeout, or the server's deadline (HTTP 504
+ * `DEADLINE_EXCEEDED`).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class Timeout extends Schema.TaggedError<Timeout>("effect-adc/Timeout")("Timeout", {
+  ...common
+}) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return true
+  }
+  /** @since 0.1.0 */
+  get retryAfter(): Option.Option<Duration.Duration> {
+    return Option.none()
+  }
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `${backendName[this.backend]} did not answer in time${statusText(this.status)}${said(this.detail)}. ` +
+      `Raise the request's timeout (a GPU Cloud Run cold start takes tens of seconds) or lower maxOutputTokens.`
+  }
+}
+
+/**
+ * The request did not reach the server or the connection broke.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class Transport extends Schema.TaggedError<Transport>("effect-adc/Transport")("Transport", {
+  ...common
+}) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return true
+  }
+  /** @since 0.1.0 */
+  get retryAfter(): Option.Option<Duration.Duration> {
+    return Option.none()
+  }
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Could not talk to ${backendName[this.backend].replace(/^The /, "the ")}${said(this.detail)}. ` +
+      `Check the base URL, DNS and network egress (VPC connector, proxy).`
+  }
+}
+
+/**
+ * A body did not match what the backend's wire format promises; `detail` says what
+ * did not match and where.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class Decode extends Schema.TaggedError<Decode>("effect-adc/Decode")("Decode", {
+  ...common
+}) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return false
+  }
+  /** @since 0.1.0 */
+  get retryAfter(): Option.Option<Duration.Duration> {
+    return Option.none()
+  }
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `${backendName[this.backend]} answered with a body we could not read${statusText(this.status)}${
+      said(this.detail)
+    }. Check that the base URL points at the right kind of server; if it does, please report this with the body.`
+  }
+}
+
+/**
+ * Every error ModelService can fail with.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export type ModelError =
+  | RateLimited
+  | Unauthorized
+  | PermissionDenied
+  | NotFound
+  | InvalidRequest
+  | ContentBlocked
+  | Unavailable
+  | ServerError
+  | Timeout
+  | Transport
+  | Decode
+
+/**
+ * @since 0.1.0
+ * @category Errors
+ */
+export const ModelError: Schema.Union<[
+  typeof RateLimited,
+  typeof Unauthorized,
+  typeof PermissionDenied,
+  typeof NotFound,
+  typeof InvalidRequest,
+  typeof ContentBlocked,
+  typeof Unavailable,
+  typeof ServerError,
+  typeof Timeout,
+  typeof Transport,
+  typeof Decode
+]> = Schema.Union(
+  RateLimited,
+  Unauthorized,
+  PermissionDenied,
+  NotFound,
+  InvalidRequest,
+  ContentBlocked,
+  Unavailable,
+  ServerError,
+  Timeout,
+  Transport,
+  Decode
+)
+
+/**
+ * Should the retry policy try again after this error? (Unauthorized is not retried by
+ * the policy: the transport already invalidated the token and replayed once.)
+ *
+ * @since 0.1.0
+ * @category Predicates
+ */
+export const isRetryable = (error: ModelError): boolean => error.isRetryable
+
+function fromMillis(millis: number | undefined): Option.Option<Duration.Duration> {
+  return millis === undefined ? Option.none() : Option.some(Duration.millis(millis))
+}

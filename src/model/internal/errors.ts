@@ -1,0 +1,226 @@
+/**
+ * Translation of HTTP error responses and mid-stream error payloads into ModelError.
+ *
+ * @internal
+ */
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import * as ModelError from "../ModelError.js"
+
+/** @internal */
+export interface ErrorResponse {
+  readonly backend: ModelError.Backend
+  readonly status: number
+  /** Lower-case header names. */
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly body: string
+  /** For HTTP-date `Retry-After` values. */
+  readonly now?: number
+}
+
+const GoogleDetail = Schema.Struct({
+  "@type": Schema.optional(Schema.String),
+  reason: Schema.optional(Schema.String),
+  retryDelay: Schema.optional(Schema.String),
+  metadata: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+  fieldViolations: Schema.optional(
+    Schema.Array(Schema.Struct({ field: Schema.optional(Schema.String), description: Schema.optional(Schema.String) }))
+  )
+})
+
+/** `{"error": {"code", "message", "status", "details"}}` — Google APIs. */
+const GoogleErrorBody = Schema.Struct({
+  error: Schema.Struct({
+    code: Schema.optional(Schema.Number),
+    message: Schema.optional(Schema.String),
+    status: Schema.optional(Schema.String),
+    details: Schema.optional(Schema.Array(GoogleDetail))
+  })
+})
+
+/** `{"error": "..."}` — Ollama (also its mid-stream error line). */
+const OllamaErrorBody = Schema.Struct({ error: Schema.String })
+
+/** `{"object": "error", "message", "type", "code"}` — vLLM's flat shape. */
+const FlatErrorBody = Schema.Struct({
+  object: Schema.optional(Schema.String),
+  message: Schema.String,
+  type: Schema.optional(Schema.NullOr(Schema.String)),
+  param: Schema.optional(Schema.NullOr(Schema.String)),
+  code: Schema.optional(Schema.NullOr(Schema.Union(Schema.Number, Schema.String)))
+})
+
+/** `{"error": {"message", "type", "code", "param"}}` — OpenAI's and newer vLLM's nested shape. */
+const NestedErrorBody = Schema.Struct({ error: FlatErrorBody })
+
+const decodeGoogle = Schema.decodeUnknownEither(GoogleErrorBody)
+const decodeOllama = Schema.decodeUnknownEither(OllamaErrorBody)
+const decodeFlat = Schema.decodeUnknownEither(FlatErrorBody)
+const decodeNested = Schema.decodeUnknownEither(NestedErrorBody)
+
+/**
+ * Anything token-shaped (JWTs, `ya29.` access tokens, API keys, bearer values) is
+ * replaced before a server's text goes into an error.
+ *
+ * @internal
+ */
+export const scrub = (text: string): string =>
+  text
+    .replace(/eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, "<redacted>")
+    .replace(/ya29\.[A-Za-z0-9._-]+/g, "<redacted>")
+    .replace(/AIza[0-9A-Za-z_-]{20,}/g, "<redacted>")
+    .replace(/(Bearer\s+)[A-Za-z0-9._~+/-]+=*/gi, "$1<redacted>")
+
+/** Google durations: `"26s"`, `"1.5s"`, `"0.250s"`. @internal */
+export const parseGoogleDuration = (value: string): number | undefined => {
+  const match = /^(\d+(?:\.\d+)?)s$/.exec(value.trim())
+  return match === null ? undefined : Math.round(Number(match[1]) * 1000)
+}
+
+/** `Retry-After`: delta-seconds or an HTTP date. @internal */
+export const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
+  if (value === undefined) return undefined
+  const trimmed = value.trim()
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
+  const date = Date.parse(trimmed)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+const htmlText = (body: string): string | undefined => {
+  if (!/^\s*<(!doctype|html)/i.test(body)) return undefined
+  const h2 = /<h2>([\s\S]*?)<\/h2>/i.exec(body)?.[1]
+  const title = /<title>([\s\S]*?)<\/title>/i.exec(body)?.[1]
+  const text = (h2 !== undefined && h2.trim() !== "" ? h2 : title ?? "")
+    .replace(/<[^>]+>/g, "")
+    .replace(/\s+/g, " ")
+    .trim()
+  return text
+}
+
+interface Parsed {
+  readonly detail: string
+  readonly googleStatus?: string
+  readonly errorReason?: string
+  readonly retryDelayMillis?: number
+  readonly field?: string
+  readonly activationUrl?: string
+  readonly errorType?: string
+}
+
+const parseBody = (body: string): Parsed => {
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch {
+    const html = htmlText(body)
+    if (html !== undefined) return { detail: html }
+    return { detail: body.trim().slice(0, 300) }
+  }
+  const google = decodeGoogle(json)
+  if (Either.isRight(google) && (google.right.error.status !== undefined || google.right.error.details !== undefined)) {
+    const error = google.right.error
+    const details = error.details ?? []
+    const info = details.find((d) => d["@type"]?.endsWith("google.rpc.ErrorInfo") === true)
+    const retry = details.find((d) => d["@type"]?.endsWith("google.rpc.RetryInfo") === true)
+    const badRequest = details.find((d) => d["@type"]?.endsWith("google.rpc.BadRequest") === true)
+    const activationUrl = info?.metadata?.["activationUrl"]
+    const field = badRequest?.fieldViolations?.[0]?.field
+    const retryDelayMillis = retry?.retryDelay === undefined ? undefined : parseGoogleDuration(retry.retryDelay)
+    return {
+      detail: error.message ?? "",
+      ...(error.status === undefined ? {} : { googleStatus: error.status }),
+      ...(info?.reason === undefined ? {} : { errorReason: info.reason }),
+      ...(retryDelayMillis === undefined ? {} : { retryDelayMillis }),
+      ...(field === undefined ? {} : { field }),
+      ...(typeof activationUrl === "string" ? { activationUrl } : {})
+    }
+  }
+  const ollama = decodeOllama(json)
+  if (Either.isRight(ollama)) return { detail: ollama.right.error }
+  const nested = decodeNested(json)
+  if (Either.isRight(nested)) {
+    const e = nested.right.error
+    return {
+      detail: e.message,
+      ...(typeof e.type === "string" ? { errorType: e.type } : {}),
+      ...(typeof e.param === "string" ? { field: e.param } : {})
+    }
+  }
+  const flat = decodeFlat(json)
+  if (Either.isRight(flat)) {
+    return {
+      detail: flat.right.message,
+      ...(typeof flat.right.type === "string" ? { errorType: flat.right.type } : {}),
+      ...(typeof flat.right.param === "string" ? { field: flat.right.param } : {})
+    }
+  }
+  if (Either.isRight(google)) return { detail: google.right.error.message ?? "" }
+  return { detail: body.trim().slice(0, 300) }
+}
+
+/**
+ * One HTTP error response → one ModelError.
+ *
+ * @internal
+ */
+export const fromResponse = (response: ErrorResponse): ModelError.ModelError => {
+  const parsed = parseBody(response.body)
+  const base = {
+    backend: response.backend,
+    status: response.status,
+    detail: scrub(parsed.detail),
+    ...(parsed.errorReason === undefined ? {} : { errorReason: parsed.errorReason })
+  }
+  const retryAfterMillis = parsed.retryDelayMillis ??
+    parseRetryAfter(response.headers["retry-after"], response.now ?? Date.now())
+  const retry = retryAfterMillis === undefined ? {} : { retryAfterMillis }
+  const status = response.status
+  const googleStatus = parsed.googleStatus
+  if (parsed.errorReason === "API_KEY_INVALID" || status === 401 || googleStatus === "UNAUTHENTICATED") {
+    return new ModelError.Unauthorized(base)
+  }
+  if (status === 403 || googleStatus === "PERMISSION_DENIED") {
+    return new ModelError.PermissionDenied({
+      ...base,
+      ...(parsed.activationUrl === undefined ? {} : { activationUrl: parsed.activationUrl })
+    })
+  }
+  if (status === 404 || googleStatus === "NOT_FOUND") return new ModelError.NotFound(base)
+  if (status === 429 || googleStatus === "RESOURCE_EXHAUSTED") return new ModelError.RateLimited({ ...base, ...retry })
+  if (status === 408 || status === 504 || googleStatus === "DEADLINE_EXCEEDED") return new ModelError.Timeout(base)
+  if (status === 502 || status === 503 || googleStatus === "UNAVAILABLE") {
+    return new ModelError.Unavailable({ ...base, ...retry })
+  }
+  if (status >= 500) return new ModelError.ServerError(base)
+  return new ModelError.InvalidRequest({
+    ...base,
+    ...(parsed.field === undefined ? {} : { field: parsed.field })
+  })
+}
+
+/**
+ * An error reported inside a 200 stream (Ollama's final `{"error": ...}` line, an SSE
+ * event carrying `{"error": {...}}`).
+ *
+ * @internal
+ */
+export const fromStreamError = (backend: ModelError.Backend, payload: unknown): ModelError.ModelError | undefined => {
+  const ollama = decodeOllama(payload)
+  if (Either.isRight(ollama)) return new ModelError.ServerError({ backend, detail: scrub(ollama.right.error) })
+  const google = decodeGoogle(payload)
+  if (Either.isRight(google)) {
+    const code = google.right.error.code
+    return fromResponse({ backend, status: code ?? 500, headers: {}, body: JSON.stringify(payload) })
+  }
+  const nested = decodeNested(payload)
+  if (Either.isRight(nested)) {
+    const code = nested.right.error.code
+    return fromResponse({
+      backend,
+      status: typeof code === "number" ? code : 500,
+      headers: {},
+      body: JSON.stringify(payload)
+    })
+  }
+  return undefined
+}

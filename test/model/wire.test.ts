@@ -1,0 +1,129 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import * as ModelRequest from "../../src/model/ModelRequest.js"
+import { withValue } from "../../src/model/internal/common.js"
+import * as Gemini from "../../src/model/internal/gemini.js"
+import * as Ollama from "../../src/model/internal/ollama.js"
+import * as OpenAI from "../../src/model/internal/openai.js"
+
+const Weather = Schema.Struct({ city: Schema.String })
+const Answer = Schema.Struct({ age: Schema.Number, available: Schema.Boolean })
+
+const request: ModelRequest.ModelRequest<typeof Answer.Type> = {
+  model: "m",
+  system: "be brief",
+  contents: [
+    ModelRequest.user("weather in Tokyo?"),
+    {
+      role: "model",
+      parts: [ModelRequest.FunctionCallPart.make({
+        id: "call_0",
+        name: "get_weather",
+        args: { city: "Tokyo" },
+        thoughtSignature: "sig"
+      })]
+    },
+    {
+      role: "user",
+      parts: [ModelRequest.FunctionResponsePart.make({ id: "call_0", name: "get_weather", response: { temp: 21 } })]
+    }
+  ],
+  tools: [{ name: "get_weather", description: "Weather for a city", parameters: Weather }],
+  toolChoice: "required",
+  output: { schema: Answer },
+  generation: { temperature: 0.2, maxOutputTokens: 64, stop: ["END"], seed: 7 }
+}
+
+describe("request encoding", () => {
+  it("Gemini: contents, thought signature echoed, tools as JSON Schema, responseJsonSchema", () => {
+    const body = Gemini.encodeRequest(request) as any
+    expect(body.systemInstruction).toEqual({ parts: [{ text: "be brief" }] })
+    expect(body.contents[1].parts[0]).toEqual({
+      functionCall: { id: "call_0", name: "get_weather", args: { city: "Tokyo" } },
+      thoughtSignature: "sig"
+    })
+    expect(body.contents[2].parts[0].functionResponse).toEqual({
+      id: "call_0",
+      name: "get_weather",
+      response: { temp: 21 }
+    })
+    expect(body.tools[0].functionDeclarations[0].parametersJsonSchema).toMatchObject({
+      type: "object",
+      required: ["city"],
+      properties: { city: { type: "string" } }
+    })
+    expect(body.toolConfig).toEqual({ functionCallingConfig: { mode: "ANY" } })
+    expect(body.generationConfig).toMatchObject({
+      temperature: 0.2,
+      maxOutputTokens: 64,
+      stopSequences: ["END"],
+      seed: 7,
+      responseMimeType: "application/json"
+    })
+    expect(body.generationConfig.responseJsonSchema.$schema).toBeUndefined()
+    expect(body.generationConfig.responseJsonSchema.required).toEqual(["age", "available"])
+  })
+
+  it("Ollama: system message, tool message, format, options", () => {
+    const body = Ollama.encodeRequest(request, true) as any
+    expect(body.messages.map((m: any) => m.role)).toEqual(["system", "user", "assistant", "tool"])
+    expect(body.messages[2].tool_calls).toEqual([{ function: { name: "get_weather", arguments: { city: "Tokyo" } } }])
+    expect(body.messages[3]).toEqual({ role: "tool", tool_name: "get_weather", content: "{\"temp\":21}" })
+    expect(body.format.required).toEqual(["age", "available"])
+    expect(body.options).toEqual({ temperature: 0.2, num_predict: 64, stop: ["END"], seed: 7 })
+    expect(body.stream).toBe(true)
+  })
+
+  it("OpenAI-compatible: tool_calls with string arguments, tool_call_id, response_format json_schema", () => {
+    const body = OpenAI.encodeRequest(request, true) as any
+    expect(body.messages[2]).toEqual({
+      role: "assistant",
+      content: null,
+      tool_calls: [{ id: "call_0", type: "function", function: { name: "get_weather", arguments: "{\"city\":\"Tokyo\"}" } }]
+    })
+    expect(body.messages[3]).toEqual({ role: "tool", tool_call_id: "call_0", content: "{\"temp\":21}" })
+    expect(body.tool_choice).toBe("required")
+    expect(body.response_format.type).toBe("json_schema")
+    expect(body.response_format.json_schema.name).toBe("response")
+    expect(body.stream_options).toEqual({ include_usage: true })
+    expect(body.max_tokens).toBe(64)
+  })
+
+  it("a named tool choice", () => {
+    const named = { ...request, toolChoice: { tool: "get_weather" } } as const
+    expect((Gemini.encodeRequest(named) as any).toolConfig.functionCallingConfig).toEqual({
+      mode: "ANY",
+      allowedFunctionNames: ["get_weather"]
+    })
+    expect((OpenAI.encodeRequest(named, false) as any).tool_choice).toEqual({
+      type: "function",
+      function: { name: "get_weather" }
+    })
+  })
+})
+
+describe("structured output", () => {
+  const response = (text: string) => ({
+    text,
+    content: { role: "model" as const, parts: [] },
+    toolCalls: [],
+    finishReason: "stop" as const,
+    usage: {},
+    raw: null
+  })
+  it("decodes the text with the request's schema into value", () => {
+    const result = withValue("ollama", response("{\"age\": 22, \"available\": false}"), { schema: Answer })
+    expect(Either.getOrThrow(result).value).toEqual({ age: 22, available: false })
+  })
+  it("a mismatch is a Decode error saying what did not match", () => {
+    const result = withValue("ollama", response("{\"age\": \"old\"}"), { schema: Answer })
+    expect(Either.isLeft(result)).toBe(true)
+    if (Either.isLeft(result)) {
+      expect(result.left._tag).toBe("Decode")
+      expect(result.left.detail).toContain("age")
+    }
+    const notJson = withValue("ollama", response("sure! here"), { schema: Answer })
+    expect(Either.isLeft(notJson) && notJson.left.detail).toMatch(/not JSON/)
+  })
+})
