@@ -69,7 +69,7 @@ export declare namespace AuthService {
   export interface Service {
     /** Which credential ADC found, its principal and project. Safe to print. */
     readonly identity: Identity
-    /** An access token for Google APIs (default scope: cloud-platform). */
+    /** An access token for Google APIs (default scopes: the `scopes` option, else cloud-platform). */
     readonly accessToken: (
       options?: { readonly scopes?: ReadonlyArray<string> | undefined } | undefined
     ) => Effect.Effect<AuthToken, AccessTokenError>
@@ -114,6 +114,8 @@ export interface Options {
   readonly projectId?: string | undefined
   /** Default `x-goog-user-project` for access targets that name none. */
   readonly quotaProject?: string | undefined
+  /** Default scopes of access tokens for targets that name none. Default cloud-platform. */
+  readonly scopes?: ReadonlyArray<string> | undefined
   /**
    * Options for every google-auth-library client (for example `transporterOptions` to
    * route through a proxy, or to the `effect-adc/testing` emulator).
@@ -127,13 +129,18 @@ export interface Options {
   readonly cache?: TokenCache.Options | undefined
 }
 
-const defaultAccessKey = cacheKey({ kind: "access" })
 
-/** The cache key of an access target; the common target (no scopes, no quota project) allocates nothing. */
-const accessKey = (target: AccessTarget): string =>
-  target.scopes === undefined && target.quotaProject === undefined
-    ? defaultAccessKey
-    : cacheKey({ ...target, scopes: normalizeScopes(target.scopes) })
+/**
+ * Options of {@link make} and {@link layerSource}.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface MakeOptions {
+  readonly quotaProject?: string | undefined
+  readonly scopes?: ReadonlyArray<string> | undefined
+  readonly cache?: TokenCache.Options | undefined
+}
 
 /**
  * Builds the service over a credential source, with a token cache that lives as long as
@@ -144,10 +151,19 @@ const accessKey = (target: AccessTarget): string =>
  */
 export const make = (
   source: CredentialSource,
-  options: { readonly quotaProject?: string | undefined; readonly cache?: TokenCache.Options | undefined } = {}
+  options: MakeOptions = {}
 ): Effect.Effect<AuthService.Service, never, Scope.Scope> =>
   Effect.gen(function*() {
     const cache = yield* TokenCache.make<IdTokenError>(options.cache)
+    const defaultScopes = normalizeScopes(options.scopes)
+    const defaultAccessKey = cacheKey({ kind: "access", scopes: defaultScopes })
+    const scopesOf = (target: AccessTarget) =>
+      target.scopes === undefined || target.scopes.length === 0 ? defaultScopes : normalizeScopes(target.scopes)
+    /** The cache key of an access target; the common target (no scopes, no quota project) allocates nothing. */
+    const accessKey = (target: AccessTarget): string =>
+      target.scopes === undefined && target.quotaProject === undefined
+        ? defaultAccessKey
+        : cacheKey({ ...target, scopes: scopesOf(target) })
     const defaultQuotaProject = options.quotaProject ?? source.identity.quotaProject
     /** Audiences already checked (bounded: cleared when it grows past 4096). */
     const checkedAudiences = new Set<string>()
@@ -168,7 +184,7 @@ export const make = (
     }
 
     const accessFor = (target: AccessTarget): Effect.Effect<AuthToken, AccessTokenError> =>
-      cache.get(accessKey(target), () => source.fetchAccessToken(normalizeScopes(target.scopes))) as Effect.Effect<
+      cache.get(accessKey(target), () => source.fetchAccessToken(scopesOf(target))) as Effect.Effect<
         AuthToken,
         AccessTokenError
       >
@@ -241,7 +257,7 @@ export const layer = (options: Options = {}): Layer.Layer<AuthService, DetectErr
         detectTimeout: Duration.decode(options.detectTimeout ?? Duration.seconds(10)),
         requestTimeout: Duration.decode(options.requestTimeout ?? Duration.seconds(30))
       })
-      return yield* make(source, { quotaProject: options.quotaProject, cache: options.cache })
+      return yield* make(source, { quotaProject: options.quotaProject, scopes: options.scopes, cache: options.cache })
     })
   )
 
@@ -251,10 +267,8 @@ export const layer = (options: Options = {}): Layer.Layer<AuthService, DetectErr
  * @since 0.1.0
  * @category Layers
  */
-export const layerSource = (
-  source: CredentialSource,
-  options: { readonly quotaProject?: string | undefined; readonly cache?: TokenCache.Options | undefined } = {}
-): Layer.Layer<AuthService> => Layer.scoped(AuthService, make(source, options))
+export const layerSource = (source: CredentialSource, options: MakeOptions = {}): Layer.Layer<AuthService> =>
+  Layer.scoped(AuthService, make(source, options))
 
 /**
  * The options read from the environment (every variable optional):

@@ -138,6 +138,22 @@ describe("AuthService behaviour on the wire", () => {
     }
   })
 
+  it("the scopes option is the default for access tokens; explicit scopes get their own entry", async () => {
+    const genai = "https://www.googleapis.com/auth/generative-language"
+    await run(
+      Effect.gen(function*() {
+        const auth = yield* AuthService.AuthService
+        yield* auth.accessToken()
+        yield* auth.headers({ kind: "access" })
+        yield* auth.accessToken({ scopes: ["https://www.googleapis.com/auth/cloud-platform"] })
+      }),
+      { scopes: [genai] }
+    )
+    const scopes = emulator.controls.log.filter((l) => l.endpoint === "metadata.token")
+      .map((l) => l.detail?.replace(" (reused)", ""))
+    expect(scopes).toEqual([`scopes=${genai}`, "scopes=https://www.googleapis.com/auth/cloud-platform"])
+  })
+
   it("headers: Authorization, X-Serverless-Authorization and x-goog-user-project", async () => {
     const headers = await run(Effect.gen(function*() {
       const auth = yield* AuthService.AuthService
