@@ -1,5 +1,5 @@
 /**
- * The command tree of `effect-adc`: `token access`, `token id`, `identity`, `demo`.
+ * The command tree of `effect-adc`: `token access`, `token id`, `identity`, `doctor`, `emulator`, `demo`.
  *
  * Exit codes: 0 success; 1 usage error; 2 no usable credentials (ADC found nothing or
  * the credential is invalid); 3 a token could not be minted.
@@ -16,6 +16,8 @@ import type { AuthError } from "../auth/AuthError.js"
 import * as AuthService from "../auth/AuthService.js"
 import type { AuthToken } from "../auth/AuthToken.js"
 import { demo } from "./Demo.js"
+import { diagnose, print } from "./Doctor.js"
+import { emulate } from "./Emulate.js"
 
 /**
  * The process exit code for an auth error.
@@ -102,12 +104,39 @@ const identityCommand = Command.make("identity", {}, () =>
     yield* Console.log(JSON.stringify(auth.identity, null, 2))
   }))).pipe(Command.withDescription("show which ADC source was found, its principal and project (no secrets)"))
 
+const doctorCommand = Command.make(
+  "doctor",
+  {
+    audience: Options.text("audience").pipe(
+      Options.withDescription("the audience to try an ID token for (your Cloud Run URL)"),
+      Options.withDefault("https://doctor-check.a.run.app")
+    )
+  },
+  ({ audience }) =>
+    Effect.gen(function*() {
+      const report = yield* diagnose(AuthService.layerConfig(), { audience })
+      yield* print(report)
+      process.exitCode = report.exitCode
+    })
+).pipe(Command.withDescription("check the ADC setup: source, principal, project, both token kinds, clock skew"))
+
+const emulatorCommand = Command.make(
+  "emulator",
+  {
+    lifetime: Options.integer("token-lifetime").pipe(
+      Options.withDescription("lifetime of every token, in seconds"),
+      Options.optional
+    )
+  },
+  ({ lifetime }) => emulate(Option.isSome(lifetime) ? { tokenLifetimeSeconds: lifetime.value } : {})
+).pipe(Command.withDescription("run the local Google Cloud emulator and print the environment that points clients at it"))
+
 const demoCommand = Command.make("demo", {}, () =>
   demo().pipe(Effect.catchAll(report))).pipe(Command.withDescription("run the whole product against the embedded emulator (no Google account)"))
 
 const root = Command.make("effect-adc").pipe(
   Command.withDescription("Keyless Google Cloud tokens for Gemini and Cloud Run"),
-  Command.withSubcommands([tokenCommand, identityCommand, demoCommand])
+  Command.withSubcommands([tokenCommand, identityCommand, doctorCommand, emulatorCommand, demoCommand])
 )
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
-import { mkdtemp } from "node:fs/promises"
+import { execFile, spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -13,6 +13,16 @@ const bin = fileURLToPath(new URL("../../bin/effect-adc.mjs", import.meta.url))
 const emulator = useEmulator()
 
 
+const empty = mkdtempSync(join(tmpdir(), "effect-adc-cli-"))
+/** Nothing to find: no metadata server, no gcloud files, no key file. */
+const noCredentials = {
+  GCE_METADATA_HOST: "127.0.0.1:1",
+  GCE_METADATA_IP: "127.0.0.1:1",
+  METADATA_SERVER_DETECTION: "none",
+  HOME: empty,
+  CLOUDSDK_CONFIG: empty
+}
+
 const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     const base: Record<string, string> = { PATH: process.env["PATH"] ?? "", ...emulator.env, ...env }
@@ -20,6 +30,82 @@ const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
     })
   })
+
+describe("effect-adc doctor", () => {
+  it("metadata server: every check passes, no secret printed", async () => {
+    const result = await cli(["doctor", "--audience", "https://svc-abc-uc.a.run.app"])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("✓ ADC source: metadata")
+    expect(result.stdout).toContain(`✓ principal: ${emulator.serviceAccount.email}`)
+    expect(result.stdout).toContain("✓ ID token: minted for https://svc-abc-uc.a.run.app")
+    expect(result.stdout).toMatch(/✓ clock skew: -?\d+ s/)
+    expect(result.stdout).not.toMatch(/ya29\.|eyJ/)
+  })
+
+  it("service-account key through the emulator's HTTPS proxy seam", async () => {
+    const keyFile = await emulator.credentials.writeServiceAccountKey()
+    const result = await cli(["doctor"], { ...emulator.proxy.env, GOOGLE_APPLICATION_CREDENTIALS: keyFile })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("✓ ADC source: service_account")
+    expect(result.stdout).toContain(keyFile)
+    expect(result.stdout).not.toContain("PRIVATE KEY")
+  })
+
+  it("gcloud user credentials: says the ID token audience is the OAuth client", async () => {
+    const keyFile = await emulator.credentials.writeAuthorizedUser()
+    const result = await cli(["doctor"], { ...emulator.proxy.env, GOOGLE_APPLICATION_CREDENTIALS: keyFile })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("✓ ADC source: authorized_user")
+    expect(result.stdout).toContain(`its audience is the OAuth client ${emulator.user.clientId}`)
+  })
+
+  it("a clock far off: the skew check fails with the fix", async () => {
+    emulator.controls.setClockOffset(-5 * 60_000)
+    const result = await cli(["doctor"])
+    expect(result.stdout).toMatch(/✗ clock skew: -3\d\d s .*sync this machine's clock/)
+  })
+
+  it("no credentials: exit 2 and the login command", async () => {
+    const result = await cli(["doctor"], noCredentials)
+    expect(result.code).toBe(2)
+    expect(result.stdout).toContain("✗ ADC source")
+    expect(result.stdout).toContain("gcloud auth application-default login")
+  })
+})
+
+describe("effect-adc emulator", () => {
+  it("prints the environment; a second process mints a token from it and calls the private service", async () => {
+    const child = spawn(process.execPath, [bin, "emulator"], {
+      env: { PATH: process.env["PATH"] ?? "", ...noCredentials },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    try {
+      let stdout = ""
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on("data", (chunk: Buffer) => {
+          stdout += chunk.toString()
+          if (stdout.includes("# a private Cloud Run service")) resolve()
+        })
+        child.on("exit", () => reject(new Error(`emulator exited early: ${stdout}`)))
+      })
+      const env = Object.fromEntries(
+        [...stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1] ?? "", m[2] ?? ""])
+      )
+      expect(env["GCE_METADATA_HOST"]).toMatch(/^127\.0\.0\.1:\d+$/)
+      expect(env["HTTPS_PROXY"]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      const serviceUrl = /private Cloud Run service that echoes requests: (\S+)/.exec(stdout)?.[1] ?? ""
+      const minted = await cli(["token", "id", "--audience", serviceUrl], { ...env })
+      expect(minted.code).toBe(0)
+      const response = await fetch(serviceUrl, { headers: { authorization: `Bearer ${minted.stdout.trim()}` } })
+      expect(response.status).toBe(200)
+      expect(await response.json()).toEqual({ method: "GET", path: "/" })
+    } finally {
+      child.kill("SIGINT")
+    }
+    const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)))
+    expect(code === 0 || code === 130 || code === null).toBe(true)
+  })
+})
 
 describe("effect-adc token", () => {
   it("token access prints only the token on stdout", async () => {
@@ -48,14 +134,7 @@ describe("effect-adc token", () => {
   })
 
   it("no credentials: exit 2 with the fix", async () => {
-    const empty = await mkdtemp(join(tmpdir(), "effect-adc-cli-"))
-    const result = await cli(["token", "access"], {
-      GCE_METADATA_HOST: "127.0.0.1:1",
-      GCE_METADATA_IP: "127.0.0.1:1",
-      METADATA_SERVER_DETECTION: "none",
-      HOME: empty,
-      CLOUDSDK_CONFIG: empty
-    })
+    const result = await cli(["token", "access"], noCredentials)
     expect(result.code).toBe(2)
     expect(result.stdout).toBe("")
     expect(result.stderr).toContain("gcloud auth application-default login")
