@@ -1,15 +1,21 @@
 import { describe, expect, it } from "@effect/vitest"
-import { GoogleGenAI, type GenerateContentResponse } from "@google/genai"
+import { type GenerateContentResponse, GoogleGenAI, type GoogleGenAIOptions } from "@google/genai"
 import * as Effect from "effect/Effect"
 import { OAuth2Client } from "google-auth-library"
 import * as GeminiEmulator from "../../../src/testing/models/GeminiEmulator.js"
 import { serve } from "./helpers.js"
 
-/** An auth client that only ever hands out one fixed access token (no network). */
-const staticToken = (token: string) => {
+type AuthClient = NonNullable<NonNullable<GoogleGenAIOptions["googleAuthOptions"]>["authClient"]>
+
+/**
+ * An auth client that only ever hands out one fixed access token (no network).
+ * @google/genai bundles google-auth-library 10 while we use 11; the client is used
+ * through `getRequestHeaders` only, which both versions share.
+ */
+const staticToken = (token: string): AuthClient => {
   const client = new OAuth2Client()
   client.setCredentials({ access_token: token, expiry_date: Date.now() + 3_600_000 })
-  return client
+  return client as unknown as AuthClient
 }
 
 const setup = (options?: GeminiEmulator.GeminiEmulatorOptions) =>
