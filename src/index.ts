@@ -20,3 +20,7 @@ export * as TokenCache from "./auth/TokenCache.js"
 export * as TokenTarget from "./auth/TokenTarget.js"
 /** @since 0.1.0 */
 export * as AuthHttpClient from "./http/AuthHttpClient.js"
+/** @since 0.1.0 */
+export * as ProxyConfig from "./proxy/ProxyConfig.js"
+/** @since 0.1.0 */
+export * as SigningProxy from "./proxy/SigningProxy.js"

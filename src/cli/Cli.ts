@@ -1,20 +1,26 @@
 /**
- * The command tree of `effect-adc`: `token access`, `token id`, `identity`, `doctor`, `emulator`, `demo`.
+ * The command tree of `effect-adc`: `token access`, `token id`, `identity`, `doctor`, `proxy`, `emulator`, `demo`.
  *
- * Exit codes: 0 success; 1 usage error; 2 no usable credentials (ADC found nothing or
- * the credential is invalid); 3 a token could not be minted.
+ * Exit codes: 0 success; 1 usage error (or an invalid proxy configuration); 2 no usable
+ * credentials (ADC found nothing or the credential is invalid); 3 a token could not be
+ * minted; 4 the proxy could not listen.
  *
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type { AuthError } from "../auth/AuthError.js"
 import * as AuthService from "../auth/AuthService.js"
 import type { AuthToken } from "../auth/AuthToken.js"
+import { readFileSync } from "node:fs"
+import * as ProxyConfig from "../proxy/ProxyConfig.js"
+import * as SigningProxy from "../proxy/SigningProxy.js"
 import { demo } from "./Demo.js"
 import { diagnose, print } from "./Doctor.js"
 import { emulate } from "./Emulate.js"
@@ -131,12 +137,70 @@ const emulatorCommand = Command.make(
   ({ lifetime }) => emulate(Option.isSome(lifetime) ? { tokenLifetimeSeconds: lifetime.value } : {})
 ).pipe(Command.withDescription("run the local Google Cloud emulator and print the environment that points clients at it"))
 
+const proxyCommand = Command.make(
+  "proxy",
+  {
+    routes: Options.text("route").pipe(
+      Options.withDescription("/prefix=https://upstream[,id|access][,audience=A][,header=X-Serverless-Authorization]"),
+      Options.repeated
+    ),
+    config: Options.text("config").pipe(Options.withDescription("a JSON route table (docs/proxy.md)"), Options.optional),
+    host: Options.text("host").pipe(Options.optional),
+    port: Options.integer("port").pipe(Options.optional),
+    allowNonLoopback: Options.boolean("allow-non-loopback").pipe(
+      Options.withDescription("allow binding beyond 127.0.0.1 (the proxy then serves the network)")
+    )
+  },
+  (flags) =>
+    Effect.gen(function*() {
+      const config = yield* proxyConfigFrom(flags)
+      const proxy = yield* SigningProxy.start(config)
+      yield* Console.error(`effect-adc proxy: listening on ${proxy.url} (${config.routes.length} routes); Ctrl-C stops it`)
+      return yield* Effect.never
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(Layer.merge(AuthService.layerConfig(), NodeHttpClient.layerUndici)),
+      Effect.catchAll((error) =>
+        Console.error(`effect-adc: ${error.message}`).pipe(
+          Effect.zipRight(Effect.sync(() => {
+            process.exitCode = error._tag === "ProxyConfigInvalid" ? 1 : error._tag === "ServeError" ? 4 :
+              exitCodeOf(error)
+          }))
+        )
+      )
+    )
+).pipe(Command.withDescription("a local proxy that adds Google tokens to requests for configured upstreams"))
+
+/** The proxy configuration from a file and/or flags (flags add routes and override listen options). */
+const proxyConfigFrom = (flags: {
+  readonly routes: ReadonlyArray<string>
+  readonly config: Option.Option<string>
+  readonly host: Option.Option<string>
+  readonly port: Option.Option<number>
+  readonly allowNonLoopback: boolean
+}) =>
+  Effect.gen(function*() {
+    const path = Option.getOrUndefined(flags.config)
+    const file: Record<string, unknown> = path === undefined ? {} : yield* Effect.try({
+      try: () => JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>,
+      catch: (e) => new ProxyConfig.ProxyConfigInvalid({ detail: `cannot read ${path}: ${String(e)}` })
+    })
+    const routes = yield* Effect.forEach(flags.routes, ProxyConfig.parseRouteFlag)
+    return yield* ProxyConfig.decode({
+      ...file,
+      ...(Option.isSome(flags.host) ? { host: flags.host.value } : {}),
+      ...(Option.isSome(flags.port) ? { port: flags.port.value } : {}),
+      ...(flags.allowNonLoopback ? { allowNonLoopback: true } : {}),
+      routes: [...(Array.isArray(file["routes"]) ? file["routes"] : []), ...routes]
+    })
+  })
+
 const demoCommand = Command.make("demo", {}, () =>
   demo().pipe(Effect.catchAll(report))).pipe(Command.withDescription("run the whole product against the embedded emulator (no Google account)"))
 
 const root = Command.make("effect-adc").pipe(
   Command.withDescription("Keyless Google Cloud tokens for Gemini and Cloud Run"),
-  Command.withSubcommands([tokenCommand, identityCommand, doctorCommand, emulatorCommand, demoCommand])
+  Command.withSubcommands([tokenCommand, identityCommand, doctorCommand, proxyCommand, emulatorCommand, demoCommand])
 )
 
 /**

@@ -107,6 +107,46 @@ describe("effect-adc emulator", () => {
   })
 })
 
+describe("effect-adc proxy", () => {
+  it("forwards a plain HTTP client's request to a private Cloud Run service with an ID token", async () => {
+    const service = await emulator.cloudRun.deploy({
+      name: "behind-proxy",
+      handler: (req, res) => {
+        res.writeHead(200, { "content-type": "text/plain" })
+        res.end(`reached ${req.url}`)
+      }
+    })
+    const child = spawn(process.execPath, [bin, "proxy", "--route", `/svc=${service.url}`, "--port", "0"], {
+      env: { PATH: process.env["PATH"] ?? "", ...emulator.env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let stderr = ""
+        child.stderr.on("data", (chunk: Buffer) => {
+          stderr += chunk.toString()
+          const match = /listening on (http:\/\/\S+)/.exec(stderr)
+          if (match?.[1] !== undefined) resolve(match[1])
+        })
+        child.on("exit", () => reject(new Error(`proxy exited early: ${stderr}`)))
+      })
+      const response = await fetch(`${url}/svc/hello`)
+      expect(response.status).toBe(200)
+      expect(await response.text()).toBe("reached /hello")
+      expect(emulator.controls.count("cloudrun:behind-proxy")).toBe(1)
+    } finally {
+      child.kill("SIGINT")
+      await service.close()
+    }
+  })
+
+  it("refuses to bind beyond loopback without --allow-non-loopback (exit 1, the fix)", async () => {
+    const result = await cli(["proxy", "--route", "/a=https://a-abc-uc.a.run.app", "--host", "0.0.0.0"])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain("--allow-non-loopback")
+  })
+})
+
 describe("effect-adc token", () => {
   it("token access prints only the token on stdout", async () => {
     const result = await cli(["token", "access"])
