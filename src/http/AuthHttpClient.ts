@@ -19,6 +19,7 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
@@ -95,6 +96,25 @@ const sentToken = (target: TokenTarget, request: HttpClientRequest.HttpClientReq
 }
 
 /**
+ * HttpClient errors carry the request, headers included. Effect redacts `authorization`
+ * when printing them, but not `x-serverless-authorization`: blank our header in the
+ * request an error carries, so no token reaches a log.
+ */
+const withoutTokenInErrors = <A, E, R>(effect: Effect.Effect<A, E, R>, header: string): Effect.Effect<A, E, R> =>
+  Effect.mapError(effect, (error) => {
+    if (error instanceof HttpClientError.RequestError) {
+      return new HttpClientError.RequestError({ ...error, request: HttpClientRequest.setHeader(error.request, header, "<redacted>") }) as E
+    }
+    if (error instanceof HttpClientError.ResponseError) {
+      return new HttpClientError.ResponseError({
+        ...error,
+        request: HttpClientRequest.setHeader(error.request, header, "<redacted>")
+      }) as E
+    }
+    return error
+  })
+
+/**
  * Signs every request of a client for `target` (only requests to origins that may
  * receive the token; others pass unsigned). On a 401 that rejects the token, the token
  * is invalidated and the request replayed once with a fresh one, when its body is
@@ -119,15 +139,16 @@ export const withAuth: {
       )
       : Effect.succeed(request)
   const signed = HttpClient.mapRequestEffect(client, sign)
+  const name = headerName(target)
   return HttpClient.transformResponse(signed, (execute) =>
-    Effect.flatMap(execute, (response) => {
+    Effect.flatMap(withoutTokenInErrors(execute, name), (response) => {
       const rejected = tokenRejected(response) ? sentToken(target, response.request) : undefined
       if (rejected === undefined || !replayable(response.request)) return Effect.succeed(response)
       // `execute` runs the whole pipeline again, so the request is signed again with
       // the fresh token the cache fetches after the invalidation. Once only.
       return Effect.flatMap(AuthService, (auth) => auth.invalidate(target, rejected)).pipe(
         Effect.zipRight(response.text.pipe(Effect.ignore)),
-        Effect.zipRight(execute)
+        Effect.zipRight(withoutTokenInErrors(execute, name))
       )
     }))
 }) as typeof withAuth

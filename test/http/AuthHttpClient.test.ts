@@ -3,6 +3,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import type { IncomingMessage } from "node:http"
@@ -113,6 +114,26 @@ describe("AuthHttpClient.withAuth", () => {
       })
     )
     expect(emulator.controls.count("cloudrun:svc")).toBe(2)
+  })
+})
+
+describe("AuthHttpClient errors", () => {
+  it("a transport error does not carry the token in X-Serverless-Authorization", async () => {
+    const closed = "http://127.0.0.1:9" // discard port: nothing listens
+    const error = await Effect.runPromise(
+      Effect.gen(function*() {
+        const client = (yield* HttpClient.HttpClient).pipe(
+          AuthHttpClient.withAuth(
+            { kind: "id", audience: service.url, header: "X-Serverless-Authorization" },
+            { origins: [closed] }
+          )
+        )
+        return yield* Effect.flip(client.get(`${closed}/x`))
+      }).pipe(Effect.provide(layer))
+    )
+    expect(error._tag).toBe("RequestError")
+    const printed = `${String(error)} ${JSON.stringify(error)} ${Inspectable.format(error)}`
+    expect(printed).not.toMatch(/eyJ[\w-]+\.[\w-]+\.[\w-]+/)
   })
 })
 
