@@ -5,6 +5,16 @@
 /**
  * @since 0.1.0
  */
+export * as GeminiApi from "./GeminiApi.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as GeminiVertex from "./GeminiVertex.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as ModelError from "./ModelError.js"
 
 /**
@@ -16,3 +26,23 @@ export * as ModelRequest from "./ModelRequest.js"
  * @since 0.1.0
  */
 export * as ModelResponse from "./ModelResponse.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ModelService from "./ModelService.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Ollama from "./Ollama.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as OpenAICompatible from "./OpenAICompatible.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as RetryPolicy from "./RetryPolicy.js"

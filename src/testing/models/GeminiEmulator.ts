@@ -531,3 +531,41 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
     }
   }
 }
+
+/**
+ * An `authorize` that checks access tokens with a tokeninfo endpoint (the identity
+ * emulator's `GET {googleApisUrl}/oauth2/v3/tokeninfo?access_token=…`): API keys and
+ * missing credentials get {@link rejectApiKeys}' answers, an unknown or expired token a
+ * 401 `invalid_token`, a token without one of `scopes` (default: cloud-platform and
+ * generative-language) a 403 `ACCESS_TOKEN_SCOPE_INSUFFICIENT`. The principal is the
+ * token's `email`.
+ *
+ * @since 0.1.0
+ * @category Authorization
+ */
+export const authorizeWithTokenInfo = (
+  tokenInfoUrl: string,
+  options: { readonly scopes?: ReadonlyArray<string>; readonly fetch?: typeof globalThis.fetch } = {}
+): Authorize => {
+  const scopes = options.scopes ?? [
+    "https://www.googleapis.com/auth/cloud-platform",
+    "https://www.googleapis.com/auth/generative-language",
+    "https://www.googleapis.com/auth/generative-language.retriever"
+  ]
+  const fetch = options.fetch ?? globalThis.fetch
+  return async (request) => {
+    const basic = await rejectApiKeys(request)
+    if (!basic.ok) return basic
+    const vertex = isVertexPath(new URL(request.url ?? "/", "http://localhost").pathname)
+    const service = vertex ? "aiplatform.googleapis.com" : "generativelanguage.googleapis.com"
+    const token = (request.headers["authorization"] ?? "").replace(/^Bearer /i, "")
+    const url = new URL(tokenInfoUrl)
+    url.searchParams.set("access_token", token)
+    const response = await fetch(url)
+    if (response.status !== 200) return unauthenticated("ACCESS_TOKEN_TYPE_UNSUPPORTED", service)
+    const info = (await response.json()) as { scope?: string; email?: string; azp?: string }
+    const granted = (info.scope ?? "").split(" ")
+    if (!granted.some((scope) => scopes.includes(scope))) return insufficientScope(service)
+    return { ok: true, principal: info.email ?? info.azp ?? "unknown" }
+  }
+}

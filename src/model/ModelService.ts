@@ -1,0 +1,43 @@
+/**
+ * The one service user code requires: `generate`, `stream` and `countTokens` with one
+ * request type for every backend. Which backend answers is Layer configuration
+ * (`GeminiVertex`, `GeminiApi`, `Ollama`, `OpenAICompatible`).
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
+import type * as ModelError from "./ModelError.js"
+import type * as ModelRequest from "./ModelRequest.js"
+import type * as ModelResponse from "./ModelResponse.js"
+
+/**
+ * @since 0.1.0
+ * @category Tags
+ */
+export class ModelService extends Context.Tag("effect-adc/ModelService")<ModelService, ModelService.Service>() {}
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export declare namespace ModelService {
+  /**
+   * @since 0.1.0
+   * @category Models
+   */
+  export interface Service {
+    readonly backend: ModelError.Backend
+    /** One answer. With `output`, `value` is the answer decoded with its schema. */
+    readonly generate: <A = unknown>(
+      request: ModelRequest.ModelRequest<A>
+    ) => Effect.Effect<ModelResponse.ModelResponse<A>, ModelError.ModelError>
+    /** The answer as it is produced. Interrupting the stream closes the connection. */
+    readonly stream: (
+      request: ModelRequest.ModelRequest<any>
+    ) => Stream.Stream<ModelResponse.ModelStreamChunk, ModelError.ModelError>
+    /** Prompt tokens (Gemini backends; the others fail with InvalidRequest). */
+    readonly countTokens: (request: ModelRequest.ModelRequest<any>) => Effect.Effect<number, ModelError.ModelError>
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Options every backend shares.
+ *
+ * @internal
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as RetryPolicy from "../RetryPolicy.js"
+
+/** @internal */
+export interface CommonOptions {
+  /** Per-attempt timeout (a request's own `timeout` wins). */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Default: `RetryPolicy.defaultPolicy`. */
+  readonly retry?: RetryPolicy.RetryPolicy | undefined
+  /** Headers added to every request. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Extra origins the token may be sent to (a loopback emulator, a PSC endpoint). */
+  readonly origins?: ReadonlyArray<string> | undefined
+}
+
+let warned = false
+
+/**
+ * Keyless means keyless: an API key in the environment is never sent; say so once.
+ *
+ * @internal
+ */
+export const warnAboutApiKeys = Effect.suspend(() => {
+  const present = ["GOOGLE_API_KEY", "GEMINI_API_KEY"].filter((name) => (process.env[name] ?? "") !== "")
+  if (warned || present.length === 0) return Effect.void
+  warned = true
+  return Effect.logWarning(
+    `${present.join(" and ")} ${present.length > 1 ? "are" : "is"} set, but effect-adc never sends API keys: ` +
+      `requests carry OAuth access tokens from Application Default Credentials. Unset the variable to silence this.`
+  )
+})
+
+/** @internal */
+export const trimSlash = (url: string) => url.replace(/\/+$/, "")

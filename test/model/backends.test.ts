@@ -1,0 +1,382 @@
+/**
+ * ModelService end to end: real tokens from the identity emulator (metadata server),
+ * Ollama and vLLM emulators deployed behind the Cloud Run front door (which verifies
+ * the ID token), the Gemini emulator checking access tokens with tokeninfo.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import * as AuthService from "../../src/auth/AuthService.js"
+import * as GeminiApi from "../../src/model/GeminiApi.js"
+import * as GeminiVertex from "../../src/model/GeminiVertex.js"
+import * as ModelRequest from "../../src/model/ModelRequest.js"
+import { ModelService } from "../../src/model/ModelService.js"
+import * as Ollama from "../../src/model/Ollama.js"
+import * as OpenAICompatible from "../../src/model/OpenAICompatible.js"
+import type * as Emulator from "../../src/testing/Emulator.js"
+import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
+import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
+import * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
+import { useEmulator } from "../support/emulator.js"
+
+const emulator = useEmulator({ env: true })
+const ollama = OllamaEmulator.make()
+const vllm = OpenAICompatibleEmulator.make()
+const vllmKeyed = OpenAICompatibleEmulator.make({ apiKey: "app-key" })
+let gemini: GeminiEmulator.GeminiEmulator
+let ollamaService: Emulator.CloudRunService
+let vllmService: Emulator.CloudRunService
+let vllmKeyedService: Emulator.CloudRunService
+let geminiUrl: string
+
+beforeAll(async () => {
+  ollamaService = await emulator.cloudRun.deploy({ name: "gemma-ollama", handler: ollama.handler })
+  vllmService = await emulator.cloudRun.deploy({ name: "gemma-vllm", handler: vllm.handler })
+  vllmKeyedService = await emulator.cloudRun.deploy({ name: "gemma-vllm-keyed", handler: vllmKeyed.handler })
+  gemini = GeminiEmulator.make({
+    authorize: GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)
+  })
+  const server = Http.createServer(gemini.handler)
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  geminiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return () => new Promise<void>((resolve) => server.close(() => resolve()))
+})
+
+/** A fresh AuthService (stateful token cache) and HttpClient per test. */
+const base = () =>
+  Layer.mergeAll(
+    AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
+    FetchHttpClient.layer
+  ).pipe(Layer.orDie)
+
+const provide = <A, E>(
+  backend: Layer.Layer<ModelService, never, any>,
+  effect: Effect.Effect<A, E, ModelService>
+) => {
+  ollama.reset()
+  vllm.reset()
+  vllmKeyed.reset()
+  gemini.reset()
+  return effect.pipe(Effect.provide(backend.pipe(Layer.provide(base()))))
+}
+
+const ollamaLayer = () => Ollama.layer({ url: ollamaService.url })
+const vllmLayer = () => OpenAICompatible.layer({ url: vllmService.url })
+const apiLayer = (options: Partial<GeminiApi.Options> = {}) =>
+  GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl], quotaProject: "quota-project", ...options })
+const vertexLayer = () =>
+  GeminiVertex.layer({ project: "emulator-project", location: "global", baseUrl: geminiUrl, origins: [geminiUrl] })
+
+const Person = Schema.Struct({ name: Schema.String, age: Schema.Number })
+const Weather = Schema.Struct({ city: Schema.String })
+const weatherTool: ModelRequest.Tool = { name: "get_weather", description: "weather", parameters: Weather }
+
+const collect = (request: ModelRequest.ModelRequest<any>) =>
+  Effect.flatMap(ModelService, (model) => Stream.runCollect(model.stream(request))).pipe(Effect.map(Chunk.toArray))
+
+const tick = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+/**
+ * Let real I/O run until `requests` attempts reached the emulator and the retry
+ * schedule registered a sleep with the TestClock that wakes `within` ms from now
+ * (exactly `exactly` ms, when given). Other sleeps (per-attempt timeouts, the token
+ * cache's fibers) wake later or at other times.
+ */
+const awaitRetrySleep = (
+  requests: () => number,
+  count: number,
+  wake: { readonly exactly?: number; readonly within?: number }
+) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 20_000; i++) {
+      if (requests() >= count) {
+        const now = yield* Clock.currentTimeMillis
+        const sleeps = yield* TestClock.sleeps()
+        const found = Chunk.some(sleeps, (at) =>
+          wake.exactly !== undefined ? at - now === wake.exactly : at - now <= (wake.within ?? 5_000))
+        if (found) return
+      }
+      yield* tick
+    }
+    return yield* Effect.dieMessage(`no retry sleep was scheduled after ${count} attempt(s)`)
+  })
+
+describe("Ollama behind the Cloud Run front door", () => {
+  it.effect("generate: ID token accepted by the front door, normalised response", () =>
+    provide(
+      ollamaLayer(),
+      Effect.gen(function*() {
+        const model = yield* ModelService
+        const response = yield* model.generate({ model: "gemma3:4b", contents: [ModelRequest.user("hello gemma")] })
+        expect(response.text).toBe("Echo: hello gemma")
+        expect(response.finishReason).toBe("stop")
+        expect(response.usage).toEqual({ inputTokens: 2, outputTokens: 3, totalTokens: 5 })
+        expect(emulator.controls.count("cloudrun:gemma-ollama")).toBe(1)
+        const principal = emulator.controls.log.find((l) => l.endpoint === "cloudrun:gemma-ollama")?.principal
+        expect(principal).toBe(emulator.serviceAccount.email)
+      })
+    ))
+
+  it.effect("stream: NDJSON chunks, final finish reason and usage", () =>
+    provide(
+      ollamaLayer(),
+      Effect.gen(function*() {
+        const chunks = yield* collect({ model: "gemma3:4b", contents: [ModelRequest.user("one two three four five")] })
+        expect(chunks.length).toBe(4)
+        expect(chunks.map((c) => c.textDelta).join("")).toBe("Echo: one two three four five")
+        expect(chunks.at(-1)?.finishReason).toBe("stop")
+        expect(chunks.at(-1)?.usage?.outputTokens).toBe(6)
+      })
+    ))
+
+  it.effect("tools from an Effect Schema, tool call ids, then structured output decoded with the schema", () =>
+    provide(
+      ollamaLayer(),
+      Effect.gen(function*() {
+        const model = yield* ModelService
+        const called = yield* model.generate({
+          model: "gemma3:4b",
+          contents: [ModelRequest.user("get_weather city=Tokyo")],
+          tools: [weatherTool]
+        })
+        expect(called.toolCalls).toEqual([{ id: "call_0", name: "get_weather", args: { city: "Tokyo" } }])
+        expect(called.finishReason).toBe("tool-calls")
+        const sent = ollama.requests[0]?.body as any
+        expect(sent.tools[0].function.parameters.properties.city).toEqual({ type: "string" })
+        const structured = yield* model.generate({
+          model: "gemma3:4b",
+          contents: [ModelRequest.user("who name=Ada age=36")],
+          output: { schema: Person }
+        })
+        expect(structured.value).toEqual({ name: "Ada", age: 36 })
+      })
+    ))
+
+  it.effect("the mid-stream error line fails the stream with ServerError after output, and is not retried", () =>
+    provide(
+      ollamaLayer(),
+      Effect.gen(function*() {
+        const seen: Array<string> = []
+        const model = yield* ModelService
+        const error = yield* model.stream({
+          model: "gemma3:4b",
+          contents: [ModelRequest.user("a b c d e f [[midstream_error]]")]
+        }).pipe(Stream.runForEach((c) => Effect.sync(() => seen.push(c.textDelta))), Effect.flip)
+        expect(seen.length).toBe(2)
+        expect(error._tag).toBe("ServerError")
+        expect(error.detail).toBe("an error was encountered while running the model")
+        expect(ollama.requests.length).toBe(1)
+      })
+    ))
+
+  it.effect("unknown model → NotFound, not retried", () =>
+    provide(
+      ollamaLayer(),
+      Effect.gen(function*() {
+        const model = yield* ModelService
+        const error = yield* Effect.flip(model.generate({ model: "llama9", contents: [ModelRequest.user("x")] }))
+        expect(error._tag).toBe("NotFound")
+        expect(error.message).toContain("ollama pull")
+        expect(ollama.requests.length).toBe(1)
+      })
+    ))
+
+  it.effect("a wrong audience: the front door's 401 becomes Unauthorized after one replay", () =>
+    provide(
+      Ollama.layer({ url: ollamaService.url, audience: "https://someone-else.a.run.app" , origins: [ollamaService.url] }),
+      Effect.gen(function*() {
+        const model = yield* ModelService
+        const error = yield* Effect.flip(model.generate({ model: "gemma3:4b", contents: [ModelRequest.user("x")] }))
+        expect(error._tag).toBe("Unauthorized")
+        expect(error.message).toContain("audience")
+        expect(ollama.requests.length).toBe(0)
+      })
+    ))
+})
+
+describe("vLLM (OpenAI-compatible) behind the Cloud Run front door", () => {
+  it.effect("generate, stream with tool-call fragments assembled, structured output", () =>
+    provide(
+      vllmLayer(),
+      Effect.gen(function*() {
+        const model = yield* ModelService
+        const response = yield* model.generate({
+          model: "google/gemma-3-4b-it",
+          system: "be brief",
+          contents: [ModelRequest.user("hi there")]
+        })
+        expect(response.text).toBe("Echo: hi there")
+        expect(response.responseId).toMatch(/^chatcmpl-/)
+        const chunks = yield* collect({
+          model: "google/gemma-3-4b-it",
+          contents: [ModelRequest.user("get_weather city=Paris")],
+          tools: [weatherTool]
+        })
+        const calls = chunks.flatMap((c) => c.toolCalls)
+        expect(calls).toHaveLength(1)
+        expect(calls[0]?.name).toBe("get_weather")
+        expect(calls[0]?.args).toEqual({ city: "Paris" })
+        expect(calls[0]?.id).toMatch(/^chatcmpl-tool-/)
+        expect(chunks.find((c) => c.finishReason !== undefined)?.finishReason).toBe("tool-calls")
+        expect(chunks.at(-1)?.usage?.inputTokens).toBe(2)
+        const structured = yield* model.generate({
+          model: "google/gemma-3-4b-it",
+          contents: [ModelRequest.user("name=Grace age=85")],
+          output: { schema: Person, name: "person" }
+        })
+        expect(structured.value).toEqual({ name: "Grace", age: 85 })
+        expect((vllm.requests.at(-1)?.body as any).response_format.json_schema.name).toBe("person")
+      })
+    ))
+
+  it.effect("the app's API key in Authorization, the ID token in X-Serverless-Authorization", () =>
+    provide(
+      OpenAICompatible.layer({ url: vllmKeyedService.url, apiKey: Redacted.make("app-key") }),
+      Effect.gen(function*() {
+        const model = yield* ModelService
+        const response = yield* model.generate({ model: "google/gemma-3-4b-it", contents: [ModelRequest.user("x")] })
+        expect(response.text).toBe("Echo: x")
+        expect(vllmKeyed.requests[0]?.headers["authorization"]).toBe("Bearer app-key")
+        expect(vllmKeyed.requests[0]?.headers["x-serverless-authorization"]).toBeDefined()
+      })
+    ))
+
+  it.effect("a 429 with Retry-After is retried after at least that long (TestClock); a 400 is not retried", () =>
+    provide(
+      vllmLayer(),
+      Effect.gen(function*() {
+        const model = yield* ModelService
+        vllm.fail({ status: 429, message: "queue full", retryAfterSeconds: 10 })
+        const fiber = yield* Effect.fork(model.generate({ model: "google/gemma-3-4b-it", contents: [ModelRequest.user("x")] }))
+        yield* awaitRetrySleep(() => vllm.requests.length, 1, { exactly: 10_000 })
+        yield* TestClock.adjust("9 seconds")
+        expect(vllm.requests.length).toBe(1)
+        yield* TestClock.adjust("1 second")
+        const response = yield* Fiber.join(fiber)
+        expect(response.text).toBe("Echo: x")
+        expect(vllm.requests.length).toBe(2)
+        vllm.fail({ status: 400, message: "bad" })
+        const error = yield* Effect.flip(model.generate({ model: "google/gemma-3-4b-it", contents: [ModelRequest.user("x")] }))
+        expect(error._tag).toBe("InvalidRequest")
+        expect(vllm.requests.length).toBe(3)
+      })
+    ))
+})
+
+describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => {
+  it.effect("generate: a real access token, x-goog-user-project, no API key; usage and model version", () =>
+    provide(
+      apiLayer(),
+      Effect.gen(function*() {
+        const model = yield* ModelService
+        const response = yield* model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("why blue")] })
+        expect(response.text).toBe("Echo: why blue")
+        expect(response.modelVersion).toBe("gemini-2.5-flash")
+        const request = gemini.requests[0]!
+        expect(request.path).toBe("/v1beta/models/gemini-2.5-flash:generateContent")
+        expect(request.principal).toBe(emulator.serviceAccount.email)
+        expect(request.headers["x-goog-user-project"]).toBe("quota-project")
+        expect(request.headers["x-goog-api-key"]).toBeUndefined()
+      })
+    ))
+
+  it.effect("Vertex global endpoint path; stream in chunks; countTokens", () =>
+    provide(
+      vertexLayer(),
+      Effect.gen(function*() {
+        const model = yield* ModelService
+        const chunks = yield* collect({ model: "gemini-2.5-flash", contents: [ModelRequest.user("a b c d e f g")] })
+        expect(chunks.length).toBe(3)
+        expect(chunks.map((c) => c.textDelta).join("")).toBe("Echo: a b c d e f g")
+        expect(chunks.at(-1)?.usage).toEqual({ inputTokens: 7, outputTokens: 8, totalTokens: 15 })
+        expect(gemini.requests[0]?.path).toBe(
+          "/v1/projects/emulator-project/locations/global/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+        )
+        const tokens = yield* model.countTokens({ model: "gemini-2.5-flash", contents: [ModelRequest.user("a b c")] })
+        expect(tokens).toBe(3)
+      })
+    ))
+
+  it.effect("tools, thought signature kept on the call, structured output", () =>
+    provide(
+      apiLayer(),
+      Effect.gen(function*() {
+        const model = yield* ModelService
+        const called = yield* model.generate({
+          model: "gemini-2.5-flash",
+          contents: [ModelRequest.user("what now")],
+          tools: [weatherTool],
+          toolChoice: "required"
+        })
+        expect(called.toolCalls[0]).toMatchObject({ name: "get_weather", args: { city: "example" } })
+        expect(called.toolCalls[0]?.thoughtSignature).toBe("ZW11bGF0b3Itc2lnbmF0dXJl")
+        const structured = yield* model.generate({
+          model: "gemini-2.5-flash",
+          contents: [ModelRequest.user("name=Ada age=36")],
+          output: { schema: Person }
+        })
+        expect(structured.value).toEqual({ name: "Ada", age: 36 })
+      })
+    ))
+
+  it.effect("safety block → ContentBlocked; MAX_TOKENS → length", () =>
+    provide(
+      apiLayer(),
+      Effect.gen(function*() {
+        const model = yield* ModelService
+        const error = yield* Effect.flip(model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("[[safety]]")] }))
+        expect(error._tag).toBe("ContentBlocked")
+        const cut = yield* model.generate({
+          model: "gemini-2.5-flash",
+          contents: [ModelRequest.user("one two three four")],
+          generation: { maxOutputTokens: 2 }
+        })
+        expect(cut.finishReason).toBe("length")
+        expect(cut.text).toBe("Echo: one")
+      })
+    ))
+
+  it.effect("a 429 with RetryInfo 26s waits 26s (TestClock), then succeeds", () =>
+    provide(
+      apiLayer(),
+      Effect.gen(function*() {
+        const model = yield* ModelService
+        gemini.fail({ status: 429, retryDelay: "26s" })
+        const fiber = yield* Effect.fork(model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] }))
+        yield* awaitRetrySleep(() => gemini.requests.length, 1, { exactly: 26_000 })
+        yield* TestClock.adjust("25 seconds")
+        expect(gemini.requests.length).toBe(1)
+        yield* TestClock.adjust("1 second")
+        const response = yield* Fiber.join(fiber)
+        expect(response.text).toBe("Echo: x")
+        expect(gemini.requests.length).toBe(2)
+      })
+    ))
+
+  it.effect("503 on every attempt: bounded retries, then Unavailable", () =>
+    provide(
+      apiLayer(),
+      Effect.gen(function*() {
+        const model = yield* ModelService
+        gemini.fail({ status: 503 }, 10)
+        const fiber = yield* Effect.fork(Effect.flip(model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] })))
+        for (let i = 1; i <= 3; i++) {
+          yield* awaitRetrySleep(() => gemini.requests.length, i, { within: 5_000 })
+          yield* TestClock.adjust("5 seconds")
+        }
+        const error = yield* Fiber.join(fiber)
+        expect(error._tag).toBe("Unavailable")
+        expect(gemini.requests.length).toBe(4)
+      })
+    ))
+})
