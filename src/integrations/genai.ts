@@ -7,7 +7,7 @@
  * ```ts
  * import { GoogleGenAI } from "@google/genai"
  * import { AuthClient } from "effect-adc/auth"
- * import { GenAI } from "effect-adc/genai"
+ * import * as GenAI from "effect-adc/genai"
  *
  * const auth = AuthClient.make()
  * const ai = new GoogleGenAI({

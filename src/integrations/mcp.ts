@@ -10,7 +10,7 @@
  * import { Client } from "@modelcontextprotocol/sdk/client/index.js"
  * import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
  * import { AuthClient } from "effect-adc/auth"
- * import { Mcp } from "effect-adc/mcp"
+ * import * as Mcp from "effect-adc/mcp"
  *
  * const auth = AuthClient.make()
  * const url = new URL("https://mcp-abc-uc.a.run.app/mcp")
@@ -22,7 +22,8 @@
  */
 import type { StreamableHTTPClientTransportOptions } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import type { IdTarget } from "../auth/TokenTarget.js"
-import * as SigningFetch from "../http/SigningFetch.js"
+import type * as SigningFetch from "../http/SigningFetch.js"
+import { idTokenFetch } from "./internal/cloudRun.js"
 
 /**
  * Options of {@link fetch} and {@link transportOptions}.
@@ -48,13 +49,8 @@ export interface Options {
  * @since 0.1.0
  * @category Constructors
  */
-export const fetch = (auth: SigningFetch.Signer, serverUrl: string | URL, options: Options = {}): typeof globalThis.fetch => {
-  const origin = new URL(serverUrl).origin
-  return SigningFetch.make(auth, {
-    targets: { [origin]: { kind: "id", audience: options.audience ?? origin, header: options.header } },
-    fetch: options.fetch
-  })
-}
+export const fetch = (auth: SigningFetch.Signer, serverUrl: string | URL, options: Options = {}): typeof globalThis.fetch =>
+  idTokenFetch(auth, serverUrl, options)
 
 /**
  * The options of `new StreamableHTTPClientTransport(url, options)`; `extra` options
