@@ -5,6 +5,17 @@
  * wire format. Each answers with the caller the front door let through, read from the
  * forwarded ID token (Cloud Run strips its signature).
  */
+import { A2A_PROTOCOL_VERSION, A2A_VERSION_HEADER, AGENT_CARD_PATH, type AgentCard, Role } from "@a2a-js/sdk"
+import {
+  AgentEvent,
+  type AgentExecutor,
+  DefaultRequestHandler,
+  defaultServerCallContextBuilder,
+  InMemoryTaskStore,
+  JsonRpcTransportHandler,
+  STATE_HEADERS_KEY,
+  UnauthenticatedUser
+} from "@a2a-js/sdk/server"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
 import { randomUUID } from "node:crypto"
@@ -128,4 +139,70 @@ export const ollamaServer = (): Http.RequestListener => (req, res) => {
       eval_duration: 500
     })
   }, () => sendJson(res, 400, { error: "invalid JSON" }))
+}
+
+/**
+ * An A2A agent (the SDK's request handler over JSON-RPC, v1.0): its card at
+ * `/.well-known/agent-card.json`, and an executor that answers every message with
+ * an echo naming the caller.
+ */
+export const a2aServer = (): Http.RequestListener => {
+  const card = (url: string): AgentCard => ({
+    name: "echo-agent",
+    description: "Echoes what it is told, naming the caller Cloud Run let through",
+    supportedInterfaces: [{ url, protocolBinding: "JSONRPC", tenant: "", protocolVersion: A2A_PROTOCOL_VERSION }],
+    provider: undefined,
+    version: "1.0.0",
+    capabilities: { streaming: false, pushNotifications: false, extensions: [] },
+    securitySchemes: {},
+    securityRequirements: [],
+    defaultInputModes: ["text/plain"],
+    defaultOutputModes: ["text/plain"],
+    skills: [],
+    signatures: []
+  })
+  const handlers = new Map<string, JsonRpcTransportHandler>()
+  const handlerFor = (url: string) => {
+    let handler = handlers.get(url)
+    if (handler === undefined) {
+      const executor: AgentExecutor = {
+        execute: async (context, bus) => {
+          const text = context.userMessage.parts.map((p) => p.content?.$case === "text" ? p.content.value : "").join("")
+          const caller = callerOf((context.context?.state.get(STATE_HEADERS_KEY) ?? {}) as Http.IncomingHttpHeaders)
+          bus.publish(AgentEvent.message({
+            messageId: randomUUID(),
+            contextId: context.contextId,
+            taskId: "",
+            role: Role.ROLE_AGENT,
+            parts: [{ content: { $case: "text", value: `Echo: ${text} (caller ${caller})` }, metadata: undefined, filename: "", mediaType: "text/plain" }],
+            metadata: undefined,
+            extensions: [],
+            referenceTaskIds: []
+          }))
+          bus.finished()
+        },
+        cancelTask: async () => {}
+      }
+      handler = new JsonRpcTransportHandler(new DefaultRequestHandler(card(url), new InMemoryTaskStore(), executor))
+      handlers.set(url, handler)
+    }
+    return handler
+  }
+  return (req, res) => {
+    const url = `http://${req.headers.host ?? "localhost"}`
+    if (req.method === "GET" && req.url === `/${AGENT_CARD_PATH.replace(/^\//, "")}`) return sendJson(res, 200, card(url))
+    if (req.method !== "POST" || req.url !== "/") return sendJson(res, 404, { error: "not found" })
+    void readJson(req).then(async (body) => {
+      const context = defaultServerCallContextBuilder({
+        extensions: undefined,
+        user: new UnauthenticatedUser(),
+        headers: req.headers,
+        requestedVersion: typeof req.headers[A2A_VERSION_HEADER.toLowerCase()] === "string"
+          ? req.headers[A2A_VERSION_HEADER.toLowerCase()] as string
+          : A2A_PROTOCOL_VERSION
+      })
+      const result = await handlerFor(url).handle(body as Record<string, unknown>, context)
+      sendJson(res, 200, result)
+    }).catch(() => sendJson(res, 500, { error: "a2a server failed" }))
+  }
 }
