@@ -3,7 +3,8 @@
  * Run front door in demo mode: a real MCP server (the SDK's McpServer over Streamable
  * HTTP), and tiny OpenAI-compatible (vLLM) and Ollama chat servers that speak each
  * wire format. Each answers with the caller the front door let through, read from the
- * forwarded ID token (Cloud Run strips its signature).
+ * forwarded ID token (Cloud Run strips its signature). {@link cloudRunDemo} deploys
+ * one in demo mode, or reads your real service's URL from the environment.
  */
 import { A2A_PROTOCOL_VERSION, A2A_VERSION_HEADER, AGENT_CARD_PATH, type AgentCard, Role } from "@a2a-js/sdk"
 import {
@@ -16,6 +17,9 @@ import {
   STATE_HEADERS_KEY,
   UnauthenticatedUser
 } from "@a2a-js/sdk/server"
+import type * as AuthService from "../src/auth/AuthService.js"
+import * as Emulator from "../src/testing/Emulator.js"
+import { isDemo } from "./demoMode.js"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
 import { randomUUID } from "node:crypto"
@@ -204,5 +208,39 @@ export const a2aServer = (): Http.RequestListener => {
       const result = await handlerFor(url).handle(body as Record<string, unknown>, context)
       sendJson(res, 200, result)
     }).catch(() => sendJson(res, 500, { error: "a2a server failed" }))
+  }
+}
+
+/** Where an example's service lives, and the AuthClient options that reach its tokens. */
+export interface Demo {
+  readonly url: string
+  readonly authOptions: AuthService.Options
+  /** The emulator in demo mode. */
+  readonly emulator: Emulator.EmulatorHandle | undefined
+  readonly close: () => Promise<void>
+}
+
+/**
+ * In demo mode (`EFFECT_ADC_DEMO=1` or `--demo`): starts the emulator, points this
+ * process at it as if on Cloud Run, and deploys `handler` behind its front door.
+ * Otherwise: the URL of your real service from `envVar`, and real ADC.
+ */
+export const cloudRunDemo = async (name: string, handler: Http.RequestListener, envVar: string): Promise<Demo> => {
+  if (!isDemo()) {
+    const url = process.env[envVar]
+    if (url === undefined || url === "") {
+      throw new Error(`Set ${envVar} to your Cloud Run service URL, or run with EFFECT_ADC_DEMO=1 against the local emulator.`)
+    }
+    return { url, authOptions: {}, emulator: undefined, close: () => Promise.resolve() }
+  }
+  const emulator = await Emulator.start()
+  Object.assign(process.env, emulator.env)
+  delete process.env["GOOGLE_APPLICATION_CREDENTIALS"]
+  const service = await emulator.cloudRun.deploy({ name, handler })
+  return {
+    url: service.url,
+    authOptions: { projectId: emulator.projectId, clientOptions: emulator.clientOptions },
+    emulator,
+    close: () => emulator.close()
   }
 }

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "@effect/vitest"
+
+// Every integration example runs in demo mode against the emulator: loopback only.
+process.env["EFFECT_ADC_DEMO"] = "1"
+
+/** Tokens print nowhere: no access token (ya29.) nor JWT (eyJ) in what an example says. */
+const noToken = (lines: ReadonlyArray<string>) => expect(lines.join("\n")).not.toMatch(/ya29\.|eyJ/)
+
+describe("integration examples", () => {
+  it("integration-genai: @google/genai on Vertex AI with one cached access token", async () => {
+    const lines = await (await import("../../examples/integration-genai.js")).main()
+    expect(lines).toEqual([
+      "gemini: Echo: Why is the sky blue? One sentence.",
+      "gemini: Echo: And at sunset?",
+      "access tokens fetched for two calls: 1"
+    ])
+    noToken(lines)
+  })
+
+  it("integration-mcp: tools over Streamable HTTP with an ID token, surviving an expiry", async () => {
+    const lines = await (await import("../../examples/integration-mcp.js")).main()
+    expect(lines[0]).toBe("tools: add, whoami")
+    expect(lines[1]).toBe("add(2, 3) = 5")
+    expect(lines[2]).toMatch(/^whoami: .+@.+\.gserviceaccount\.com$/)
+    expect(lines[3]).toBe("after the token expired, add(20, 22) = 42")
+    expect(lines[4]).toBe("ID tokens fetched: 2")
+    noToken(lines)
+  })
+
+  it("integration-openai: chat completions from a vLLM-style server on Cloud Run", async () => {
+    const lines = await (await import("../../examples/integration-openai.js")).main()
+    expect(lines[0]).toMatch(/^assistant: Echo: Say hello from Cloud Run \(caller .+@.+\)$/)
+    expect(lines[1]).toBe("usage: 8 tokens")
+    noToken(lines)
+  })
+
+  it("integration-ollama: chat from Ollama on Cloud Run", async () => {
+    const lines = await (await import("../../examples/integration-ollama.js")).main()
+    expect(lines[0]).toMatch(/^assistant: Echo: Say hello from Cloud Run \(caller .+@.+\)$/)
+    expect(lines[1]).toBe("tokens: 3 in, 5 out")
+    noToken(lines)
+  })
+
+  it("integration-a2a: card and message through the front door", async () => {
+    const lines = await (await import("../../examples/integration-a2a.js")).main()
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^agent: Echo: hello agent \(caller .+@.+\)$/)
+    noToken(lines)
+  })
+})
