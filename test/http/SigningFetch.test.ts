@@ -30,6 +30,10 @@ const handler = (where: "service" | "outside"): Http.RequestListener => async (r
     res.writeHead(302, { location: `${outside.url}/landing` })
     return res.end()
   }
+  if (path === "/redirect-listed") {
+    res.writeHead(302, { location: `${forbidden.url}/echo` })
+    return res.end()
+  }
   if (path === "/redirect-in") {
     res.writeHead(307, { location: "/echo" })
     return res.end()
@@ -154,6 +158,17 @@ describe("SigningFetch", () => {
     expect(seen[0]?.headers["authorization"]).toMatch(/^Bearer eyJ/)
     expect(seen[1]?.headers["authorization"]).toBeUndefined()
     expect(seen[1]?.headers["x-serverless-authorization"]).toBeUndefined()
+  })
+
+  it("a redirect to another listed origin carries that origin's own token, not the first one", async () => {
+    const fetch = signingFetch()
+    const response = await fetch(`${service.url}/redirect-listed`)
+    // The front door verified a token minted for its own audience (a token for svc
+    // would be a 401 "wrong audience"); the 403 is the invoker check, not replayed.
+    expect(response.status).toBe(403)
+    expect(emulator.controls.log.filter((l) => l.endpoint === "cloudrun:forbidden").map((l) => l.detail))
+      .toEqual(["rejected 403: not an invoker /echo"])
+    expect(emulator.controls.count("metadata.identity")).toBe(2)
   })
 
   it("a redirect within the origin is followed with the token, a 307 keeps method and body", async () => {
