@@ -51,3 +51,8 @@ export * as OpenAICompatible from "./OpenAICompatible.js"
  * @since 0.1.0
  */
 export * as RetryPolicy from "./RetryPolicy.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Router from "./Router.js"

@@ -1,0 +1,118 @@
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import * as AuthService from "../../src/auth/AuthService.js"
+import * as GeminiApi from "../../src/model/GeminiApi.js"
+import * as ModelRequest from "../../src/model/ModelRequest.js"
+import { ModelService } from "../../src/model/ModelService.js"
+import * as Ollama from "../../src/model/Ollama.js"
+import * as RetryPolicy from "../../src/model/RetryPolicy.js"
+import * as Router from "../../src/model/Router.js"
+import type * as Emulator from "../../src/testing/Emulator.js"
+import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
+import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
+import { useEmulator } from "../support/emulator.js"
+
+const emulator = useEmulator({ env: true })
+const ollama = OllamaEmulator.make()
+let gemini: GeminiEmulator.GeminiEmulator
+let ollamaService: Emulator.CloudRunService
+let geminiUrl: string
+
+beforeAll(async () => {
+  ollamaService = await emulator.cloudRun.deploy({ name: "router-ollama", handler: ollama.handler })
+  gemini = GeminiEmulator.make({
+    authorize: GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)
+  })
+  const server = Http.createServer(gemini.handler)
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  geminiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return () => new Promise<void>((resolve) => server.close(() => resolve()))
+})
+
+const router = (withFallback: boolean) => {
+  const geminiLayer = GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl], retry: RetryPolicy.none })
+  const ollamaLayer = Ollama.layer({ url: ollamaService.url })
+  return Router.layer({
+    routes: [{ match: "gemini-*", layer: geminiLayer }, { match: /^gemma/, layer: ollamaLayer }],
+    fallback: withFallback ? { layer: ollamaLayer, model: "gemma3:4b" } : undefined
+  }).pipe(
+    Layer.provide(Layer.mergeAll(
+      AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
+      FetchHttpClient.layer
+    ).pipe(Layer.orDie))
+  )
+}
+
+const reset = Effect.sync(() => {
+  gemini.reset()
+  ollama.reset()
+})
+
+describe("Router", () => {
+  it.effect("routes by model name; an unrouted model is NotFound", () =>
+    Effect.gen(function*() {
+      yield* reset
+      const model = yield* ModelService
+      const a = yield* model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("to gemini")] })
+      const b = yield* model.generate({ model: "gemma3:4b", contents: [ModelRequest.user("to gemma")] })
+      expect([a.text, b.text]).toEqual(["Echo: to gemini", "Echo: to gemma"])
+      expect(gemini.requests.length).toBe(1)
+      expect(ollama.requests.length).toBe(1)
+      const error = yield* Effect.flip(model.generate({ model: "claude", contents: [ModelRequest.user("x")] }))
+      expect(error._tag).toBe("NotFound")
+      expect(error.detail).toContain("no route matches model \"claude\"")
+    }).pipe(Effect.provide(router(false))))
+
+  it.effect("a retryable failure falls back to the other backend with the fallback model", () =>
+    Effect.gen(function*() {
+      yield* reset
+      gemini.fail({ status: 503 })
+      const model = yield* ModelService
+      const response = yield* model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("hello")] })
+      expect(response.text).toBe("Echo: hello")
+      expect((ollama.requests[0]?.body as { model: string }).model).toBe("gemma3:4b")
+      // a non-retryable failure does not fall back
+      gemini.fail({ status: 400 })
+      const error = yield* Effect.flip(model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] }))
+      expect(error._tag).toBe("InvalidRequest")
+      expect(ollama.requests.length).toBe(1)
+    }).pipe(Effect.provide(router(true))))
+
+  it.effect("a stream that failed before output falls back", () =>
+    Effect.gen(function*() {
+      yield* reset
+      gemini.fail({ status: 429 })
+      const model = yield* ModelService
+      const chunks = yield* Stream.runCollect(
+        model.stream({ model: "gemini-2.5-flash", contents: [ModelRequest.user("a b c")] })
+      )
+      expect(Chunk.toArray(chunks).map((c) => c.textDelta).join("")).toBe("Echo: a b c")
+      expect(ollama.requests.length).toBe(1)
+    }).pipe(Effect.provide(router(true))))
+
+  it("thought signatures and thought parts are dropped for the fallback model", () => {
+    const request: ModelRequest.ModelRequest = {
+      model: "gemini-3-pro",
+      contents: [{
+        role: "model",
+        parts: [
+          ModelRequest.TextPart.make({ text: "thinking", thought: true, thoughtSignature: "sig-a" }),
+          ModelRequest.TextPart.make({ text: "", thoughtSignature: "sig-b" }),
+          ModelRequest.FunctionCallPart.make({ id: "c1", name: "f", args: {}, thoughtSignature: "sig-c" })
+        ]
+      }]
+    }
+    const stripped = Router.dropThoughtSignatures(request)
+    expect(stripped.contents[0]?.parts).toEqual([
+      { _tag: "text", text: "" },
+      { _tag: "functionCall", id: "c1", name: "f", args: {} }
+    ])
+    expect(JSON.stringify(stripped)).not.toContain("sig-")
+  })
+})
