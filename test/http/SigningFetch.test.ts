@@ -22,9 +22,16 @@ const readBody = (req: Http.IncomingMessage) =>
     req.on("end", () => resolve(body))
   })
 
+/** Resolved when the service's handler receives a request to /hang (which it never answers). */
+let hanging: { promise: Promise<void>; resolve: () => void } | undefined
+
 const handler = (where: "service" | "outside"): Http.RequestListener => async (req, res) => {
   const path = new URL(req.url ?? "/", "http://x").pathname
   seen.push({ where, path, headers: req.headers })
+  if (path === "/hang") {
+    req.on("close", () => res.destroy())
+    return hanging?.resolve()
+  }
   const body = await readBody(req)
   if (path === "/redirect-out") {
     res.writeHead(302, { location: `${outside.url}/landing` })
@@ -110,6 +117,18 @@ describe("SigningFetch", () => {
     await expect(fetch(`${service.url}/echo`, { signal: controller.signal })).rejects.toThrow("stop")
     expect(emulator.controls.count("cloudrun:svc")).toBe(0)
     expect(emulator.controls.count("metadata.identity")).toBe(0)
+  })
+
+  it("the signal of a Request input reaches the wire: aborting mid-flight aborts the request", async () => {
+    let resolve = () => {}
+    hanging = { promise: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() }
+    const fetch = signingFetch()
+    const controller = new AbortController()
+    const pending = fetch(new Request(`${service.url}/hang`, { signal: controller.signal }))
+    await hanging.promise
+    controller.abort()
+    await expect(pending).rejects.toMatchObject({ name: "AbortError" })
+    expect(seen.map((s) => s.path)).toEqual(["/hang"])
   })
 
   it("a 401 for an expired token is recovered with exactly one replay, with the body", async () => {
