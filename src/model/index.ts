@@ -15,6 +15,11 @@ export * as GeminiVertex from "./GeminiVertex.js"
 /**
  * @since 0.1.0
  */
+export * as ModelClient from "./ModelClient.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as ModelConfig from "./ModelConfig.js"
 
 /**
