@@ -113,9 +113,9 @@ export const targetFor = (targets: Options["targets"], url: string | URL): Token
   return parsed === undefined ? undefined : resolver(targets)(parsed)
 }
 
-const parseUrl = (url: string | URL): URL | undefined => {
+const parseUrl = (url: string | URL, base?: URL): URL | undefined => {
   try {
-    return new URL(url)
+    return new URL(url, base)
   } catch {
     return undefined
   }
@@ -212,7 +212,7 @@ export const make = (auth: Signer, options: Options): typeof globalThis.fetch =>
       const hopTarget = target
       if (hopTarget !== undefined) {
         sent = await abortable(() => auth.headers(hopTarget), signal)
-        for (const name of Object.keys(sent)) headers.set(name, sent[name]!)
+        for (const [name, value] of Object.entries(sent)) headers.set(name, value)
       }
       const response = await base(url, {
         ...init,
@@ -234,7 +234,7 @@ export const make = (auth: Signer, options: Options): typeof globalThis.fetch =>
       if (!follow || !redirectStatuses.has(response.status)) return response
       const location = response.headers.get("location")
       if (location === null) return response
-      const next = parseUrl(new URL(location, url).href)
+      const next = parseUrl(location, url)
       if (next === undefined) return response
       hops += 1
       if (hops > maxRedirects) {
