@@ -8,11 +8,12 @@
 import { Ollama } from "ollama"
 import * as AuthClient from "../src/auth/AuthClient.js"
 import * as OllamaAuth from "../src/integrations/ollama.js"
-import { cloudRunDemo, ollamaServer } from "./integration-servers.js"
+import * as OllamaEmulator from "../src/testing/models/OllamaEmulator.js"
+import { cloudRunDemo } from "./integration-servers.js"
 
 /** The example; returns what it printed, for the examples test. */
 export const main = async (): Promise<ReadonlyArray<string>> => {
-  const demo = await cloudRunDemo("gemma", ollamaServer(), "OLLAMA_URL")
+  const demo = await cloudRunDemo("gemma", OllamaEmulator.make().handler, "OLLAMA_URL")
   const auth = AuthClient.make(demo.authOptions)
   const lines: Array<string> = []
   const say = (line: string) => {
@@ -28,6 +29,10 @@ export const main = async (): Promise<ReadonlyArray<string>> => {
     })
     say(`assistant: ${response.message.content}`)
     say(`tokens: ${response.prompt_eval_count} in, ${response.eval_count} out`)
+    if (demo.emulator !== undefined) {
+      const admitted = demo.emulator.controls.log.findLast((entry) => entry.endpoint.startsWith("cloudrun:"))
+      say(`Cloud Run let in: ${admitted?.principal ?? "nobody"}`)
+    }
   } finally {
     await auth.close()
     await demo.close()

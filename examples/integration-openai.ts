@@ -8,11 +8,12 @@
 import OpenAI from "openai"
 import * as AuthClient from "../src/auth/AuthClient.js"
 import * as OpenAi from "../src/integrations/openai.js"
-import { cloudRunDemo, openAiServer } from "./integration-servers.js"
+import * as OpenAICompatibleEmulator from "../src/testing/models/OpenAICompatibleEmulator.js"
+import { cloudRunDemo } from "./integration-servers.js"
 
 /** The example; returns what it printed, for the examples test. */
 export const main = async (): Promise<ReadonlyArray<string>> => {
-  const demo = await cloudRunDemo("vllm", openAiServer(), "VLLM_URL")
+  const demo = await cloudRunDemo("vllm", OpenAICompatibleEmulator.make().handler, "VLLM_URL")
   const auth = AuthClient.make(demo.authOptions)
   const lines: Array<string> = []
   const say = (line: string) => {
@@ -27,6 +28,10 @@ export const main = async (): Promise<ReadonlyArray<string>> => {
     })
     say(`assistant: ${completion.choices[0]?.message.content ?? ""}`)
     say(`usage: ${completion.usage?.total_tokens ?? 0} tokens`)
+    if (demo.emulator !== undefined) {
+      const admitted = demo.emulator.controls.log.findLast((entry) => entry.endpoint.startsWith("cloudrun:"))
+      say(`Cloud Run let in: ${admitted?.principal ?? "nobody"}`)
+    }
   } finally {
     await auth.close()
     await demo.close()

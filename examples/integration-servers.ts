@@ -1,9 +1,9 @@
 /**
  * Demo services for the integration examples, deployed behind the emulator's Cloud
  * Run front door in demo mode: a real MCP server (the SDK's McpServer over Streamable
- * HTTP), and tiny OpenAI-compatible (vLLM) and Ollama chat servers that speak each
- * wire format. Each answers with the caller the front door let through, read from the
- * forwarded ID token (Cloud Run strips its signature). {@link cloudRunDemo} deploys
+ * HTTP) and an A2A agent (the SDK's request handler), each naming the caller the front
+ * door let through, read from the forwarded ID token (Cloud Run strips its signature).
+ * The model servers come from `src/testing/models`. {@link cloudRunDemo} deploys
  * one in demo mode, or reads your real service's URL from the environment.
  */
 import { A2A_PROTOCOL_VERSION, A2A_VERSION_HEADER, AGENT_CARD_PATH, type AgentCard, Role } from "@a2a-js/sdk"
@@ -93,56 +93,6 @@ export const mcpServer = (): Http.RequestListener => {
         if (!res.headersSent) sendJson(res, 500, { error: "mcp server failed" })
       })
   }
-}
-
-interface ChatBody {
-  readonly model?: string
-  readonly messages?: ReadonlyArray<{ readonly role?: string; readonly content?: unknown }>
-}
-
-const lastUserText = (body: ChatBody): string => {
-  const last = [...(body.messages ?? [])].reverse().find((m) => m.role === "user")
-  return typeof last?.content === "string" ? last.content : ""
-}
-
-/** `POST /v1/chat/completions` (non-streaming), as vLLM's OpenAI-compatible server answers. */
-export const openAiServer = (): Http.RequestListener => (req, res) => {
-  void readJson(req).then((json) => {
-    if (req.method !== "POST" || !req.url?.startsWith("/v1/chat/completions")) {
-      return sendJson(res, 404, { error: { message: "not found", type: "invalid_request_error", code: null } })
-    }
-    const body = (json ?? {}) as ChatBody
-    const text = `Echo: ${lastUserText(body)} (caller ${callerOf(req.headers)})`
-    sendJson(res, 200, {
-      id: `chatcmpl-${randomUUID()}`,
-      object: "chat.completion",
-      created: Math.floor(Date.now() / 1000),
-      model: body.model ?? "gemma",
-      choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop", logprobs: null }],
-      usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 }
-    })
-  }, () => sendJson(res, 400, { error: { message: "invalid JSON", type: "invalid_request_error", code: null } }))
-}
-
-/** `POST /api/chat` with `stream: false`, as Ollama answers. */
-export const ollamaServer = (): Http.RequestListener => (req, res) => {
-  void readJson(req).then((json) => {
-    if (req.method !== "POST" || req.url !== "/api/chat") return sendJson(res, 404, { error: "not found" })
-    const body = (json ?? {}) as ChatBody
-    sendJson(res, 200, {
-      model: body.model ?? "gemma3",
-      created_at: new Date().toISOString(),
-      message: { role: "assistant", content: `Echo: ${lastUserText(body)} (caller ${callerOf(req.headers)})` },
-      done: true,
-      done_reason: "stop",
-      total_duration: 1000,
-      load_duration: 10,
-      prompt_eval_count: 3,
-      prompt_eval_duration: 100,
-      eval_count: 5,
-      eval_duration: 500
-    })
-  }, () => sendJson(res, 400, { error: "invalid JSON" }))
 }
 
 /**
