@@ -101,6 +101,7 @@ describe("ModelError translation", () => {
     expect(fromStreamError("openai-compatible", { error: { message: "overloaded", code: 503 } })?._tag).toBe(
       "Unavailable"
     )
+    expect(fromStreamError("openai-compatible", { object: "error", message: "engine died", type: "InternalServerError", param: null, code: 500 })?._tag).toBe("ServerError")
     expect(fromStreamError("ollama", { done: false })).toBeUndefined()
   })
 

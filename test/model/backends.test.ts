@@ -239,6 +239,23 @@ describe("vLLM (OpenAI-compatible) behind the Cloud Run front door", () => {
       })
     ))
 
+  it.effect("a mid-stream error event fails the stream after output, without a retry", () =>
+    provide(
+      vllmLayer(),
+      Effect.gen(function*() {
+        const model = yield* ModelService
+        const seen: Array<string> = []
+        const error = yield* model.stream({
+          model: "google/gemma-3-4b-it",
+          contents: [ModelRequest.user("a b c d e f [[midstream_error]]")]
+        }).pipe(Stream.runForEach((c) => Effect.sync(() => seen.push(c.textDelta))), Effect.flip)
+        expect(seen.join("")).toBe("Echo: a b c d e ")
+        expect(error._tag).toBe("ServerError")
+        expect(error.detail).toBe("The engine died unexpectedly.")
+        expect(vllm.requests.length).toBe(1)
+      })
+    ))
+
   it.effect("the app's API key in Authorization, the ID token in X-Serverless-Authorization", () =>
     provide(
       OpenAICompatible.layer({ url: vllmKeyedService.url, apiKey: Redacted.make("app-key") }),
@@ -359,6 +376,20 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
         yield* TestClock.adjust("1 second")
         const response = yield* Fiber.join(fiber)
         expect(response.text).toBe("Echo: x")
+        expect(gemini.requests.length).toBe(2)
+      })
+    ))
+
+  it.effect("a stream whose opening failed (503) is retried before any output", () =>
+    provide(
+      apiLayer(),
+      Effect.gen(function*() {
+        gemini.fail({ status: 503 })
+        const fiber = yield* Effect.fork(collect({ model: "gemini-2.5-flash", contents: [ModelRequest.user("p q r")] }))
+        yield* awaitRetrySleep(() => gemini.requests.length, 1, { within: 5_000 })
+        yield* TestClock.adjust("5 seconds")
+        const chunks = yield* Fiber.join(fiber)
+        expect(chunks.map((c) => c.textDelta).join("")).toBe("Echo: p q r")
         expect(gemini.requests.length).toBe(2)
       })
     ))

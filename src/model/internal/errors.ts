@@ -200,7 +200,7 @@ export const fromResponse = (response: ErrorResponse): ModelError.ModelError => 
 
 /**
  * An error reported inside a 200 stream (Ollama's final `{"error": ...}` line, an SSE
- * event carrying `{"error": {...}}`).
+ * event carrying vLLM's flat `{"object": "error", ...}` or a nested `{"error": {...}}`).
  *
  * @internal
  */
@@ -211,6 +211,16 @@ export const fromStreamError = (backend: ModelError.Backend, payload: unknown): 
   if (Either.isRight(google)) {
     const code = google.right.error.code
     return fromResponse({ backend, status: code ?? 500, headers: {}, body: JSON.stringify(payload) })
+  }
+  const flat = decodeFlat(payload)
+  if (Either.isRight(flat) && flat.right.object === "error") {
+    const code = flat.right.code
+    return fromResponse({
+      backend,
+      status: typeof code === "number" ? code : 500,
+      headers: {},
+      body: JSON.stringify(payload)
+    })
   }
   const nested = decodeNested(payload)
   if (Either.isRight(nested)) {
