@@ -127,3 +127,15 @@ describe("structured output", () => {
     expect(Either.isLeft(notJson) && notJson.left.detail).toMatch(/not JSON/)
   })
 })
+
+describe("Gemini stream payloads", () => {
+  it("an error event after output fails the stream with the translated error", () => {
+    const state = new Gemini.StreamState("gemini-api")
+    const first = Gemini.stepPayload(state, { candidates: [{ content: { parts: [{ text: "Hel" }], role: "model" } }] })
+    expect(Either.getOrThrow(first).textDelta).toBe("Hel")
+    const failed = Gemini.stepPayload(state, {
+      error: { code: 503, message: "The model is overloaded. Please try again later.", status: "UNAVAILABLE" }
+    })
+    expect(Either.isLeft(failed) && failed.left._tag).toBe("Unavailable")
+  })
+})

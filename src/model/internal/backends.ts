@@ -51,9 +51,7 @@ export const gemini = (
           const state = new Gemini.StreamState(backend)
           return sseData(backend, response).pipe(
             Stream.mapEffect((data) =>
-              parseJson(backend, data, "an SSE event").pipe(
-                Either.flatMap((json) => Either.flatMap(decode(json), (body) => state.step(body, json)))
-              )
+              Either.flatMap(parseJson(backend, data, "an SSE event"), (json) => Gemini.stepPayload(state, json))
             )
           )
         }

@@ -11,6 +11,7 @@ import * as ModelError from "../ModelError.js"
 import * as ModelRequest from "../ModelRequest.js"
 import type * as ModelResponse from "../ModelResponse.js"
 import { decodeWire, defined } from "./common.js"
+import { fromStreamError } from "./errors.js"
 
 const Args = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
@@ -405,4 +406,21 @@ const applyPartialArgs = (target: Record<string, unknown>, partials: ReadonlyArr
     else if (partial.boolValue !== undefined) node[key] = partial.boolValue
     else if ("nullValue" in partial) node[key] = null
   }
+}
+
+/**
+ * One parsed SSE payload through the state: an `{"error": {...}}` event (Google sends
+ * one when a stream fails after it started) fails the stream.
+ *
+ * @internal
+ */
+export const stepPayload = (
+  state: StreamState,
+  json: unknown
+): Either.Either<ModelResponse.ModelStreamChunk, ModelError.ModelError> => {
+  if (typeof json === "object" && json !== null && "error" in json) {
+    const error = fromStreamError(state.backend, json)
+    if (error !== undefined) return Either.left(error)
+  }
+  return Either.flatMap(decodeResponse(state.backend)(json), (body) => state.step(body, json))
 }
