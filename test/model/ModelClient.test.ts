@@ -43,6 +43,15 @@ describe("ModelClient (Promise facade)", () => {
       expect(ModelError.isModelError(error)).toBe(true)
       expect((error as ModelError.ModelError)._tag).toBe("NotFound")
       expect(error).toBeInstanceOf(Error)
+      const seen: Array<string> = []
+      const streamError = await (async () => {
+        for await (
+          const chunk of client.stream({ model: "gemma3:4b", contents: [ModelRequest.user("a b c d e f [[midstream_error]]")] })
+        ) seen.push(chunk.textDelta)
+      })().catch((e: unknown) => e)
+      expect(seen.length).toBe(2)
+      expect((streamError as ModelError.ModelError)._tag).toBe("ServerError")
+      expect(ModelError.isModelError(streamError)).toBe(true)
     } finally {
       await client.dispose()
     }
