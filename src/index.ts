@@ -24,3 +24,5 @@ export * as AuthHttpClient from "./http/AuthHttpClient.js"
 export * as ProxyConfig from "./proxy/ProxyConfig.js"
 /** @since 0.1.0 */
 export * as SigningProxy from "./proxy/SigningProxy.js"
+/** @since 0.1.0 */
+export * as SigningFetch from "./http/SigningFetch.js"

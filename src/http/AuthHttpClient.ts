@@ -21,12 +21,12 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import type { AccessTokenError, IdTokenError } from "../auth/AuthError.js"
 import { AuthService } from "../auth/AuthService.js"
 import * as AuthToken from "../auth/AuthToken.js"
 import type { AccessTarget, TokenTarget } from "../auth/TokenTarget.js"
+import { tokenRejected } from "./internal/tokenRejected.js"
 
 /**
  * Where a token may be sent besides its natural origins (Google API hosts for access
@@ -82,12 +82,6 @@ const replayable = (request: HttpClientRequest.HttpClientRequest): boolean => {
     (body._tag === "Raw" && (typeof body.body === "string" || body.body instanceof Uint8Array))
 }
 
-/** Does a 401 say the token itself was rejected (rather than, say, a missing scope)? */
-const tokenRejected = (response: HttpClientResponse.HttpClientResponse): boolean => {
-  if (response.status !== 401) return false
-  const challenge = response.headers["www-authenticate"]
-  return challenge === undefined || /invalid_token|expired/i.test(challenge) || !/error=/i.test(challenge)
-}
 
 /** The token a signed request carried, as the cache knows it (value only). */
 const sentToken = (target: TokenTarget, request: HttpClientRequest.HttpClientRequest) => {
@@ -142,7 +136,7 @@ export const withAuth: {
   const name = headerName(target)
   return HttpClient.transformResponse(signed, (execute) =>
     Effect.flatMap(withoutTokenInErrors(execute, name), (response) => {
-      const rejected = tokenRejected(response) ? sentToken(target, response.request) : undefined
+      const rejected = tokenRejected(response.status, response.headers["www-authenticate"]) ? sentToken(target, response.request) : undefined
       if (rejected === undefined || !replayable(response.request)) return Effect.succeed(response)
       // `execute` runs the whole pipeline again, so the request is signed again with
       // the fresh token the cache fetches after the invalidation. Once only.
