@@ -26,3 +26,12 @@ export const authOptions: Effect.Effect<AuthService.Options, never, Scope.Scope>
     })
   )
 })
+
+/** Runs an example's `main` when the file is executed directly, reporting a failure as one line. */
+export const runMain = (url: string, main: () => Promise<unknown>): void => {
+  if (url !== `file://${process.argv[1]}`) return
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error)
+    process.exitCode = 1
+  })
+}

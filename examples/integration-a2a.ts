@@ -17,6 +17,7 @@ import { randomUUID } from "node:crypto"
 import * as AuthClient from "../src/auth/AuthClient.js"
 import * as A2A from "../src/integrations/a2a.js"
 import { a2aServer, cloudRunDemo } from "./integration-servers.js"
+import { runMain } from "./demoMode.js"
 
 /** The example; returns what it printed, for the examples test. */
 export const main = async (): Promise<ReadonlyArray<string>> => {
@@ -58,9 +59,4 @@ export const main = async (): Promise<ReadonlyArray<string>> => {
   return lines
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error)
-    process.exitCode = 1
-  })
-}
+runMain(import.meta.url, main)

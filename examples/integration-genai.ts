@@ -12,7 +12,7 @@ import * as AuthClient from "../src/auth/AuthClient.js"
 import * as GenAI from "../src/integrations/genai.js"
 import * as Emulator from "../src/testing/Emulator.js"
 import * as GeminiEmulator from "../src/testing/models/GeminiEmulator.js"
-import { isDemo } from "./demoMode.js"
+import { isDemo, runMain } from "./demoMode.js"
 
 /** In demo mode: the identity emulator, plus a Gemini server on loopback that `httpOptions.baseUrl` points at. */
 const demoSetup = async () => {
@@ -66,9 +66,4 @@ export const main = async (): Promise<ReadonlyArray<string>> => {
   return lines
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error)
-    process.exitCode = 1
-  })
-}
+runMain(import.meta.url, main)

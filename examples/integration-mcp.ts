@@ -12,6 +12,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import * as AuthClient from "../src/auth/AuthClient.js"
 import * as Mcp from "../src/integrations/mcp.js"
 import { cloudRunDemo, mcpServer } from "./integration-servers.js"
+import { runMain } from "./demoMode.js"
 
 /** The example; returns what it printed, for the examples test. */
 export const main = async (): Promise<ReadonlyArray<string>> => {
@@ -48,9 +49,4 @@ export const main = async (): Promise<ReadonlyArray<string>> => {
   return lines
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error)
-    process.exitCode = 1
-  })
-}
+runMain(import.meta.url, main)

@@ -9,7 +9,8 @@ import { Ollama } from "ollama"
 import * as AuthClient from "../src/auth/AuthClient.js"
 import * as OllamaAuth from "../src/integrations/ollama.js"
 import * as OllamaEmulator from "../src/testing/models/OllamaEmulator.js"
-import { cloudRunDemo } from "./integration-servers.js"
+import { cloudRunDemo, admittedBy } from "./integration-servers.js"
+import { runMain } from "./demoMode.js"
 
 /** The example; returns what it printed, for the examples test. */
 export const main = async (): Promise<ReadonlyArray<string>> => {
@@ -29,10 +30,8 @@ export const main = async (): Promise<ReadonlyArray<string>> => {
     })
     say(`assistant: ${response.message.content}`)
     say(`tokens: ${response.prompt_eval_count} in, ${response.eval_count} out`)
-    if (demo.emulator !== undefined) {
-      const admitted = demo.emulator.controls.log.findLast((entry) => entry.endpoint.startsWith("cloudrun:"))
-      say(`Cloud Run let in: ${admitted?.principal ?? "nobody"}`)
-    }
+    const admitted = admittedBy(demo)
+    if (admitted !== undefined) say(`Cloud Run let in: ${admitted}`)
   } finally {
     await auth.close()
     await demo.close()
@@ -40,9 +39,4 @@ export const main = async (): Promise<ReadonlyArray<string>> => {
   return lines
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error)
-    process.exitCode = 1
-  })
-}
+runMain(import.meta.url, main)

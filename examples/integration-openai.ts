@@ -9,7 +9,8 @@ import OpenAI from "openai"
 import * as AuthClient from "../src/auth/AuthClient.js"
 import * as OpenAi from "../src/integrations/openai.js"
 import * as OpenAICompatibleEmulator from "../src/testing/models/OpenAICompatibleEmulator.js"
-import { cloudRunDemo } from "./integration-servers.js"
+import { cloudRunDemo, admittedBy } from "./integration-servers.js"
+import { runMain } from "./demoMode.js"
 
 /** The example; returns what it printed, for the examples test. */
 export const main = async (): Promise<ReadonlyArray<string>> => {
@@ -28,10 +29,8 @@ export const main = async (): Promise<ReadonlyArray<string>> => {
     })
     say(`assistant: ${completion.choices[0]?.message.content ?? ""}`)
     say(`usage: ${completion.usage?.total_tokens ?? 0} tokens`)
-    if (demo.emulator !== undefined) {
-      const admitted = demo.emulator.controls.log.findLast((entry) => entry.endpoint.startsWith("cloudrun:"))
-      say(`Cloud Run let in: ${admitted?.principal ?? "nobody"}`)
-    }
+    const admitted = admittedBy(demo)
+    if (admitted !== undefined) say(`Cloud Run let in: ${admitted}`)
   } finally {
     await auth.close()
     await demo.close()
@@ -39,9 +38,4 @@ export const main = async (): Promise<ReadonlyArray<string>> => {
   return lines
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error)
-    process.exitCode = 1
-  })
-}
+runMain(import.meta.url, main)

@@ -194,3 +194,9 @@ export const cloudRunDemo = async (name: string, handler: Http.RequestListener, 
     close: () => emulator.close()
   }
 }
+
+/** In demo mode, which principal the Cloud Run front door let in last (for the example's output). */
+export const admittedBy = (demo: Demo): string | undefined =>
+  demo.emulator === undefined
+    ? undefined
+    : demo.emulator.controls.log.findLast((entry) => entry.endpoint.startsWith("cloudrun:"))?.principal ?? "nobody"
