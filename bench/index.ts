@@ -1,16 +1,25 @@
 /**
  * `npm run bench`: ours against named peers, side by side in one run, on the loopback
  * emulator. Absolute times on a shared machine are noise; read the ratios and counts.
- * `--quick` runs every scenario small (what test/bench does).
+ * `--quick` runs every scenario small (what test/bench does); `--only 4,5` runs the
+ * scenarios with those numbers.
  */
 import { coldStampede, expiryStall, type Row, scaleModel, warmHeaders } from "./authScenarios.js"
+import { requestOverhead, streaming } from "./modelScenarios.js"
+import { proxy } from "./proxyScenario.js"
+import { startup } from "./startup.js"
 
-const quick = process.argv.includes("--quick")
+const argv = process.argv.slice(2)
+const quick = argv.includes("--quick")
+const onlyIndex = argv.indexOf("--only")
+const only = onlyIndex >= 0
+  ? new Set((argv[onlyIndex + 1] ?? "").split(",").map((s) => s.trim()).filter((s) => s !== ""))
+  : undefined
 
 const print = (rows: ReadonlyArray<Row>) => {
   for (const row of rows) {
     console.log(
-      `${row.scenario.padEnd(14)} ${row.measure.padEnd(56)} ours ${row.ours.padEnd(22)} ` +
+      `${row.scenario.padEnd(16)} ${row.measure.padEnd(64)} ours ${row.ours.padEnd(26)} ` +
         `${row.peerName}: ${row.peer.padEnd(22)} ${row.ratio}`
     )
   }
@@ -29,17 +38,36 @@ export const scenarios: ReadonlyArray<readonly [string, () => Promise<ReadonlyAr
           : { lifetimeSeconds: 8, latencyMs: 300, intervalMs: 10, durationMs: 30_000 }
       )
   ],
+  [
+    "4. request overhead",
+    () => requestOverhead(quick ? { n: 20, concurrency: 4, rounds: 1 } : { n: 2_000, concurrency: 16, rounds: 3 })
+  ],
+  ["5. streaming", () => streaming(quick ? { chunks: 200, rounds: 1 } : { chunks: 10_000, rounds: 3 })],
+  ["6. start-up", () => startup(quick ? { runs: 1, entries: 2 } : { runs: 5 })],
+  [
+    "7. proxy",
+    () =>
+      proxy(
+        quick
+          ? { n: 20, concurrency: 4, ttfbRuns: 2, gapMs: 200 }
+          : { n: 1_000, concurrency: 32, ttfbRuns: 20, gapMs: 300 }
+      )
+  ],
   ["8. scale model", () => scaleModel(quick ? [1, 10] : [1, 100, 1000], quick ? 2 : 3)]
 ]
 
 const main = async () => {
   console.log(`effect-adc bench (${quick ? "quick" : "full"}), Node ${process.version}, ${new Date().toISOString()}`)
   console.log("peer: gal = google-auth-library 11 (same emulator, same run)")
+  const started = performance.now()
   for (const [name, run] of scenarios) {
+    if (only !== undefined && !only.has(name.split(".")[0]!)) continue
+    const t = performance.now()
     console.log(`\n${name}`)
     print(await run())
+    console.log(`(${((performance.now() - t) / 1000).toFixed(1)} s)`)
   }
-  console.log("\nnot yet measured (need ModelService / the proxy): 4. request overhead, 5. streaming, 6. start-up, 7. proxy")
+  console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`)
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

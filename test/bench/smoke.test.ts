@@ -1,5 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { coldStampede, expiryStall, scaleModel, warmHeaders } from "../../bench/authScenarios.js"
+import { requestOverhead, streaming } from "../../bench/modelScenarios.js"
+import { proxy } from "../../bench/proxyScenario.js"
+import { startup } from "../../bench/startup.js"
+
+/** The leading number of a printed figure ("1234", "2466 ch/s, …", "4.60 ms"). */
+const lead = (text: string) => Number(/^[\d.]+/.exec(text)?.[0] ?? Number.NaN)
 
 // Each bench scenario still runs (tiny sizes). These check counts, never times.
 
@@ -28,5 +34,56 @@ describe("bench scenarios (smoke)", () => {
     expect(rows).toHaveLength(2)
     expect(rows[0]?.ours).toBe(rows[1]?.ours)
     expect(rows[0]?.ours).toBe("1.50 (3 in all)")
+  })
+
+  it("request overhead: ours, raw fetch and @google/genai each answered every call", async () => {
+    const rows = await requestOverhead({ n: 10, concurrency: 3, rounds: 1 })
+    expect(rows.map((r) => r.peerName)).toEqual([
+      "raw fetch + JSON.parse",
+      "@google/genai generateContent",
+      "raw fetch + JSON.parse",
+      "@google/genai generateContent"
+    ])
+    for (const row of rows) {
+      expect(lead(row.ours)).toBeGreaterThan(0)
+      expect(lead(row.peer)).toBeGreaterThan(0)
+    }
+  })
+
+  it("streaming: every contender read every chunk of the Gemini SSE and Ollama NDJSON streams", async () => {
+    // streaming() throws when a contender counts a different number of text chunks
+    const rows = await streaming({ chunks: 50, rounds: 1 })
+    expect(rows).toHaveLength(4)
+    expect(rows.map((r) => r.measure.split(",")[0])).toEqual(["Gemini SSE", "Gemini SSE", "Ollama NDJSON", "Ollama NDJSON"])
+    for (const row of rows) {
+      expect(row.ours).toMatch(/ch\/s, [\d.]+ MB\/s$/)
+      expect(lead(row.peer)).toBeGreaterThan(0)
+    }
+  })
+
+  it("start-up: the child processes got their first token and imported the entry points", async () => {
+    const rows = await startup({ runs: 1, entries: 1 })
+    expect(rows.map((r) => r.measure.replace(/ \(median of 1\)$/, ""))).toEqual([
+      "process start → first access token",
+      "process start → first streamed model chunk",
+      "import effect (its whole index, for scale)",
+      "import effect-adc"
+    ])
+    for (const row of rows) expect(lead(row.ours)).toBeGreaterThan(0)
+  })
+
+  it("proxy: requests went through the proxy and directly, and the slow stream was read both ways", async () => {
+    // proxy() throws when an answer through the proxy differs from the upstream's
+    const rows = await proxy({ n: 10, concurrency: 3, ttfbRuns: 1, gapMs: 100 })
+    expect(rows.map((r) => r.measure.split(",")[0])).toEqual([
+      "latency p50",
+      "latency p99",
+      "throughput",
+      "stream TTFB p50"
+    ])
+    for (const row of rows) {
+      expect(lead(row.ours)).toBeGreaterThan(0)
+      expect(lead(row.peer)).toBeGreaterThan(0)
+    }
   })
 })

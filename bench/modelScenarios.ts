@@ -1,0 +1,355 @@
+/**
+ * Model benchmarks (scenarios 4 and 5): ours (`ModelService` on FetchHttpClient, Gemini on the Vertex AI paths) against
+ * raw `fetch` and the vendor SDKs (@google/genai, ollama), same server, same prompt,
+ * same run. The server runs in its own process (`modelServers.ts`); the identity
+ * emulator (metadata server) runs here and every client is warm before timing starts.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { GoogleGenAI } from "@google/genai"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Stream from "effect/Stream"
+import { Ollama as OllamaClient } from "ollama"
+import * as AuthClient from "../src/auth/AuthClient.js"
+import * as AuthService from "../src/auth/AuthService.js"
+import * as GenAI from "../src/integrations/genai.js"
+import * as OllamaAuth from "../src/integrations/ollama.js"
+import * as GeminiVertex from "../src/model/GeminiVertex.js"
+import * as ModelRequest from "../src/model/ModelRequest.js"
+import { ModelService } from "../src/model/ModelService.js"
+import * as Ollama from "../src/model/Ollama.js"
+import { type Row, withEmulator } from "./authScenarios.js"
+import { geminiEvents, ollamaLines, startModelServer } from "./modelServers.js"
+
+const model = "gemini-2.5-flash"
+const prompt = "Summarise the benefits of keyless authentication in two sentences."
+
+const median = (xs: ReadonlyArray<number>) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? 0
+}
+
+/** `n` calls of `one`, at most `concurrency` in flight. */
+const pool = async (n: number, concurrency: number, one: () => Promise<unknown>) => {
+  let next = 0
+  const worker = async () => {
+    while (next < n) {
+      next++
+      await one()
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(n, concurrency) }, worker))
+}
+
+/** A contender: runs `n` calls with `concurrency` in flight (1 = sequential). */
+type Runner = (n: number, concurrency: number) => Promise<void>
+
+/** Per contender, the median rate over `rounds` rounds (contender order rotates per round). */
+const race = async (
+  contenders: ReadonlyArray<readonly [string, Runner]>,
+  n: number,
+  concurrency: number,
+  rounds: number
+): Promise<Map<string, number>> => {
+  const rates = new Map<string, Array<number>>(contenders.map(([name]) => [name, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const [name, run] = contenders[(k + round) % contenders.length]!
+      const t = performance.now()
+      await run(n, concurrency)
+      rates.get(name)!.push(n / ((performance.now() - t) / 1000))
+    }
+  }
+  return new Map([...rates].map(([name, xs]) => [name, median(xs)]))
+}
+
+const fixed = (x: number, digits = 0) => x.toFixed(digits)
+
+/** The difference in wall time per call between two rates (sequential), or per call slot (concurrent). */
+const perCall = (ours: number, peer: number, concurrency: number) => {
+  const ms = (1000 / ours - 1000 / peer) * concurrency
+  return `${ms >= 0 ? "+" : "−"}${Math.abs(ms).toFixed(2)} ms/call`
+}
+
+const base = (emulator: { projectId: string; clientOptions: AuthService.Options["clientOptions"] }) =>
+  Layer.mergeAll(
+    AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions }),
+    FetchHttpClient.layer
+  ).pipe(Layer.orDie)
+
+const project = "emulator-project"
+const location = "us-central1"
+
+/** Ours on the Vertex AI paths of the server. */
+const vertexLayer = (url: string) => GeminiVertex.layer({ project, location, baseUrl: url, origins: [url] })
+
+/** Vertex paths for everyone (the Gemini API mode of @google/genai warns about a missing API key). */
+const vertexUrl = (url: string, m: string, method: string) =>
+  `${url}/v1/projects/${project}/locations/${location}/publishers/google/models/${m}:${method}`
+
+/** @google/genai on Vertex AI, on our token cache (the same warm token as ours and raw). */
+const vertexGenAI = (auth: AuthClient.AuthClient, url: string) =>
+  new GoogleGenAI({
+    vertexai: true,
+    project,
+    location,
+    googleAuthOptions: GenAI.googleAuthOptions(auth, { origins: [url] }),
+    httpOptions: { baseUrl: url }
+  })
+
+/**
+ * 4. Request overhead: `n` generate calls, sequential and `concurrency` in flight →
+ * requests/s of ours vs raw fetch + JSON.parse vs @google/genai `generateContent`.
+ */
+export const requestOverhead = (options: {
+  readonly n: number
+  readonly concurrency: number
+  readonly rounds: number
+}): Promise<Array<Row>> =>
+  withEmulator({}, async (emulator) => {
+    const server = await startModelServer()
+    const auth = AuthClient.make({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })
+    const runtime = ManagedRuntime.make(
+      vertexLayer(server.url).pipe(Layer.provide(base(emulator)))
+    )
+    try {
+      const request: ModelRequest.ModelRequest = { model, contents: [ModelRequest.user(prompt)] }
+      const expected = `Echo: ${prompt}`
+      const ours: Runner = (n, concurrency) =>
+        runtime.runPromise(Effect.flatMap(ModelService, (service) =>
+          Effect.forEach(
+            Array.from({ length: n }),
+            () =>
+              Effect.flatMap(service.generate(request), (r) =>
+                r.text === expected ? Effect.void : Effect.dieMessage(`ours: unexpected answer ${r.text}`)),
+            { concurrency, discard: true }
+          )))
+
+      const headers = { ...(await auth.headers({ kind: "access" })), "content-type": "application/json" }
+      const url = vertexUrl(server.url, model, "generateContent")
+      const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: prompt }] }] })
+      const rawOne = async () => {
+        const response = await fetch(url, { method: "POST", headers, body })
+        const json = JSON.parse(await response.text()) as {
+          candidates?: Array<{ content?: { parts?: Array<{ text?: string }> } }>
+        }
+        if (json.candidates?.[0]?.content?.parts?.[0]?.text !== expected) throw new Error("raw: unexpected answer")
+      }
+      const raw: Runner = (n, concurrency) => pool(n, concurrency, rawOne)
+
+      const ai = vertexGenAI(auth, server.url)
+      const genaiOne = async () => {
+        const response = await ai.models.generateContent({ model, contents: prompt })
+        if (response.text !== expected) throw new Error(`genai: unexpected answer ${response.text}`)
+      }
+      const genai: Runner = (n, concurrency) => pool(n, concurrency, genaiOne)
+
+      const contenders = [["ours", ours], ["raw", raw], ["genai", genai]] as const
+      // warm-up: connections, JIT, token caches
+      for (const [, run] of contenders) await run(Math.min(50, options.n), 1)
+
+      const rows: Array<Row> = []
+      for (const concurrency of [1, options.concurrency]) {
+        const rates = await race(contenders, options.n, concurrency, options.rounds)
+        const o = rates.get("ours")!
+        const label = concurrency === 1 ? "sequential" : `${concurrency} in flight`
+        const peers = [["raw", "raw fetch + JSON.parse"], ["genai", "@google/genai generateContent"]] as const
+        for (const [peer, peerName] of peers) {
+          const p = rates.get(peer)!
+          rows.push({
+            scenario: "request overhead",
+            measure: `${options.n} generate calls, ${label} → req/s`,
+            ours: fixed(o),
+            peer: fixed(p),
+            peerName,
+            ratio: `${(o / p).toFixed(2)}x (ours/peer), ${perCall(o, p, concurrency)}`
+          })
+        }
+      }
+      return rows
+    } finally {
+      await runtime.dispose()
+      await auth.close()
+      await server.close()
+    }
+  })
+
+/** The chunks of a body, read with its reader. */
+const chunksOf = async function*(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader()
+  while (true) {
+    const { done, value } = await reader.read()
+    if (done) return
+    yield value
+  }
+}
+
+const blankLine = /\r?\n\r?\n/
+
+/** Splits SSE text into events (blank-line separated) and parses each `data:` line. */
+const sseEvents = async function*(body: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
+  const decoder = new TextDecoder()
+  let buffer = ""
+  for await (const bytes of chunksOf(body)) {
+    buffer += decoder.decode(bytes, { stream: true })
+    let end: RegExpExecArray | null
+    while ((end = blankLine.exec(buffer)) !== null) {
+      const event = buffer.slice(0, end.index)
+      buffer = buffer.slice(end.index + end[0].length)
+      for (const line of event.split(/\r?\n/)) {
+        if (line.startsWith("data:")) yield JSON.parse(line.slice(5))
+      }
+    }
+  }
+}
+
+/** NDJSON lines, each parsed. */
+const ndjsonLines = async function*(body: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
+  const decoder = new TextDecoder()
+  let buffer = ""
+  for await (const bytes of chunksOf(body)) {
+    buffer += decoder.decode(bytes, { stream: true })
+    let end: number
+    while ((end = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, end)
+      buffer = buffer.slice(end + 1)
+      if (line.trim() !== "") yield JSON.parse(line)
+    }
+  }
+}
+
+/** A stream contender: reads one whole stream, returns how many chunks carried text. */
+type Reader = () => Promise<number>
+
+const streamRace = async (contenders: ReadonlyArray<readonly [string, Reader]>, expected: number, rounds: number) => {
+  const times = new Map<string, Array<number>>(contenders.map(([name]) => [name, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const [name, read] = contenders[(k + round) % contenders.length]!
+      const t = performance.now()
+      const chunks = await read()
+      const ms = performance.now() - t
+      if (chunks !== expected) throw new Error(`${name}: ${chunks} text chunks, expected ${expected}`)
+      times.get(name)!.push(ms)
+    }
+  }
+  return new Map([...times].map(([name, xs]) => [name, median(xs)]))
+}
+
+/**
+ * 5. Streaming: one long stream of `chunks` chunks → chunks/s and MB/s. Gemini SSE: ours
+ * (`ModelService.stream`, GeminiVertex) vs @google/genai `generateContentStream` vs raw
+ * fetch + manual SSE parse. Ollama NDJSON: ours (`ModelService.stream`, Ollama) vs the
+ * `ollama` client (on our signing fetch) vs raw fetch + line split.
+ */
+export const streaming = (options: { readonly chunks: number; readonly rounds: number }): Promise<Array<Row>> =>
+  withEmulator({}, async (emulator) => {
+    const server = await startModelServer()
+    const auth = AuthClient.make({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })
+    const layers = base(emulator)
+    const gemini = ManagedRuntime.make(
+      vertexLayer(server.url).pipe(Layer.provide(layers))
+    )
+    const ollama = ManagedRuntime.make(Ollama.layer({ url: server.url }).pipe(Layer.provide(layers)))
+    try {
+      const n = options.chunks
+      const geminiModel = `long-${n}`
+      const ollamaModel = `long:${n}`
+      const request = (m: string): ModelRequest.ModelRequest => ({ model: m, contents: [ModelRequest.user("go")] })
+      const countOurs = (runtime: typeof gemini, m: string): Reader => () =>
+        runtime.runPromise(Effect.flatMap(ModelService, (service) =>
+          Stream.runFold(service.stream(request(m)), 0, (k, chunk) => chunk.textDelta === "" ? k : k + 1)))
+
+      const ai = vertexGenAI(auth, server.url)
+      const genai: Reader = async () => {
+        let k = 0
+        for await (const chunk of await ai.models.generateContentStream({ model: geminiModel, contents: "go" })) {
+          if ((chunk.text ?? "") !== "") k++
+        }
+        return k
+      }
+      const accessHeaders = await auth.headers({ kind: "access" })
+      const rawGemini: Reader = async () => {
+        const response = await fetch(`${vertexUrl(server.url, geminiModel, "streamGenerateContent")}?alt=sse`, {
+          method: "POST",
+          headers: { ...accessHeaders, "content-type": "application/json" },
+          body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "go" }] }] })
+        })
+        let k = 0
+        for await (const event of sseEvents(response.body!)) {
+          const text = (event as { candidates?: Array<{ content?: { parts?: Array<{ text?: string }> } }> })
+            .candidates?.[0]?.content?.parts?.[0]?.text
+          if (text !== undefined && text !== "") k++
+        }
+        return k
+      }
+
+      const ollamaClient = new OllamaClient(OllamaAuth.config(auth, server.url))
+      const ollamaNpm: Reader = async () => {
+        let k = 0
+        const parts = await ollamaClient.chat({ model: ollamaModel, messages: [{ role: "user", content: "go" }], stream: true })
+        for await (const part of parts) if (part.message.content !== "") k++
+        return k
+      }
+      const idHeaders = await auth.headers({ kind: "id", audience: server.url })
+      const rawOllama: Reader = async () => {
+        const response = await fetch(`${server.url}/api/chat`, {
+          method: "POST",
+          headers: { ...idHeaders, "content-type": "application/json" },
+          body: JSON.stringify({ model: ollamaModel, messages: [{ role: "user", content: "go" }], stream: true })
+        })
+        let k = 0
+        for await (const line of ndjsonLines(response.body!)) {
+          if (((line as { message?: { content?: string } }).message?.content ?? "") !== "") k++
+        }
+        return k
+      }
+
+      const rows: Array<Row> = []
+      const suites = [
+        {
+          wire: "Gemini SSE",
+          bytes: Buffer.byteLength(geminiEvents(n, geminiModel).join("")),
+          contenders: [
+            ["ours", countOurs(gemini, geminiModel)],
+            ["@google/genai generateContentStream", genai],
+            ["raw fetch + manual SSE parse", rawGemini]
+          ] as const
+        },
+        {
+          wire: "Ollama NDJSON",
+          bytes: Buffer.byteLength(ollamaLines(n, ollamaModel).join("")),
+          contenders: [
+            ["ours", countOurs(ollama, ollamaModel)],
+            ["ollama client (our signing fetch)", ollamaNpm],
+            ["raw fetch + line split", rawOllama]
+          ] as const
+        }
+      ]
+      for (const suite of suites) {
+        for (const [, read] of suite.contenders) await read() // warm-up
+        const times = await streamRace(suite.contenders, n, options.rounds)
+        const o = times.get("ours")!
+        const show = (ms: number) =>
+          `${fixed(n / (ms / 1000))} ch/s, ${(suite.bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s`
+        for (const [peerName] of suite.contenders.slice(1)) {
+          const p = times.get(peerName)!
+          rows.push({
+            scenario: "streaming",
+            measure: `${suite.wire}, ${n} chunks (${(suite.bytes / 1e6).toFixed(2)} MB) → chunks/s, MB/s`,
+            ours: show(o),
+            peer: show(p),
+            peerName,
+            ratio: `${(p / o).toFixed(2)}x (ours/peer rate)`
+          })
+        }
+      }
+      return rows
+    } finally {
+      await gemini.dispose()
+      await ollama.dispose()
+      await auth.close()
+      await server.close()
+    }
+  })
