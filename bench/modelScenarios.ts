@@ -1,10 +1,12 @@
 /**
- * Model benchmarks (scenarios 4 and 5): ours (`ModelService` on FetchHttpClient, Gemini on the Vertex AI paths) against
- * raw `fetch` and the vendor SDKs (@google/genai, ollama), same server, same prompt,
- * same run. The server runs in its own process (`modelServers.ts`); the identity
+ * Model benchmarks (scenarios 4 and 5): ours (`ModelService` on FetchHttpClient, as
+ * docs/models.md wires it, and in scenario 4 also on NodeHttpClient.layerUndici; Gemini
+ * on the Vertex AI paths) against raw `fetch` and the vendor SDKs (@google/genai,
+ * ollama), same server, same prompt, same run. The server runs in its own process (`modelServers.ts`); the identity
  * emulator (metadata server) runs here and every client is warm before timing starts.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { GoogleGenAI } from "@google/genai"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -66,16 +68,19 @@ const race = async (
 
 const fixed = (x: number, digits = 0) => x.toFixed(digits)
 
-/** The difference in wall time per call between two rates (sequential), or per call slot (concurrent). */
-const perCall = (ours: number, peer: number, concurrency: number) => {
-  const ms = (1000 / ours - 1000 / peer) * concurrency
+/** The difference in wall time per sequential call between two rates. */
+const perCall = (ours: number, peer: number) => {
+  const ms = 1000 / ours - 1000 / peer
   return `${ms >= 0 ? "+" : "−"}${Math.abs(ms).toFixed(2)} ms/call`
 }
 
-const base = (emulator: { projectId: string; clientOptions: AuthService.Options["clientOptions"] }) =>
+const base = (
+  emulator: { projectId: string; clientOptions: AuthService.Options["clientOptions"] },
+  http: "fetch" | "undici" = "fetch"
+) =>
   Layer.mergeAll(
     AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions }),
-    FetchHttpClient.layer
+    http === "fetch" ? FetchHttpClient.layer : NodeHttpClient.layerUndici
   ).pipe(Layer.orDie)
 
 const project = "emulator-project"
@@ -110,14 +115,13 @@ export const requestOverhead = (options: {
   withEmulator({}, async (emulator) => {
     const server = await startModelServer()
     const auth = AuthClient.make({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })
-    const runtime = ManagedRuntime.make(
-      vertexLayer(server.url).pipe(Layer.provide(base(emulator)))
-    )
+    const runtime = ManagedRuntime.make(vertexLayer(server.url).pipe(Layer.provide(base(emulator))))
+    const undici = ManagedRuntime.make(vertexLayer(server.url).pipe(Layer.provide(base(emulator, "undici"))))
     try {
       const request: ModelRequest.ModelRequest = { model, contents: [ModelRequest.user(prompt)] }
       const expected = `Echo: ${prompt}`
-      const ours: Runner = (n, concurrency) =>
-        runtime.runPromise(Effect.flatMap(ModelService, (service) =>
+      const oursOn = (rt: typeof runtime): Runner => (n, concurrency) =>
+        rt.runPromise(Effect.flatMap(ModelService, (service) =>
           Effect.forEach(
             Array.from({ length: n }),
             () =>
@@ -145,31 +149,40 @@ export const requestOverhead = (options: {
       }
       const genai: Runner = (n, concurrency) => pool(n, concurrency, genaiOne)
 
-      const contenders = [["ours", ours], ["raw", raw], ["genai", genai]] as const
+      const contenders = [
+        ["ours", oursOn(runtime)],
+        ["ours-undici", oursOn(undici)],
+        ["raw", raw],
+        ["genai", genai]
+      ] as const
       // warm-up: connections, JIT, token caches
       for (const [, run] of contenders) await run(Math.min(50, options.n), 1)
 
       const rows: Array<Row> = []
       for (const concurrency of [1, options.concurrency]) {
         const rates = await race(contenders, options.n, concurrency, options.rounds)
-        const o = rates.get("ours")!
         const label = concurrency === 1 ? "sequential" : `${concurrency} in flight`
         const peers = [["raw", "raw fetch + JSON.parse"], ["genai", "@google/genai generateContent"]] as const
-        for (const [peer, peerName] of peers) {
-          const p = rates.get(peer)!
-          rows.push({
-            scenario: "request overhead",
-            measure: `${options.n} generate calls, ${label} → req/s`,
-            ours: fixed(o),
-            peer: fixed(p),
-            peerName,
-            ratio: `${(o / p).toFixed(2)}x (ours/peer), ${perCall(o, p, concurrency)}`
-          })
+        const ourClients = [["ours", "FetchHttpClient"], ["ours-undici", "NodeHttpClient.layerUndici"]] as const
+        for (const [ours, client] of ourClients) {
+          const o = rates.get(ours)!
+          for (const [peer, peerName] of peers) {
+            const p = rates.get(peer)!
+            rows.push({
+              scenario: "request overhead",
+              measure: `${options.n} generate calls, ${label}, ours on ${client} → req/s`,
+              ours: fixed(o),
+              peer: fixed(p),
+              peerName,
+              ratio: `${(o / p).toFixed(2)}x (ours/peer)${concurrency === 1 ? `, ${perCall(o, p)}` : ""}`
+            })
+          }
         }
       }
       return rows
     } finally {
       await runtime.dispose()
+      await undici.dispose()
       await auth.close()
       await server.close()
     }

@@ -38,12 +38,10 @@ describe("bench scenarios (smoke)", () => {
 
   it("request overhead: ours, raw fetch and @google/genai each answered every call", async () => {
     const rows = await requestOverhead({ n: 10, concurrency: 3, rounds: 1 })
-    expect(rows.map((r) => r.peerName)).toEqual([
-      "raw fetch + JSON.parse",
-      "@google/genai generateContent",
-      "raw fetch + JSON.parse",
-      "@google/genai generateContent"
-    ])
+    expect(rows).toHaveLength(8)
+    expect(new Set(rows.map((r) => r.peerName))).toEqual(
+      new Set(["raw fetch + JSON.parse", "@google/genai generateContent"])
+    )
     for (const row of rows) {
       expect(lead(row.ours)).toBeGreaterThan(0)
       expect(lead(row.peer)).toBeGreaterThan(0)
