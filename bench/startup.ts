@@ -5,7 +5,8 @@
  * ours costs what an import of the published package costs, not what tsx costs.
  *
  * - import time of each entry point in `package.json` `exports` vs google-auth-library
- *   and @google/genai (`performance.now()` around one dynamic `import()`);
+ *   and @google/genai, with `effect/Effect` for scale (`performance.now()` around one
+ *   dynamic `import()`);
  * - process start → first token: a tiny script on our AuthService vs one on
  *   google-auth-library (first access token), and ModelService.stream vs @google/genai +
  *   google-auth-library (first streamed model chunk), against the emulator's metadata
@@ -213,10 +214,10 @@ export const startup = (options: { readonly runs: number; readonly entries?: num
 
       const gal = await importMs("google-auth-library")
       const genai = await importMs("@google/genai")
-      const effect = await importMs("effect")
+      const effect = await importMs("effect/Effect")
       rows.push({
         scenario: "start-up",
-        measure: `import effect (its whole index, for scale) (median of ${options.runs})`,
+        measure: `import effect/Effect (floor of any Effect program) (median of ${options.runs})`,
         ours: ms(effect),
         peer: `${ms(gal)} / ${ms(genai)}`,
         peerName: "import google-auth-library / @google/genai",

@@ -64,7 +64,7 @@ describe("bench scenarios (smoke)", () => {
     expect(rows.map((r) => r.measure.replace(/ \(median of 1\)$/, ""))).toEqual([
       "process start → first access token",
       "process start → first streamed model chunk",
-      "import effect (its whole index, for scale)",
+      "import effect/Effect (floor of any Effect program)",
       "import effect-adc"
     ])
     for (const row of rows) expect(lead(row.ours)).toBeGreaterThan(0)
