@@ -5,15 +5,16 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { AuthService } from "../auth/AuthService.js"
 import type { TokenTarget } from "../auth/TokenTarget.js"
+import * as GeminiClient from "./GeminiClient.js"
 import { gemini } from "./internal/backends.js"
-import * as Client from "./internal/client.js"
-import { type CommonOptions, trimSlash, warnAboutApiKeys } from "./internal/options.js"
+import { type CommonOptions, fromConfig, trimSlash } from "./internal/options.js"
+import type * as ModelConfigError from "./ModelConfigError.js"
 import { ModelService } from "./ModelService.js"
-import * as RetryPolicy from "./RetryPolicy.js"
 
 /**
  * @since 0.1.0
@@ -42,29 +43,93 @@ export const endpoint = (location: string): string =>
   location === "global" ? "https://aiplatform.googleapis.com" : `https://${location}-aiplatform.googleapis.com`
 
 /**
+ * The GeminiClient options for Vertex AI.
+ *
+ * @since 0.1.0
+ * @category Utils
+ */
+export const clientOptions = (options: Options): GeminiClient.Options => ({
+  ...options,
+  backend: "gemini-vertex",
+  modelsUrl: `${trimSlash(options.baseUrl ?? endpoint(options.location))}/${options.apiVersion ?? "v1"}` +
+    `/projects/${encodeURIComponent(options.project)}/locations/${encodeURIComponent(options.location)}` +
+    `/publishers/google/models`,
+  target: options.target ?? { kind: "access" }
+})
+
+/**
+ * ModelService over the GeminiClient in context.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const model: Effect.Effect<ModelService.Service, never, GeminiClient.GeminiClient> = Effect.map(
+  GeminiClient.GeminiClient,
+  (client) => ModelService.of(gemini(client))
+)
+
+/**
  * @since 0.1.0
  * @category Constructors
  */
 export const make = (options: Options): Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> =>
-  Effect.gen(function*() {
-    yield* warnAboutApiKeys
-    const client = yield* Client.make({
-      backend: "gemini-vertex",
-      target: options.target ?? { kind: "access" },
-      origins: options.origins,
-      headers: options.headers,
-      timeout: options.timeout ?? "2 minutes",
-      retry: options.retry ?? RetryPolicy.defaultPolicy
-    })
-    const base = `${trimSlash(options.baseUrl ?? endpoint(options.location))}/${options.apiVersion ?? "v1"}` +
-      `/projects/${encodeURIComponent(options.project)}/locations/${encodeURIComponent(options.location)}` +
-      `/publishers/google/models`
-    return ModelService.of(gemini(client, (model, method) => `${base}/${encodeURIComponent(model)}:${method}`))
-  })
+  Effect.provideServiceEffect(model, GeminiClient.GeminiClient, GeminiClient.make(clientOptions(options)))
 
 /**
+ * Provides ModelService and requires the low-level GeminiClient: pair it with
+ * `layerClient` or `GeminiClient.layer`.
+ *
  * @since 0.1.0
  * @category Layers
  */
-export const layer = (options: Options): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =>
-  Layer.effect(ModelService, make(options))
+export const layerModel: Layer.Layer<ModelService, never, GeminiClient.GeminiClient> = Layer.effect(ModelService, model)
+
+/**
+ * The GeminiClient for Vertex AI.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerClient = (options: Options): Layer.Layer<GeminiClient.GeminiClient, never, HttpClient.HttpClient | AuthService> =>
+  GeminiClient.layer(clientOptions(options))
+
+/**
+ * ModelService with its GeminiClient included (`layerModel` + `layerClient`).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerWithClient = (options: Options): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =>
+  Layer.provide(layerModel, layerClient(options))
+
+/**
+ * The same as `layerWithClient` (ModelService and its client in one layer).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =
+  layerWithClient
+
+/**
+ * `layerWithClient` with options read through `Config`; a missing or invalid value
+ * fails with ModelConfigError naming it.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { GeminiVertex } from "effect-adc/model"
+ *
+ * const Live = GeminiVertex.layerConfig({
+ *   project: Config.string("GOOGLE_CLOUD_PROJECT"),
+ *   location: Config.withDefault(Config.string("GOOGLE_CLOUD_LOCATION"), "global")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<Options>
+): Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =>
+  fromConfig(options, layerWithClient)

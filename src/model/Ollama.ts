@@ -5,49 +5,96 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { AuthService } from "../auth/AuthService.js"
 import { ollama } from "./internal/backends.js"
-import * as Client from "./internal/client.js"
-import { type CommonOptions, trimSlash } from "./internal/options.js"
+import { fromConfig } from "./internal/options.js"
+import type * as ModelConfigError from "./ModelConfigError.js"
 import { ModelService } from "./ModelService.js"
-import * as RetryPolicy from "./RetryPolicy.js"
+import * as OllamaClient from "./OllamaClient.js"
 
 /**
+ * The options of the low-level client (`OllamaClient.Options`).
+ *
  * @since 0.1.0
  * @category Models
  */
-export interface Options extends CommonOptions {
-  /** The service URL (`https://gemma-abc-uc.a.run.app`). */
-  readonly url: string
-  /** ID token audience; default: the URL's origin. */
-  readonly audience?: string | undefined
-  /** Where the ID token goes; default `Authorization`. */
-  readonly header?: "Authorization" | "X-Serverless-Authorization" | undefined
-}
+export type Options = OllamaClient.Options
+
+/**
+ * ModelService over the OllamaClient in context.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const model: Effect.Effect<ModelService.Service, never, OllamaClient.OllamaClient> = Effect.map(
+  OllamaClient.OllamaClient,
+  (client) => ModelService.of(ollama(client))
+)
 
 /**
  * @since 0.1.0
  * @category Constructors
  */
 export const make = (options: Options): Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> =>
-  Effect.map(
-    Client.make({
-      backend: "ollama",
-      target: { kind: "id", audience: options.audience ?? new URL(options.url).origin, header: options.header },
-      origins: options.origins,
-      headers: options.headers,
-      // a GPU cold start takes tens of seconds
-      timeout: options.timeout ?? "5 minutes",
-      retry: options.retry ?? RetryPolicy.defaultPolicy
-    }),
-    (client) => ModelService.of(ollama(client, trimSlash(options.url)))
-  )
+  Effect.provideServiceEffect(model, OllamaClient.OllamaClient, OllamaClient.make(options))
 
 /**
+ * Provides ModelService and requires the low-level OllamaClient: pair it with
+ * `layerClient` or `OllamaClient.layer`.
+ *
  * @since 0.1.0
  * @category Layers
  */
-export const layer = (options: Options): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =>
-  Layer.effect(ModelService, make(options))
+export const layerModel: Layer.Layer<ModelService, never, OllamaClient.OllamaClient> = Layer.effect(ModelService, model)
+
+/**
+ * The OllamaClient for these options.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerClient = (
+  options: Options
+): Layer.Layer<OllamaClient.OllamaClient, never, HttpClient.HttpClient | AuthService> => OllamaClient.layer(options)
+
+/**
+ * ModelService with its OllamaClient included (`layerModel` + `layerClient`).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerWithClient = (
+  options: Options
+): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> => Layer.provide(layerModel, layerClient(options))
+
+/**
+ * The same as `layerWithClient` (ModelService and its client in one layer).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =
+  layerWithClient
+
+/**
+ * `layerWithClient` with options read through `Config`; a missing or invalid value
+ * fails with ModelConfigError naming it.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { Ollama } from "effect-adc/model"
+ *
+ * const Live = Ollama.layerConfig({ url: Config.string("EFFECT_ADC_MODEL_URL") })
+ * ```
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<Options>
+): Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =>
+  fromConfig(options, layerWithClient)

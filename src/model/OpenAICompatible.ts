@@ -7,58 +7,99 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import type { AuthService } from "../auth/AuthService.js"
 import { openai } from "./internal/backends.js"
-import * as Client from "./internal/client.js"
-import { type CommonOptions, trimSlash } from "./internal/options.js"
+import { fromConfig } from "./internal/options.js"
+import type * as ModelConfigError from "./ModelConfigError.js"
 import { ModelService } from "./ModelService.js"
-import * as RetryPolicy from "./RetryPolicy.js"
+import * as OpenAICompatibleClient from "./OpenAICompatibleClient.js"
 
 /**
+ * The options of the low-level client (`OpenAICompatibleClient.Options`).
+ *
  * @since 0.1.0
  * @category Models
  */
-export interface Options extends CommonOptions {
-  /** The service URL, without `/v1`. */
-  readonly url: string
-  /** ID token audience; default: the URL's origin. */
-  readonly audience?: string | undefined
-  /** Where the ID token goes; default `Authorization`, or `X-Serverless-Authorization` when `apiKey` is set. */
-  readonly header?: "Authorization" | "X-Serverless-Authorization" | undefined
-  /** `vllm serve --api-key`: sent as `Authorization: Bearer`. */
-  readonly apiKey?: Redacted.Redacted<string> | undefined
-}
+export type Options = OpenAICompatibleClient.Options
+
+/**
+ * ModelService over the OpenAICompatibleClient in context.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const model: Effect.Effect<ModelService.Service, never, OpenAICompatibleClient.OpenAICompatibleClient> = Effect.map(
+  OpenAICompatibleClient.OpenAICompatibleClient,
+  (client) => ModelService.of(openai(client))
+)
 
 /**
  * @since 0.1.0
  * @category Constructors
  */
 export const make = (options: Options): Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> =>
-  Effect.map(
-    Client.make({
-      backend: "openai-compatible",
-      target: {
-        kind: "id",
-        audience: options.audience ?? new URL(options.url).origin,
-        header: options.header ?? (options.apiKey === undefined ? "Authorization" : "X-Serverless-Authorization")
-      },
-      origins: options.origins,
-      headers: {
-        ...options.headers,
-        ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${Redacted.value(options.apiKey)}` })
-      },
-      timeout: options.timeout ?? "5 minutes",
-      retry: options.retry ?? RetryPolicy.defaultPolicy
-    }),
-    (client) => ModelService.of(openai(client, trimSlash(options.url)))
-  )
+  Effect.provideServiceEffect(model, OpenAICompatibleClient.OpenAICompatibleClient, OpenAICompatibleClient.make(options))
 
 /**
+ * Provides ModelService and requires the low-level OpenAICompatibleClient: pair it with
+ * `layerClient` or `OpenAICompatibleClient.layer`.
+ *
  * @since 0.1.0
  * @category Layers
  */
-export const layer = (options: Options): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =>
-  Layer.effect(ModelService, make(options))
+export const layerModel: Layer.Layer<ModelService, never, OpenAICompatibleClient.OpenAICompatibleClient> = Layer.effect(ModelService, model)
+
+/**
+ * The OpenAICompatibleClient for these options.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerClient = (
+  options: Options
+): Layer.Layer<OpenAICompatibleClient.OpenAICompatibleClient, never, HttpClient.HttpClient | AuthService> => OpenAICompatibleClient.layer(options)
+
+/**
+ * ModelService with its OpenAICompatibleClient included (`layerModel` + `layerClient`).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerWithClient = (
+  options: Options
+): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> => Layer.provide(layerModel, layerClient(options))
+
+/**
+ * The same as `layerWithClient` (ModelService and its client in one layer).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =
+  layerWithClient
+
+/**
+ * `layerWithClient` with options read through `Config`; a missing or invalid value
+ * fails with ModelConfigError naming it.
+ *
+ * @example
+ * ```ts
+ * import { Config, Option } from "effect"
+ * import { OpenAICompatible } from "effect-adc/model"
+ *
+ * const Live = OpenAICompatible.layerConfig({
+ *   url: Config.string("EFFECT_ADC_MODEL_URL"),
+ *   apiKey: Config.option(Config.redacted("EFFECT_ADC_MODEL_API_KEY")).pipe(Config.map(Option.getOrUndefined))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<Options>
+): Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =>
+  fromConfig(options, layerWithClient)

@@ -10,6 +10,11 @@ export * as GeminiApi from "./GeminiApi.js"
 /**
  * @since 0.1.0
  */
+export * as GeminiClient from "./GeminiClient.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as GeminiVertex from "./GeminiVertex.js"
 
 /**
@@ -21,6 +26,11 @@ export * as ModelClient from "./ModelClient.js"
  * @since 0.1.0
  */
 export * as ModelConfig from "./ModelConfig.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ModelConfigError from "./ModelConfigError.js"
 
 /**
  * @since 0.1.0
@@ -50,7 +60,17 @@ export * as Ollama from "./Ollama.js"
 /**
  * @since 0.1.0
  */
+export * as OllamaClient from "./OllamaClient.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as OpenAICompatible from "./OpenAICompatible.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as OpenAICompatibleClient from "./OpenAICompatibleClient.js"
 
 /**
  * @since 0.1.0

@@ -12,6 +12,7 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import * as Sse from "@effect/experimental/Sse"
 import { isAuthError } from "../../auth/AuthError.js"
 import { AuthService } from "../../auth/AuthService.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
@@ -31,19 +32,29 @@ export interface ClientOptions {
   readonly retry: RetryPolicy.RetryPolicy
 }
 
+/**
+ * Per-call settings (a request's own headers and timeout).
+ *
+ * @internal
+ */
+export interface CallOptions {
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
 /** @internal */
 export interface Client {
   /** POST JSON and get a 2xx response (retried per policy), or a ModelError. */
   readonly post: (
     url: string,
     body: unknown,
-    options: { readonly headers?: Readonly<Record<string, string>> | undefined; readonly timeout?: Duration.DurationInput | undefined }
+    options: CallOptions
   ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ModelError.ModelError>
   /** POST and read the JSON body, all inside one attempt's timeout. */
   readonly postJson: (
     url: string,
     body: unknown,
-    options: { readonly headers?: Readonly<Record<string, string>> | undefined; readonly timeout?: Duration.DurationInput | undefined }
+    options: CallOptions
   ) => Effect.Effect<unknown, ModelError.ModelError>
   readonly backend: ModelError.Backend
 }
@@ -135,3 +146,11 @@ export const make = (options: ClientOptions) =>
 /** The body of an opened response, with transport failures as ModelError. @internal */
 export const bodyStream = (backend: ModelError.Backend, response: HttpClientResponse.HttpClientResponse) =>
   Stream.mapError(response.stream, toModelError(backend))
+
+/** The `data` of each server-sent event of an opened response. @internal */
+export const sseData = (backend: ModelError.Backend, response: HttpClientResponse.HttpClientResponse) =>
+  bodyStream(backend, response).pipe(
+    Stream.decodeText(),
+    Stream.pipeThroughChannel(Sse.makeChannel()),
+    Stream.map((event) => event.data)
+  )

@@ -3,8 +3,11 @@
  *
  * @internal
  */
+import * as Config from "effect/Config"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ModelConfigError from "../ModelConfigError.js"
 import type * as RetryPolicy from "../RetryPolicy.js"
 
 /** @internal */
@@ -38,3 +41,17 @@ export const warnAboutApiKeys = Effect.suspend(() => {
 
 /** @internal */
 export const trimSlash = (url: string) => url.replace(/\/+$/, "")
+
+/**
+ * `layerConfig` of every model module: options read through `Config`, a ConfigError
+ * turned into ModelConfigError naming the variable.
+ *
+ * @internal
+ */
+export const fromConfig = <O, A, E, R>(
+  options: Config.Config.Wrap<O>,
+  layer: (options: O) => Layer.Layer<A, E, R>
+): Layer.Layer<A, E | ModelConfigError.ModelConfigError, R> =>
+  Layer.unwrapEffect(
+    Config.unwrap(options).pipe(Effect.mapError(ModelConfigError.fromConfigError), Effect.map(layer))
+  )

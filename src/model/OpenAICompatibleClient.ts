@@ -1,0 +1,125 @@
+/**
+ * The low-level OpenAI-compatible wire client (vLLM on Cloud Run):
+ * `/v1/chat/completions` (one JSON answer, or SSE events up to `data: [DONE]`),
+ * signed with a Google ID token — in `X-Serverless-Authorization` when the server's own
+ * API key takes `Authorization` — with the per-attempt timeout, the retry policy
+ * around opening a response and every failure translated into ModelError once.
+ * `OpenAICompatible.layerModel` turns it into ModelService.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import type { AuthService } from "../auth/AuthService.js"
+import * as Client from "./internal/client.js"
+import { parseJson } from "./internal/common.js"
+import { type CommonOptions, fromConfig, trimSlash } from "./internal/options.js"
+import type * as ModelConfigError from "./ModelConfigError.js"
+import type * as ModelError from "./ModelError.js"
+import * as RetryPolicy from "./RetryPolicy.js"
+
+/**
+ * @since 0.1.0
+ * @category Tags
+ */
+export class OpenAICompatibleClient
+  extends Context.Tag("effect-adc/OpenAICompatibleClient")<OpenAICompatibleClient, OpenAICompatibleClient.Service>()
+{}
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export declare namespace OpenAICompatibleClient {
+  /**
+   * @since 0.1.0
+   * @category Models
+   */
+  export interface Service {
+    /** POST `/v1/chat/completions` with `stream: false`; the response's JSON body. */
+    readonly chatCompletions: (
+      body: unknown,
+      options?: Client.CallOptions
+    ) => Effect.Effect<unknown, ModelError.ModelError>
+    /** POST `/v1/chat/completions` with `stream: true`; each SSE event's JSON payload until `[DONE]`. */
+    readonly chatCompletionsStream: (
+      body: unknown,
+      options?: Client.CallOptions
+    ) => Stream.Stream<unknown, ModelError.ModelError>
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Options extends CommonOptions {
+  /** The service URL, without `/v1`. */
+  readonly url: string
+  /** ID token audience; default: the URL's origin. */
+  readonly audience?: string | undefined
+  /** Where the ID token goes; default `Authorization`, or `X-Serverless-Authorization` when `apiKey` is set. */
+  readonly header?: "Authorization" | "X-Serverless-Authorization" | undefined
+  /** `vllm serve --api-key`: sent as `Authorization: Bearer`. */
+  readonly apiKey?: Redacted.Redacted<string> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = (
+  options: Options
+): Effect.Effect<OpenAICompatibleClient.Service, never, HttpClient.HttpClient | AuthService> =>
+  Effect.map(
+    Client.make({
+      backend: "openai-compatible",
+      target: {
+        kind: "id",
+        audience: options.audience ?? new URL(options.url).origin,
+        header: options.header ?? (options.apiKey === undefined ? "Authorization" : "X-Serverless-Authorization")
+      },
+      origins: options.origins,
+      headers: {
+        ...options.headers,
+        ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${Redacted.value(options.apiKey)}` })
+      },
+      timeout: options.timeout ?? "5 minutes",
+      retry: options.retry ?? RetryPolicy.defaultPolicy
+    }),
+    (client) => {
+      const url = `${trimSlash(options.url)}/v1/chat/completions`
+      return OpenAICompatibleClient.of({
+        chatCompletions: (body, call = {}) => client.postJson(url, body, call),
+        chatCompletionsStream: (body, call = {}) =>
+          Stream.unwrap(Effect.map(client.post(url, body, call), (response) =>
+            Client.sseData("openai-compatible", response).pipe(
+              Stream.takeWhile((data) => data.trim() !== "[DONE]"),
+              Stream.mapEffect((data) => parseJson("openai-compatible", data, "an SSE event"))
+            )))
+      })
+    }
+  )
+
+/**
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<OpenAICompatibleClient, never, HttpClient.HttpClient | AuthService> =>
+  Layer.effect(OpenAICompatibleClient, make(options))
+
+/**
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<Options>
+): Layer.Layer<OpenAICompatibleClient, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =>
+  fromConfig(options, layer)
