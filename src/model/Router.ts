@@ -1,14 +1,16 @@
 /**
  * A ModelService that picks a backend by model name (`gemini-*` → Vertex, `gemma*` →
  * Cloud Run) and can fall back to another backend when the chosen one fails with a
- * retryable error (after its own retries). A stream falls back only if it failed
- * before emitting anything. Gemini thought signatures are dropped from a request that
- * falls back: they are only valid for the model that produced them.
+ * retryable error (after its own retries), expressed as an Effect `ExecutionPlan`. A
+ * stream falls back only if it failed before emitting anything. Gemini thought
+ * signatures are dropped from a request that falls back: they are only valid for the
+ * model that produced them.
  *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as ExecutionPlan from "effect/ExecutionPlan"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as ModelError from "./ModelError.js"
@@ -33,7 +35,7 @@ export interface Route<E, R> {
 export interface Options<E, R> {
   readonly routes: ReadonlyArray<Route<E, R>>
   /** Where a retryable failure goes next; `model` replaces the request's model. */
-  readonly fallback?: { readonly layer: Layer.Layer<ModelService, E, R>; readonly model?: string } | undefined
+  readonly fallback?: { readonly layer: Layer.Layer<ModelService, E, R>; readonly model?: string | undefined } | undefined
 }
 
 const toRegExp = (match: string | RegExp): RegExp =>
@@ -67,6 +69,42 @@ export const dropThoughtSignatures = <A>(request: ModelRequest.ModelRequest<A>):
 })
 
 /**
+ * The fallback as the route's second step: an `ExecutionPlan` whose first step is the
+ * routed backend and whose second, taken once and only after a retryable failure (the
+ * backend's own retries are spent by then), is the fallback backend asked with the
+ * fallback model and without thought signatures.
+ */
+const planFor = (
+  primary: ModelService.Service,
+  fallback: { readonly service: ModelService.Service; readonly model?: string | undefined }
+): ExecutionPlan.ExecutionPlan<{
+  provides: ModelService
+  input: ModelError.ModelError
+  error: never
+  requirements: never
+}> => {
+  const next = <A>(request: ModelRequest.ModelRequest<A>): ModelRequest.ModelRequest<A> => {
+    const stripped = dropThoughtSignatures(request)
+    return fallback.model === undefined ? stripped : { ...stripped, model: fallback.model }
+  }
+  const secondary = ModelService.of({
+    backend: fallback.service.backend,
+    generate: (request) => fallback.service.generate(next(request)),
+    stream: (request) => fallback.service.stream(next(request)),
+    countTokens: (request) => fallback.service.countTokens(next(request))
+  })
+  // steps that provide a Context cannot fail; `make` infers their error as unknown
+  return ExecutionPlan.make(
+    { provide: Context.make(ModelService, primary) },
+    {
+      provide: Context.make(ModelService, secondary),
+      attempts: 1,
+      while: (error: ModelError.ModelError) => error.isRetryable
+    }
+  ) as ExecutionPlan.ExecutionPlan<any>
+}
+
+/**
  * @since 0.1.0
  * @category Constructors
  */
@@ -74,52 +112,47 @@ export const make = (
   routes: ReadonlyArray<{ readonly match: string | RegExp; readonly service: ModelService.Service }>,
   fallback?: { readonly service: ModelService.Service; readonly model?: string | undefined }
 ): ModelService.Service => {
-  const compiled = routes.map((route) => ({ pattern: toRegExp(route.match), service: route.service }))
-  const pick = (model: string): ModelService.Service | undefined =>
-    compiled.find((route) => route.pattern.test(model))?.service
+  const compiled = routes.map((route) => {
+    const plan = fallback === undefined || fallback.service === route.service
+      ? undefined
+      : planFor(route.service, fallback)
+    return { pattern: toRegExp(route.match), service: route.service, plan }
+  })
+  const pick = (model: string) => compiled.find((route) => route.pattern.test(model))
+  const backend = compiled[0]?.service.backend ?? "gemini-vertex"
   const noRoute = (model: string) =>
-    new ModelError.NotFound({
-      backend: compiled[0]?.service.backend ?? "gemini-vertex",
-      detail: `no route matches model ${JSON.stringify(model)}; add a route for it`
-    })
-  const next = <A>(request: ModelRequest.ModelRequest<A>): ModelRequest.ModelRequest<A> => {
-    const stripped = dropThoughtSignatures(request)
-    return fallback?.model === undefined ? stripped : { ...stripped, model: fallback.model }
-  }
+    new ModelError.NotFound({ backend, detail: `no route matches model ${JSON.stringify(model)}; add a route for it` })
   return ModelService.of({
-    backend: compiled[0]?.service.backend ?? "gemini-vertex",
-    generate: (request) => {
-      const service = pick(request.model)
-      if (service === undefined) return Effect.fail(noRoute(request.model))
-      const primary = service.generate(request)
-      return fallback === undefined || fallback.service === service ? primary : Effect.catchIf(
-        primary,
-        (error) => error.isRetryable,
-        () => fallback.service.generate(next(request))
-      )
-    },
-    stream: (request) =>
-      Stream.suspend(() => {
-        const service = pick(request.model)
-        if (service === undefined) return Stream.fail(noRoute(request.model))
-        if (fallback === undefined || fallback.service === service) return service.stream(request)
-        let emitted = false
-        return service.stream(request).pipe(
-          Stream.tap(() => Effect.sync(() => (emitted = true))),
-          Stream.catchAll((error) =>
-            !emitted && error.isRetryable ? fallback.service.stream(next(request)) : Stream.fail(error)
-          )
+    backend,
+    generate: (request) =>
+      Effect.suspend(() => {
+        const route = pick(request.model)
+        if (route === undefined) return Effect.fail(noRoute(request.model))
+        if (route.plan === undefined) return route.service.generate(request)
+        return Effect.flatMap(ModelService, (model) => model.generate(request)).pipe(
+          Effect.withExecutionPlan(route.plan)
         )
       }),
-    countTokens: (request) => {
-      const service = pick(request.model)
-      return service === undefined ? Effect.fail(noRoute(request.model)) : service.countTokens(request)
-    }
+    stream: (request) =>
+      Stream.suspend(() => {
+        const route = pick(request.model)
+        if (route === undefined) return Stream.fail(noRoute(request.model))
+        if (route.plan === undefined) return route.service.stream(request)
+        return Stream.unwrap(Effect.map(ModelService, (model) => model.stream(request))).pipe(
+          // a stream that emitted output is never replayed on another backend
+          Stream.withExecutionPlan(route.plan, { preventFallbackOnPartialStream: true })
+        )
+      }),
+    countTokens: (request) =>
+      Effect.suspend(() => {
+        const route = pick(request.model)
+        return route === undefined ? Effect.fail(noRoute(request.model)) : route.service.countTokens(request)
+      })
   })
 }
 
 /**
- * Builds every route's layer (and the fallback's) and routes between them.
+ * Builds every distinct route layer (and the fallback's) once and routes between them.
  *
  * @since 0.1.0
  * @category Layers
@@ -128,8 +161,17 @@ export const layer = <E, R>(options: Options<E, R>): Layer.Layer<ModelService, E
   Layer.scoped(
     ModelService,
     Effect.gen(function*() {
+      const built = new Map<Layer.Layer<ModelService, E, R>, ModelService.Service>()
       const build = (layer: Layer.Layer<ModelService, E, R>) =>
-        Effect.map(Layer.build(layer), (context) => Context.get(context, ModelService))
+        Effect.suspend(() => {
+          const existing = built.get(layer)
+          if (existing !== undefined) return Effect.succeed(existing)
+          return Effect.map(Layer.build(layer), (context) => {
+            const service = Context.get(context, ModelService)
+            built.set(layer, service)
+            return service
+          })
+        })
       const routes = yield* Effect.forEach(options.routes, (route) =>
         Effect.map(build(route.layer), (service) => ({ match: route.match, service })))
       const fallback = options.fallback === undefined

@@ -6,7 +6,6 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -28,6 +27,7 @@ import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
 import { useEmulator } from "../support/emulator.js"
+import { awaitRetrySleep } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 const ollama = OllamaEmulator.make()
@@ -83,33 +83,6 @@ const weatherTool: ModelRequest.Tool = { name: "get_weather", description: "weat
 
 const collect = (request: ModelRequest.ModelRequest<any>) =>
   Effect.flatMap(ModelService, (model) => Stream.runCollect(model.stream(request))).pipe(Effect.map(Chunk.toArray))
-
-const tick = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-
-/**
- * Let real I/O run until `requests` attempts reached the emulator and the retry
- * schedule registered a sleep with the TestClock that wakes `within` ms from now
- * (exactly `exactly` ms, when given). Other sleeps (per-attempt timeouts, the token
- * cache's fibers) wake later or at other times.
- */
-const awaitRetrySleep = (
-  requests: () => number,
-  count: number,
-  wake: { readonly exactly?: number; readonly within?: number }
-) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 20_000; i++) {
-      if (requests() >= count) {
-        const now = yield* Clock.currentTimeMillis
-        const sleeps = yield* TestClock.sleeps()
-        const found = Chunk.some(sleeps, (at) =>
-          wake.exactly !== undefined ? at - now === wake.exactly : at - now <= (wake.within ?? 5_000))
-        if (found) return
-      }
-      yield* tick
-    }
-    return yield* Effect.dieMessage(`no retry sleep was scheduled after ${count} attempt(s)`)
-  })
 
 describe("Ollama behind the Cloud Run front door", () => {
   it.effect("generate: ID token accepted by the front door, normalised response", () =>
