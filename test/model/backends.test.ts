@@ -384,3 +384,52 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
       })
     ))
 })
+
+describe("inline data (image bytes) end to end", () => {
+  // a 1×1 PNG: the emulators sniff the type from the bytes and say how many arrived
+  const png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+  const seen = `[image/png ${Buffer.from(png, "base64").length} bytes]`
+  const request = (model: string): ModelRequest.ModelRequest => ({
+    model,
+    contents: [{
+      role: "user",
+      parts: [ModelRequest.TextPart.make({ text: "what is this?" }), ModelRequest.InlineDataPart.make({ mimeType: "image/png", data: png })]
+    }]
+  })
+  const generate = (model: string) => Effect.flatMap(ModelService, (m) => m.generate(request(model)))
+
+  it.effect("Gemini API: parts[].inlineData with mimeType and base64 data", () =>
+    provide(
+      apiLayer(),
+      Effect.map(generate("gemini-2.5-flash"), (response) => {
+        expect(response.text).toBe(`Echo: what is this? ${seen}`)
+        const parts = (gemini.requests[0]?.body as any).contents[0].parts
+        expect(parts[1]).toEqual({ inlineData: { mimeType: "image/png", data: png } })
+      })
+    ))
+
+  it.effect("Vertex: the same inlineData part on the publisher model path", () =>
+    provide(
+      vertexLayer(),
+      Effect.map(generate("gemini-2.5-flash"), (response) => expect(response.text).toBe(`Echo: what is this? ${seen}`))
+    ))
+
+  it.effect("Ollama: the message's images array (base64, no MIME type)", () =>
+    provide(
+      ollamaLayer(),
+      Effect.map(generate("gemma3:4b"), (response) => {
+        expect(response.text).toBe(`Echo: what is this? ${seen}`)
+        expect((ollama.requests[0]?.body as any).messages.at(-1).images).toEqual([png])
+      })
+    ))
+
+  it.effect("vLLM: an image_url content piece with a data: URL", () =>
+    provide(
+      vllmLayer(),
+      Effect.map(generate("google/gemma-3-4b-it"), (response) => {
+        expect(response.text).toBe(`Echo: what is this? ${seen}`)
+        const content = (vllm.requests[0]?.body as any).messages.at(-1).content
+        expect(content).toContainEqual({ type: "image_url", image_url: { url: `data:image/png;base64,${png}` } })
+      })
+    ))
+})

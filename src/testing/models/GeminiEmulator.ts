@@ -24,6 +24,7 @@ import {
   readBody,
   type RecordedRequest,
   replyTo,
+  withImages,
   sendJson,
   triggers,
   truncateWords
@@ -323,7 +324,12 @@ interface Plan {
 const plan = (body: Json): Plan | "safety" => {
   const contents = (body["contents"] ?? []) as Array<Json>
   const last = contents[contents.length - 1]
-  const prompt = textOf(last)
+  const prompt = withImages(
+    textOf(last),
+    ((last?.["parts"] ?? []) as Array<Json>).flatMap((p) =>
+      typeof p["inlineData"]?.["data"] === "string" ? [p["inlineData"]["data"] as string] : []
+    )
+  )
   const trigger = triggers(prompt)
   if (trigger.safety) return "safety"
   const responses = ((last?.["parts"] ?? []) as Array<Json>).flatMap((p) =>

@@ -19,6 +19,7 @@ import {
   readBody,
   type RecordedRequest,
   replyTo,
+  withImages,
   sendJson,
   triggers,
   truncateWords
@@ -138,7 +139,10 @@ export const make = (options: OllamaEmulatorOptions = {}): OllamaEmulator => {
       ]) as Array<Json>
       if (chat && !Array.isArray(body["messages"])) return error(res, 400, "messages is required")
       const last = messages[messages.length - 1]
-      const prompt = typeof last?.["content"] === "string" ? last["content"] : ""
+      const prompt = withImages(
+        typeof last?.["content"] === "string" ? last["content"] : "",
+        Array.isArray(last?.["images"]) ? (last["images"] as Array<unknown>).filter((i): i is string => typeof i === "string") : []
+      )
       const trigger = triggers(prompt)
       const status = fault?.midStream === true ? undefined : fault?.status ?? trigger.errorStatus
       if (status !== undefined) return error(res, status, fault?.error ?? `emulated failure (${status})`)

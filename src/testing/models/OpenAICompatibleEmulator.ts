@@ -23,6 +23,7 @@ import {
   readBody,
   type RecordedRequest,
   replyTo,
+  withImages,
   sendJson,
   triggers,
   truncateWords
@@ -40,6 +41,17 @@ export interface Fault {
   readonly message?: string
   readonly retryAfterSeconds?: number
   readonly midStream?: boolean
+}
+
+/** The base64 bytes of `image_url` data URLs (remote URLs are not fetched). */
+const messageImages = (message: Json | undefined): Array<string> => {
+  const content = message?.["content"]
+  if (!Array.isArray(content)) return []
+  return content.flatMap((p: Json) => {
+    const url = p["type"] === "image_url" ? p["image_url"]?.["url"] : undefined
+    const match = typeof url === "string" ? /^data:[^;,]+;base64,(.*)$/.exec(url) : null
+    return match === null ? [] : [match[1]!]
+  })
 }
 
 /**
@@ -178,7 +190,7 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
         return error(res, 400, "messages: List should have at least 1 item after validation, not 0")
       }
       const last = messages[messages.length - 1]
-      const prompt = messageText(last)
+      const prompt = withImages(messageText(last), messageImages(last))
       const trigger = triggers(prompt)
       if (trigger.errorStatus !== undefined) {
         return error(res, trigger.errorStatus, `emulated failure (${trigger.errorStatus})`)

@@ -183,6 +183,25 @@ export const triggers = (prompt: string): Triggers => {
 /** The deterministic answer to a prompt. @internal */
 export const replyTo = (prompt: string): string => `Echo: ${prompt.replace(/\[\[[a-z_:0-9]+\]\]/g, "").trim()}`
 
+/**
+ * How the emulated model "sees" inline image bytes: `[image/png 68 bytes]`, the type
+ * sniffed from the bytes themselves (Ollama sends no MIME type), so a reply proves the
+ * bytes arrived intact. Appended to the prompt. @internal
+ */
+export const describeImage = (base64: string): string => {
+  const bytes = Buffer.from(base64, "base64")
+  const type = bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+    ? "image/png"
+    : bytes[0] === 0xff && bytes[1] === 0xd8
+    ? "image/jpeg"
+    : "application/octet-stream"
+  return `[${type} ${bytes.length} bytes]`
+}
+
+/** A prompt with its images described after the text. @internal */
+export const withImages = (prompt: string, images: ReadonlyArray<string>): string =>
+  [prompt, ...images.map(describeImage)].filter((piece) => piece !== "").join(" ")
+
 /** Truncate to `n` words (MAX_TOKENS). @internal */
 export const truncateWords = (text: string, n: number): string => (text.match(/\S+\s*/g) ?? []).slice(0, n).join("").trimEnd()
 
