@@ -1,15 +1,18 @@
 /**
- * The command tree of `effect-adc`: `token access`, `token id`, `identity`, `doctor`, `proxy`, `emulator`, `demo`.
+ * The command tree of `effect-adc`: `token access`, `token id`, `identity`, `doctor`,
+ * `chat`, `proxy`, `emulator`, `demo`.
  *
- * Exit codes: 0 success; 1 usage error (or an invalid proxy configuration); 2 no usable
- * credentials (ADC found nothing or the credential is invalid); 3 a token could not be
- * minted; 4 the proxy could not listen.
+ * Exit codes: 0 success; 1 usage error (an unknown command or option, an invalid proxy,
+ * model or demo configuration); 2 no usable credentials (ADC found nothing or the
+ * credential is invalid); 3 a token could not be minted; 4 the proxy could not listen;
+ * 5 a model call failed (`chat`, `demo`).
  *
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Options from "@effect/cli/Options"
+import * as ModelConfig from "../model/ModelConfig.js"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -21,6 +24,8 @@ import type { AuthToken } from "../auth/AuthToken.js"
 import { readFileSync } from "node:fs"
 import * as ProxyConfig from "../proxy/ProxyConfig.js"
 import * as SigningProxy from "../proxy/SigningProxy.js"
+import * as ModelError from "../model/ModelError.js"
+import { chat, modelErrorExitCode } from "./Chat.js"
 import { demo } from "./Demo.js"
 import { diagnose, print } from "./Doctor.js"
 import { emulate } from "./Emulate.js"
@@ -195,12 +200,61 @@ const proxyConfigFrom = (flags: {
     })
   })
 
-const demoCommand = Command.make("demo", {}, () =>
-  demo().pipe(Effect.catchAll(report))).pipe(Command.withDescription("run the whole product against the embedded emulator (no Google account)"))
+/** Any failure of `chat` or `demo` as one line on stderr, with its exit code. */
+const reportAny = (error: AuthError | ModelError.ModelError | { readonly _tag: string; readonly message: string }) =>
+  Console.error(
+    `effect-adc: ${ModelError.isModelError(error) ? `${error._tag}: ` : ""}${error.message}`
+  ).pipe(
+    Effect.zipRight(Effect.sync(() => {
+      process.exitCode = ModelError.isModelError(error)
+        ? modelErrorExitCode
+        : error._tag === "ChatConfigInvalid" || error._tag === "DemoConfigInvalid"
+        ? 1
+        : exitCodeOf(error as AuthError)
+    }))
+  )
+
+const chatCommand = Command.make(
+  "chat",
+  {
+    model: Options.text("model").pipe(Options.withDescription("the model, e.g. gemini-2.5-flash or gemma3:4b")),
+    backend: Options.choice("backend", ["gemini-vertex", "gemini-api", "ollama", "openai-compatible"] as const).pipe(
+      Options.withDescription("default EFFECT_ADC_MODEL_BACKEND, else gemini-vertex"),
+      Options.optional
+    ),
+    url: Options.text("url").pipe(
+      Options.withDescription("Cloud Run service URL (ollama, openai-compatible) or Gemini base URL; default EFFECT_ADC_MODEL_URL"),
+      Options.optional
+    ),
+    system: Options.text("system").pipe(Options.withDescription("a system instruction"), Options.optional)
+  },
+  (flags) =>
+    chat({ ...flags, backend: flags.backend as Option.Option<ModelConfig.BackendName> }).pipe(
+      Effect.catchAll(reportAny)
+    )
+).pipe(Command.withDescription("a streaming conversation through ModelService (lines from stdin; /exit or EOF ends it)"))
+
+const demoCommand = Command.make(
+  "demo",
+  {
+    real: Options.boolean("real").pipe(
+      Options.withDescription("run against Google Cloud with your ADC and the EFFECT_ADC_DEMO_* variables (docs/cli.md)")
+    )
+  },
+  ({ real }) => demo({ real }).pipe(Effect.catchAll(reportAny))
+).pipe(Command.withDescription("the product end to end on the embedded emulator (no Google account), or --real"))
 
 const root = Command.make("effect-adc").pipe(
   Command.withDescription("Keyless Google Cloud tokens for Gemini and Cloud Run"),
-  Command.withSubcommands([tokenCommand, identityCommand, doctorCommand, proxyCommand, emulatorCommand, demoCommand])
+  Command.withSubcommands([
+    tokenCommand,
+    identityCommand,
+    doctorCommand,
+    chatCommand,
+    proxyCommand,
+    emulatorCommand,
+    demoCommand
+  ])
 )
 
 /**
