@@ -8,6 +8,8 @@
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as ModelError from "./ModelError.js"
@@ -82,3 +84,21 @@ export const defaultPolicy: RetryPolicy = make()
  * @category Constructors
  */
 export const none: RetryPolicy = Schedule.stop
+
+/**
+ * Retries an effect with a policy, only while the failure is retryable
+ * (`ModelError.isRetryable`). Every backend wraps the opening of a request in this
+ * (each attempt inside its own timeout); a stream's body is outside it, so a stream that
+ * emitted output is never retried.
+ *
+ * @since 0.1.0
+ * @category Combinators
+ */
+export const retry: {
+  (policy: RetryPolicy): <A, R>(effect: Effect.Effect<A, ModelError.ModelError, R>) => Effect.Effect<A, ModelError.ModelError, R>
+  <A, R>(effect: Effect.Effect<A, ModelError.ModelError, R>, policy: RetryPolicy): Effect.Effect<A, ModelError.ModelError, R>
+} = dual(
+  2,
+  <A, R>(effect: Effect.Effect<A, ModelError.ModelError, R>, policy: RetryPolicy) =>
+    Effect.retry(effect, { schedule: policy, while: (error: ModelError.ModelError) => error.isRetryable })
+)

@@ -96,6 +96,44 @@ describe("Router", () => {
       expect(ollama.requests.length).toBe(1)
     }).pipe(Effect.provide(router(true))))
 
+  it.effect("falling back to another Gemini model sends the history without thought signatures", () =>
+    Effect.gen(function*() {
+      yield* reset
+      gemini.fail({ status: 503 })
+      const model = yield* ModelService
+      const response = yield* model.generate({
+        model: "gemini-3-pro",
+        contents: [
+          ModelRequest.user("weather?"),
+          {
+            role: "model",
+            parts: [
+              ModelRequest.TextPart.make({ text: "let me think", thought: true, thoughtSignature: "sig-thought" }),
+              ModelRequest.FunctionCallPart.make({ id: "c1", name: "get_weather", args: {}, thoughtSignature: "sig-call" })
+            ]
+          },
+          { role: "user", parts: [ModelRequest.FunctionResponsePart.make({ id: "c1", name: "get_weather", response: { t: 20 } })] }
+        ]
+      })
+      expect(response.modelVersion).toBeDefined()
+      const [first, second] = gemini.requests
+      // the primary got the signatures verbatim; the fallback model gets none, nor the thought
+      expect(JSON.stringify(first?.body)).toContain("sig-call")
+      expect(second?.path).toContain("gemini-2.5-flash")
+      expect(JSON.stringify(second?.body)).not.toContain("sig-")
+      expect(JSON.stringify(second?.body)).not.toContain("let me think")
+    }).pipe(Effect.provide(
+      Router.layer({
+        routes: [{ match: "gemini-*", layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl], retry: RetryPolicy.none }) }],
+        fallback: { layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl] }), model: "gemini-2.5-flash" }
+      }).pipe(
+        Layer.provide(Layer.mergeAll(
+          AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
+          FetchHttpClient.layer
+        ).pipe(Layer.orDie))
+      )
+    )))
+
   it("thought signatures and thought parts are dropped for the fallback model", () => {
     const request: ModelRequest.ModelRequest = {
       model: "gemini-3-pro",

@@ -18,7 +18,7 @@ import { AuthService } from "../../auth/AuthService.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
 import * as AuthHttpClient from "../../http/AuthHttpClient.js"
 import * as ModelError from "../ModelError.js"
-import type * as RetryPolicy from "../RetryPolicy.js"
+import * as RetryPolicy from "../RetryPolicy.js"
 import { fromResponse, scrub } from "./errors.js"
 
 /** @internal */
@@ -128,8 +128,7 @@ export const make = (options: ClientOptions) =>
       })
     }
 
-    const retrying = <A>(effect: Effect.Effect<A, ModelError.ModelError>) =>
-      Effect.retry(effect, { schedule: options.retry, while: (error) => error.isRetryable })
+    const retrying = RetryPolicy.retry(options.retry)
 
     const client: Client = {
       backend,
