@@ -49,4 +49,25 @@ describe("integration examples", () => {
     expect(lines[0]).toMatch(/^agent: Echo: hello agent \(caller .+@.+\)$/)
     noToken(lines)
   })
+
+  it("integration-effect-ai: @effect/ai LanguageModel, Chat and Toolkit on Gemma (Ollama on Cloud Run) and Gemini (Vertex)", async () => {
+    const example = await import("../../examples/integration-effect-ai.js")
+    const lines = await example.main()
+    expect(lines).toEqual([
+      "generateText: Echo: Say hello from Cloud Run (stop, 11 tokens)",
+      "streamText: Echo: Count from one to five",
+      "generateObject: Ada is 36",
+      "tool get_weather: {\"city\":\"Tokyo\",\"celsius\":21}",
+      "chat: get_weather returned {\"city\":\"Tokyo\",\"celsius\":21}"
+    ])
+    noToken(lines)
+    process.env["GEMINI_BACKEND"] = "vertex"
+    try {
+      const vertex = await example.main()
+      expect(vertex[0]).toMatch(/^generateText: Echo: Say hello from Cloud Run \(stop, \d+ tokens\)$/)
+      expect(vertex.slice(1)).toEqual(lines.slice(1))
+    } finally {
+      delete process.env["GEMINI_BACKEND"]
+    }
+  })
 })

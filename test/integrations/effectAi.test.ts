@@ -1,0 +1,320 @@
+/**
+ * @effect/ai's LanguageModel, Chat and Toolkit on ModelService, end to end on two
+ * backends: Gemini on Vertex AI (the Gemini emulator checking access tokens with the
+ * identity emulator's tokeninfo) and Gemma on Ollama behind the emulator's Cloud Run
+ * front door (which verifies the ID token).
+ */
+import * as AiError from "@effect/ai/AiError"
+import * as Chat from "@effect/ai/Chat"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import * as Prompt from "@effect/ai/Prompt"
+import * as Tool from "@effect/ai/Tool"
+import * as Toolkit from "@effect/ai/Toolkit"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as AuthService from "../../src/auth/AuthService.js"
+import * as EffectAi from "../../src/integrations/effectAi.js"
+import * as GeminiVertex from "../../src/model/GeminiVertex.js"
+import type { ModelService } from "../../src/model/ModelService.js"
+import * as Ollama from "../../src/model/Ollama.js"
+import type * as Emulator from "../../src/testing/Emulator.js"
+import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
+import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
+import { useEmulator } from "../support/emulator.js"
+import { serve } from "./support.js"
+
+const emulator = useEmulator({ env: true })
+const ollama = OllamaEmulator.make()
+let gemini: GeminiEmulator.GeminiEmulator
+let gemma: Emulator.CloudRunService
+let geminiServer: { url: string; close: () => Promise<void> }
+beforeAll(async () => {
+  gemma = await emulator.cloudRun.deploy({ name: "gemma", handler: ollama.handler })
+  gemini = GeminiEmulator.make({
+    authorize: GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)
+  })
+  geminiServer = await serve(gemini.handler)
+})
+afterAll(() => geminiServer.close())
+
+interface Backend {
+  readonly name: string
+  readonly model: string
+  readonly layer: () => Layer.Layer<ModelService, never, AuthService.AuthService | import("@effect/platform/HttpClient").HttpClient>
+  /** The JSON bodies the backend received, in order. */
+  readonly bodies: () => ReadonlyArray<any>
+  /** Who the request acted as (the principal the access token or the front door's ID token named). */
+  readonly principal: () => string | undefined
+}
+
+const backends: ReadonlyArray<Backend> = [
+  {
+    name: "Gemini on Vertex AI",
+    model: "gemini-2.5-flash",
+    layer: () =>
+      GeminiVertex.layer({
+        project: "emulator-project",
+        location: "global",
+        baseUrl: geminiServer.url,
+        origins: [geminiServer.url]
+      }),
+    bodies: () => gemini.requests.map((r) => r.body),
+    principal: () => gemini.requests.at(-1)?.principal
+  },
+  {
+    name: "Gemma on Ollama on Cloud Run",
+    model: "gemma3:4b",
+    layer: () => Ollama.layer({ url: gemma.url }),
+    bodies: () => ollama.requests.map((r) => r.body),
+    principal: () => emulator.controls.log.findLast((l) => l.endpoint === "cloudrun:gemma")?.principal
+  }
+]
+
+const GetWeather = Tool.make("get_weather", {
+  description: "The current weather in a city",
+  parameters: { city: Schema.String },
+  success: Schema.Struct({ city: Schema.String, celsius: Schema.Number })
+})
+const Weather = Toolkit.make(GetWeather)
+
+/** The toolkit's handler, counting its calls. */
+const weatherHandlers = (calls: Ref.Ref<ReadonlyArray<string>>) =>
+  Weather.toLayer({
+    get_weather: ({ city }) => Effect.as(Ref.update(calls, (c) => [...c, city]), { city, celsius: 21 })
+  })
+
+const Person = Schema.Struct({ name: Schema.String, age: Schema.Number })
+
+/** A fresh AuthService (its token cache) and HttpClient per test, the backend, and LanguageModel on top. */
+const provide = <A, E>(backend: Backend, effect: Effect.Effect<A, E, LanguageModel.LanguageModel>) => {
+  gemini.reset()
+  ollama.reset()
+  const base = Layer.mergeAll(
+    AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
+    FetchHttpClient.layer
+  ).pipe(Layer.orDie)
+  return effect.pipe(
+    Effect.provide(EffectAi.layer({ model: backend.model }).pipe(Layer.provide(backend.layer()), Layer.provide(base)))
+  )
+}
+
+/** No access token (ya29.) nor JWT (eyJ) in a message. */
+const noToken = (text: string) => expect(text).not.toMatch(/ya29\.|eyJ/)
+
+for (const backend of backends) {
+  describe(`@effect/ai LanguageModel on ${backend.name}`, () => {
+    it.effect("generateText: system, history and user turns in; text, finish reason and usage out", () =>
+      provide(
+        backend,
+        Effect.gen(function*() {
+          const response = yield* LanguageModel.generateText({
+            prompt: [
+              { role: "system", content: "You are terse." },
+              { role: "user", content: "Hi" },
+              { role: "assistant", content: "Hello." },
+              { role: "user", content: "hello effect" }
+            ]
+          })
+          expect(response.text).toBe("Echo: hello effect")
+          expect(response.finishReason).toBe("stop")
+          expect(response.usage.inputTokens).toBeGreaterThan(0)
+          expect(response.usage.outputTokens).toBe(3)
+          const metadata = response.content.find((p) => p.type === "response-metadata")
+          expect(metadata?.type === "response-metadata" && metadata.modelId._tag === "Some" ? metadata.modelId.value : "")
+            .toContain(backend.model.split(":")[0]!)
+          expect(backend.principal()).toBe(emulator.serviceAccount.email)
+          const body = backend.bodies()[0]
+          if (backend.name.startsWith("Gemini")) {
+            expect(body.systemInstruction).toEqual({ parts: [{ text: "You are terse." }] })
+            expect(body.contents.map((c: any) => c.role)).toEqual(["user", "model", "user"])
+          } else {
+            expect(body.messages.map((m: any) => m.role)).toEqual(["system", "user", "assistant", "user"])
+          }
+        })
+      ))
+
+    it.effect("streamText: text deltas in one block, then finish with usage", () =>
+      provide(
+        backend,
+        Effect.gen(function*() {
+          const parts = Chunk.toArray(
+            yield* Stream.runCollect(LanguageModel.streamText({ prompt: "tell me about robins in the garden" }))
+          )
+          const types = parts.map((p) => p.type)
+          expect(types[0]).toBe("response-metadata")
+          expect(types[1]).toBe("text-start")
+          expect(types.filter((t) => t === "text-delta").length).toBeGreaterThan(1)
+          expect(types.slice(-2)).toEqual(["text-end", "finish"])
+          expect(parts.flatMap((p) => (p.type === "text-delta" ? [p.delta] : [])).join("")).toBe(
+            "Echo: tell me about robins in the garden"
+          )
+          const finish = parts.at(-1)
+          expect(finish?.type === "finish" ? [finish.reason, finish.usage.outputTokens] : []).toEqual(["stop", 8])
+        })
+      ))
+
+    it.effect("generateObject: the schema's JSON Schema goes out, the answer is decoded with the Schema", () =>
+      provide(
+        backend,
+        Effect.gen(function*() {
+          const response = yield* LanguageModel.generateObject({
+            prompt: "Invent a person name=Ada age=36",
+            schema: Person,
+            objectName: "person"
+          })
+          expect(response.value).toEqual({ name: "Ada", age: 36 })
+          const body = backend.bodies()[0]
+          const schema = backend.name.startsWith("Gemini") ? body.generationConfig.responseJsonSchema : body.format
+          expect(schema.required).toEqual(["name", "age"])
+          expect(schema.properties.age).toEqual({ type: "number" })
+        })
+      ))
+
+    it.effect("Toolkit round trip: tool call, handler, result, and the result back to the model", () =>
+      Effect.gen(function*() {
+        const calls = yield* Ref.make<ReadonlyArray<string>>([])
+        yield* provide(
+          backend,
+          Effect.gen(function*() {
+            const prompt = Prompt.make("get_weather city=Tokyo")
+            const first = yield* LanguageModel.generateText({ prompt, toolkit: Weather })
+            expect(first.toolCalls.map((c) => [c.name, c.params])).toEqual([["get_weather", { city: "Tokyo" }]])
+            expect(first.toolResults.map((r) => r.result)).toEqual([{ city: "Tokyo", celsius: 21 }])
+            expect(first.finishReason).toBe("tool-calls")
+            expect(yield* Ref.get(calls)).toEqual(["Tokyo"])
+            const sentTools = backend.bodies()[0]
+            if (backend.name.startsWith("Gemini")) {
+              expect(sentTools.tools[0].functionDeclarations[0]).toMatchObject({
+                name: "get_weather",
+                description: "The current weather in a city",
+                parametersJsonSchema: { type: "object", required: ["city"] }
+              })
+              expect(sentTools.toolConfig).toEqual({ functionCallingConfig: { mode: "AUTO" } })
+            } else {
+              expect(sentTools.tools[0].function.name).toBe("get_weather")
+            }
+            const second = yield* LanguageModel.generateText({
+              prompt: Prompt.merge(prompt, Prompt.fromResponseParts(first.content)),
+              toolkit: Weather
+            })
+            expect(second.text).toBe(`get_weather returned {"city":"Tokyo","celsius":21}`)
+            expect(second.toolCalls).toEqual([])
+            const replayed = backend.bodies()[1]
+            if (backend.name.startsWith("Gemini")) {
+              const [call, result] = replayed.contents.slice(1)
+              expect(call.role).toBe("model")
+              // the thought signature goes back with its call, though Prompt.fromResponseParts dropped it
+              expect(call.parts[0]).toMatchObject({
+                functionCall: { name: "get_weather", args: { city: "Tokyo" } },
+                thoughtSignature: "ZW11bGF0b3Itc2lnbmF0dXJl"
+              })
+              expect(result.parts[0].functionResponse).toMatchObject({
+                id: call.parts[0].functionCall.id,
+                name: "get_weather",
+                response: { city: "Tokyo", celsius: 21 }
+              })
+            } else {
+              expect(replayed.messages.map((m: any) => m.role)).toEqual(["user", "assistant", "tool"])
+            }
+          }).pipe(Effect.provide(weatherHandlers(calls)))
+        )
+      }))
+
+    it.effect("toolChoice: none sends no call, a named tool is forced", () =>
+      Effect.gen(function*() {
+        const calls = yield* Ref.make<ReadonlyArray<string>>([])
+        yield* provide(
+          backend,
+          Effect.gen(function*() {
+            const none = yield* LanguageModel.generateText({
+              prompt: "get_weather city=Oslo",
+              toolkit: Weather,
+              toolChoice: "none"
+            })
+            expect(none.toolCalls).toEqual([])
+            expect(none.text).toBe("Echo: get_weather city=Oslo")
+            if (backend.name.startsWith("Gemini")) {
+              const forced = yield* LanguageModel.generateText({
+                prompt: "what is it like city=Oslo",
+                toolkit: Weather,
+                toolChoice: { tool: "get_weather" }
+              })
+              expect(forced.toolCalls.map((c) => c.params)).toEqual([{ city: "Oslo" }])
+              expect(backend.bodies()[1].toolConfig).toEqual({
+                functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["get_weather"] }
+              })
+            } else {
+              expect(backend.bodies()[0].tools).toBeUndefined()
+            }
+          }).pipe(Effect.provide(weatherHandlers(calls)))
+        )
+      }))
+
+    it.effect("streamText with a Toolkit: the call streams as params and a tool-call, the handler's result follows", () =>
+      Effect.gen(function*() {
+        const calls = yield* Ref.make<ReadonlyArray<string>>([])
+        yield* provide(
+          backend,
+          Effect.gen(function*() {
+            const parts = Chunk.toArray(
+              yield* Stream.runCollect(LanguageModel.streamText({ prompt: "get_weather city=Lima", toolkit: Weather }))
+            )
+            expect(parts.map((p) => p.type).filter((t) => t.startsWith("tool"))).toEqual([
+              "tool-params-start",
+              "tool-params-delta",
+              "tool-params-end",
+              "tool-call",
+              "tool-result"
+            ])
+            const result = parts.find((p) => p.type === "tool-result")
+            expect(result?.type === "tool-result" ? result.result : undefined).toEqual({ city: "Lima", celsius: 21 })
+            const finish = parts.find((p) => p.type === "finish")
+            expect(finish?.type === "finish" ? finish.reason : undefined).toBe("tool-calls")
+            expect(yield* Ref.get(calls)).toEqual(["Lima"])
+          }).pipe(Effect.provide(weatherHandlers(calls)))
+        )
+      }))
+
+    it.effect("Chat: the history carries the tool call and result into the next turns", () =>
+      Effect.gen(function*() {
+        const calls = yield* Ref.make<ReadonlyArray<string>>([])
+        yield* provide(
+          backend,
+          Effect.gen(function*() {
+            const chat = yield* Chat.empty
+            const first = yield* chat.generateText({ prompt: "get_weather city=Paris", toolkit: Weather })
+            expect(first.toolResults.map((r) => r.result)).toEqual([{ city: "Paris", celsius: 21 }])
+            const answer = yield* chat.generateText({ prompt: [], toolkit: Weather })
+            expect(answer.text).toBe(`get_weather returned {"city":"Paris","celsius":21}`)
+            const thanks = yield* chat.generateText({ prompt: "thanks" })
+            expect(thanks.text).toBe("Echo: thanks")
+            const history = yield* Ref.get(chat.history)
+            expect(history.content.map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant", "user", "assistant"])
+            expect(yield* Ref.get(calls)).toEqual(["Paris"])
+          }).pipe(Effect.provide(weatherHandlers(calls)))
+        )
+      }))
+
+    it.effect("a backend error is an AiError whose cause is the ModelError, with no token in it", () =>
+      provide(
+        backend,
+        Effect.gen(function*() {
+          const error = yield* LanguageModel.generateText({ prompt: "hello" }).pipe(
+            EffectAi.withConfigOverride({ model: "no-such-model" }),
+            Effect.flip
+          )
+          expect(AiError.isAiError(error)).toBe(true)
+          expect(error._tag).toBe("UnknownError")
+          expect((error.cause as { _tag?: string } | undefined)?._tag).toBe("NotFound")
+          noToken(error.message)
+          noToken(JSON.stringify(error))
+        })
+      ))
+  })
+}
