@@ -21,6 +21,7 @@ import * as Stream from "effect/Stream"
 import * as Readline from "node:readline"
 import * as AuthService from "../auth/AuthService.js"
 import * as ModelConfig from "../model/ModelConfig.js"
+import * as ModelConfigError from "../model/ModelConfigError.js"
 import * as ModelError from "../model/ModelError.js"
 import type * as ModelRequest from "../model/ModelRequest.js"
 import { ModelService } from "../model/ModelService.js"
@@ -142,7 +143,10 @@ export const chat = (options: ChatOptions) =>
   Effect.gen(function*() {
     // The configuration is checked before ADC is asked for anything: a usage error
     // should not wait for (or be hidden by) credential detection.
-    const config = yield* Effect.mapError(ModelConfig.config, (error) => new ChatConfigInvalid(configMessage(error)))
+    const config = yield* Effect.mapError(
+      ModelConfig.config,
+      (error) => new ChatConfigInvalid(configMessage(ModelConfigError.fromConfigError(error)))
+    )
     const missing = missingVariable(config)
     if (missing !== undefined) {
       return yield* Effect.fail(
@@ -162,12 +166,16 @@ export const chat = (options: ChatOptions) =>
 
 /** What `ModelConfig.layerFrom` requires beyond the parsed variables. */
 const missingVariable = (config: ModelConfig.ModelConfig): string | undefined => {
+  // with EFFECT_ADC_MODEL_ROUTES the Router's layers say what they miss
+  if (config.routes !== undefined && Option.isSome(config.routes)) return undefined
   switch (config.backend) {
     case "gemini-vertex":
       return Option.isNone(config.project) ? "GOOGLE_CLOUD_PROJECT" : undefined
     case "ollama":
     case "openai-compatible":
-      return Option.isNone(config.url) ? "--url (or EFFECT_ADC_MODEL_URL)" : undefined
+      return config.urls?.[config.backend] === undefined && Option.isNone(config.url)
+        ? "--url (or EFFECT_ADC_MODEL_URL)"
+        : undefined
     case "gemini-api":
       return undefined
   }
@@ -181,5 +189,5 @@ const configMessage = (error: unknown): string => {
     ? error.message
     : String(error)
   return `invalid model configuration: ${text.replace(/\s+/g, " ").trim()} ` +
-    "(set --backend and --url, or EFFECT_ADC_MODEL_BACKEND, EFFECT_ADC_MODEL_URL and GOOGLE_CLOUD_PROJECT; see docs/models.md)"
+    "(--backend and --url override EFFECT_ADC_MODEL_BACKEND and EFFECT_ADC_MODEL_URL; see docs/models.md)"
 }

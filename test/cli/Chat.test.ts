@@ -8,6 +8,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
+import * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
 import { useEmulator } from "../support/emulator.js"
 
 // `effect-adc chat` as a subprocess: stdin piped, as if on Cloud Run (the emulator's
@@ -28,6 +29,8 @@ let gemini: GeminiEmulator.GeminiEmulator
 let geminiUrl = ""
 const ollama = OllamaEmulator.make()
 let gemmaUrl = ""
+const vllm = OpenAICompatibleEmulator.make()
+let vllmUrl = ""
 const servers: Array<Http.Server> = []
 
 /** A Gemini API stand-in that answers every stream with a thought-signed text part, and records bodies. */
@@ -42,6 +45,7 @@ beforeAll(async () => {
   geminiUrl = g.url
   servers.push(g.server)
   gemmaUrl = (await emulator.cloudRun.deploy({ name: "gemma", handler: ollama.handler })).url
+  vllmUrl = (await emulator.cloudRun.deploy({ name: "vllm", handler: vllm.handler })).url
   const s = await listen((req, res) => {
     const chunks: Array<Buffer> = []
     req.on("data", (c: Buffer) => chunks.push(c))
@@ -69,6 +73,7 @@ afterAll(async () => {
 beforeEach(() => {
   gemini.reset()
   ollama.reset()
+  vllm.reset()
   signedBodies.length = 0
 })
 
@@ -268,5 +273,21 @@ describe("effect-adc chat", () => {
     expect(result.stdout).toBe("")
     expect(result.stderr).toContain("gcloud auth application-default login")
     expect(gemini.requests).toHaveLength(0)
+  }, 60_000)
+
+  it("vLLM on private Cloud Run through the OpenAI-compatible backend", async () => {
+    const session = chat(["--model", "google/gemma-3-4b-it", "--backend", "openai-compatible", "--url", vllmUrl])
+    session.say("hello vllm")
+    await session.waitFor("Echo: hello vllm\n")
+    const result = await session.end()
+    expect(result.code).toBe(0)
+    expect(emulator.controls.count("cloudrun:vllm")).toBe(1)
+  }, 60_000)
+
+  it("an invalid EFFECT_ADC_MODEL_URL: one line naming the variable, exit 1", async () => {
+    const result = await chat(["--model", "gemma3:4b", "--backend", "ollama"], { EFFECT_ADC_MODEL_URL: "not a url" }).end()
+    expect(result.code).toBe(1)
+    expect(result.stderr.trim().split("\n")).toHaveLength(1)
+    expect(result.stderr).toMatch(/^effect-adc: invalid model configuration: EFFECT_ADC_MODEL_URL is invalid/)
   }, 60_000)
 })
