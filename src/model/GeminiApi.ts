@@ -7,15 +7,16 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Config from "effect/Config"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import type { AuthService } from "../auth/AuthService.js"
 import type { TokenTarget } from "../auth/TokenTarget.js"
 import * as GeminiClient from "./GeminiClient.js"
 import { gemini } from "./internal/backends.js"
-import { type CommonOptions, fromConfig, trimSlash } from "./internal/options.js"
+import { backendLayers } from "./internal/layers.js"
+import { type CommonOptions, trimSlash } from "./internal/options.js"
 import type * as ModelConfigError from "./ModelConfigError.js"
-import { ModelService } from "./ModelService.js"
+import type { ModelService } from "./ModelService.js"
 
 /**
  * @since 0.1.0
@@ -47,23 +48,22 @@ export const clientOptions = (options: Options = {}): GeminiClient.Options => ({
   target: options.target ?? { kind: "access", quotaProject: options.quotaProject }
 })
 
+const layers = backendLayers(GeminiClient.GeminiClient, (options: Options) => GeminiClient.make(clientOptions(options)), gemini)
+
 /**
  * ModelService over the GeminiClient in context.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const model: Effect.Effect<ModelService.Service, never, GeminiClient.GeminiClient> = Effect.map(
-  GeminiClient.GeminiClient,
-  (client) => ModelService.of(gemini(client))
-)
+export const model: Effect.Effect<ModelService.Service, never, GeminiClient.GeminiClient> = layers.model
 
 /**
  * @since 0.1.0
  * @category Constructors
  */
 export const make = (options: Options = {}): Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> =>
-  Effect.provideServiceEffect(model, GeminiClient.GeminiClient, GeminiClient.make(clientOptions(options)))
+  layers.make(options)
 
 /**
  * Provides ModelService and requires the low-level GeminiClient: pair it with
@@ -72,7 +72,7 @@ export const make = (options: Options = {}): Effect.Effect<ModelService.Service,
  * @since 0.1.0
  * @category Layers
  */
-export const layerModel: Layer.Layer<ModelService, never, GeminiClient.GeminiClient> = Layer.effect(ModelService, model)
+export const layerModel: Layer.Layer<ModelService, never, GeminiClient.GeminiClient> = layers.layerModel
 
 /**
  * The GeminiClient for these options.
@@ -80,9 +80,8 @@ export const layerModel: Layer.Layer<ModelService, never, GeminiClient.GeminiCli
  * @since 0.1.0
  * @category Layers
  */
-export const layerClient = (
-  options: Options = {}
-): Layer.Layer<GeminiClient.GeminiClient, never, HttpClient.HttpClient | AuthService> => GeminiClient.layer(clientOptions(options))
+export const layerClient = (options: Options = {}): Layer.Layer<GeminiClient.GeminiClient, never, HttpClient.HttpClient | AuthService> =>
+  layers.layerClient(options)
 
 /**
  * ModelService with its GeminiClient included (`layerModel` + `layerClient`).
@@ -90,9 +89,8 @@ export const layerClient = (
  * @since 0.1.0
  * @category Layers
  */
-export const layerWithClient = (
-  options: Options = {}
-): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> => Layer.provide(layerModel, layerClient(options))
+export const layerWithClient = (options: Options = {}): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =>
+  layers.layerWithClient(options)
 
 /**
  * The same as `layerWithClient` (ModelService and its client in one layer).
@@ -118,7 +116,7 @@ export const layer: (options?: Options) => Layer.Layer<ModelService, never, Http
  * @since 0.1.0
  * @category Layers
  */
-export const layerConfig = (
+export const layerConfig: (
   options: Config.Config.Wrap<Options>
-): Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =>
-  fromConfig(options, layerWithClient)
+) => Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =
+  layers.layerConfig

@@ -6,13 +6,13 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Config from "effect/Config"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import type { AuthService } from "../auth/AuthService.js"
 import { ollama } from "./internal/backends.js"
-import { fromConfig } from "./internal/options.js"
+import { backendLayers } from "./internal/layers.js"
 import type * as ModelConfigError from "./ModelConfigError.js"
-import { ModelService } from "./ModelService.js"
+import type { ModelService } from "./ModelService.js"
 import * as OllamaClient from "./OllamaClient.js"
 
 /**
@@ -23,23 +23,22 @@ import * as OllamaClient from "./OllamaClient.js"
  */
 export type Options = OllamaClient.Options
 
+const layers = backendLayers(OllamaClient.OllamaClient, OllamaClient.make, ollama)
+
 /**
  * ModelService over the OllamaClient in context.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const model: Effect.Effect<ModelService.Service, never, OllamaClient.OllamaClient> = Effect.map(
-  OllamaClient.OllamaClient,
-  (client) => ModelService.of(ollama(client))
-)
+export const model: Effect.Effect<ModelService.Service, never, OllamaClient.OllamaClient> = layers.model
 
 /**
  * @since 0.1.0
  * @category Constructors
  */
 export const make = (options: Options): Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> =>
-  Effect.provideServiceEffect(model, OllamaClient.OllamaClient, OllamaClient.make(options))
+  layers.make(options)
 
 /**
  * Provides ModelService and requires the low-level OllamaClient: pair it with
@@ -48,7 +47,7 @@ export const make = (options: Options): Effect.Effect<ModelService.Service, neve
  * @since 0.1.0
  * @category Layers
  */
-export const layerModel: Layer.Layer<ModelService, never, OllamaClient.OllamaClient> = Layer.effect(ModelService, model)
+export const layerModel: Layer.Layer<ModelService, never, OllamaClient.OllamaClient> = layers.layerModel
 
 /**
  * The OllamaClient for these options.
@@ -56,9 +55,8 @@ export const layerModel: Layer.Layer<ModelService, never, OllamaClient.OllamaCli
  * @since 0.1.0
  * @category Layers
  */
-export const layerClient = (
-  options: Options
-): Layer.Layer<OllamaClient.OllamaClient, never, HttpClient.HttpClient | AuthService> => OllamaClient.layer(options)
+export const layerClient = (options: Options): Layer.Layer<OllamaClient.OllamaClient, never, HttpClient.HttpClient | AuthService> =>
+  layers.layerClient(options)
 
 /**
  * ModelService with its OllamaClient included (`layerModel` + `layerClient`).
@@ -66,9 +64,8 @@ export const layerClient = (
  * @since 0.1.0
  * @category Layers
  */
-export const layerWithClient = (
-  options: Options
-): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> => Layer.provide(layerModel, layerClient(options))
+export const layerWithClient = (options: Options): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =>
+  layers.layerWithClient(options)
 
 /**
  * The same as `layerWithClient` (ModelService and its client in one layer).
@@ -94,7 +91,7 @@ export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpC
  * @since 0.1.0
  * @category Layers
  */
-export const layerConfig = (
+export const layerConfig: (
   options: Config.Config.Wrap<Options>
-): Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =>
-  fromConfig(options, layerWithClient)
+) => Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =
+  layers.layerConfig

@@ -8,13 +8,13 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Config from "effect/Config"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import type { AuthService } from "../auth/AuthService.js"
 import { openai } from "./internal/backends.js"
-import { fromConfig } from "./internal/options.js"
+import { backendLayers } from "./internal/layers.js"
 import type * as ModelConfigError from "./ModelConfigError.js"
-import { ModelService } from "./ModelService.js"
+import type { ModelService } from "./ModelService.js"
 import * as OpenAICompatibleClient from "./OpenAICompatibleClient.js"
 
 /**
@@ -25,23 +25,22 @@ import * as OpenAICompatibleClient from "./OpenAICompatibleClient.js"
  */
 export type Options = OpenAICompatibleClient.Options
 
+const layers = backendLayers(OpenAICompatibleClient.OpenAICompatibleClient, OpenAICompatibleClient.make, openai)
+
 /**
  * ModelService over the OpenAICompatibleClient in context.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const model: Effect.Effect<ModelService.Service, never, OpenAICompatibleClient.OpenAICompatibleClient> = Effect.map(
-  OpenAICompatibleClient.OpenAICompatibleClient,
-  (client) => ModelService.of(openai(client))
-)
+export const model: Effect.Effect<ModelService.Service, never, OpenAICompatibleClient.OpenAICompatibleClient> = layers.model
 
 /**
  * @since 0.1.0
  * @category Constructors
  */
 export const make = (options: Options): Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> =>
-  Effect.provideServiceEffect(model, OpenAICompatibleClient.OpenAICompatibleClient, OpenAICompatibleClient.make(options))
+  layers.make(options)
 
 /**
  * Provides ModelService and requires the low-level OpenAICompatibleClient: pair it with
@@ -50,7 +49,7 @@ export const make = (options: Options): Effect.Effect<ModelService.Service, neve
  * @since 0.1.0
  * @category Layers
  */
-export const layerModel: Layer.Layer<ModelService, never, OpenAICompatibleClient.OpenAICompatibleClient> = Layer.effect(ModelService, model)
+export const layerModel: Layer.Layer<ModelService, never, OpenAICompatibleClient.OpenAICompatibleClient> = layers.layerModel
 
 /**
  * The OpenAICompatibleClient for these options.
@@ -58,9 +57,8 @@ export const layerModel: Layer.Layer<ModelService, never, OpenAICompatibleClient
  * @since 0.1.0
  * @category Layers
  */
-export const layerClient = (
-  options: Options
-): Layer.Layer<OpenAICompatibleClient.OpenAICompatibleClient, never, HttpClient.HttpClient | AuthService> => OpenAICompatibleClient.layer(options)
+export const layerClient = (options: Options): Layer.Layer<OpenAICompatibleClient.OpenAICompatibleClient, never, HttpClient.HttpClient | AuthService> =>
+  layers.layerClient(options)
 
 /**
  * ModelService with its OpenAICompatibleClient included (`layerModel` + `layerClient`).
@@ -68,9 +66,8 @@ export const layerClient = (
  * @since 0.1.0
  * @category Layers
  */
-export const layerWithClient = (
-  options: Options
-): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> => Layer.provide(layerModel, layerClient(options))
+export const layerWithClient = (options: Options): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =>
+  layers.layerWithClient(options)
 
 /**
  * The same as `layerWithClient` (ModelService and its client in one layer).
@@ -99,7 +96,7 @@ export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpC
  * @since 0.1.0
  * @category Layers
  */
-export const layerConfig = (
+export const layerConfig: (
   options: Config.Config.Wrap<Options>
-): Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =>
-  fromConfig(options, layerWithClient)
+) => Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =
+  layers.layerConfig
