@@ -15,6 +15,7 @@
 import type * as Http from "node:http"
 import {
   chunk,
+  controls,
   countTokens,
   exampleOf,
   FaultQueue,
@@ -527,15 +528,7 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
     })
   }
 
-  return {
-    handler,
-    fail: (fault, times) => faults.push(fault, times),
-    requests,
-    reset: () => {
-      faults.clear()
-      requests.length = 0
-    }
-  }
+  return controls(handler, faults, requests)
 }
 
 /**

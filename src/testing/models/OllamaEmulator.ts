@@ -10,6 +10,7 @@
 import type * as Http from "node:http"
 import {
   chunk,
+  controls,
   countTokens,
   exampleOf,
   FaultQueue,
@@ -222,13 +223,5 @@ export const make = (options: OllamaEmulatorOptions = {}): OllamaEmulator => {
     })
   }
 
-  return {
-    handler,
-    fail: (fault, times) => faults.push(fault, times),
-    requests,
-    reset: () => {
-      faults.clear()
-      requests.length = 0
-    }
-  }
+  return controls(handler, faults, requests)
 }

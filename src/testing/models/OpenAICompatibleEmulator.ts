@@ -13,6 +13,7 @@
 import type * as Http from "node:http"
 import {
   chunk,
+  controls,
   countTokens,
   exampleOf,
   FaultQueue,
@@ -317,13 +318,5 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
     })
   }
 
-  return {
-    handler,
-    fail: (fault, times) => faults.push(fault, times),
-    requests,
-    reset: () => {
-      faults.clear()
-      requests.length = 0
-    }
-  }
+  return controls(handler, faults, requests)
 }

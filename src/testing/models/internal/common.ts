@@ -240,3 +240,21 @@ export class FaultQueue<F> {
 /** A deterministic hex id from a counter. @internal */
 export const hexId = (prefix: string, n: number, length = 32): string =>
   prefix + (n.toString(16).padStart(8, "0") + "a1b2c3d4e5f60718293a4b5c6d7e8f90").slice(0, length)
+
+/**
+ * What every model emulator hands back: its handler, failure injection, the recorded
+ * requests and a reset of both. @internal
+ */
+export const controls = <F, Req>(
+  handler: Http.RequestListener,
+  faults: FaultQueue<F>,
+  requests: Array<Req>
+) => ({
+  handler,
+  fail: (fault: F, times?: number) => faults.push(fault, times),
+  requests: requests as ReadonlyArray<Req>,
+  reset: () => {
+    faults.clear()
+    requests.length = 0
+  }
+})
