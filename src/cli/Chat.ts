@@ -143,19 +143,16 @@ export const chat = (options: ChatOptions) =>
   Effect.gen(function*() {
     // The configuration is checked before ADC is asked for anything: a usage error
     // should not wait for (or be hidden by) credential detection.
-    const config = yield* Effect.mapError(
+    const parsed = yield* Effect.mapError(
       ModelConfig.config,
-      (error) => new ChatConfigInvalid(configMessage(ModelConfigError.fromConfigError(error)))
+      (error) => new ChatConfigInvalid(configMessage(ModelConfigError.fromConfigError(error).message))
     )
-    const missing = missingVariable(config)
-    if (missing !== undefined) {
-      return yield* Effect.fail(
-        new ChatConfigInvalid(configMessage(`${missing} is required for the ${config.backend} backend`))
-      )
-    }
+    const config = withFlags(parsed, options)
+    const missing = missingSetting(config)
+    if (missing !== undefined) return yield* Effect.fail(new ChatConfigInvalid(configMessage(missing)))
     const model = ModelConfig.layerFrom(config).pipe(
       Layer.mapError((error): ChatConfigInvalid | ModelError.ModelError =>
-        ModelError.isModelError(error) ? error : new ChatConfigInvalid(configMessage(error))
+        ModelError.isModelError(error) ? error : new ChatConfigInvalid(configMessage(error.message))
       )
     )
     return yield* converse(options).pipe(
@@ -164,17 +161,39 @@ export const chat = (options: ChatOptions) =>
     )
   }).pipe(Effect.withConfigProvider(configProvider(options)))
 
-/** What `ModelConfig.layerFrom` requires beyond the parsed variables. */
-const missingVariable = (config: ModelConfig.ModelConfig): string | undefined => {
-  // with EFFECT_ADC_MODEL_ROUTES the Router's layers say what they miss
-  if (config.routes !== undefined && Option.isSome(config.routes)) return undefined
-  switch (config.backend) {
+/**
+ * The flags over the parsed variables: `--backend` names one backend, so
+ * `EFFECT_ADC_MODEL_ROUTES` does not apply; `--url` beats every URL variable,
+ * `EFFECT_ADC_<BACKEND>_URL` included. (Both flags already went in as
+ * `EFFECT_ADC_MODEL_BACKEND` / `EFFECT_ADC_MODEL_URL`, so they were validated.)
+ */
+const withFlags = (
+  config: ModelConfig.ModelConfig,
+  options: Pick<ChatOptions, "backend" | "url">
+): ModelConfig.ModelConfig => ({
+  ...config,
+  ...(Option.isSome(options.backend) ? { routes: Option.none() } : {}),
+  ...(Option.isSome(options.url) ? { urls: {} } : {})
+})
+
+/**
+ * What the one backend needs beyond the parsed variables, said with the flag that
+ * sets it. With routes, `ModelConfig.layerFrom` reports what a route lacks.
+ */
+const missingSetting = (config: ModelConfig.ModelConfig): string | undefined => {
+  if (Option.isSome(config.routes ?? Option.none())) return undefined
+  const backend = config.backend
+  const variable = `EFFECT_ADC_${backend.toUpperCase().replace(/-/g, "_")}_URL`
+  switch (backend) {
     case "gemini-vertex":
-      return Option.isNone(config.project) ? "GOOGLE_CLOUD_PROJECT" : undefined
+      return Option.isNone(config.project)
+        ? "the gemini-vertex backend needs a project: set GOOGLE_CLOUD_PROJECT (gcloud config get project)"
+        : undefined
     case "ollama":
     case "openai-compatible":
-      return config.urls?.[config.backend] === undefined && Option.isNone(config.url)
-        ? "--url (or EFFECT_ADC_MODEL_URL)"
+      return config.urls?.[backend] === undefined && Option.isNone(config.url)
+        ? `the ${backend} backend needs its Cloud Run URL: pass --url https://SERVICE-HASH-REGION.a.run.app ` +
+          `(or set ${variable} or EFFECT_ADC_MODEL_URL)`
         : undefined
     case "gemini-api":
       return undefined
@@ -182,12 +201,5 @@ const missingVariable = (config: ModelConfig.ModelConfig): string | undefined =>
 }
 
 /** A configuration error as one line with the fix. */
-const configMessage = (error: unknown): string => {
-  const text = typeof error === "string"
-    ? error
-    : error instanceof Error && error.message !== ""
-    ? error.message
-    : String(error)
-  return `invalid model configuration: ${text.replace(/\s+/g, " ").trim()} ` +
-    "(--backend and --url override EFFECT_ADC_MODEL_BACKEND and EFFECT_ADC_MODEL_URL; see docs/models.md)"
-}
+const configMessage = (text: string): string =>
+  `invalid model configuration: ${text.replace(/\s+/g, " ").trim()} (flags and variables: docs/cli.md#chat)`

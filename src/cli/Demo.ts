@@ -87,18 +87,25 @@ interface Setup {
   }>
 }
 
+/** Is this the error of importing a package that is not installed? */
+const isMissingModule = (error: unknown) =>
+  typeof error === "object" && error !== null && (error as { readonly code?: unknown }).code === "ERR_MODULE_NOT_FOUND"
+
+/** Imports an optional peer: `None` when it is not installed; any other failure is a defect. */
+const importOptional = <A>(load: () => Promise<A>) =>
+  Effect.tryPromise({ try: load, catch: (error) => error }).pipe(
+    Effect.map(Option.some),
+    Effect.catchAll((error) => isMissingModule(error) ? Effect.succeed(Option.none<A>()) : Effect.die(error))
+  )
+
 /** The MCP SDK's client, if installed (an optional peer). */
 const loadMcpClient = () =>
-  Effect.promise(async () => {
-    try {
-      const [client, transport] = await Promise.all([
-        import("@modelcontextprotocol/sdk/client/index.js"),
-        import("@modelcontextprotocol/sdk/client/streamableHttp.js")
-      ])
-      return Option.some({ Client: client.Client, Transport: transport.StreamableHTTPClientTransport })
-    } catch {
-      return Option.none()
-    }
+  importOptional(async () => {
+    const [client, transport] = await Promise.all([
+      import("@modelcontextprotocol/sdk/client/index.js"),
+      import("@modelcontextprotocol/sdk/client/streamableHttp.js")
+    ])
+    return { Client: client.Client, Transport: transport.StreamableHTTPClientTransport }
   })
 
 /** A loopback HTTP server for the scope. */

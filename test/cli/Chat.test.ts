@@ -82,6 +82,8 @@ interface Chat {
   /** Resolves once stdout (or stderr) contains `text`; rejects if the process exits first. */
   readonly waitFor: (text: string, stream?: "stdout" | "stderr") => Promise<void>
   readonly end: () => Promise<{ code: number | null; stdout: string; stderr: string }>
+  /** The result once the process exits by itself, stdin still open. */
+  readonly exited: Promise<{ code: number | null; stdout: string; stderr: string }>
 }
 
 const chat = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Chat => {
@@ -100,6 +102,7 @@ const chat = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Ch
     for (const l of listeners) l()
   })
   const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+  child.stdin.on("error", () => {}) // a line written after the chat ended (EPIPE)
   return {
     say: (line) => child.stdin.write(`${line}\n`),
     waitFor: (text, stream = "stdout") =>
@@ -120,7 +123,8 @@ const chat = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Ch
       child.stdin.end()
       const code = await exited
       return { code, ...out }
-    }
+    },
+    exited: exited.then((code) => ({ code, ...out }))
   }
 }
 
@@ -249,7 +253,8 @@ describe("effect-adc chat", () => {
     const result = await chat(["--model", "gemma3:4b", "--backend", "ollama"]).end()
     expect(result.code).toBe(1)
     expect(result.stderr.trim().split("\n")).toHaveLength(1)
-    expect(result.stderr).toContain("--url (or EFFECT_ADC_MODEL_URL) is required for the ollama backend")
+    expect(result.stderr).toContain("the ollama backend needs its Cloud Run URL: pass --url")
+    expect(result.stderr).toContain("EFFECT_ADC_OLLAMA_URL or EFFECT_ADC_MODEL_URL")
   }, 60_000)
 
   it("the backend and URL from the environment when no flag names them", async () => {
@@ -289,5 +294,32 @@ describe("effect-adc chat", () => {
     expect(result.code).toBe(1)
     expect(result.stderr.trim().split("\n")).toHaveLength(1)
     expect(result.stderr).toMatch(/^effect-adc: invalid model configuration: EFFECT_ADC_MODEL_URL is invalid/)
+  }, 60_000)
+
+  it("flags beat variables: --url over EFFECT_ADC_OLLAMA_URL, --backend over EFFECT_ADC_MODEL_ROUTES; /exit ends it", async () => {
+    // every variable points at a closed loopback port: only the flags can reach Gemma
+    const session = chat(["--model", "gemma3:4b", "--backend", "ollama", "--url", gemmaUrl], {
+      EFFECT_ADC_MODEL_ROUTES: "*=openai-compatible",
+      EFFECT_ADC_OPENAI_COMPATIBLE_URL: "http://127.0.0.1:1",
+      EFFECT_ADC_OLLAMA_URL: "http://127.0.0.1:1"
+    })
+    session.say("flags win")
+    await session.waitFor("Echo: flags win\n")
+    session.say("/exit")
+    session.say("never sent")
+    const result = await session.exited
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toBe("Echo: flags win\n")
+    expect(emulator.controls.count("cloudrun:gemma")).toBe(1)
+    expect(ollama.requests).toHaveLength(1)
+  }, 60_000)
+
+  it("a per-backend URL variable alone is enough (EFFECT_ADC_OLLAMA_URL)", async () => {
+    const session = chat(["--model", "gemma3:4b"], { EFFECT_ADC_MODEL_BACKEND: "ollama", EFFECT_ADC_OLLAMA_URL: gemmaUrl })
+    session.say("per backend")
+    await session.waitFor("Echo: per backend\n")
+    const result = await session.end()
+    expect(result.code, result.stderr).toBe(0)
+    expect(emulator.controls.count("cloudrun:gemma")).toBe(1)
   }, 60_000)
 })

@@ -11,6 +11,25 @@ import { fileURLToPath } from "node:url"
 
 const bin = fileURLToPath(new URL("../../bin/effect-adc.mjs", import.meta.url))
 const empty = mkdtempSync(join(tmpdir(), "effect-adc-demo-"))
+const withoutMcpSdk = fileURLToPath(new URL("./fixtures/withoutMcpSdk.mjs", import.meta.url))
+
+const run = (args: ReadonlyArray<string>, env: Record<string, string>, nodeArgs: ReadonlyArray<string> = []) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [...nodeArgs, bin, ...args],
+      { env: { PATH: process.env["PATH"] ?? "", ...env }, timeout: 20_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
+    )
+  })
+
+const isolated = {
+  HOME: empty,
+  CLOUDSDK_CONFIG: empty,
+  GCE_METADATA_HOST: "127.0.0.1:1",
+  GCE_METADATA_IP: "127.0.0.1:1"
+}
 
 /** The lines of one step (`[n/7] …` up to the next step). */
 const stepOf = (stdout: string, n: number): string => {
@@ -22,25 +41,7 @@ const stepOf = (stdout: string, n: number): string => {
 describe("effect-adc demo", () => {
   it("every step on the embedded emulator, with progress output and no token value", async () => {
     const started = Date.now()
-    const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [bin, "demo"],
-        {
-          env: {
-            PATH: process.env["PATH"] ?? "",
-            GOOGLE_CLOUD_PROJECT: "not-the-demo-project",
-            HOME: empty,
-            CLOUDSDK_CONFIG: empty,
-            GCE_METADATA_HOST: "127.0.0.1:1",
-            GCE_METADATA_IP: "127.0.0.1:1"
-          },
-          timeout: 20_000
-        },
-        (error, stdout, stderr) =>
-          resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
-      )
-    })
+    const result = await run(["demo"], { ...isolated, GOOGLE_CLOUD_PROJECT: "not-the-demo-project" })
     expect(result.code, result.stderr).toBe(0)
     const out = result.stdout
     expect(`${out}${result.stderr}`).not.toMatch(/ya29\.|eyJ/)
@@ -87,27 +88,20 @@ describe("effect-adc demo", () => {
   }, 30_000)
 
   it("--real without GOOGLE_CLOUD_PROJECT: one line naming it and the docs, exit 1, nothing contacted", async () => {
-    const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [bin, "demo", "--real"],
-        {
-          env: {
-            PATH: process.env["PATH"] ?? "",
-            HOME: empty,
-            CLOUDSDK_CONFIG: empty,
-            GCE_METADATA_HOST: "127.0.0.1:1",
-            GCE_METADATA_IP: "127.0.0.1:1"
-          },
-          timeout: 20_000
-        },
-        (error, stdout, stderr) =>
-          resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
-      )
-    })
+    const result = await run(["demo", "--real"], isolated)
     expect(result.code).toBe(1)
     const lines = result.stderr.trim().split("\n")
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(/^effect-adc: demo --real: .*GOOGLE_CLOUD_PROJECT.*docs\/cli\.md/)
+  }, 30_000)
+
+  it("without the optional MCP SDK: step 5 says how to install it, the other steps run", async () => {
+    const result = await run(["demo"], isolated, ["--import", withoutMcpSdk])
+    expect(result.code, result.stderr).toBe(0)
+    expect(stepOf(result.stdout, 5)).toContain(
+      "– skipped: @modelcontextprotocol/sdk is not installed (npm install @modelcontextprotocol/sdk)"
+    )
+    expect(stepOf(result.stdout, 4)).toContain("✓ Gemma streamed")
+    expect(stepOf(result.stdout, 7)).toMatch(/mcp-tools 0 requests/)
   }, 30_000)
 })
