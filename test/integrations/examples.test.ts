@@ -70,4 +70,16 @@ describe("integration examples", () => {
       delete process.env["GEMINI_BACKEND"]
     }
   })
+
+  it("integration-adk: an ADK LlmAgent on Gemma (Ollama on Cloud Run) with an MCP toolset on Cloud Run", async () => {
+    const lines = await (await import("../../examples/integration-adk.js")).main()
+    expect(lines).toEqual([
+      "tools: add, whoami",
+      "tool call: add({\"a\":2,\"b\":3})",
+      "tool result: 5",
+      "agent: add returned {\"content\":[{\"type\":\"text\",\"text\":\"5\"}]}",
+      "ID tokens fetched: 2"
+    ])
+    noToken(lines)
+  })
 })

@@ -1,0 +1,207 @@
+/**
+ * Google's ADK for TypeScript on ModelService, end to end through the emulator: Gemma
+ * on Ollama behind the Cloud Run front door (ID token verified) as the agent's
+ * `BaseLlm`, and the MCP server on another Cloud Run service as its MCPToolset, signed
+ * with our fetch. The real @google/adk runs the agent.
+ */
+import { InMemoryRunner, type LlmRequest, type LlmResponse, LlmAgent, MCPToolset, StreamingMode } from "@google/adk"
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
+import { mcpServer } from "../../examples/integration-servers.js"
+import * as AuthClient from "../../src/auth/AuthClient.js"
+import * as Adk from "../../src/integrations/adk.js"
+import * as Mcp from "../../src/integrations/mcp.js"
+import * as Ollama from "../../src/model/Ollama.js"
+import type * as Emulator from "../../src/testing/Emulator.js"
+import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
+import { useEmulator } from "../support/emulator.js"
+
+const emulator = useEmulator({ env: true })
+const ollama = OllamaEmulator.make()
+let gemma: Emulator.CloudRunService
+let tools: Emulator.CloudRunService
+beforeAll(async () => {
+  gemma = await emulator.cloudRun.deploy({ name: "gemma", handler: ollama.handler })
+  tools = await emulator.cloudRun.deploy({ name: "mcp", handler: mcpServer() })
+})
+
+let auth: AuthClient.AuthClient
+let llm: Adk.AdcLlm
+beforeEach(() => {
+  ollama.reset()
+  auth = AuthClient.make({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })
+  llm = Adk.fromAuthClient(auth, Ollama.layer({ url: gemma.url }), { model: "gemma3:4b" })
+})
+afterEach(async () => {
+  await llm.close()
+  await auth.close()
+})
+
+const request = (text: string, config: LlmRequest["config"] = {}): LlmRequest => ({
+  contents: [{ role: "user", parts: [{ text }] }],
+  config,
+  liveConnectConfig: {},
+  toolsDict: {}
+})
+
+const collect = async (generator: AsyncGenerator<LlmResponse, void>) => {
+  const out: Array<LlmResponse> = []
+  for await (const response of generator) out.push(response)
+  return out
+}
+
+const body = (i: number) => ollama.requests[i]?.body as any
+
+/** An `add` declaration as ADK's MCPTool / FunctionTool send it: a Gemini Schema with upper-case types. */
+type ToolItem = NonNullable<NonNullable<LlmRequest["config"]>["tools"]>[number]
+type FunctionDeclaration = NonNullable<Extract<ToolItem, { functionDeclarations?: unknown }>["functionDeclarations"]>[number]
+const addDeclaration = {
+  name: "add",
+  description: "Adds two numbers",
+  parameters: { type: "OBJECT", properties: { a: { type: "NUMBER" }, b: { type: "NUMBER" } }, required: ["a", "b"] }
+} as unknown as FunctionDeclaration // ADK's genai `Type` enum values are these strings
+
+const noToken = (text: string) => expect(text).not.toMatch(/ya29\.|eyJ/)
+
+describe("Adk.AdcLlm: ADK's BaseLlm on Gemma (Ollama on Cloud Run)", () => {
+  it("one LlmResponse: system instruction, generation config, text, finish reason and usage", async () => {
+    const responses = await collect(llm.generateContentAsync(
+      request("hello adk", { systemInstruction: "You are terse.", temperature: 0.2, maxOutputTokens: 64 })
+    ))
+    expect(responses).toHaveLength(1)
+    const [response] = responses
+    expect(response?.content).toEqual({ role: "model", parts: [{ text: "Echo: hello adk" }] })
+    expect(String(response?.finishReason)).toBe("STOP")
+    expect(response?.usageMetadata).toEqual({ promptTokenCount: 5, candidatesTokenCount: 3, totalTokenCount: 8 })
+    expect(body(0).messages).toEqual([{ role: "system", content: "You are terse." }, { role: "user", content: "hello adk" }])
+    expect(body(0).options).toEqual({ temperature: 0.2, num_predict: 64 })
+    // signed with an ID token the front door accepted
+    expect(emulator.controls.log.findLast((l) => l.endpoint === "cloudrun:gemma")?.principal).toBe(
+      emulator.serviceAccount.email
+    )
+  })
+
+  it("streaming: partial text responses, then one complete response with the whole text and usage", async () => {
+    const responses = await collect(llm.generateContentAsync(request("tell me about robins in the garden"), true))
+    const partial = responses.filter((r) => r.partial === true)
+    expect(partial.length).toBeGreaterThan(1)
+    expect(partial.map((r) => r.content?.parts?.[0]?.text).join("")).toBe("Echo: tell me about robins in the garden")
+    const last = responses.at(-1)
+    expect(last?.partial).toBe(false)
+    expect(last?.content?.parts).toEqual([{ text: "Echo: tell me about robins in the garden" }])
+    expect(last?.usageMetadata?.candidatesTokenCount).toBe(8)
+    expect(String(last?.finishReason)).toBe("STOP")
+    expect(body(0).stream).toBe(true)
+  })
+
+  it("function declarations (Gemini Schema → JSON Schema) and a function call back, for ADK to give an id", async () => {
+    const [response] = await collect(
+      llm.generateContentAsync(request("add a=2 b=3", { tools: [{ functionDeclarations: [addDeclaration] }] }))
+    )
+    expect(response?.content?.parts).toEqual([{ functionCall: { name: "add", args: { a: 2, b: 3 } } }])
+    expect(body(0).tools[0].function).toEqual({
+      name: "add",
+      description: "Adds two numbers",
+      parameters: { type: "object", properties: { a: { type: "number" }, b: { type: "number" } }, required: ["a", "b"] }
+    })
+  })
+
+  it("function responses go back as tool messages", async () => {
+    const [response] = await collect(llm.generateContentAsync({
+      ...request("add a=2 b=3", { tools: [{ functionDeclarations: [addDeclaration] }] }),
+      contents: [
+        { role: "user", parts: [{ text: "add a=2 b=3" }] },
+        { role: "model", parts: [{ functionCall: { id: "adk-1", name: "add", args: { a: 2, b: 3 } } }] },
+        { role: "user", parts: [{ functionResponse: { id: "adk-1", name: "add", response: { result: 5 } } }] }
+      ]
+    }))
+    expect(response?.content?.parts).toEqual([{ text: `add returned {"result":5}` }])
+    expect(body(0).messages.map((m: any) => m.role)).toEqual(["user", "assistant", "tool"])
+  })
+
+  it("a backend error rejects with the ModelError, without a token in it", async () => {
+    const missing = Adk.fromAuthClient(auth, Ollama.layer({ url: gemma.url }), { model: "no-such-model" })
+    try {
+      const error = await collect(missing.generateContentAsync(request("hi"))).then(() => undefined, (e: unknown) => e)
+      expect((error as { _tag?: string })._tag).toBe("NotFound")
+      noToken(String((error as Error).message))
+      const streamed = await collect(missing.generateContentAsync(request("hi"), true)).then(
+        () => undefined,
+        (e: unknown) => e
+      )
+      expect((streamed as { _tag?: string })._tag).toBe("NotFound")
+    } finally {
+      await missing.close()
+    }
+  })
+})
+
+describe("an LlmAgent with AdcLlm and an MCPToolset on Cloud Run, run by InMemoryRunner", () => {
+  const agentWith = () =>
+    new LlmAgent({
+      name: "calculator",
+      model: llm,
+      instruction: "Use the tools when they help.",
+      tools: [
+        new MCPToolset({
+          type: "StreamableHTTPConnectionParams",
+          url: `${tools.url}/mcp`,
+          transportOptions: Mcp.transportOptions(auth, `${tools.url}/mcp`)
+        })
+      ]
+    })
+
+  const textOf = (parts: ReadonlyArray<{ text?: string | undefined }> | undefined) =>
+    (parts ?? []).map((p) => p.text ?? "").join("")
+
+  for (const streaming of [false, true]) {
+    it(`calls the MCP tool and answers with its result (${streaming ? "SSE streaming" : "no streaming"})`, async () => {
+      const runner = new InMemoryRunner({ agent: agentWith(), appName: "effect-adc-test" })
+      const session = await runner.sessionService.createSession({ appName: "effect-adc-test", userId: "u1" })
+      const events = []
+      for await (
+        const event of runner.runAsync({
+          userId: "u1",
+          sessionId: session.id,
+          newMessage: { role: "user", parts: [{ text: "add a=2 b=3" }] },
+          ...(streaming ? { runConfig: { streamingMode: StreamingMode.SSE } } : {})
+        })
+      ) events.push(event)
+      const complete = events.filter((e) => e.partial !== true)
+      const call = complete.flatMap((e) => e.content?.parts ?? []).find((p) => p.functionCall !== undefined)
+      expect(call?.functionCall).toMatchObject({ name: "add", args: { a: 2, b: 3 } })
+      const result = complete.flatMap((e) => e.content?.parts ?? []).find((p) => p.functionResponse !== undefined)
+      expect(JSON.stringify(result?.functionResponse?.response)).toContain(`"text":"5"`)
+      const answer = textOf(complete.at(-1)?.content?.parts)
+      expect(answer).toMatch(/^add returned .*"text":"5"/)
+      // The model saw the tool declared from the MCP server's schema, and the result as a tool message.
+      expect(body(0).tools.map((t: any) => t.function.name).sort()).toEqual(["add", "whoami"])
+      expect(body(0).tools.find((t: any) => t.function.name === "add").function.parameters.properties.a).toMatchObject({
+        type: "number"
+      })
+      expect(body(1).messages.at(-1).role).toBe("tool")
+      // Both Cloud Run services let in our service account: one ID token per audience from one cache.
+      const principals = emulator.controls.log.filter((l) => l.endpoint === "cloudrun:gemma" || l.endpoint === "cloudrun:mcp")
+        .map((l) => l.principal)
+      expect(new Set(principals)).toEqual(new Set([emulator.serviceAccount.email]))
+      expect(emulator.controls.count("metadata.identity")).toBe(2)
+      if (streaming) expect(events.some((e) => e.partial === true)).toBe(true)
+    })
+  }
+
+  it("the session keeps the turn: a second message sees the tool call and result in its history", async () => {
+    const runner = new InMemoryRunner({ agent: agentWith(), appName: "effect-adc-test" })
+    const session = await runner.sessionService.createSession({ appName: "effect-adc-test", userId: "u1" })
+    const run = async (text: string) => {
+      const events = []
+      for await (
+        const event of runner.runAsync({ userId: "u1", sessionId: session.id, newMessage: { role: "user", parts: [{ text }] } })
+      ) events.push(event)
+      return events
+    }
+    await run("add a=20 b=22")
+    const second = await run("thanks")
+    expect(textOf(second.at(-1)?.content?.parts)).toBe("Echo: thanks")
+    const roles = body(ollama.requests.length - 1).messages.map((m: any) => m.role)
+    expect(roles).toEqual(["system", "user", "assistant", "tool", "assistant", "user"])
+  })
+})
