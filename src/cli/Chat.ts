@@ -17,6 +17,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Readline from "node:readline"
 import * as AuthService from "../auth/AuthService.js"
@@ -66,8 +67,14 @@ export const configProvider = (options: Pick<ChatOptions, "backend" | "url">): C
  * @since 0.1.0
  * @category Errors
  */
-export class ChatConfigInvalid extends Error {
-  readonly _tag = "ChatConfigInvalid"
+export class ChatConfigInvalid extends Schema.TaggedError<ChatConfigInvalid>("effect-adc/ChatConfigInvalid")("ChatConfigInvalid", {
+  /** What is wrong and how to fix it (one line). */
+  detail: Schema.String
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return this.detail
+  }
 }
 
 /** One line of stdin at a time; `undefined` at end of input. */
@@ -145,14 +152,14 @@ export const chat = (options: ChatOptions) =>
     // should not wait for (or be hidden by) credential detection.
     const parsed = yield* Effect.mapError(
       ModelConfig.config,
-      (error) => new ChatConfigInvalid(configMessage(ModelConfigError.fromConfigError(error).message))
+      (error) => new ChatConfigInvalid({ detail: configMessage(ModelConfigError.fromConfigError(error).message) })
     )
     const config = withFlags(parsed, options)
     const missing = missingSetting(config)
-    if (missing !== undefined) return yield* Effect.fail(new ChatConfigInvalid(configMessage(missing)))
+    if (missing !== undefined) return yield* Effect.fail(new ChatConfigInvalid({ detail: configMessage(missing) }))
     const model = ModelConfig.layerFrom(config).pipe(
       Layer.mapError((error): ChatConfigInvalid | ModelError.ModelError =>
-        ModelError.isModelError(error) ? error : new ChatConfigInvalid(configMessage(error.message))
+        ModelError.isModelError(error) ? error : new ChatConfigInvalid({ detail: configMessage(error.message) })
       )
     )
     return yield* converse(options).pipe(
