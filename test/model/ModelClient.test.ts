@@ -1,9 +1,7 @@
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import * as AuthService from "../../src/auth/AuthService.js"
 import * as GeminiApi from "../../src/model/GeminiApi.js"
 import * as ModelClient from "../../src/model/ModelClient.js"
 import * as ModelError from "../../src/model/ModelError.js"
@@ -13,6 +11,7 @@ import type * as Emulator from "../../src/testing/Emulator.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
+import { emulatorBase } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 const ollama = OllamaEmulator.make()
@@ -23,10 +22,7 @@ beforeAll(async () => {
 })
 
 const base = () =>
-  Layer.mergeAll(
-    AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
-    FetchHttpClient.layer
-  ).pipe(Layer.orDie)
+  emulatorBase(emulator)
 
 describe("ModelClient (Promise facade)", () => {
   it("generate, stream as an async iterable, typed rejections, dispose", async () => {

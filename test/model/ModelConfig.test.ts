@@ -1,4 +1,3 @@
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -6,7 +5,6 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
-import * as AuthService from "../../src/auth/AuthService.js"
 import * as GeminiApi from "../../src/model/GeminiApi.js"
 import * as GeminiVertex from "../../src/model/GeminiVertex.js"
 import * as ModelConfig from "../../src/model/ModelConfig.js"
@@ -20,7 +18,7 @@ import type * as Emulator from "../../src/testing/Emulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { tick } from "./support.js"
+import { emulatorBase, tick } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 const ollama = OllamaEmulator.make()
@@ -38,10 +36,7 @@ const withEnv = (env: Record<string, string>) =>
     effect.pipe(
       Effect.provide(
         ModelConfig.layerConfig.pipe(
-          Layer.provide(Layer.mergeAll(
-            AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
-            FetchHttpClient.layer
-          ).pipe(Layer.orDie)),
+          Layer.provide(emulatorBase(emulator)),
           Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson(env)))
         )
       )
@@ -176,10 +171,7 @@ describe("per-backend layerConfig", () => {
   const provideWith = (env: Record<string, string>) =>
     <E, R>(layer: Layer.Layer<ModelService, E, R>) =>
       layer.pipe(
-        Layer.provide(Layer.mergeAll(
-          AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
-          FetchHttpClient.layer
-        ).pipe(Layer.orDie)),
+        Layer.provide(emulatorBase(emulator)),
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson(env)))
       )
 
@@ -227,10 +219,7 @@ describe("per-backend layerConfig", () => {
       const raw = yield* Effect.flatMap(OllamaClient.OllamaClient, (client) =>
         client.chat({ model: "gemma3:4b", messages: [{ role: "user", content: "raw" }], stream: false })).pipe(
           Effect.provide(OllamaClient.layer({ url: ollamaService.url }).pipe(
-            Layer.provide(Layer.mergeAll(
-              AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
-              FetchHttpClient.layer
-            ).pipe(Layer.orDie))
+            Layer.provide(emulatorBase(emulator))
           ))
         )
       expect((raw as { message: { content: string } }).message.content).toBe("Echo: raw")

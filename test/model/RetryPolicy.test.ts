@@ -3,7 +3,6 @@
  * errors. (A stream is retried only before output: backends.test.ts checks that end to
  * end through the emulators; the last test here checks a user Schedule on the wire.)
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -13,7 +12,6 @@ import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
-import * as AuthService from "../../src/auth/AuthService.js"
 import * as ModelError from "../../src/model/ModelError.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
@@ -22,7 +20,7 @@ import * as RetryPolicy from "../../src/model/RetryPolicy.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { awaitRetrySleep } from "./support.js"
+import { awaitRetrySleep, emulatorBase } from "./support.js"
 
 /** An operation failing with `errors` in turn (the last one forever), recording when each attempt ran. */
 const failing = (errors: ReadonlyArray<ModelError.ModelError>, succeedAfter = Infinity) =>
@@ -137,10 +135,7 @@ describe("a user-supplied Schedule on a backend", () => {
       expect(ollama.requests.length).toBe(3)
     }).pipe(Effect.provide(
       Ollama.layer({ url: service.url, retry: Schedule.spaced("7 seconds").pipe(Schedule.intersect(Schedule.recurs(2))) }).pipe(
-        Layer.provide(Layer.mergeAll(
-          AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
-          FetchHttpClient.layer
-        ).pipe(Layer.orDie))
+        Layer.provide(emulatorBase(emulator))
       )
     )))
 })

@@ -1,12 +1,8 @@
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
-import * as AuthService from "../../src/auth/AuthService.js"
 import * as GeminiApi from "../../src/model/GeminiApi.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
@@ -17,6 +13,7 @@ import type * as Emulator from "../../src/testing/Emulator.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
+import { emulatorBase, serveGemini } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 const ollama = OllamaEmulator.make()
@@ -26,13 +23,10 @@ let geminiUrl: string
 
 beforeAll(async () => {
   ollamaService = await emulator.cloudRun.deploy({ name: "router-ollama", handler: ollama.handler })
-  gemini = GeminiEmulator.make({
-    authorize: GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)
-  })
-  const server = Http.createServer(gemini.handler)
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  geminiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return () => new Promise<void>((resolve) => server.close(() => resolve()))
+  const served = await serveGemini(emulator)
+  gemini = served.gemini
+  geminiUrl = served.url
+  return served.close
 })
 
 const router = (withFallback: boolean) => {
@@ -42,10 +36,7 @@ const router = (withFallback: boolean) => {
     routes: [{ match: "gemini-*", layer: geminiLayer }, { match: /^gemma/, layer: ollamaLayer }],
     fallback: withFallback ? { layer: ollamaLayer, model: "gemma3:4b" } : undefined
   }).pipe(
-    Layer.provide(Layer.mergeAll(
-      AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
-      FetchHttpClient.layer
-    ).pipe(Layer.orDie))
+    Layer.provide(emulatorBase(emulator))
   )
 }
 
@@ -127,10 +118,7 @@ describe("Router", () => {
         routes: [{ match: "gemini-*", layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl], retry: RetryPolicy.none }) }],
         fallback: { layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl] }), model: "gemini-2.5-flash" }
       }).pipe(
-        Layer.provide(Layer.mergeAll(
-          AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
-          FetchHttpClient.layer
-        ).pipe(Layer.orDie))
+        Layer.provide(emulatorBase(emulator))
       )
     )))
 

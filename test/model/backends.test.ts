@@ -3,7 +3,6 @@
  * Ollama and vLLM emulators deployed behind the Cloud Run front door (which verifies
  * the ID token), the Gemini emulator checking access tokens with tokeninfo.
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -13,9 +12,6 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
-import * as AuthService from "../../src/auth/AuthService.js"
 import * as GeminiApi from "../../src/model/GeminiApi.js"
 import * as GeminiVertex from "../../src/model/GeminiVertex.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
@@ -27,7 +23,7 @@ import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { awaitRetrySleep } from "./support.js"
+import { awaitRetrySleep, emulatorBase, serveGemini } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 const ollama = OllamaEmulator.make()
@@ -43,21 +39,15 @@ beforeAll(async () => {
   ollamaService = await emulator.cloudRun.deploy({ name: "gemma-ollama", handler: ollama.handler })
   vllmService = await emulator.cloudRun.deploy({ name: "gemma-vllm", handler: vllm.handler })
   vllmKeyedService = await emulator.cloudRun.deploy({ name: "gemma-vllm-keyed", handler: vllmKeyed.handler })
-  gemini = GeminiEmulator.make({
-    authorize: GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)
-  })
-  const server = Http.createServer(gemini.handler)
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  geminiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return () => new Promise<void>((resolve) => server.close(() => resolve()))
+  const served = await serveGemini(emulator)
+  gemini = served.gemini
+  geminiUrl = served.url
+  return served.close
 })
 
 /** A fresh AuthService (stateful token cache) and HttpClient per test. */
 const base = () =>
-  Layer.mergeAll(
-    AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
-    FetchHttpClient.layer
-  ).pipe(Layer.orDie)
+  emulatorBase(emulator)
 
 const provide = <A, E>(
   backend: Layer.Layer<ModelService, never, any>,

@@ -2,7 +2,6 @@
  * Timeouts, cancellation, cold starts and rejected tokens, end to end through the
  * identity emulator.
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -11,8 +10,6 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
-import * as AuthService from "../../src/auth/AuthService.js"
 import * as GeminiApi from "../../src/model/GeminiApi.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
@@ -22,6 +19,7 @@ import type * as Emulator from "../../src/testing/Emulator.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
+import { emulatorBase, serveGemini } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 
@@ -53,21 +51,15 @@ beforeAll(async () => {
     handler: cold.handler,
     coldStart: { status: 503, requests: 2 }
   })
-  gemini = GeminiEmulator.make({
-    authorize: GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)
-  })
-  const server = Http.createServer(gemini.handler)
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  geminiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return () => new Promise<void>((resolve) => server.close(() => resolve()))
+  const served = await serveGemini(emulator)
+  gemini = served.gemini
+  geminiUrl = served.url
+  return served.close
 })
 
 const provide = <A, E>(backend: Layer.Layer<ModelService, never, any>, effect: Effect.Effect<A, E, ModelService>) =>
   effect.pipe(
-    Effect.provide(backend.pipe(Layer.provide(Layer.mergeAll(
-      AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
-      FetchHttpClient.layer
-    ).pipe(Layer.orDie))))
+    Effect.provide(backend.pipe(Layer.provide(emulatorBase(emulator))))
   )
 
 const tick = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))

@@ -1,8 +1,15 @@
 /** Helpers the model tests share (time with the TestClock while real loopback I/O runs). */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import * as AuthService from "../../src/auth/AuthService.js"
+import type * as Emulator from "../../src/testing/Emulator.js"
+import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 
 /** One turn of Node's event loop, so that loopback I/O can progress. */
 export const tick = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
@@ -31,3 +38,29 @@ export const awaitRetrySleep = (
     }
     return yield* Effect.dieMessage(`no retry sleep was scheduled after ${count} attempt(s)`)
   })
+
+/**
+ * A fresh AuthService over the identity emulator (the token cache is stateful: one per
+ * test) and an HttpClient: what every backend layer requires.
+ */
+export const emulatorBase = (emulator: Emulator.EmulatorHandle) =>
+  Layer.mergeAll(
+    AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
+    FetchHttpClient.layer
+  ).pipe(Layer.orDie)
+
+/**
+ * The Gemini emulator on its own loopback port, checking access tokens with the
+ * identity emulator's tokeninfo. Call in `beforeAll`; returns the emulator, its URL and
+ * a close for the returned teardown.
+ */
+export const serveGemini = async (emulator: Emulator.EmulatorHandle) => {
+  const gemini = GeminiEmulator.make({
+    authorize: GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)
+  })
+  const server = Http.createServer(gemini.handler)
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const close = () => new Promise<void>((resolve) => server.close(() => resolve()))
+  return { gemini, url, close }
+}
