@@ -33,6 +33,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import * as Http from "node:http"
@@ -208,8 +209,14 @@ const realSetup = Config.all({
  * @since 0.1.0
  * @category Errors
  */
-export class DemoConfigInvalid extends Error {
-  readonly _tag = "DemoConfigInvalid"
+export class DemoConfigInvalid extends Schema.TaggedError<DemoConfigInvalid>("effect-adc/DemoConfigInvalid")("DemoConfigInvalid", {
+  /** What is wrong and how to fix it (one line). */
+  detail: Schema.String
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return this.detail
+  }
 }
 
 /** The steps, the same for the emulator and Google Cloud. */
@@ -377,10 +384,10 @@ export const demo = (
     yield* step(1, real ? "Google Cloud with your Application Default Credentials" : "Booting as if on Cloud Run: a metadata server, no gcloud, no API key")
     const setup = real
       ? yield* Effect.mapError(realSetup, (e) =>
-        new DemoConfigInvalid(
-          `demo --real: ${String(e)}. Set the variables in docs/cli.md (GOOGLE_CLOUD_PROJECT, EFFECT_ADC_DEMO_*), ` +
-            "or run `effect-adc demo` without --real on the embedded emulator."
-        ))
+        new DemoConfigInvalid({
+          detail: `demo --real: ${String(e)}. Set the variables in docs/cli.md (GOOGLE_CLOUD_PROJECT, ` +
+            "EFFECT_ADC_DEMO_*), or run `effect-adc demo` without --real on the embedded emulator."
+        }))
       : yield* emulatedSetup(options.lifetimeSeconds ?? 4)
     for (const { emulator } of Option.toArray(setup.emulated)) {
       yield* ok(`metadata server at ${emulator.metadataHost} (GCE_METADATA_HOST), project ${emulator.projectId}`)
