@@ -31,6 +31,7 @@ import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Encoding from "effect/Encoding"
+import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -94,14 +95,12 @@ export class Config extends Context.Tag("effect-adc/ai/Config")<Config, Partial<
 export const withConfigOverride: {
   (overrides: Partial<Options>): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   <A, E, R>(self: Effect.Effect<A, E, R>, overrides: Partial<Options>): Effect.Effect<A, E, R>
-} = ((...args: Array<any>) => {
-  if (args.length === 1) return (self: Effect.Effect<any, any, any>) => override(self, args[0])
-  return override(args[0], args[1])
-}) as any
-
-const override = <A, E, R>(self: Effect.Effect<A, E, R>, overrides: Partial<Options>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(Effect.serviceOption(Config), (current) =>
-    Effect.provideService(self, Config, merge(Option.getOrElse(current, () => ({})), overrides)))
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, overrides: Partial<Options>): Effect.Effect<A, E, R> =>
+    Effect.flatMap(Effect.serviceOption(Config), (current) =>
+      Effect.provideService(self, Config, merge(Option.getOrElse(current, () => ({})), overrides)))
+)
 
 const merge = <O extends Partial<Options>>(base: O, overrides: Partial<Options>): O => ({
   ...base,

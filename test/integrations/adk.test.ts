@@ -5,24 +5,34 @@
  * with our fetch. The real @google/adk runs the agent.
  */
 import { InMemoryRunner, type LlmRequest, type LlmResponse, LlmAgent, MCPToolset, StreamingMode } from "@google/adk"
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
 import { mcpServer } from "../../examples/integration-servers.js"
 import * as AuthClient from "../../src/auth/AuthClient.js"
 import * as Adk from "../../src/integrations/adk.js"
 import * as Mcp from "../../src/integrations/mcp.js"
+import * as GeminiVertex from "../../src/model/GeminiVertex.js"
 import * as Ollama from "../../src/model/Ollama.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
+import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
+import { serve } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 const ollama = OllamaEmulator.make()
 let gemma: Emulator.CloudRunService
 let tools: Emulator.CloudRunService
+let gemini: GeminiEmulator.GeminiEmulator
+let geminiServer: { url: string; close: () => Promise<void> }
 beforeAll(async () => {
   gemma = await emulator.cloudRun.deploy({ name: "gemma", handler: ollama.handler })
   tools = await emulator.cloudRun.deploy({ name: "mcp", handler: mcpServer() })
+  gemini = GeminiEmulator.make({
+    authorize: GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)
+  })
+  geminiServer = await serve(gemini.handler)
 })
+afterAll(() => geminiServer.close())
 
 let auth: AuthClient.AuthClient
 let llm: Adk.AdcLlm
@@ -188,7 +198,7 @@ describe("an LlmAgent with AdcLlm and an MCPToolset on Cloud Run, run by InMemor
     })
   }
 
-  it("the session keeps the turn: a second message sees the tool call and result in its history", async () => {
+  it("the session keeps the turn, and the next turn survives both ID tokens expiring", async () => {
     const runner = new InMemoryRunner({ agent: agentWith(), appName: "effect-adc-test" })
     const session = await runner.sessionService.createSession({ appName: "effect-adc-test", userId: "u1" })
     const run = async (text: string) => {
@@ -199,9 +209,72 @@ describe("an LlmAgent with AdcLlm and an MCPToolset on Cloud Run, run by InMemor
       return events
     }
     await run("add a=20 b=22")
+    expect(emulator.controls.count("metadata.identity")).toBe(2)
+    // Two hours later at both front doors: the held ID tokens have expired; each is
+    // rejected once, replaced, and the request replayed.
+    emulator.controls.setClockOffset(2 * 3600 * 1000)
     const second = await run("thanks")
     expect(textOf(second.at(-1)?.content?.parts)).toBe("Echo: thanks")
     const roles = body(ollama.requests.length - 1).messages.map((m: any) => m.role)
     expect(roles).toEqual(["system", "user", "assistant", "tool", "assistant", "user"])
+    expect(emulator.controls.count("metadata.identity")).toBe(4)
+    const rejected = emulator.controls.log.filter((l) => l.detail?.startsWith("rejected 401") === true).map((l) => l.endpoint)
+    expect(rejected.sort()).toEqual(["cloudrun:gemma", "cloudrun:mcp"])
+  })
+})
+
+describe("Adk.AdcLlm on Gemini on Vertex AI (access token checked with tokeninfo)", () => {
+  const vertex = () =>
+    Adk.fromAuthClient(
+      auth,
+      GeminiVertex.layer({ project: "emulator-project", location: "global", baseUrl: geminiServer.url, origins: [geminiServer.url] }),
+      { model: "gemini-2.5-flash" }
+    )
+
+  it("a function call keeps its thought signature, and the signature goes back on the next turn", async () => {
+    gemini.reset()
+    const model = vertex()
+    try {
+      const config = { tools: [{ functionDeclarations: [addDeclaration] }] }
+      const [called] = await collect(model.generateContentAsync(request("add a=2 b=3", config)))
+      const part = called?.content?.parts?.[0]
+      expect(part).toEqual({ functionCall: { name: "add", args: { a: 2, b: 3 } }, thoughtSignature: "ZW11bGF0b3Itc2lnbmF0dXJl" })
+      expect(gemini.requests[0]?.principal).toBe(emulator.serviceAccount.email)
+      const sent = gemini.requests[0]?.body as any
+      expect(sent.tools[0].functionDeclarations[0].parametersJsonSchema.properties.a).toEqual({ type: "number" })
+      const [answer] = await collect(model.generateContentAsync({
+        ...request("add a=2 b=3", config),
+        contents: [
+          { role: "user", parts: [{ text: "add a=2 b=3" }] },
+          { role: "model", parts: [{ ...part, functionCall: { ...part?.functionCall, id: "adk-7" } }] },
+          { role: "user", parts: [{ functionResponse: { id: "adk-7", name: "add", response: { result: 5 } } }] }
+        ]
+      }))
+      expect(answer?.content?.parts).toEqual([{ text: `add returned {"result":5}` }])
+      const replayed = gemini.requests[1]?.body as any
+      expect(replayed.contents[1].parts[0]).toEqual({
+        functionCall: { id: "adk-7", name: "add", args: { a: 2, b: 3 } },
+        thoughtSignature: "ZW11bGF0b3Itc2lnbmF0dXJl"
+      })
+      expect(replayed.contents[2].parts[0].functionResponse).toEqual({ id: "adk-7", name: "add", response: { result: 5 } })
+    } finally {
+      await model.close()
+    }
+  })
+
+  it("streams partial text over SSE, then the complete response with usage", async () => {
+    gemini.reset()
+    const model = vertex()
+    try {
+      const responses = await collect(model.generateContentAsync(request("tell me about robins in the garden"), true))
+      expect(responses.filter((r) => r.partial === true).map((r) => r.content?.parts?.[0]?.text).join("")).toBe(
+        "Echo: tell me about robins in the garden"
+      )
+      expect(responses.at(-1)?.usageMetadata?.candidatesTokenCount).toBe(8)
+      expect(responses.at(-1)?.modelVersion).toBe("gemini-2.5-flash")
+      expect(gemini.requests[0]?.path).toContain(":streamGenerateContent?alt=sse")
+    } finally {
+      await model.close()
+    }
   })
 })
