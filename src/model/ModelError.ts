@@ -70,6 +70,26 @@ const statusText = (status: number | undefined) => status === undefined ? "" : `
 const said = (detail: string) => detail === "" ? "" : `: ${detail}`
 
 /**
+ * What every model error adds to its `Schema.TaggedError` class: the TypeId, whether
+ * the retry policy may try again, and the server's retry-after (from
+ * `retryAfterMillis`, on the errors that carry it).
+ */
+const Retryable = <Base extends new(...args: Array<any>) => object>(Base: Base, retryable: boolean) =>
+  class extends Base {
+    /** @since 0.1.0 */
+    readonly [TypeId]: TypeId = TypeId
+    /** @since 0.1.0 */
+    get isRetryable(): boolean {
+      return retryable
+    }
+    /** @since 0.1.0 */
+    get retryAfter(): Option.Option<Duration.Duration> {
+      const millis: unknown = (this as { readonly retryAfterMillis?: unknown }).retryAfterMillis
+      return typeof millis === "number" ? Option.some(Duration.millis(millis)) : Option.none()
+    }
+  }
+
+/**
  * The server asked us to slow down (HTTP 429, `RESOURCE_EXHAUSTED`, Cloud Run's queue
  * timeout at max instances). `retryAfterMillis` comes from `Retry-After` or Google's
  * `RetryInfo.retryDelay` when the server sent one.
@@ -77,20 +97,13 @@ const said = (detail: string) => detail === "" ? "" : `: ${detail}`
  * @since 0.1.0
  * @category Errors
  */
-export class RateLimited extends Schema.TaggedError<RateLimited>("effect-adc/RateLimited")("RateLimited", {
-  ...common,
-  retryAfterMillis: Schema.optional(Schema.Number)
-}) {
-  /** @since 0.1.0 */
-  readonly [TypeId]: TypeId = TypeId
-  /** @since 0.1.0 */
-  get isRetryable(): boolean {
-    return true
-  }
-  /** @since 0.1.0 */
-  get retryAfter(): Option.Option<Duration.Duration> {
-    return fromMillis(this.retryAfterMillis)
-  }
+export class RateLimited extends Retryable(
+  Schema.TaggedError<RateLimited>("effect-adc/RateLimited")("RateLimited", {
+    ...common,
+    retryAfterMillis: Schema.optional(Schema.Number)
+  }),
+  true
+) {
   /** @since 0.1.0 */
   override get message(): string {
     const wait = this.retryAfterMillis === undefined ? "" : ` The server asked to wait ${this.retryAfterMillis} ms.`
@@ -109,19 +122,12 @@ export class RateLimited extends Schema.TaggedError<RateLimited>("effect-adc/Rat
  * @since 0.1.0
  * @category Errors
  */
-export class Unauthorized extends Schema.TaggedError<Unauthorized>("effect-adc/Unauthorized")("Unauthorized", {
-  ...common
-}) {
-  /** @since 0.1.0 */
-  readonly [TypeId]: TypeId = TypeId
-  /** @since 0.1.0 */
-  get isRetryable(): boolean {
-    return false
-  }
-  /** @since 0.1.0 */
-  get retryAfter(): Option.Option<Duration.Duration> {
-    return Option.none()
-  }
+export class Unauthorized extends Retryable(
+  Schema.TaggedError<Unauthorized>("effect-adc/Unauthorized")("Unauthorized", {
+    ...common
+  }),
+  false
+) {
   /** @since 0.1.0 */
   override get message(): string {
     const hint = this.errorReason === "API_KEY_INVALID" || this.errorReason === "CREDENTIALS_MISSING"
@@ -143,23 +149,16 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>("effect-adc/U
  * @since 0.1.0
  * @category Errors
  */
-export class PermissionDenied extends Schema.TaggedError<PermissionDenied>("effect-adc/PermissionDenied")(
-  "PermissionDenied",
-  {
-    ...common,
-    activationUrl: Schema.optional(Schema.String)
-  }
+export class PermissionDenied extends Retryable(
+  Schema.TaggedError<PermissionDenied>("effect-adc/PermissionDenied")(
+    "PermissionDenied",
+    {
+      ...common,
+      activationUrl: Schema.optional(Schema.String)
+    }
+  ),
+  false
 ) {
-  /** @since 0.1.0 */
-  readonly [TypeId]: TypeId = TypeId
-  /** @since 0.1.0 */
-  get isRetryable(): boolean {
-    return false
-  }
-  /** @since 0.1.0 */
-  get retryAfter(): Option.Option<Duration.Duration> {
-    return Option.none()
-  }
   /** @since 0.1.0 */
   override get message(): string {
     const hint = this.errorReason === "SERVICE_DISABLED"
@@ -180,19 +179,12 @@ export class PermissionDenied extends Schema.TaggedError<PermissionDenied>("effe
  * @since 0.1.0
  * @category Errors
  */
-export class NotFound extends Schema.TaggedError<NotFound>("effect-adc/NotFound")("NotFound", {
-  ...common
-}) {
-  /** @since 0.1.0 */
-  readonly [TypeId]: TypeId = TypeId
-  /** @since 0.1.0 */
-  get isRetryable(): boolean {
-    return false
-  }
-  /** @since 0.1.0 */
-  get retryAfter(): Option.Option<Duration.Duration> {
-    return Option.none()
-  }
+export class NotFound extends Retryable(
+  Schema.TaggedError<NotFound>("effect-adc/NotFound")("NotFound", {
+    ...common
+  }),
+  false
+) {
   /** @since 0.1.0 */
   override get message(): string {
     const hint = this.backend === "ollama"
@@ -214,23 +206,16 @@ export class NotFound extends Schema.TaggedError<NotFound>("effect-adc/NotFound"
  * @since 0.1.0
  * @category Errors
  */
-export class InvalidRequest extends Schema.TaggedError<InvalidRequest>("effect-adc/InvalidRequest")(
-  "InvalidRequest",
-  {
-    ...common,
-    field: Schema.optional(Schema.String)
-  }
+export class InvalidRequest extends Retryable(
+  Schema.TaggedError<InvalidRequest>("effect-adc/InvalidRequest")(
+    "InvalidRequest",
+    {
+      ...common,
+      field: Schema.optional(Schema.String)
+    }
+  ),
+  false
 ) {
-  /** @since 0.1.0 */
-  readonly [TypeId]: TypeId = TypeId
-  /** @since 0.1.0 */
-  get isRetryable(): boolean {
-    return false
-  }
-  /** @since 0.1.0 */
-  get retryAfter(): Option.Option<Duration.Duration> {
-    return Option.none()
-  }
   /** @since 0.1.0 */
   override get message(): string {
     return `${backendName[this.backend]} rejected the request as invalid${statusText(this.status)}${said(this.detail)}` +
@@ -247,24 +232,17 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>("effect-a
  * @since 0.1.0
  * @category Errors
  */
-export class ContentBlocked extends Schema.TaggedError<ContentBlocked>("effect-adc/ContentBlocked")(
-  "ContentBlocked",
-  {
-    ...common,
-    where: Schema.Literal("prompt", "response"),
-    blockReason: Schema.String
-  }
+export class ContentBlocked extends Retryable(
+  Schema.TaggedError<ContentBlocked>("effect-adc/ContentBlocked")(
+    "ContentBlocked",
+    {
+      ...common,
+      where: Schema.Literal("prompt", "response"),
+      blockReason: Schema.String
+    }
+  ),
+  false
 ) {
-  /** @since 0.1.0 */
-  readonly [TypeId]: TypeId = TypeId
-  /** @since 0.1.0 */
-  get isRetryable(): boolean {
-    return false
-  }
-  /** @since 0.1.0 */
-  get retryAfter(): Option.Option<Duration.Duration> {
-    return Option.none()
-  }
   /** @since 0.1.0 */
   override get message(): string {
     return `${backendName[this.backend]} blocked the ${this.where} (${this.blockReason})${said(this.detail)}. ` +
@@ -279,20 +257,13 @@ export class ContentBlocked extends Schema.TaggedError<ContentBlocked>("effect-a
  * @since 0.1.0
  * @category Errors
  */
-export class Unavailable extends Schema.TaggedError<Unavailable>("effect-adc/Unavailable")("Unavailable", {
-  ...common,
-  retryAfterMillis: Schema.optional(Schema.Number)
-}) {
-  /** @since 0.1.0 */
-  readonly [TypeId]: TypeId = TypeId
-  /** @since 0.1.0 */
-  get isRetryable(): boolean {
-    return true
-  }
-  /** @since 0.1.0 */
-  get retryAfter(): Option.Option<Duration.Duration> {
-    return fromMillis(this.retryAfterMillis)
-  }
+export class Unavailable extends Retryable(
+  Schema.TaggedError<Unavailable>("effect-adc/Unavailable")("Unavailable", {
+    ...common,
+    retryAfterMillis: Schema.optional(Schema.Number)
+  }),
+  true
+) {
   /** @since 0.1.0 */
   override get message(): string {
     return `${backendName[this.backend]} is temporarily unavailable${statusText(this.status)}${said(this.detail)}. ` +
@@ -306,19 +277,12 @@ export class Unavailable extends Schema.TaggedError<Unavailable>("effect-adc/Una
  * @since 0.1.0
  * @category Errors
  */
-export class ServerError extends Schema.TaggedError<ServerError>("effect-adc/ServerError")("ServerError", {
-  ...common
-}) {
-  /** @since 0.1.0 */
-  readonly [TypeId]: TypeId = TypeId
-  /** @since 0.1.0 */
-  get isRetryable(): boolean {
-    return true
-  }
-  /** @since 0.1.0 */
-  get retryAfter(): Option.Option<Duration.Duration> {
-    return Option.none()
-  }
+export class ServerError extends Retryable(
+  Schema.TaggedError<ServerError>("effect-adc/ServerError")("ServerError", {
+    ...common
+  }),
+  true
+) {
   /** @since 0.1.0 */
   override get message(): string {
     return `${backendName[this.backend]} failed${statusText(this.status)}${said(this.detail)}. ` +
@@ -333,19 +297,12 @@ export class ServerError extends Schema.TaggedError<ServerError>("effect-adc/Ser
  * @since 0.1.0
  * @category Errors
  */
-export class Timeout extends Schema.TaggedError<Timeout>("effect-adc/Timeout")("Timeout", {
-  ...common
-}) {
-  /** @since 0.1.0 */
-  readonly [TypeId]: TypeId = TypeId
-  /** @since 0.1.0 */
-  get isRetryable(): boolean {
-    return true
-  }
-  /** @since 0.1.0 */
-  get retryAfter(): Option.Option<Duration.Duration> {
-    return Option.none()
-  }
+export class Timeout extends Retryable(
+  Schema.TaggedError<Timeout>("effect-adc/Timeout")("Timeout", {
+    ...common
+  }),
+  true
+) {
   /** @since 0.1.0 */
   override get message(): string {
     return `${backendName[this.backend]} did not answer in time${statusText(this.status)}${said(this.detail)}. ` +
@@ -359,19 +316,12 @@ export class Timeout extends Schema.TaggedError<Timeout>("effect-adc/Timeout")("
  * @since 0.1.0
  * @category Errors
  */
-export class Transport extends Schema.TaggedError<Transport>("effect-adc/Transport")("Transport", {
-  ...common
-}) {
-  /** @since 0.1.0 */
-  readonly [TypeId]: TypeId = TypeId
-  /** @since 0.1.0 */
-  get isRetryable(): boolean {
-    return true
-  }
-  /** @since 0.1.0 */
-  get retryAfter(): Option.Option<Duration.Duration> {
-    return Option.none()
-  }
+export class Transport extends Retryable(
+  Schema.TaggedError<Transport>("effect-adc/Transport")("Transport", {
+    ...common
+  }),
+  true
+) {
   /** @since 0.1.0 */
   override get message(): string {
     return `Could not talk to ${backendName[this.backend].replace(/^The /, "the ")}${said(this.detail)}. ` +
@@ -386,19 +336,12 @@ export class Transport extends Schema.TaggedError<Transport>("effect-adc/Transpo
  * @since 0.1.0
  * @category Errors
  */
-export class Decode extends Schema.TaggedError<Decode>("effect-adc/Decode")("Decode", {
-  ...common
-}) {
-  /** @since 0.1.0 */
-  readonly [TypeId]: TypeId = TypeId
-  /** @since 0.1.0 */
-  get isRetryable(): boolean {
-    return false
-  }
-  /** @since 0.1.0 */
-  get retryAfter(): Option.Option<Duration.Duration> {
-    return Option.none()
-  }
+export class Decode extends Retryable(
+  Schema.TaggedError<Decode>("effect-adc/Decode")("Decode", {
+    ...common
+  }),
+  false
+) {
   /** @since 0.1.0 */
   override get message(): string {
     return `${backendName[this.backend]} answered with a body we could not read${statusText(this.status)}${
@@ -464,7 +407,3 @@ export const ModelError: Schema.Union<[
  * @category Predicates
  */
 export const isRetryable = (error: ModelError): boolean => error.isRetryable
-
-function fromMillis(millis: number | undefined): Option.Option<Duration.Duration> {
-  return millis === undefined ? Option.none() : Option.some(Duration.millis(millis))
-}
