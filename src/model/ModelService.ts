@@ -1,7 +1,11 @@
 /**
  * The one service user code requires: `generate`, `stream` and `countTokens` with one
  * request type for every backend. Which backend answers is Layer configuration
- * (`GeminiVertex`, `GeminiApi`, `Ollama`, `OpenAICompatible`).
+ * (`GeminiVertex`, `GeminiApi`, `Ollama`, `OpenAICompatible`, a `Router`, or
+ * `ModelConfig.layerConfig` from the environment). Each backend's `layerModel`
+ * provides this service over its low-level wire client (`GeminiClient`,
+ * `OllamaClient`, `OpenAICompatibleClient`); `layer` / `layerWithClient` include the
+ * client.
  *
  * @since 0.1.0
  */
