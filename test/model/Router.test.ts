@@ -87,6 +87,32 @@ describe("Router", () => {
       expect(ollama.requests.length).toBe(1)
     }).pipe(Effect.provide(router(true))))
 
+  it.effect("a stream that failed after output does not fall back (no replay on another backend)", () =>
+    Effect.gen(function*() {
+      yield* reset
+      ollama.fail({ status: 500, midStream: true })
+      const model = yield* ModelService
+      const seen: Array<string> = []
+      const error = yield* Effect.flip(Stream.runForEach(
+        model.stream({ model: "gemma3:4b", contents: [ModelRequest.user("one two three four five six")] }),
+        (chunk) => Effect.sync(() => seen.push(chunk.textDelta))
+      ))
+      expect(error._tag).toBe("ServerError")
+      expect(error.isRetryable).toBe(true)
+      expect(seen.join("")).not.toBe("")
+      expect(gemini.requests.length).toBe(0)
+      // the same failure before output does fall back
+      ollama.fail({ status: 500 })
+      const chunks = yield* Stream.runCollect(model.stream({ model: "gemma3:4b", contents: [ModelRequest.user("p q")] }))
+      expect(Chunk.toArray(chunks).map((c) => c.textDelta).join("")).toBe("Echo: p q")
+      expect(gemini.requests.length).toBe(1)
+    }).pipe(Effect.provide(
+      Router.layer({
+        routes: [{ match: "gemma*", layer: Ollama.layer({ url: ollamaService.url, retry: RetryPolicy.none }) }],
+        fallback: { layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl] }), model: "gemini-2.5-flash" }
+      }).pipe(Layer.provide(emulatorBase(emulator)))
+    )))
+
   it.effect("falling back to another Gemini model sends the history without thought signatures", () =>
     Effect.gen(function*() {
       yield* reset
