@@ -157,7 +157,12 @@ const median = (xs: ReadonlyArray<number>) => {
 const ms = (x: number) => `${x.toFixed(1)} ms`
 
 /** 6. Start-up: median over `runs` fresh processes of each measure. */
-export const startup = (options: { readonly runs: number; readonly entries?: number }): Promise<Array<Row>> =>
+export const startup = (options: {
+  readonly runs: number
+  /** runs per import measure; default `runs` */
+  readonly importRuns?: number
+  readonly entries?: number
+}): Promise<Array<Row>> =>
   withEmulator({}, async (emulator) => {
     await buildSources()
     const dir = Path.join(out, "startup")
@@ -171,10 +176,11 @@ export const startup = (options: { readonly runs: number; readonly entries?: num
       BENCH_GEMINI_URL: gemini.url
     }
     const rows: Array<Row> = []
+    const importRuns = options.importRuns ?? options.runs
     try {
       const importMs = async (spec: string) => {
         const xs: Array<number> = []
-        for (let i = 0; i < options.runs; i++) {
+        for (let i = 0; i < importRuns; i++) {
           xs.push((await runNode(["--input-type=module", "-e", importScript], { ...env, BENCH_SPEC: spec })).ms!)
         }
         return median(xs)
@@ -217,7 +223,7 @@ export const startup = (options: { readonly runs: number; readonly entries?: num
       const effect = await importMs("effect/Effect")
       rows.push({
         scenario: "start-up",
-        measure: `import effect/Effect (floor of any Effect program) (median of ${options.runs})`,
+        measure: `import effect/Effect (floor of any Effect program) (median of ${importRuns})`,
         ours: ms(effect),
         peer: `${ms(gal)} / ${ms(genai)}`,
         peerName: "import google-auth-library / @google/genai",
@@ -228,7 +234,7 @@ export const startup = (options: { readonly runs: number; readonly entries?: num
         const o = await importMs(spec)
         rows.push({
           scenario: "start-up",
-          measure: `import ${name} (median of ${options.runs})`,
+          measure: `import ${name} (median of ${importRuns})`,
           ours: ms(o),
           peer: `${ms(gal)} / ${ms(genai)}`,
           peerName: "import google-auth-library / @google/genai",
