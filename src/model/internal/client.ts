@@ -12,7 +12,6 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import * as Sse from "@effect/experimental/Sse"
 import { isAuthError } from "../../auth/AuthError.js"
 import { AuthService } from "../../auth/AuthService.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
@@ -20,6 +19,7 @@ import * as AuthHttpClient from "../../http/AuthHttpClient.js"
 import * as ModelError from "../ModelError.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import { fromResponse, scrub } from "./errors.js"
+import * as Sse from "./sse.js"
 
 /** @internal */
 export interface ClientOptions {
@@ -150,6 +150,5 @@ export const bodyStream = (backend: ModelError.Backend, response: HttpClientResp
 export const sseData = (backend: ModelError.Backend, response: HttpClientResponse.HttpClientResponse) =>
   bodyStream(backend, response).pipe(
     Stream.decodeText(),
-    Stream.pipeThroughChannel(Sse.makeChannel()),
-    Stream.map((event) => event.data)
+    Sse.data
   )

@@ -198,6 +198,10 @@ export const fromResponse = (response: ErrorResponse): ModelError.ModelError => 
   })
 }
 
+const mayBeError = (payload: unknown): boolean =>
+  typeof payload === "object" && payload !== null &&
+  ("error" in payload || (payload as { readonly object?: unknown }).object === "error")
+
 /**
  * An error reported inside a 200 stream (Ollama's final `{"error": ...}` line, an SSE
  * event carrying vLLM's flat `{"object": "error", ...}` or a nested `{"error": {...}}`).
@@ -205,6 +209,9 @@ export const fromResponse = (response: ErrorResponse): ModelError.ModelError => 
  * @internal
  */
 export const fromStreamError = (backend: ModelError.Backend, payload: unknown): ModelError.ModelError | undefined => {
+  // Every error shape has an `error` key or `object: "error"`; a normal chunk has neither,
+  // and skipping the four decodes for it keeps a long stream linear and cheap.
+  if (!mayBeError(payload)) return undefined
   const ollama = decodeOllama(payload)
   if (Either.isRight(ollama)) return new ModelError.ServerError({ backend, detail: scrub(ollama.right.error) })
   const google = decodeGoogle(payload)
