@@ -1,5 +1,8 @@
 /**
  * effect-adc: keyless Gemini and Cloud Run calls for Effect apps on Google Cloud.
+ * The auth and HTTP core; models, the proxy and the adapters have their own entry points
+ * (`effect-adc/model`, `effect-adc/proxy`, `effect-adc/genai`, …) so that importing the
+ * core does not load an HTTP server or a client library.
  *
  * @since 0.1.0
  */
@@ -20,9 +23,5 @@ export * as TokenCache from "./auth/TokenCache.js"
 export * as TokenTarget from "./auth/TokenTarget.js"
 /** @since 0.1.0 */
 export * as AuthHttpClient from "./http/AuthHttpClient.js"
-/** @since 0.1.0 */
-export * as ProxyConfig from "./proxy/ProxyConfig.js"
-/** @since 0.1.0 */
-export * as SigningProxy from "./proxy/SigningProxy.js"
 /** @since 0.1.0 */
 export * as SigningFetch from "./http/SigningFetch.js"
