@@ -1,17 +1,21 @@
 import { beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as Stream from "effect/Stream"
 import * as GeminiApi from "../../src/model/GeminiApi.js"
+import * as GeminiVertex from "../../src/model/GeminiVertex.js"
 import * as ModelClient from "../../src/model/ModelClient.js"
 import * as ModelError from "../../src/model/ModelError.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
+import { ModelService } from "../../src/model/ModelService.js"
 import * as Ollama from "../../src/model/Ollama.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { emulatorBase } from "./support.js"
+import { emulatorBase, serveGemini } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 const ollama = OllamaEmulator.make()
@@ -55,35 +59,54 @@ describe("ModelClient (Promise facade)", () => {
 })
 
 describe("keyless", () => {
-  it.effect("GEMINI_API_KEY in the environment is never sent; one warning says so", () =>
+  let gemini: GeminiEmulator.GeminiEmulator
+  let geminiUrl: string
+  beforeAll(async () => {
+    const served = await serveGemini(emulator)
+    gemini = served.gemini
+    geminiUrl = served.url
+    return served.close
+  })
+
+  it.effect("GOOGLE_API_KEY and GEMINI_API_KEY set: two Gemini backends never send them; one warning names both", () =>
     Effect.gen(function*() {
-      const gemini = GeminiEmulator.make()
-      const server = yield* Effect.acquireRelease(
-        Effect.promise(async () => {
-          const http = await import("node:http")
-          const s = http.createServer(gemini.handler)
-          await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve))
-          return s
-        }),
-        (s) => Effect.promise(() => new Promise<void>((resolve) => s.close(() => resolve())))
-      )
-      const url = `http://127.0.0.1:${(server.address() as import("node:net").AddressInfo).port}`
-      process.env["GEMINI_API_KEY"] = "AIzaSyDoNotSendMe000000000000000000"
+      const keys = { GOOGLE_API_KEY: "AIzaSyGoogleDoNotSend0000000000000000", GEMINI_API_KEY: "AIzaSyGeminiDoNotSend000000000000000" }
+      Object.assign(process.env, keys)
       const logs: Array<string> = []
       const logger = Logger.make(({ message }) => logs.push(String(message)))
-      const layer = GeminiApi.layer({ baseUrl: url, origins: [url] }).pipe(
-        Layer.provide(base()),
-        Layer.provide(Logger.replace(Logger.defaultLogger, logger))
+      const run = (backend: Layer.Layer<ModelService, never, any>) =>
+        Effect.gen(function*() {
+          const model = yield* ModelService
+          const request = { model: "gemini-2.5-flash", contents: [ModelRequest.user("x y z")] }
+          expect((yield* model.generate(request)).text).toBe("Echo: x y z")
+          const chunks = yield* Stream.runCollect(model.stream(request))
+          expect(Chunk.toArray(chunks).map((c) => c.textDelta).join("")).toBe("Echo: x y z")
+        }).pipe(Effect.provide(backend.pipe(Layer.provide(base()))))
+      yield* Effect.all([
+        run(GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl] })),
+        run(GeminiVertex.layer({ project: "emulator-project", location: "global", baseUrl: geminiUrl, origins: [geminiUrl] }))
+      ]).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+        Effect.ensuring(Effect.sync(() => {
+          delete process.env["GOOGLE_API_KEY"]
+          delete process.env["GEMINI_API_KEY"]
+        }))
       )
-      const response = yield* Effect.gen(function*() {
-        const model = yield* (yield* Effect.promise(() => import("../../src/model/ModelService.js"))).ModelService
-        return yield* model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] })
-      }).pipe(Effect.provide(layer), Effect.ensuring(Effect.sync(() => delete process.env["GEMINI_API_KEY"])))
-      expect(response.text).toBe("Echo: x")
-      const sent = gemini.requests[0]!
-      expect(sent.headers["x-goog-api-key"]).toBeUndefined()
-      expect(sent.path).not.toContain("key=")
-      expect(JSON.stringify(sent.headers)).not.toContain("AIzaSyDoNotSendMe")
-      expect(logs.filter((l) => l.includes("GEMINI_API_KEY is set, but effect-adc never sends API keys"))).toHaveLength(1)
-    }).pipe(Effect.scoped))
+      // both backends answered with access tokens the tokeninfo endpoint accepted
+      expect(gemini.requests.map((r) => r.principal)).toEqual(Array(4).fill(emulator.serviceAccount.email))
+      for (const sent of gemini.requests) {
+        expect(sent.headers["x-goog-api-key"]).toBeUndefined()
+        expect(sent.path).not.toMatch(/[?&]key=/)
+        for (const key of Object.values(keys)) {
+          expect(JSON.stringify(sent.headers)).not.toContain(key)
+          expect(sent.path).not.toContain(key)
+        }
+      }
+      const warnings = logs.filter((l) => l.includes("never sends API keys"))
+      expect(warnings).toEqual([
+        "GOOGLE_API_KEY and GEMINI_API_KEY are set, but effect-adc never sends API keys: requests carry OAuth access " +
+        "tokens from Application Default Credentials. Unset the variable to silence this."
+      ])
+      for (const key of Object.values(keys)) expect(logs.join("\n")).not.toContain(key)
+    }))
 })

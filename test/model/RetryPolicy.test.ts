@@ -102,6 +102,19 @@ describe("RetryPolicy", () => {
       expect((yield* Ref.get(op.attempts)).length).toBe(2)
     }))
 
+  it.effect("a user Schedule wrapped in honourRetryAfter: its own delay, raised to the server's retry-after", () =>
+    Effect.gen(function*() {
+      const limited = new ModelError.RateLimited({ backend: "ollama", status: 429, detail: "", retryAfterMillis: 5_000 })
+      const unavailable = new ModelError.Unavailable({ backend: "ollama", status: 503, detail: "" })
+      const op = yield* failing([unavailable, limited, unavailable])
+      const policy = RetryPolicy.honourRetryAfter(Schedule.spaced("2 seconds").pipe(Schedule.intersect(Schedule.recurs(2))))
+      const fiber = yield* Effect.fork(Effect.flip(RetryPolicy.retry(op.run, policy)))
+      yield* TestClock.adjust("1 minute")
+      // the user's 2 retries, 2s apart, except after the 429 asking for 5s; then the last error
+      expect(yield* Fiber.join(fiber)).toBe(unavailable)
+      expect(yield* op.gaps).toEqual([2_000, 5_000])
+    }))
+
   it.effect("RetryPolicy.none does not retry", () =>
     Effect.gen(function*() {
       const op = yield* failing([server])
