@@ -1,51 +1,63 @@
+/**
+ * The SSE decoder every SSE backend reads through (Gemini `alt=sse`, vLLM
+ * `/v1/chat/completions`): events split across network reads, line endings, multi-line
+ * data, fields without data, and a last event the server did not close with a blank line.
+ */
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Sse from "../../src/model/internal/sse.js"
 
-// The SSE decoder every SSE backend reads through (Gemini `alt=sse`, OpenAI-compatible).
+const decode = (...reads: ReadonlyArray<string>) =>
+  Stream.make(...reads).pipe(Sse.data, Stream.runCollect, Effect.map(Chunk.toArray))
 
-const decode = (...pieces: ReadonlyArray<string>) =>
-  Stream.fromIterable(pieces).pipe(Sse.data, Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
-
-describe("Sse.data", () => {
-  it.effect("yields each event's data; LF and CRLF line ends; comments and other fields carry none", () =>
+describe("SSE decoder", () => {
+  it.effect("one event per blank line, whatever the reads' boundaries", () =>
     Effect.gen(function*() {
-      const events = yield* decode(
-        ": keep-alive\n\n",
-        "event: message\nid: 7\ndata: {\"a\":1}\n\n",
-        "data: {\"b\":2}\r\n\r\n",
-        "retry: 100\ndata:{\"c\":3}\n\n"
-      )
-      expect(events).toEqual(["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"])
+      const body = "data: {\"a\":1}\n\ndata: {\"b\":2}\n\ndata: [DONE]\n\n"
+      const expected = ["{\"a\":1}", "{\"b\":2}", "[DONE]"]
+      expect(yield* decode(body)).toEqual(expected)
+      // every split of the body into two reads, and one character per read
+      for (let i = 1; i < body.length; i++) {
+        expect(yield* decode(body.slice(0, i), body.slice(i))).toEqual(expected)
+      }
+      expect(yield* decode(...body.split(""))).toEqual(expected)
     }))
 
-  it.effect("joins multi-line data with newlines and keeps a value's own leading spaces after the first", () =>
+  it.effect("\\r\\n and \\r line endings, also split between reads", () =>
     Effect.gen(function*() {
-      expect(yield* decode("data: one\ndata:  two\ndata\n\n")).toEqual(["one\n two\n"])
+      expect(yield* decode("data: x\r\n\r\ndata: y\r\n\r\n")).toEqual(["x", "y"])
+      expect(yield* decode("data: x\r", "\n\r", "\ndata: y\r\r")).toEqual(["x", "y"])
+      expect(yield* decode("data: x\rdata: y\r\rdata: z\r")).toEqual(["x\ny", "z"])
+      const body = "data: a\r\n\r\ndata: b\r\n\r\n"
+      for (let i = 1; i < body.length; i++) {
+        expect(yield* decode(body.slice(0, i), body.slice(i))).toEqual(["a", "b"])
+      }
     }))
 
-  it.effect("reassembles events and line ends split across chunks", () =>
+  it.effect("multi-line data joined with \\n; `data:` without a space; an empty data line", () =>
     Effect.gen(function*() {
-      expect(yield* decode("da", "ta: [1", ",2]\r", "\n", "\r\ndata: [DONE]", "\n\n")).toEqual(["[1,2]", "[DONE]"])
+      expect(yield* decode("data: line 1\ndata:line 2\ndata\n\n")).toEqual(["line 1\nline 2\n"])
+      // only the one space after the colon is dropped
+      expect(yield* decode("data: one\ndata:  two\n\n")).toEqual(["one\n two"])
     }))
 
-  it.effect("delivers a last event the server did not end with a blank line", () =>
+  it.effect("comments, event/id/retry fields and unknown fields carry no data; an event without data is dropped", () =>
     Effect.gen(function*() {
+      expect(yield* decode(": keep-alive\n\nevent: message\nid: 7\nretry: 100\ndatum: no\ndata: yes\n\n\n\n")).toEqual(["yes"])
+    }))
+
+  it.effect("a last event without the closing blank line is still delivered", () =>
+    Effect.gen(function*() {
+      expect(yield* decode("data: a\n\ndata: b")).toEqual(["a", "b"])
       expect(yield* decode("data: a\n\ndata: b\n")).toEqual(["a", "b"])
     }))
 
   it.effect("many events in one read: every one, in order", () =>
     Effect.gen(function*() {
-      const body = Array.from({ length: 5000 }, (_, i) => `data: {"i":${i}}\r\n\r\n`).join("")
-      const events = yield* decode(body)
-      expect(events).toHaveLength(5000)
-      expect(events[4999]).toBe("{\"i\":4999}")
-    }))
-
-  it.effect("a field named like data is not data", () =>
-    Effect.gen(function*() {
-      expect(yield* decode("database: x\ndata: y\n\n")).toEqual(["y"])
+      const events = Array.from({ length: 5_000 }, (_, i) => `{"i":${i}}`)
+      expect(yield* decode(events.map((e) => `data: ${e}\n\n`).join(""))).toEqual(events)
+      expect(yield* decode(events.map((e) => `data: ${e}\r\n\r\n`).join(""))).toEqual(events)
     }))
 })
