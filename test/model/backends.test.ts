@@ -23,7 +23,7 @@ import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { awaitRetrySleep, emulatorBase, serveGemini } from "./support.js"
+import { awaitRetrySleep, emulatorBase, serveGemini, tick } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 const ollama = OllamaEmulator.make()
@@ -354,6 +354,33 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
         const chunks = yield* Fiber.join(fiber)
         expect(chunks.map((c) => c.textDelta).join("")).toBe("Echo: p q r")
         expect(gemini.requests.length).toBe(2)
+      })
+    ))
+
+  it.effect("a retryable error event after the first chunk fails the stream and is never retried", () =>
+    provide(
+      apiLayer(),
+      Effect.gen(function*() {
+        gemini.fail({ status: 503, message: "The model is overloaded.", midStream: true })
+        const seen: Array<string> = []
+        const model = yield* ModelService
+        const fiber = yield* Effect.fork(
+          model.stream({ model: "gemini-2.5-flash", contents: [ModelRequest.user("a b c d e f g")] }).pipe(
+            Stream.runForEach((c) => Effect.sync(() => seen.push(c.textDelta))),
+            Effect.flip
+          )
+        )
+        // a retry would sleep on the TestClock: give it far more than any backoff
+        for (let i = 0; i < 20; i++) {
+          yield* tick
+          yield* TestClock.adjust("5 seconds")
+        }
+        const error = yield* Fiber.join(fiber)
+        expect(error._tag).toBe("Unavailable")
+        expect(error.isRetryable).toBe(true)
+        expect(error.detail).toBe("The model is overloaded.")
+        expect(seen).toEqual(["Echo: a b "])
+        expect(gemini.requests.length).toBe(1)
       })
     ))
 

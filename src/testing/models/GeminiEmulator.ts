@@ -65,6 +65,11 @@ export interface Fault {
   readonly message?: string
   readonly retryDelay?: string
   readonly retryAfterSeconds?: number
+  /**
+   * On `streamGenerateContent`: answer 200 and send Google's error body as an SSE event
+   * after the first chunk (as Google does when a stream breaks). Other methods fail as usual.
+   */
+  readonly midStream?: boolean
 }
 
 /**
@@ -431,7 +436,8 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
       })
       if (!auth.ok) return sendJson(res, auth.status, auth.body, auth.headers ?? {}, "application/json; charset=UTF-8")
       const fault = faults.take()
-      if (fault !== undefined) {
+      const midStream = fault?.midStream === true && method === "streamGenerateContent" ? fault : undefined
+      if (fault !== undefined && midStream === undefined) {
         const { body: errorBody, headers } = faultBody(fault)
         return sendJson(res, fault.status, errorBody, headers, "application/json; charset=UTF-8")
       }
@@ -519,8 +525,14 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
             : { promptTokenCount: promptTokens, totalTokenCount: promptTokens },
           ...envelope
         }
+        if (midStream !== undefined && i > 0) return
         res.write(`data: ${JSON.stringify(event)}\r\n\r\n`)
       })
+      if (midStream !== undefined) {
+        // the error body on one line: a data line cannot hold a newline
+        res.end(`data: ${JSON.stringify(JSON.parse(faultBody(midStream).body))}\r\n\r\n`)
+        return
+      }
       res.end()
     })().catch((error) => {
       if (!res.headersSent) sendJson(res, 500, googleErrorBody(500, String(error)))
