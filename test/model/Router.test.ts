@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as GeminiApi from "../../src/model/GeminiApi.js"
+import * as GeminiVertex from "../../src/model/GeminiVertex.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
 import * as Ollama from "../../src/model/Ollama.js"
@@ -143,6 +144,43 @@ describe("Router", () => {
       Router.layer({
         routes: [{ match: "gemini-*", layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl], retry: RetryPolicy.none }) }],
         fallback: { layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl] }), model: "gemini-2.5-flash" }
+      }).pipe(
+        Layer.provide(emulatorBase(emulator))
+      )
+    )))
+
+  it.effect("falling back to another backend with the same model name (Vertex → Gemini API) drops thought signatures too", () =>
+    Effect.gen(function*() {
+      yield* reset
+      gemini.fail({ status: 429, retryDelay: "1s" })
+      const model = yield* ModelService
+      yield* model.generate({
+        model: "gemini-3-pro",
+        contents: [
+          ModelRequest.user("weather?"),
+          { role: "model", parts: [ModelRequest.FunctionCallPart.make({ id: "c1", name: "get_weather", args: {}, thoughtSignature: "sig-call" })] },
+          { role: "user", parts: [ModelRequest.FunctionResponsePart.make({ id: "c1", name: "get_weather", response: { t: 20 } })] }
+        ]
+      })
+      const [first, second] = gemini.requests
+      expect(first?.flavor).toBe("vertex")
+      expect(JSON.stringify(first?.body)).toContain("sig-call")
+      expect([second?.flavor, second?.model]).toEqual(["api", "gemini-3-pro"])
+      expect(JSON.stringify(second?.body)).not.toContain("sig-")
+      expect(JSON.stringify(second?.body)).toContain("get_weather")
+    }).pipe(Effect.provide(
+      Router.layer({
+        routes: [{
+          match: "gemini-*",
+          layer: GeminiVertex.layer({
+            project: "emulator-project",
+            location: "global",
+            baseUrl: geminiUrl,
+            origins: [geminiUrl],
+            retry: RetryPolicy.none
+          })
+        }],
+        fallback: { layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl] }) }
       }).pipe(
         Layer.provide(emulatorBase(emulator))
       )
