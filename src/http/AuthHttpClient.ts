@@ -146,3 +146,25 @@ export const withAuth: {
       )
     }))
 }) as typeof withAuth
+
+/**
+ * `withAuth` over an AuthService captured once (nothing added to `R`): the signing
+ * middleware for clients built at layer construction. Token errors stay typed in `E`.
+ *
+ * @since 0.2.0
+ * @category Middleware
+ */
+export const sign: {
+  (auth: AuthService["Type"], target: AccessTarget, options?: Options): <E, R>(
+    client: HttpClient.HttpClient.With<E, R>
+  ) => HttpClient.HttpClient.With<E | AccessTokenError, R>
+  (auth: AuthService["Type"], target: TokenTarget, options?: Options): <E, R>(
+    client: HttpClient.HttpClient.With<E, R>
+  ) => HttpClient.HttpClient.With<E | IdTokenError, R>
+} = ((auth: AuthService["Type"], target: TokenTarget, options: Options = {}) =>
+<E, R>(client: HttpClient.HttpClient.With<E, R>) =>
+  HttpClient.transform(
+    withAuth(target, options)(client),
+    (effect) => Effect.provideService(effect, AuthService, auth)
+  )) as typeof sign
+
