@@ -1,8 +1,19 @@
 /**
  * HttpClient middleware that signs requests with the right Google token: an access
- * token for Google APIs, an ID token for a Cloud Run service. A 401 invalidates the
- * token and replays the request once (when its body can be sent again); a 403 is
- * never replayed. A token is only sent to the origins it was minted for.
+ * token for Google APIs, an ID token for a Cloud Run service.
+ *
+ * - **Origin confinement.** A token goes only where {@link mayReceive} allows, judged
+ *   per hop: the middleware follows redirects itself (fetch underneath is set to
+ *   `redirect: "manual"`), re-signing a hop only for an origin that may receive the
+ *   token and sending any other hop without the headers it sets. A later
+ *   `HttpClient.followRedirects()` finds nothing left to follow with our headers.
+ * - **No token in telemetry or errors.** The headers it sets are redacted in spans
+ *   (`Headers.currentRedactedNames`), and every response and error it returns carries
+ *   the unsigned request.
+ * - **401.** Only a 401 about our token (a Bearer `invalid_token` challenge, or Cloud
+ *   Run's bare 401 for a token in `Authorization`) invalidates it; the request is
+ *   replayed once when its body can be sent again (streams up to `replayBufferBytes`).
+ *   A 403 is never replayed.
  *
  * @example
  * ```ts
@@ -18,134 +29,97 @@
  *
  * @since 0.1.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import type { AccessTokenError, IdTokenError } from "../auth/AuthError.js"
 import { AuthService } from "../auth/AuthService.js"
-import * as AuthToken from "../auth/AuthToken.js"
 import type { AccessTarget, TokenTarget } from "../auth/TokenTarget.js"
-import { tokenRejected } from "./internal/tokenRejected.js"
+import * as origin from "./internal/origin.js"
+import * as signing from "./internal/signing.js"
 
 /**
- * Where a token may be sent besides its natural origins (Google API hosts for access
- * tokens, the audience's origin for ID tokens): for example a custom audience's
- * service URL, a Private Service Connect endpoint, or a local emulator.
+ * Options of the middleware.
  *
  * @since 0.1.0
  * @category Models
  */
 export interface Options {
-  /** Extra origins (`scheme://host[:port]`) the token may be sent to. */
+  /**
+   * Extra origins (`scheme://host[:port]`) the token may be sent to besides its natural
+   * ones (Google API hosts for access tokens, the audience's origin for ID tokens): a
+   * custom audience's service URL, a Private Service Connect endpoint, a local
+   * emulator. Plain `http` origins count only on loopback.
+   */
   readonly origins?: ReadonlyArray<string> | undefined
-}
-
-const originOf = (url: string): string | undefined => {
-  try {
-    return new URL(url).origin
-  } catch {
-    return undefined
-  }
+  /** Redirects followed per call (each hop judged on its own). Default 10; 0 returns the 3xx. */
+  readonly maxRedirects?: number | undefined
+  /**
+   * Bytes of a streamed request body kept while it is sent, so a rejected token or a
+   * 307/308 can send it again. Default 1 MiB; a longer stream is not replayed (the token
+   * is still invalidated).
+   */
+  readonly replayBufferBytes?: number | undefined
 }
 
 /**
- * May a token for `target` be sent to `url`? Access tokens go to `https://*.googleapis.com`,
- * ID tokens to the origin of a URL audience, both also to the extra origins.
+ * May a token for `target` be sent to `url`? Never to a URL with userinfo, never over
+ * plain http except to loopback (`localhost`, 127.0.0.0/8, `::1`); then access tokens
+ * go to `https://*.googleapis.com`, ID tokens to the origin of a URL audience, both also
+ * to the extra `origins`. Every hop of every signed request is judged by this one rule.
  *
  * @since 0.1.0
  * @category Predicates
  */
-export const mayReceive = (target: TokenTarget, url: string, options: Options = {}): boolean => {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return false
-  }
-  if (options.origins?.some((origin) => originOf(origin) === parsed.origin) === true) return true
-  if (target.kind === "access") {
-    return parsed.protocol === "https:" && (parsed.hostname === "googleapis.com" || parsed.hostname.endsWith(".googleapis.com"))
-  }
-  const audienceOrigin = originOf(target.audience)
-  return audienceOrigin !== undefined && audienceOrigin === parsed.origin
-}
-
-/** The header a target's token goes in (lower case). */
-const headerName = (target: TokenTarget): string =>
-  target.kind === "id" && target.header === "X-Serverless-Authorization" ? "x-serverless-authorization" : "authorization"
-
-/** A body that can be sent a second time. */
-const replayable = (request: HttpClientRequest.HttpClientRequest): boolean => {
-  const body = request.body
-  return body._tag === "Empty" || body._tag === "Uint8Array" ||
-    (body._tag === "Raw" && (typeof body.body === "string" || body.body instanceof Uint8Array))
-}
-
-
-/** The token a signed request carried, as the cache knows it (value only). */
-const sentToken = (target: TokenTarget, request: HttpClientRequest.HttpClientRequest) => {
-  const value = request.headers[headerName(target)]
-  return value === undefined ? undefined : AuthToken.make(target.kind, value.replace(/^Bearer\s+/i, ""), 0)
-}
+export const mayReceive = (target: TokenTarget, url: string | URL, options: Options = {}): boolean =>
+  origin.mayReceive(target, url, options)
 
 /**
- * HttpClient errors carry the request, headers included. Effect redacts `authorization`
- * when printing them, but not `x-serverless-authorization`: blank our header in the
- * request an error carries, so no token reaches a log.
+ * The header names a target's token travels in (lower case): redact them in your own
+ * telemetry or logs if you copy requests around. The middleware adds them to
+ * `Headers.currentRedactedNames` for its own calls.
+ *
+ * @example
+ * ```ts
+ * import { AuthHttpClient } from "effect-adc/http"
+ *
+ * AuthHttpClient.headerNames({ kind: "id", audience: "https://svc-abc-uc.a.run.app", header: "X-Serverless-Authorization" })
+ * // ["x-serverless-authorization"]
+ * ```
+ *
+ * @since 0.2.0
+ * @category Getters
  */
-const withoutTokenInErrors = <A, E, R>(effect: Effect.Effect<A, E, R>, header: string): Effect.Effect<A, E, R> =>
-  Effect.mapError(effect, (error) => {
-    if (error instanceof HttpClientError.RequestError) {
-      return new HttpClientError.RequestError({ ...error, request: HttpClientRequest.setHeader(error.request, header, "<redacted>") }) as E
-    }
-    if (error instanceof HttpClientError.ResponseError) {
-      return new HttpClientError.ResponseError({
-        ...error,
-        request: HttpClientRequest.setHeader(error.request, header, "<redacted>")
-      }) as E
-    }
-    return error
-  })
+export const headerNames = (target: TokenTarget): ReadonlyArray<string> => origin.tokenHeaderNames(target)
+
+const fromService = (auth: AuthService["Type"]): signing.Signer<IdTokenError, never> => ({
+  headers: (target) => auth.headers(target),
+  invalidate: (target, rejected) => auth.invalidate(target, rejected)
+})
+
+const fromContext: signing.Signer<IdTokenError, AuthService> = {
+  headers: (target) => Effect.flatMap(AuthService, (auth) => auth.headers(target)),
+  invalidate: (target, rejected) => Effect.flatMap(AuthService, (auth) => auth.invalidate(target, rejected))
+}
 
 /**
- * Signs every request of a client for `target` (only requests to origins that may
- * receive the token; others pass unsigned). On a 401 that rejects the token, the token
- * is invalidated and the request replayed once with a fresh one, when its body is
- * replayable.
+ * Signs every request of a client for `target`, with the AuthService of the context
+ * (added to `R`). Requests to origins that may not receive the token pass unsigned.
  *
  * @since 0.1.0
  * @category Middleware
  */
-export const withAuth: {
-  (target: AccessTarget, options?: Options): <E, R>(
-    client: HttpClient.HttpClient.With<E, R>
-  ) => HttpClient.HttpClient.With<E | AccessTokenError, R | AuthService>
-  (target: TokenTarget, options?: Options): <E, R>(
-    client: HttpClient.HttpClient.With<E, R>
-  ) => HttpClient.HttpClient.With<E | IdTokenError, R | AuthService>
-} = ((target: TokenTarget, options: Options = {}) => <E, R>(client: HttpClient.HttpClient.With<E, R>) => {
-  const sign = (request: HttpClientRequest.HttpClientRequest) =>
-    mayReceive(target, request.url, options)
-      ? Effect.map(
-        Effect.flatMap(AuthService, (auth) => auth.headers(target)),
-        (headers) => HttpClientRequest.setHeaders(request, headers)
-      )
-      : Effect.succeed(request)
-  const signed = HttpClient.mapRequestEffect(client, sign)
-  const name = headerName(target)
-  return HttpClient.transformResponse(signed, (execute) =>
-    Effect.flatMap(withoutTokenInErrors(execute, name), (response) => {
-      const rejected = tokenRejected(response.status, response.headers["www-authenticate"]) ? sentToken(target, response.request) : undefined
-      if (rejected === undefined || !replayable(response.request)) return Effect.succeed(response)
-      // `execute` runs the whole pipeline again, so the request is signed again with
-      // the fresh token the cache fetches after the invalidation. Once only.
-      return Effect.flatMap(AuthService, (auth) => auth.invalidate(target, rejected)).pipe(
-        Effect.zipRight(response.text.pipe(Effect.ignore)),
-        Effect.zipRight(withoutTokenInErrors(execute, name))
-      )
-    }))
-}) as typeof withAuth
+export function withAuth(
+  target: AccessTarget,
+  options?: Options
+): <E, R>(client: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E | AccessTokenError, R | AuthService>
+export function withAuth(
+  target: TokenTarget,
+  options?: Options
+): <E, R>(client: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E | IdTokenError, R | AuthService>
+export function withAuth(target: TokenTarget, options: Options = {}) {
+  return <E, R>(client: HttpClient.HttpClient.With<E, R>) => signing.signClient(client, fromContext, target, options)
+}
 
 /**
  * `withAuth` over an AuthService captured once (nothing added to `R`): the signing
@@ -154,17 +128,64 @@ export const withAuth: {
  * @since 0.2.0
  * @category Middleware
  */
-export const sign: {
-  (auth: AuthService["Type"], target: AccessTarget, options?: Options): <E, R>(
-    client: HttpClient.HttpClient.With<E, R>
-  ) => HttpClient.HttpClient.With<E | AccessTokenError, R>
-  (auth: AuthService["Type"], target: TokenTarget, options?: Options): <E, R>(
-    client: HttpClient.HttpClient.With<E, R>
-  ) => HttpClient.HttpClient.With<E | IdTokenError, R>
-} = ((auth: AuthService["Type"], target: TokenTarget, options: Options = {}) =>
-<E, R>(client: HttpClient.HttpClient.With<E, R>) =>
-  HttpClient.transform(
-    withAuth(target, options)(client),
-    (effect) => Effect.provideService(effect, AuthService, auth)
-  )) as typeof sign
+export function sign(
+  auth: AuthService["Type"],
+  target: AccessTarget,
+  options?: Options
+): <E, R>(client: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E | AccessTokenError, R>
+export function sign(
+  auth: AuthService["Type"],
+  target: TokenTarget,
+  options?: Options
+): <E, R>(client: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E | IdTokenError, R>
+export function sign(auth: AuthService["Type"], target: TokenTarget, options: Options = {}) {
+  return <E, R>(client: HttpClient.HttpClient.With<E, R>) => signing.signClient(client, fromService(auth), target, options)
+}
 
+/**
+ * An `HttpClient => HttpClient` transform over a captured AuthService, for APIs that take
+ * one (the `transformClient` option of `@effect/ai-google`'s `GoogleClient.layer`, and
+ * the like). A token error becomes an `HttpClientError.RequestError` with reason
+ * `"Transport"`, the `AuthError` as its `cause` and its message as `description`.
+ *
+ * @example
+ * ```ts
+ * import { FetchHttpClient, HttpClient } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { AuthService } from "effect-adc/auth"
+ * import { AuthHttpClient } from "effect-adc/http"
+ *
+ * const program = Effect.gen(function*() {
+ *   const auth = yield* AuthService
+ *   const client = (yield* HttpClient.HttpClient).pipe(
+ *     AuthHttpClient.transformClient(auth, { kind: "access" })
+ *   )
+ *   return yield* client.get("https://aiplatform.googleapis.com/v1/projects/p/locations/global/publishers/google/models")
+ * }).pipe(Effect.provide(FetchHttpClient.layer))
+ * ```
+ *
+ * @since 0.2.0
+ * @category Middleware
+ */
+export const transformClient = (
+  auth: AuthService["Type"],
+  target: TokenTarget,
+  options: Options = {}
+) =>
+(client: HttpClient.HttpClient): HttpClient.HttpClient =>
+  signing.signClient(
+    client,
+    {
+      headers: (target, request) =>
+        Effect.mapError(auth.headers(target), (error) =>
+          new HttpClientError.RequestError({
+            request,
+            reason: "Transport",
+            cause: error,
+            description: error.message
+          })),
+      invalidate: (target, rejected) => auth.invalidate(target, rejected)
+    },
+    target,
+    options
+  )

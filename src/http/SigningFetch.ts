@@ -223,7 +223,7 @@ export const make = (auth: Signer, options: Options): typeof globalThis.fetch =>
       })
       if (
         target !== undefined && sent !== undefined && !replayed && replayable(body) &&
-        tokenRejected(response.status, response.headers.get("www-authenticate"))
+        tokenRejected(response.status, response.headers.get("www-authenticate"), "authorization")
       ) {
         // Once only: the cache fetches a fresh token after the invalidation.
         replayed = true

@@ -101,9 +101,29 @@ describe("AuthHttpClient.withAuth", () => {
     expect(emulator.controls.count("metadata.identity")).toBe(1)
   })
 
-  it("a streamed body is not replayed: the 401 is returned", async () => {
+  it("a streamed body within replayBufferBytes is kept while sent and replayed after a 401", async () => {
     await run((client) =>
       Effect.gen(function*() {
+        yield* client.get(service.url)
+        emulator.controls.setClockOffset(2 * 3600 * 1000)
+        const request = HttpClientRequest.post(service.url).pipe(
+          HttpClientRequest.bodyStream(Stream.make(new TextEncoder().encode("on"), new TextEncoder().encode("ce")))
+        )
+        const response = yield* client.execute(request)
+        expect(response.status).toBe(200)
+        expect(yield* response.text).toBe("ok:once")
+      })
+    )
+    expect(emulator.controls.count("cloudrun:svc")).toBe(3) // warm-up, rejected, replay
+    expect(emulator.controls.count("metadata.identity")).toBe(2)
+  })
+
+  it("a streamed body over replayBufferBytes is not replayed, but the rejected token is still dropped", async () => {
+    await Effect.runPromise(
+      Effect.gen(function*() {
+        const client = (yield* HttpClient.HttpClient).pipe(
+          AuthHttpClient.withAuth({ kind: "id", audience: service.url }, { replayBufferBytes: 3 })
+        )
         yield* client.get(service.url)
         emulator.controls.setClockOffset(2 * 3600 * 1000)
         const request = HttpClientRequest.post(service.url).pipe(
@@ -111,9 +131,12 @@ describe("AuthHttpClient.withAuth", () => {
         )
         const response = yield* client.execute(request)
         expect(response.status).toBe(401)
-      })
+        // The next call fetches a fresh token instead of sending the rejected one again.
+        expect((yield* client.get(service.url)).status).toBe(200)
+      }).pipe(Effect.provide(layer))
     )
-    expect(emulator.controls.count("cloudrun:svc")).toBe(2)
+    expect(emulator.controls.count("cloudrun:svc")).toBe(3)
+    expect(emulator.controls.count("metadata.identity")).toBe(2)
   })
 })
 

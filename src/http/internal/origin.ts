@@ -1,0 +1,121 @@
+/**
+ * The one rule for "may this URL receive the token" and the one redirect rule, shared
+ * by the HttpClient middleware and the signing `fetch`: every hop of every request is
+ * judged here, so origin confinement holds in one place.
+ *
+ * @internal
+ */
+import type { TokenTarget } from "../../auth/TokenTarget.js"
+
+/** @internal */
+export const parseUrl = (url: string | URL, base?: string | URL): URL | undefined => {
+  try {
+    return new URL(url, base)
+  } catch {
+    return undefined
+  }
+}
+
+const originOf = (url: string): string | undefined => parseUrl(url)?.origin
+
+/**
+ * Loopback hosts: `localhost`, 127.0.0.0/8 and `::1`. Plain http is allowed only there
+ * (local emulators and sidecars).
+ *
+ * @internal
+ */
+export const isLoopback = (hostname: string): boolean =>
+  hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+
+/** https anywhere, http only to loopback, nothing else. @internal */
+export const secureTransport = (url: URL): boolean =>
+  url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url.hostname))
+
+/** @internal */
+export interface OriginOptions {
+  readonly origins?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * May a token for `target` be sent to `url`? Never with userinfo in the URL, never over
+ * plain http except to loopback; then access tokens go to `https://*.googleapis.com`,
+ * ID tokens to their URL audience's origin, both to the extra `origins`.
+ *
+ * @internal
+ */
+export const mayReceive = (target: TokenTarget, url: string | URL, options: OriginOptions = {}): boolean => {
+  const parsed = parseUrl(url)
+  if (parsed === undefined) return false
+  if (parsed.username !== "" || parsed.password !== "") return false
+  if (!secureTransport(parsed)) return false
+  if (options.origins?.some((origin) => originOf(origin) === parsed.origin) === true) return true
+  if (target.kind === "access") {
+    return parsed.protocol === "https:" &&
+      (parsed.hostname === "googleapis.com" || parsed.hostname.endsWith(".googleapis.com"))
+  }
+  const audienceOrigin = originOf(target.audience)
+  return audienceOrigin !== undefined && audienceOrigin === parsed.origin
+}
+
+/** @internal */
+export const redirectStatuses: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
+
+/** The next hop of a redirect, as fetch and undici compute it. @internal */
+export interface NextHop<M extends string> {
+  readonly url: URL
+  readonly method: M | "GET"
+  /** The body is dropped (and the headers that describe it): the request became a GET. */
+  readonly dropBody: boolean
+}
+
+/**
+ * Where a redirect response leads, or `undefined` when it is not one to follow (no
+ * `Location`, an unparsable one, a non-redirect status, or a 307/308 whose body cannot
+ * be sent again). 301/302 turn a POST into a GET without body, 303 turns anything but
+ * HEAD into a GET, 307/308 keep method and body.
+ *
+ * @internal
+ */
+export const nextHop = <M extends string>(
+  status: number,
+  location: string | null | undefined,
+  current: string | URL,
+  method: M,
+  bodyReplayable: boolean
+): NextHop<M> | undefined => {
+  if (!redirectStatuses.has(status) || location === null || location === undefined) return undefined
+  const url = parseUrl(location, current)
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) return undefined
+  // `method` is upper case (fetch normalises it, HttpClientRequest's type says so).
+  if ((status === 303 && method !== "HEAD") || ((status === 301 || status === 302) && method === "POST")) {
+    return { url, method: "GET", dropBody: true }
+  }
+  return bodyReplayable ? { url, method, dropBody: false } : undefined
+}
+
+/** Headers that describe a body, dropped when a redirect turns the request into a GET. @internal */
+export const bodyHeaders: ReadonlyArray<string> = [
+  "content-type",
+  "content-length",
+  "content-encoding",
+  "content-language",
+  "content-location"
+]
+
+/** Credentials of the caller's own that fetch drops when a redirect leaves the origin. @internal */
+export const crossOriginHeaders: ReadonlyArray<string> = ["authorization", "proxy-authorization", "cookie"]
+
+/**
+ * The names of the headers a target's token travels in (lower case): the token header,
+ * and for access tokens the quota project header.
+ *
+ * @internal
+ */
+export const tokenHeaderNames = (target: TokenTarget): ReadonlyArray<string> =>
+  target.kind === "id"
+    ? [target.header === "X-Serverless-Authorization" ? "x-serverless-authorization" : "authorization"]
+    : ["authorization", "x-goog-user-project"]
+
+/** The header the token itself goes in. @internal */
+export const tokenHeader = (target: TokenTarget): "authorization" | "x-serverless-authorization" =>
+  target.kind === "id" && target.header === "X-Serverless-Authorization" ? "x-serverless-authorization" : "authorization"
