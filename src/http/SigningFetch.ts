@@ -22,15 +22,15 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Runtime from "effect/Runtime"
+import * as Layer from "effect/Layer"
 import { type AuthHeaders, AuthService } from "../auth/AuthService.js"
 import * as AuthToken from "../auth/AuthToken.js"
 import type { TokenTarget } from "../auth/TokenTarget.js"
-import { mayReceive } from "./AuthHttpClient.js"
+import * as PromiseBridge from "../internal/promiseBridge.js"
+import { bodyHeaders, crossOriginHeaders, mayReceive, nextHop, parseUrl, tokenHeader } from "./internal/origin.js"
+import { defaultReplayBufferBytes } from "./internal/signing.js"
 import { tokenRejected } from "./internal/tokenRejected.js"
 
 /**
@@ -61,6 +61,12 @@ export interface Options {
   readonly fetch?: typeof globalThis.fetch | undefined
   /** Redirects followed for a signed request. Default 20, as `fetch`. */
   readonly maxRedirects?: number | undefined
+  /**
+   * Bytes of a `ReadableStream` request body kept while it is sent, so a rejected token
+   * or a 307/308 can send it again. Default 1 MiB; a longer stream is not replayed (a
+   * rejected token is still invalidated).
+   */
+  readonly replayBufferBytes?: number | undefined
 }
 
 /**
@@ -71,7 +77,8 @@ export interface Options {
  * @category Models
  */
 export interface Signer {
-  readonly headers: (target: TokenTarget) => Promise<AuthHeaders>
+  /** The headers for a target; a signer may stop waiting when `signal` aborts (the fetch also stops waiting). */
+  readonly headers: (target: TokenTarget, options?: { readonly signal?: AbortSignal | undefined }) => Promise<AuthHeaders>
   readonly invalidate: (target: TokenTarget, rejected?: AuthToken.AuthToken) => Promise<void>
 }
 
@@ -96,10 +103,19 @@ const entriesOf = (targets: Options["targets"]): ReadonlyArray<Entry> =>
     return { origin, target }
   })
 
+/**
+ * The target of a URL: its listed origin's, else the first whose token may go there
+ * anyway. Either way `mayReceive` has the last word (no userinfo, no plain http off
+ * loopback), the same rule the HttpClient middleware applies.
+ */
 const resolver = (targets: Options["targets"]): (url: URL) => TokenTarget | undefined => {
   const entries = entriesOf(targets)
   const byOrigin = new Map(entries.map((entry) => [entry.origin, entry.target]))
-  return (url) => byOrigin.get(url.origin) ?? entries.find((entry) => mayReceive(entry.target, url.href))?.target
+  return (url) => {
+    const listed = byOrigin.get(url.origin)
+    if (listed !== undefined) return mayReceive(listed, url, { origins: [url.origin] }) ? listed : undefined
+    return entries.find((entry) => mayReceive(entry.target, url))?.target
+  }
 }
 
 /**
@@ -113,18 +129,58 @@ export const targetFor = (targets: Options["targets"], url: string | URL): Token
   return parsed === undefined ? undefined : resolver(targets)(parsed)
 }
 
-const parseUrl = (url: string | URL, base?: URL): URL | undefined => {
-  try {
-    return new URL(url, base)
-  } catch {
-    return undefined
-  }
-}
-
 /** Bodies that can be sent a second time (a stream can be read once). */
 const replayable = (body: RequestInit["body"]): boolean =>
   body === undefined || body === null || typeof body === "string" || body instanceof ArrayBuffer ||
   ArrayBuffer.isView(body) || body instanceof Blob || body instanceof URLSearchParams || body instanceof FormData
+
+/** A body to send once, and the same body to send again if it can be. */
+interface Prepared {
+  readonly body: RequestInit["body"]
+  readonly again: () => { readonly body: RequestInit["body"] } | undefined
+}
+
+/** Keeps a stream body's bytes (up to `limit`) while it is sent, so it can be replayed. */
+const prepare = (body: RequestInit["body"], limit: number): Prepared => {
+  if (!(body instanceof ReadableStream)) return { body, again: () => (replayable(body) ? { body } : undefined) }
+  const reader = body.getReader()
+  const kept: Array<Uint8Array> = []
+  let size = 0
+  let overflow = false
+  let complete = false
+  const recorded = new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      const { done, value } = await reader.read()
+      if (done) {
+        complete = true
+        return controller.close()
+      }
+      const chunk = value instanceof Uint8Array ? value : new TextEncoder().encode(String(value))
+      if (!overflow) {
+        size += chunk.length
+        if (size > limit) {
+          overflow = true
+          kept.length = 0
+        } else kept.push(chunk)
+      }
+      controller.enqueue(chunk)
+    },
+    cancel: (reason) => reader.cancel(reason)
+  })
+  return {
+    body: recorded,
+    again: () => {
+      if (!complete || overflow) return undefined
+      const bytes = new Uint8Array(size)
+      let offset = 0
+      for (const chunk of kept) {
+        bytes.set(chunk, offset)
+        offset += chunk.length
+      }
+      return { body: bytes }
+    }
+  }
+}
 
 /** The parts of a `Request` that a `fetch(url, init)` call carries on. */
 const initOf = async (request: Request, init: RequestInit | undefined): Promise<RequestInit> => {
@@ -165,15 +221,9 @@ const abortable = <A>(start: () => Promise<A>, signal: AbortSignal | null | unde
   })
 }
 
-const redirectStatuses = new Set([301, 302, 303, 307, 308])
-/** Headers `fetch` drops when a redirect leaves the origin (plus Cloud Run's token header). */
-const credentialHeaders = ["authorization", "x-serverless-authorization", "proxy-authorization", "cookie"]
-/** Headers that describe a body, dropped when a redirect turns the request into a GET. */
-const bodyHeaders = ["content-type", "content-length", "content-encoding", "content-language", "content-location"]
-
 /** The token a signed request carried, as the cache knows it (value only). */
 const sentToken = (target: TokenTarget, headers: AuthHeaders): AuthToken.AuthToken | undefined => {
-  const value = headers["authorization"] ?? headers["x-serverless-authorization"]
+  const value = headers[tokenHeader(target)]
   return value === undefined ? undefined : AuthToken.make(target.kind, value.replace(/^Bearer\s+/i, ""), 0)
 }
 
@@ -190,6 +240,7 @@ const discard = (response: Response): Promise<void> =>
 export const make = (auth: Signer, options: Options): typeof globalThis.fetch => {
   const resolve = resolver(options.targets)
   const maxRedirects = options.maxRedirects ?? 20
+  const limit = options.replayBufferBytes ?? defaultReplayBufferBytes
 
   const send = async (
     base: typeof globalThis.fetch,
@@ -197,7 +248,7 @@ export const make = (auth: Signer, options: Options): typeof globalThis.fetch =>
     firstTarget: TokenTarget,
     init: RequestInit
   ): Promise<Response> => {
-    const signal = init.signal
+    const signal = init.signal ?? undefined
     const follow = (init.redirect ?? "follow") === "follow"
     let url = first
     let target: TokenTarget | undefined = firstTarget
@@ -211,49 +262,51 @@ export const make = (auth: Signer, options: Options): typeof globalThis.fetch =>
       let sent: AuthHeaders | undefined
       const hopTarget = target
       if (hopTarget !== undefined) {
-        sent = await abortable(() => auth.headers(hopTarget), signal)
+        sent = await abortable(() => auth.headers(hopTarget, { signal }), signal)
         for (const [name, value] of Object.entries(sent)) headers.set(name, value)
       }
+      const prepared = prepare(body, limit)
       const response = await base(url, {
         ...init,
         method,
         headers,
-        body: body ?? null,
+        body: prepared.body ?? null,
+        ...(prepared.body instanceof ReadableStream ? { duplex: "half" } : {}),
         redirect: follow ? "manual" : (init.redirect ?? "follow")
       })
+      const again = prepared.again()
       if (
-        target !== undefined && sent !== undefined && !replayed && replayable(body) &&
-        tokenRejected(response.status, response.headers.get("www-authenticate"), "authorization")
+        hopTarget !== undefined && sent !== undefined &&
+        tokenRejected(response.status, response.headers.get("www-authenticate"), tokenHeader(hopTarget))
       ) {
-        // Once only: the cache fetches a fresh token after the invalidation.
-        replayed = true
-        await discard(response)
-        await auth.invalidate(target, sentToken(target, sent))
-        continue
+        // Ours was rejected: drop it whatever happens next; replay once if we can.
+        await auth.invalidate(hopTarget, sentToken(hopTarget, sent))
+        if (!replayed && again !== undefined) {
+          replayed = true
+          body = again.body
+          await discard(response)
+          continue
+        }
+        return response
       }
-      if (!follow || !redirectStatuses.has(response.status)) return response
-      const location = response.headers.get("location")
-      if (location === null) return response
-      const next = parseUrl(location, url)
+      if (!follow) return response
+      const next = nextHop(response.status, response.headers.get("location"), url, method, again !== undefined)
       if (next === undefined) return response
       hops += 1
       if (hops > maxRedirects) {
         await discard(response)
         throw new TypeError(`effect-adc SigningFetch: more than ${maxRedirects} redirects`)
       }
-      if ((response.status === 303 && method !== "HEAD") || ((response.status === 301 || response.status === 302) && method === "POST")) {
-        method = "GET"
+      if (next.dropBody) {
         body = undefined
         for (const name of bodyHeaders) callerHeaders.delete(name)
-      } else if (!replayable(body)) {
-        await discard(response)
-        throw new TypeError("effect-adc SigningFetch: cannot follow a redirect with a streamed request body")
-      }
-      if (next.origin !== url.origin) for (const name of credentialHeaders) callerHeaders.delete(name)
+      } else body = again?.body
+      method = next.method
+      if (next.url.origin !== url.origin) for (const name of crossOriginHeaders) callerHeaders.delete(name)
       await discard(response)
-      url = next
+      url = next.url
       // Each hop is signed for its own origin only, or not at all.
-      target = resolve(next)
+      target = resolve(next.url)
     }
   }
 
@@ -267,30 +320,26 @@ export const make = (auth: Signer, options: Options): typeof globalThis.fetch =>
   }
 }
 
-const runWith = <R>(runtime: Runtime.Runtime<R>) => <A, E>(effect: Effect.Effect<A, E, R>): Promise<A> =>
-  Runtime.runPromiseExit(runtime)(effect).then((exit) => {
-    if (Exit.isSuccess(exit)) return exit.value
-    const failure = Cause.failureOption(exit.cause)
-    // The tagged error itself, as AuthClient rejects.
-    throw failure._tag === "Some" ? failure.value : Cause.squash(exit.cause)
-  })
-
 /**
  * A signing `fetch` over the AuthService of the current context, for Effect apps that
- * hand a `fetch` to a Promise-based client. A warm token is read without a fiber.
+ * hand a `fetch` to a Promise-based client. A warm token is read without a fiber; a
+ * token fetch runs on the shared Promise bridge, so the caller's `AbortSignal`
+ * interrupts it.
  *
  * @since 0.1.0
  * @category Constructors
  */
 export const makeEffect = (options: Options): Effect.Effect<typeof globalThis.fetch, never, AuthService> =>
-  Effect.map(Effect.runtime<AuthService>(), (runtime) => {
-    const service = Context.get(runtime.context, AuthService)
-    const run = runWith(runtime)
+  Effect.map(Effect.context<AuthService>(), (context) => {
+    const service = Context.get(context, AuthService)
+    const bridge = PromiseBridge.make(Layer.succeedContext(context))
     return make({
-      headers: (target) => {
+      headers: (target, call) => {
         const cached = service.unsafeCachedHeaders(target)
-        return cached !== undefined ? Promise.resolve(cached) : run(service.headers(target))
+        return cached !== undefined
+          ? Promise.resolve(cached)
+          : bridge.run("SigningFetch.headers", service.headers(target), { signal: call?.signal })
       },
-      invalidate: (target, rejected) => run(service.invalidate(target, rejected))
+      invalidate: (target, rejected) => bridge.run("SigningFetch.invalidate", service.invalidate(target, rejected))
     }, options)
   })

@@ -24,12 +24,14 @@ const readBody = (req: Http.IncomingMessage) =>
 
 /** Resolved when the service's handler receives a request to /hang (which it never answers). */
 let hanging: { promise: Promise<void>; resolve: () => void } | undefined
+/** Called when the socket of a /hang request closes on the server side. */
+let socketClosed: (() => void) | undefined
 
 const handler = (where: "service" | "outside"): Http.RequestListener => async (req, res) => {
   const path = new URL(req.url ?? "/", "http://x").pathname
   seen.push({ where, path, headers: req.headers })
   if (path === "/hang") {
-    req.on("close", () => res.destroy())
+    req.socket.on("close", () => socketClosed?.())
     return hanging?.resolve()
   }
   const body = await readBody(req)
@@ -126,9 +128,27 @@ describe("SigningFetch", () => {
     const controller = new AbortController()
     const pending = fetch(new Request(`${service.url}/hang`, { signal: controller.signal }))
     await hanging.promise
+    const closed = new Promise<void>((resolve) => (socketClosed = resolve))
     controller.abort()
     await expect(pending).rejects.toMatchObject({ name: "AbortError" })
+    // The server sees its socket closed: nothing is left open behind the rejection.
+    await closed
     expect(seen.map((s) => s.path)).toEqual(["/hang"])
+  })
+
+  it("makeEffect: aborting while the token is fetched interrupts the fetch and rejects at once", async () => {
+    const controller = new AbortController()
+    emulator.controls.fail("metadata.identity", { kind: "hang" }, 1)
+    const result = await Effect.runPromise(
+      Effect.gen(function*() {
+        const fetch = yield* SigningFetch.makeEffect({ targets: { [service.url]: "id" } })
+        const pending = fetch(`${service.url}/echo`, { signal: controller.signal })
+        controller.abort(new Error("stop"))
+        return yield* Effect.promise(() => pending.then(() => "resolved", (e: unknown) => String(e)))
+      }).pipe(Effect.provide(AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })))
+    )
+    expect(result).toBe("Error: stop")
+    expect(emulator.controls.count("cloudrun:svc")).toBe(0)
   })
 
   it("a 401 for an expired token is recovered with exactly one replay, with the body", async () => {
@@ -153,19 +173,37 @@ describe("SigningFetch", () => {
     expect(emulator.controls.count("metadata.identity")).toBe(1)
   })
 
-  it("a streamed body is not replayed: the 401 comes back", async () => {
-    const fetch = signingFetch()
-    await fetch(`${service.url}/echo`).then((r) => r.text())
-    emulator.controls.setClockOffset(2 * 3600 * 1000)
-    const body = new ReadableStream<Uint8Array>({
+  const streamOf = (...parts: Array<string>) =>
+    new ReadableStream<Uint8Array>({
       start: (controller) => {
-        controller.enqueue(new TextEncoder().encode("once"))
+        for (const part of parts) controller.enqueue(new TextEncoder().encode(part))
         controller.close()
       }
     })
-    const response = await fetch(`${service.url}/echo`, { method: "POST", body, duplex: "half" } as RequestInit)
+
+  it("a streamed body within replayBufferBytes is kept while sent and replayed after a 401", async () => {
+    const fetch = signingFetch()
+    await fetch(`${service.url}/echo`).then((r) => r.text())
+    emulator.controls.setClockOffset(2 * 3600 * 1000)
+    const init: RequestInit & { duplex: "half" } = { method: "POST", body: streamOf("on", "ce"), duplex: "half" }
+    const response = await fetch(`${service.url}/echo`, init)
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe("service:POST:once")
+    expect(emulator.controls.count("cloudrun:svc")).toBe(3)
+    expect(emulator.controls.count("metadata.identity")).toBe(2)
+  })
+
+  it("a streamed body over replayBufferBytes: the 401 comes back, the rejected token is still dropped", async () => {
+    const fetch = SigningFetch.make(auth, { targets: { [service.url]: "id" }, replayBufferBytes: 3 })
+    await fetch(`${service.url}/echo`).then((r) => r.text())
+    emulator.controls.setClockOffset(2 * 3600 * 1000)
+    const init: RequestInit & { duplex: "half" } = { method: "POST", body: streamOf("once"), duplex: "half" }
+    const response = await fetch(`${service.url}/echo`, init)
     expect(response.status).toBe(401)
-    expect(emulator.controls.count("cloudrun:svc")).toBe(2)
+    await response.text()
+    expect((await fetch(`${service.url}/echo`)).status).toBe(200)
+    expect(emulator.controls.count("cloudrun:svc")).toBe(3)
+    expect(emulator.controls.count("metadata.identity")).toBe(2)
   })
 
   it("a redirect to another origin does not carry the token", async () => {
