@@ -156,7 +156,7 @@ export function sign(auth: AuthService["Type"], target: TokenTarget, options: Op
  * import { AuthHttpClient } from "effect-adc/http"
  *
  * const program = Effect.gen(function*() {
- *   const auth = yield* AuthService
+ *   const auth = yield* AuthService.AuthService
  *   const client = (yield* HttpClient.HttpClient).pipe(
  *     AuthHttpClient.transformClient(auth, { kind: "access" })
  *   )
