@@ -140,7 +140,7 @@ describe("transformClient", () => {
     expect(error._tag).toBe("RequestError")
     expect(error.reason).toBe("Transport")
     expect(error.cause).toMatchObject({ _tag: expect.stringMatching(/^Token/) })
-    expect(error.description).toBe((error.cause as Error).message)
+    expect(error.description).toBe(error.cause instanceof Error ? error.cause.message : "not an Error")
     expect(emulator.controls.count("cloudrun:forbidden")).toBe(0)
   })
 
