@@ -20,6 +20,10 @@ const seen: Array<IncomingMessage["headers"]> = []
 
 const echo = (req: IncomingMessage, res: import("node:http").ServerResponse) => {
   seen.push(req.headers)
+  if (req.url?.startsWith("/start") === true) {
+    res.writeHead(307, { location: "/echo?hop=2" })
+    return res.end()
+  }
   let body = ""
   req.on("data", (chunk) => (body += chunk))
   req.on("end", () => {
@@ -160,7 +164,39 @@ describe("AuthHttpClient errors", () => {
   })
 })
 
+describe("AuthHttpClient with the client's own preprocessing", () => {
+  it("a relative base URL is prepended once per hop: a same-origin 307 is followed, signed, body kept", async () => {
+    const text = await Effect.runPromise(
+      Effect.gen(function*() {
+        const client = (yield* HttpClient.HttpClient).pipe(
+          HttpClient.mapRequest(HttpClientRequest.prependUrl(service.url)),
+          AuthHttpClient.withAuth({ kind: "id", audience: service.url })
+        )
+        const response = yield* client.execute(HttpClientRequest.post("/start").pipe(HttpClientRequest.bodyText("kept")))
+        return yield* response.text
+      }).pipe(Effect.provide(layer))
+    )
+    expect(text).toBe("ok:kept")
+    expect(seen).toHaveLength(2)
+    expect(emulator.controls.log.filter((l) => l.endpoint === "cloudrun:svc").map((l) => l.detail))
+      .toEqual(["POST /start", "POST /echo"])
+  })
+})
+
 describe("AuthHttpClient.mayReceive", () => {
+  it("never to a URL with userinfo, never over plain http off loopback, even when listed", () => {
+    const id = { kind: "id", audience: "https://svc-abc-uc.a.run.app" } as const
+    expect(AuthHttpClient.mayReceive(id, "https://user:pw@svc-abc-uc.a.run.app/x")).toBe(false)
+    expect(AuthHttpClient.mayReceive(id, "https://user@svc-abc-uc.a.run.app/x")).toBe(false)
+    const access = { kind: "access" } as const
+    expect(AuthHttpClient.mayReceive(access, "http://10.0.0.5:8080/v1", { origins: ["http://10.0.0.5:8080"] })).toBe(false)
+    expect(AuthHttpClient.mayReceive(access, "http://gemini.internal/v1", { origins: ["http://gemini.internal"] })).toBe(false)
+    expect(AuthHttpClient.mayReceive(access, "http://127.0.0.2:8080/v1", { origins: ["http://127.0.0.2:8080"] })).toBe(true)
+    expect(AuthHttpClient.mayReceive(access, "http://localhost:8080/v1", { origins: ["http://localhost:8080"] })).toBe(true)
+    expect(AuthHttpClient.mayReceive(access, "http://[::1]:8080/v1", { origins: ["http://[::1]:8080"] })).toBe(true)
+    expect(AuthHttpClient.mayReceive(access, "https://10.0.0.5:8443/v1", { origins: ["https://10.0.0.5:8443"] })).toBe(true)
+  })
+
   it("access tokens only to https Google API hosts and configured origins", () => {
     const access = { kind: "access" } as const
     expect(AuthHttpClient.mayReceive(access, "https://aiplatform.googleapis.com/v1/x")).toBe(true)
