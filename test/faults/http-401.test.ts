@@ -16,7 +16,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"
-import { readFileSync } from "node:fs"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as AuthService from "../../src/auth/AuthService.js"
@@ -24,13 +23,11 @@ import type { IdTarget } from "../../src/auth/TokenTarget.js"
 import * as AuthHttpClient from "../../src/http/AuthHttpClient.js"
 import * as SigningFetch from "../../src/http/SigningFetch.js"
 import { useEmulator } from "../support/emulator.js"
+import { fixtureText } from "../testing/fixtures.js"
 
 const emulator = useEmulator({ env: true })
 
-const invalidToken = readFileSync(
-  new URL("../../../../shared/fixtures/cloudrun/www-authenticate-invalid-token.txt", import.meta.url),
-  "utf8"
-).trim()
+const invalidToken = fixtureText("cloudrun/www-authenticate-invalid-token.txt").trim()
 
 /** What the server answers the first request of a case with. */
 const challenges = [
