@@ -102,8 +102,18 @@ export const bodyHeaders: ReadonlyArray<string> = [
   "content-location"
 ]
 
-/** Credentials of the caller's own that fetch drops when a redirect leaves the origin. @internal */
-export const crossOriginHeaders: ReadonlyArray<string> = ["authorization", "proxy-authorization", "cookie"]
+/**
+ * Credentials of the caller's own dropped when a redirect leaves the origin: what fetch
+ * drops, plus Cloud Run's token header (fetch does not know it).
+ *
+ * @internal
+ */
+export const crossOriginHeaders: ReadonlyArray<string> = [
+  "authorization",
+  "x-serverless-authorization",
+  "proxy-authorization",
+  "cookie"
+]
 
 /**
  * The names of the headers a target's token travels in (lower case): the token header,
