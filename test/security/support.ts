@@ -20,12 +20,13 @@
  *
  * @internal
  */
-import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import * as OtelResource from "@effect/opentelemetry/Resource"
+import * as OtelTracer from "@effect/opentelemetry/Tracer"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { afterAll, beforeAll } from "@effect/vitest"
-import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { afterAll, beforeAll, expect } from "@effect/vitest"
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
@@ -67,6 +68,28 @@ import { useEmulator } from "../support/emulator.js"
 let wireEvents = 0
 const bump = () => {
   wireEvents += 1
+}
+
+/** Requests in flight at a tap, by when they started (real ms). */
+const inFlight = new Set<{ readonly since: number }>()
+const track = () => {
+  const entry = { since: Date.now() }
+  inFlight.add(entry)
+  bump()
+  return () => {
+    inFlight.delete(entry)
+    bump()
+  }
+}
+
+/**
+ * Whether a tapped request is in flight and younger than `stalledAfterMs` (an older one
+ * is taken for a hang that only time can end).
+ */
+export const wireBusy = (stalledAfterMs: number): boolean => {
+  const now = Date.now()
+  for (const entry of inFlight) if (now - entry.since < stalledAfterMs) return true
+  return false
 }
 
 // -----------------------------------------------------------------------------
@@ -264,11 +287,10 @@ export const serve = async (
       })
   }
   const listener: Http.RequestListener = (req, res) => {
-    bump()
+    res.on("close", track())
     const headers = flatHeaders(req)
     served.seen.push({ origin: `${tls ? "https" : "http"}://${headers["host"] ?? ""}`, method: req.method ?? "GET", url: req.url ?? "/", headers })
     if (options.secrets !== undefined) for (const value of Object.values(headers)) options.secrets.scan(value)
-    res.on("close", bump)
     served.handler(req, res)
   }
   const server = tls ? Https.createServer(trustedTls(), listener) : Http.createServer(listener)
@@ -336,14 +358,17 @@ export const useWorld = (options: Emulator.EmulatorOptions = {}): World => {
     secrets.add("client-secret", emulator.user.clientSecret)
     const base = emulator.fetch
     fetchImpl = async (input, init) => {
-      bump()
-      const body = typeof init?.body === "string" ? init.body : ""
-      secrets.scan(body)
-      const response = await base(input, init)
-      bump()
-      const text = await response.clone().text().catch(() => "")
-      secrets.scan(text)
-      return response
+      const done = track()
+      try {
+        const body = typeof init?.body === "string" ? init.body : ""
+        secrets.scan(body)
+        const response = await base(input, init)
+        const text = await response.clone().text().catch(() => "")
+        secrets.scan(text)
+        return response
+      } finally {
+        done()
+      }
     }
   })
   afterAll(async () => {
@@ -496,22 +521,29 @@ export const tick = Effect.promise(() => new Promise<void>((resolve) => setImmed
  * Run `program` (in its own scope) under a fresh in-memory span exporter, a logger that
  * records every message with its annotations at Debug, and captured console output.
  * While it runs, real loopback I/O progresses; whenever the wire has been quiet for a
- * while, the TestClock jumps to the next pending sleep (retry backoff, timeouts), so a
+ * while (no tapped request in flight but hung ones, no new event for 40 ms), the
+ * TestClock jumps to the next pending sleep (retry backoff, timeouts), so a
  * program that waits for time settles without real sleeps. Must run under `it.effect`.
  */
 export const observe = <A, E>(
   program: Effect.Effect<A, E, Scope.Scope>,
-  world: Pick<World, "activity">
+  world: Pick<World, "activity">,
+  options: {
+    /** a tapped request older than this is a hang that only the clock ends (default 300 ms) */
+    readonly stalledAfterMs?: number
+  } = {}
 ): Effect.Effect<Observation<A, E>> =>
   Effect.gen(function*() {
+    // A provider of our own (no shutdown with the program's scope: the exporter keeps its spans)
     const exporter = new InMemorySpanExporter()
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
     const printed: Array<Form> = []
     const restore = captureConsole(printed)
     const telemetry = Layer.mergeAll(
-      NodeSdk.layer(() => ({
-        resource: { serviceName: "effect-adc-security" },
-        spanProcessor: new SimpleSpanProcessor(exporter)
-      })),
+      OtelTracer.layer.pipe(
+        Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, provider)),
+        Layer.provide(OtelResource.layer({ serviceName: "effect-adc-security" }))
+      ),
       Logger.replace(Logger.defaultLogger, recordingLogger(printed)),
       Logger.minimumLogLevel(LogLevel.All)
     )
@@ -520,6 +552,8 @@ export const observe = <A, E>(
     let last = world.activity()
     let quiet = 0
     let since = Date.now()
+    const started = Date.now()
+    let adjusts = 0
     for (let i = 0; i < 400_000 && exit === undefined; i++) {
       const polled = yield* Fiber.poll(fiber)
       if (Option.isSome(polled)) {
@@ -535,18 +569,20 @@ export const observe = <A, E>(
         continue
       }
       quiet += 1
-      if (quiet > 100 && Date.now() - since > 15) {
+      if (quiet > 100 && Date.now() - since > 40 && !wireBusy(options.stalledAfterMs ?? 300)) {
         const sleeps = yield* TestClock.sleeps()
         if (Chunk.isNonEmpty(sleeps)) {
           const at = Math.min(...Chunk.toReadonlyArray(sleeps))
           const current = yield* Clock.currentTimeMillis
           yield* TestClock.adjust(Math.max(1, at - current))
+          adjusts += 1
         }
         quiet = 0
         since = Date.now()
       }
     }
     restore()
+    if (process.env["SEC_DEBUG"] !== undefined) process.stderr.write(`observe: ${Date.now() - started} ms, ${adjusts} clock jumps\n`)
     if (exit === undefined) {
       yield* Fiber.interrupt(fiber)
       return yield* Effect.dieMessage("the observed program did not settle")
@@ -558,6 +594,21 @@ export const observe = <A, E>(
 /** Leaks as readable lines (`where: kind`), for `expect(...).toEqual([])`. */
 export const describeLeaks = (leaks: ReadonlyArray<Leak>): ReadonlyArray<string> =>
   [...new Set(leaks.map((l) => `${l.where}: ${l.kind} (${l.hint}…)`))]
+
+/**
+ * The leaks of a cell as one text ("" when none), for `expect(...).toBe("")`: a failure
+ * prints every place. With `EFFECT_ADC_SECURITY_REPORT=file`, each cell's leaks are also
+ * appended to that file as a JSON line (`{ cell, leaks }`), to group failures by cause.
+ */
+export const leakReport = (secrets: Secrets, forms: ReadonlyArray<Form>): string => {
+  const lines = describeLeaks(secrets.find(forms))
+  const file = process.env["EFFECT_ADC_SECURITY_REPORT"]
+  if (file !== undefined && file !== "") {
+    const name = expect.getState().currentTestName ?? "?"
+    Fs.appendFileSync(file, JSON.stringify({ cell: name, leaks: lines }) + "\n")
+  }
+  return lines.join("\n")
+}
 
 // -----------------------------------------------------------------------------
 // Model backends: the one place that names their constructors
