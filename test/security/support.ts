@@ -601,7 +601,11 @@ export const describeLeaks = (leaks: ReadonlyArray<Leak>): ReadonlyArray<string>
  * appended to that file as a JSON line (`{ cell, leaks }`), to group failures by cause.
  */
 export const leakReport = (secrets: Secrets, forms: ReadonlyArray<Form>): string => {
+  const started = Date.now()
   const lines = describeLeaks(secrets.find(forms))
+  if (process.env["SEC_DEBUG"] !== undefined) {
+    process.stderr.write(`find: ${Date.now() - started} ms, ${forms.length} forms, ${forms.reduce((n, f) => n + f.text.length, 0)} chars, ${secrets.all.length} secrets\n`)
+  }
   const file = process.env["EFFECT_ADC_SECURITY_REPORT"]
   if (file !== undefined && file !== "") {
     const name = expect.getState().currentTestName ?? "?"
