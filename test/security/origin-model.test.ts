@@ -29,11 +29,13 @@ import {
   type Seen,
   serve,
   type Served,
+  useSharedAuth,
   useWorld,
   vllmApiKey
 } from "./support.js"
 
 const world = useWorld()
+const sharedAuth = useSharedAuth(world)
 
 const statuses = [301, 302, 303, 307, 308] as const
 const clients = ["fetch", "undici"] as const
@@ -88,7 +90,7 @@ beforeAll(async () => {
   }
 })
 
-/** One runtime per (backend, client, minted origin): the token is minted once and reused by its status cells. */
+/** One runtime per (backend, client, minted origin) over one AuthService: each token is minted once. */
 const runtimes = new Map<string, ManagedRuntime.ManagedRuntime<ModelService, never>>()
 afterAll(async () => {
   await Promise.all([...runtimes.values()].map((runtime) => runtime.dispose()))
@@ -100,7 +102,7 @@ const runtimeFor = (backend: BackendName, client: (typeof clients)[number], mint
   if (runtime === undefined) {
     runtime = ManagedRuntime.make(
       backendLayer(backend, { url: minted, retry: RetryPolicy.none }).pipe(
-        Layer.provide(Layer.mergeAll(Layer.orDie(world.auth()), httpClients[client]))
+        Layer.provide(Layer.mergeAll(sharedAuth(), httpClients[client]))
       )
     )
     runtimes.set(key, runtime)
@@ -149,7 +151,7 @@ describe.each(["gemini-vertex", "gemini-api"] as const)("%s without a configured
     const mark = a.seen.length
     const runtime = ManagedRuntime.make(
       backendLayer(backend, { url: a.url, origins: [], retry: RetryPolicy.none }).pipe(
-        Layer.provide(Layer.mergeAll(Layer.orDie(world.auth()), httpClients[client]))
+        Layer.provide(Layer.mergeAll(sharedAuth(), httpClients[client]))
       )
     )
     const exit = await runtime.runPromiseExit(

@@ -12,15 +12,12 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type * as Http from "node:http"
-import * as AuthService from "../../src/auth/AuthService.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
@@ -38,6 +35,7 @@ import {
   protocolOf,
   serve,
   tokenKindOf,
+  useSharedAuth,
   useWorld,
   vllmApiKey
 } from "./support.js"
@@ -160,17 +158,9 @@ const run = (op: Op, backend: BackendName) =>
       ? Effect.asVoid(model.generate(request(backend)))
       : Effect.asVoid(Stream.runCollect(model.stream(request(backend)))))
 
-/**
- * One AuthService for the file (built once: google-auth-library's detection is the slow
- * part of a cell); the auth suite covers its own failure paths with fresh builds.
- */
-let shared: ManagedRuntime.ManagedRuntime<AuthService.AuthService, never>
-beforeAll(async () => {
-  shared = ManagedRuntime.make(Layer.orDie(world.auth()))
-  await shared.runPromise(Effect.void)
-  return () => shared.dispose()
-})
-const base = () => Layer.mergeAll(Layer.effect(AuthService.AuthService, shared.runtimeEffect.pipe(Effect.map((rt) => Context.get(rt.context, AuthService.AuthService)))), FetchHttpClient.layer)
+/** One AuthService for the file; the auth suite covers its own failure paths with fresh builds. */
+const sharedAuth = useSharedAuth(world)
+const base = () => Layer.mergeAll(sharedAuth(), FetchHttpClient.layer)
 
 const cell = (backend: BackendName, url: string, op: Op) =>
   run(op, backend).pipe(Effect.provide(backendLayer(backend, { url, retry: oneRetry }).pipe(Layer.provide(base()))))

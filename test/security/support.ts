@@ -16,7 +16,11 @@
  * - {@link serve}: a recording loopback server (`127.0.0.1`, `127.0.0.2`, `::1`, or TLS).
  * - {@link observe}: runs a program (under `it.effect`: the TestClock is pushed to the
  *   next sleep whenever the wire is quiet) and returns its exit with every printed form.
+ * - {@link leakReport}: the leaks of a cell as one text for `expect(...).toBe("")`.
  * - {@link backendLayer}: the one place that names the model backends' constructors.
+ *
+ * Environment: `EFFECT_ADC_SECURITY_REPORT=file` appends each cell's leaks to `file`
+ * (JSON lines); `SEC_DEBUG=1` prints each observation's duration and clock jumps.
  *
  * @internal
  */
@@ -36,6 +40,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
@@ -387,6 +392,28 @@ export const useWorld = (options: Emulator.EmulatorOptions = {}): World => {
     activity: () => wireEvents + Object.values(emulator.controls.counts()).reduce((a, b) => a + b, 0)
   }
   return world
+}
+
+/**
+ * One AuthService for a whole file, built once after the world (google-auth-library's
+ * detection is the slow part of a cell): for suites whose cells attack something other
+ * than auth. Returns a layer that provides it (never closed by the cells).
+ */
+export const useSharedAuth = (world: World): () => Layer.Layer<AuthService.AuthService> => {
+  let runtime: ManagedRuntime.ManagedRuntime<AuthService.AuthService, never> | undefined
+  let service: AuthService.AuthService.Service | undefined
+  beforeAll(async () => {
+    runtime = ManagedRuntime.make(Layer.orDie(world.auth()))
+    service = await runtime.runPromise(AuthService.AuthService)
+  })
+  afterAll(async () => {
+    await runtime?.dispose()
+  })
+  return () =>
+    Layer.effect(
+      AuthService.AuthService,
+      Effect.suspend(() => service === undefined ? Effect.dieMessage("the shared AuthService is built in beforeAll") : Effect.succeed(service))
+    )
 }
 
 // -----------------------------------------------------------------------------
