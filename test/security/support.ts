@@ -342,11 +342,16 @@ export const useWorld = (options: Emulator.EmulatorOptions = {}): World => {
         { host: upstream.split(":")[0], port: Number(upstream.split(":")[1]), method: req.method, path: req.url, headers: req.headers },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers)
+          const chunks: Array<Buffer> = []
           answer.on("data", (chunk: Buffer) => {
-            secrets.scan(chunk.toString("latin1"))
+            chunks.push(chunk)
             res.write(chunk)
           })
-          answer.on("end", () => res.end())
+          answer.on("end", () => {
+            // the whole body: a token split across reads is still found
+            secrets.scan(Buffer.concat(chunks).toString("latin1"))
+            res.end()
+          })
           answer.on("error", () => res.destroy())
         }
       )
