@@ -4,6 +4,9 @@
  * waits for a token.
  *
  * Rules, per entry:
+ * - a token's expiry is its `expiresAt`, but never later than its issued lifetime
+ *   (`expiresAt - issuedAt`, when known) from receipt: a clock running behind the
+ *   issuer's does not stretch it;
  * - a caller gets the current token only while more than its margin is left: the
  *   configured `margin`, or a quarter of the token's lifetime at receipt when that is
  *   smaller (a 30-second token is used with a 7.5-second margin, not refused);
@@ -212,6 +215,15 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
         ...(token.issuedAt === undefined ? {} : { issuedLifetimeMillis: token.expiresAt - token.issuedAt })
       })
 
+    /**
+     * A token never lives longer than its issuer gave it (`exp - iat`): on a machine
+     * whose clock runs behind, `exp` alone would make it look valid past its end.
+     */
+    const issuedLifetimeBound = (token: AuthToken.AuthToken, now: number): AuthToken.AuthToken =>
+      token.issuedAt !== undefined && token.expiresAt - token.issuedAt < token.expiresAt - now
+        ? { ...token, expiresAt: now + Math.max(0, token.expiresAt - token.issuedAt) }
+        : token
+
     /** Completes the current waiters and arms a fresh deferred for the next ones. */
     const settle = (entry: Entry<E>, exit: Exit.Exit<AuthToken.AuthToken, E | TokenCacheError>) => {
       const waiters = entry.waiters
@@ -237,7 +249,7 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
           let failed: Exit.Exit<never, E | TokenCacheError> | undefined
           let stale = false
           if (Exit.isSuccess(exit)) {
-            const token = exit.value
+            const token = issuedLifetimeBound(exit.value, now)
             const remaining = AuthToken.remainingMillis(token, now)
             if (entry.token !== undefined && AuthToken.sameValue(entry.token, token)) stale = true
             else if (remaining < minLifetime) failed = Exit.fail(tooShortLived(token, remaining))
