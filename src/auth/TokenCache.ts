@@ -24,6 +24,9 @@
  *   callers never speed up the fetch rate);
  * - an entry nobody asked for during `idleTimeout` stops at its next wake-up and is
  *   dropped; beyond `maxEntries` the least recently used entry is dropped;
+ * - a waiting caller that is interrupted (AbortSignal, timeout) stops waiting; when the
+ *   last one leaves an entry that holds no token, its fetch is interrupted (the request
+ *   aborted) and the entry dropped;
  * - closing the cache's scope interrupts every fiber; callers waiting then, and every
  *   later call, fail with `AuthServiceClosed`.
  *
@@ -143,6 +146,8 @@ interface Entry<E> {
   /** Completed to cut a backoff or refresh sleep short. */
   wake: Deferred.Deferred<void>
   fetching: boolean
+  /** Callers waiting on `waiters`. */
+  waiting: number
   lastUsed: number
   /** Failed attempts in a row. */
   failures: number
@@ -321,6 +326,28 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
       return entry.token
     }
 
+    /**
+     * Waits for the entry's next token. A caller that is interrupted (an AbortSignal, a
+     * timeout) stops waiting; if it was the last one and no token is held, the fetch
+     * itself is interrupted (its request aborted, its socket closed) and the entry dropped.
+     */
+    const awaitToken = (entry: Entry<E>) =>
+      Effect.suspend(() => {
+        entry.waiting++
+        return Deferred.await(entry.waiters).pipe(
+          Effect.onExit((exit) =>
+            Effect.suspend(() => {
+              entry.waiting--
+              const abandoned = Exit.isInterrupted(exit) && entry.waiting === 0 && entry.token === undefined &&
+                entry.fetching && !closed && entries.get(entry.key) === entry
+              if (!abandoned) return Effect.void
+              entries.delete(entry.key)
+              return FiberMap.remove(fibers, entry.key)
+            })
+          )
+        )
+      })
+
     const get = (key: string, fetch: () => Effect.Effect<AuthToken.AuthToken, E>) =>
       Effect.suspend((): Effect.Effect<AuthToken.AuthToken, E | TokenCacheError> => {
         const cached = peek(key)
@@ -338,7 +365,7 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
             Deferred.unsafeDone(existing.wake, Exit.void)
           }
           waits.unsafeUpdate(1, noTags)
-          return Deferred.await(existing.waiters)
+          return awaitToken(existing)
         }
         waits.unsafeUpdate(1, noTags)
         // Check and insert in one synchronous step: concurrent cold callers share this entry.
@@ -351,17 +378,17 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
           waiters: Deferred.unsafeMake(FiberId.none),
           wake: Deferred.unsafeMake(FiberId.none),
           fetching: true,
+          waiting: 0,
           lastUsed: now,
           failures: 0,
           attemptEndedAt: now,
           lastFailure: undefined
         }
         entries.set(key, entry)
-        const waiters = entry.waiters
         return Effect.all([
           entries.size > maxEntries ? evictLeastRecentlyUsed : Effect.void,
           FiberMap.run(fibers, key, loop(entry))
-        ], { discard: true }).pipe(Effect.zipRight(Deferred.await(waiters)))
+        ], { discard: true }).pipe(Effect.zipRight(awaitToken(entry)))
       })
 
     const invalidate = (key: string, rejected?: AuthToken.AuthToken) =>
