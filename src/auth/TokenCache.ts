@@ -331,10 +331,10 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
      * timeout) stops waiting; if it was the last one and no token is held, the fetch
      * itself is interrupted (its request aborted, its socket closed) and the entry dropped.
      */
-    const awaitToken = (entry: Entry<E>) =>
+    const awaitToken = (entry: Entry<E>, waiters: Entry<E>["waiters"]) =>
       Effect.suspend(() => {
         entry.waiting++
-        return Deferred.await(entry.waiters).pipe(
+        return Deferred.await(waiters).pipe(
           Effect.onExit((exit) =>
             Effect.suspend(() => {
               entry.waiting--
@@ -365,7 +365,7 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
             Deferred.unsafeDone(existing.wake, Exit.void)
           }
           waits.unsafeUpdate(1, noTags)
-          return awaitToken(existing)
+          return awaitToken(existing, existing.waiters)
         }
         waits.unsafeUpdate(1, noTags)
         // Check and insert in one synchronous step: concurrent cold callers share this entry.
@@ -385,10 +385,12 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
           lastFailure: undefined
         }
         entries.set(key, entry)
+        // Taken now: a fetch that answers at once replaces `entry.waiters` before we wait.
+        const waiters = entry.waiters
         return Effect.all([
           entries.size > maxEntries ? evictLeastRecentlyUsed : Effect.void,
           FiberMap.run(fibers, key, loop(entry))
-        ], { discard: true }).pipe(Effect.zipRight(awaitToken(entry)))
+        ], { discard: true }).pipe(Effect.zipRight(awaitToken(entry, waiters)))
       })
 
     const invalidate = (key: string, rejected?: AuthToken.AuthToken) =>
