@@ -257,8 +257,11 @@ export const make = (
   })
 
 /**
- * The service from Application Default Credentials, resolved by google-auth-library
- * when the layer is built (bounded by `detectTimeout`).
+ * The service from Application Default Credentials, resolved when the layer is built
+ * (bounded by `detectTimeout`): a credential file from any option is read and checked
+ * then (`CredentialsInvalid` names the field at fault), and the metadata server is
+ * probed afresh on every build. Tokens come from google-auth-library's client for the
+ * credential's type, or from our own abortable metadata client.
  *
  * @since 0.1.0
  * @category Layers
@@ -302,6 +305,7 @@ export const layerSource = (source: CredentialSource, options: MakeOptions = {})
  * | `EFFECT_ADC_REFRESH_AHEAD` | `cache.refreshAhead` |
  * | `EFFECT_ADC_IDLE_TIMEOUT` | `cache.idleTimeout` |
  * | `EFFECT_ADC_MAX_ENTRIES` | `cache.maxEntries` |
+ * | `EFFECT_ADC_MIN_TOKEN_LIFETIME` | `cache.minLifetime` |
  *
  * @since 0.1.0
  * @category Config
@@ -317,7 +321,8 @@ export const config: Config.Config<Options> = Config.all({
   idleTimeout: Config.option(Config.duration("EFFECT_ADC_IDLE_TIMEOUT")),
   maxEntries: Config.option(Config.integer("EFFECT_ADC_MAX_ENTRIES").pipe(
     Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 })
-  ))
+  )),
+  minLifetime: Config.option(Config.duration("EFFECT_ADC_MIN_TOKEN_LIFETIME"))
 }).pipe(Config.map((c) => ({
   projectId: Option.getOrUndefined(c.projectId),
   keyFile: Option.getOrUndefined(c.keyFile),
@@ -328,7 +333,8 @@ export const config: Config.Config<Options> = Config.all({
     margin: Option.getOrUndefined(c.margin),
     refreshAhead: Option.getOrUndefined(c.refreshAhead),
     idleTimeout: Option.getOrUndefined(c.idleTimeout),
-    maxEntries: Option.getOrUndefined(c.maxEntries)
+    maxEntries: Option.getOrUndefined(c.maxEntries),
+    minLifetime: Option.getOrUndefined(c.minLifetime)
   }
 })))
 
