@@ -89,6 +89,8 @@ export class CredentialsInvalid extends Schema.TaggedError<CredentialsInvalid>("
   {
     source: Schema.String,
     detail: Schema.String,
+    /** The JSON field at fault (`private_key`, `source_credentials.client_email`, …), when one is. */
+    field: Schema.optional(Schema.String),
     cause: Schema.optional(Schema.Defect)
   }
 ) {
@@ -157,8 +159,10 @@ export class TokenEndpointUnreachable
     "TokenEndpointUnreachable",
     {
       endpoint: TokenEndpoint,
-      reason: Schema.Literal("Unreachable", "Timeout"),
-      detail: Schema.String
+      reason: Schema.Literal("Unreachable", "Timeout", "RateLimited"),
+      detail: Schema.String,
+      /** With `RateLimited`: the server's Retry-After, in milliseconds, when it sent one. */
+      retryAfterMillis: Schema.optional(Schema.Number)
     }
   )
 {
@@ -170,6 +174,12 @@ export class TokenEndpointUnreachable
       ? "Outside Google Cloud there is no metadata server: use gcloud credentials or a key file; " +
         "on Cloud Run it is transient, retry."
       : "Check network access to Google APIs (proxy, firewall, DNS); the request is retried in the background."
+    if (this.reason === "RateLimited") {
+      const after = this.retryAfterMillis === undefined ? "" : ` and asked to retry after ${Math.ceil(this.retryAfterMillis / 1000)} s`
+      return `${endpointName[this.endpoint]} is rate limiting token requests (${this.detail})${after}. ` +
+        `Requests are retried with backoff; too many token requests usually mean tokens are not cached ` +
+        `(one AuthService per app).`
+    }
     return `${endpointName[this.endpoint]} ${
       this.reason === "Timeout" ? "did not answer in time" : "could not be reached"
     } (${this.detail}). ${hint}`
@@ -220,7 +230,7 @@ const rejectionHint = (code: string): string => {
 
 /**
  * The token endpoint answered, but not with a usable token (wrong shape, no expiry,
- * already expired, shorter-lived than the configured margin).
+ * not a JWT). A token with too little life left is {@link TokenTooShortLived}.
  *
  * @since 0.1.0
  * @category Errors
@@ -237,8 +247,74 @@ export class TokenResponseInvalid extends Schema.TaggedError<TokenResponseInvali
   /** @since 0.1.0 */
   override get message(): string {
     return `${endpointName[this.endpoint]} returned an unusable token response: ${this.detail}. ` +
-      `This is retried in the background; if it persists, check for a proxy rewriting responses ` +
-      `or lower the cache margin.`
+      `This is retried in the background; if it persists, check for a proxy rewriting responses.`
+  }
+}
+
+/**
+ * A token arrived with too little life left to use: already expired, or shorter-lived
+ * than the cache's `minLifetime` (default 10 seconds), by this machine's clock. The
+ * usual cause for an ID token is a clock that runs ahead of Google's (the token's `exp`
+ * is absolute); for an access token (`expires_in` is relative), a token endpoint or
+ * proxy that hands out tokens about to expire. Tokens with more life than that but less
+ * than the margin are used, with a margin scaled to their lifetime (see TokenCache).
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export class TokenTooShortLived extends Schema.TaggedError<TokenTooShortLived>("effect-adc/TokenTooShortLived")(
+  "TokenTooShortLived",
+  {
+    kind: Schema.Literal("access", "id"),
+    endpoint: Schema.optional(TokenEndpoint),
+    /** Milliseconds of validity left when the token arrived (zero or negative: expired). */
+    remainingMillis: Schema.Number,
+    /** The smallest remaining life the cache accepts, in milliseconds. */
+    minimumMillis: Schema.Number,
+    /** For ID tokens: `exp - iat`, the lifetime the issuer gave it, in milliseconds. */
+    issuedLifetimeMillis: Schema.optional(Schema.Number)
+  }
+) {
+  /** @since 0.2.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.2.0 */
+  override get message(): string {
+    const from = this.endpoint === undefined ? "the token source" : endpointName[this.endpoint]
+    const left = Math.round(this.remainingMillis / 1000)
+    const seen = this.remainingMillis <= 0
+      ? `was already expired by this machine's clock (${-left} s ago)`
+      : `had ${left} s left by this machine's clock, less than the ${Math.round(this.minimumMillis / 1000)} s minimum`
+    const skew = this.issuedLifetimeMillis !== undefined && this.issuedLifetimeMillis > this.remainingMillis + 60_000
+      ? ` The issuer gave it ${Math.round(this.issuedLifetimeMillis / 1000)} s, so this machine's clock is about ` +
+        `${Math.round((this.issuedLifetimeMillis - this.remainingMillis) / 60_000)} min ahead of Google's: sync it (NTP).`
+      : this.kind === "id"
+      ? " If this machine's clock runs ahead of Google's, sync it (NTP)."
+      : " Check for a proxy or token broker that hands out tokens about to expire; a machine clock ahead of Google's " +
+        "(sync it with NTP) has the same effect on ID tokens."
+    return `The ${this.kind === "id" ? "ID" : "access"} token from ${from} ${seen}. It is not used; ` +
+      `the next attempt is rate-limited.${skew}`
+  }
+}
+
+/**
+ * A call reached an AuthService (or its token cache) whose scope was closed: the layer
+ * was released, so no token can be fetched any more.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export class AuthServiceClosed extends Schema.TaggedError<AuthServiceClosed>("effect-adc/AuthServiceClosed")(
+  "AuthServiceClosed",
+  {
+    operation: Schema.String
+  }
+) {
+  /** @since 0.2.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.2.0 */
+  override get message(): string {
+    return `${this.operation} was called after the AuthService's scope closed (its layer was released). ` +
+      `Keep the layer alive for as long as its service is used, or build a new one.`
   }
 }
 
@@ -278,7 +354,12 @@ export type DetectError = CredentialsNotFound | CredentialsInvalid
  * @since 0.1.0
  * @category Errors
  */
-export type AccessTokenError = TokenEndpointUnreachable | TokenRequestRejected | TokenResponseInvalid
+export type AccessTokenError =
+  | TokenEndpointUnreachable
+  | TokenRequestRejected
+  | TokenResponseInvalid
+  | TokenTooShortLived
+  | AuthServiceClosed
 
 /**
  * What fetching an ID token can fail with.
@@ -310,7 +391,9 @@ export const AuthError: Schema.Union<[
   typeof InvalidAudience,
   typeof TokenEndpointUnreachable,
   typeof TokenRequestRejected,
-  typeof TokenResponseInvalid
+  typeof TokenResponseInvalid,
+  typeof TokenTooShortLived,
+  typeof AuthServiceClosed
 ]> = Schema.Union(
   AuthConfigInvalid,
   CredentialsNotFound,
@@ -319,5 +402,7 @@ export const AuthError: Schema.Union<[
   InvalidAudience,
   TokenEndpointUnreachable,
   TokenRequestRejected,
-  TokenResponseInvalid
+  TokenResponseInvalid,
+  TokenTooShortLived,
+  AuthServiceClosed
 )

@@ -19,6 +19,7 @@
  *
  * @since 0.1.0
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -30,10 +31,13 @@ import type * as Scope from "effect/Scope"
 import {
   type AccessTokenError,
   AuthConfigInvalid,
+  AuthServiceClosed,
   type DetectError,
   type IdTokenError,
-  InvalidAudience
+  InvalidAudience,
+  TokenTooShortLived
 } from "./AuthError.js"
+import type { TokenEndpoint } from "./AuthError.js"
 import type { AuthToken } from "./AuthToken.js"
 import type { CredentialSource, Identity } from "./CredentialSource.js"
 import { detect } from "./internal/googleAuthSource.js"
@@ -183,20 +187,34 @@ export const make = (
       return record
     }
 
+    // After the scope closed every call fails at once (the cache's own check covers the
+    // calls already waiting). Added after the cache's finalizer, so it runs first.
+    let closed = false
+    yield* Effect.addFinalizer(() => Effect.sync(() => { closed = true }))
+    /** Names the endpoint in TokenTooShortLived (the cache does not know it). */
+    const withEndpoint = (endpoint: TokenEndpoint | undefined) => (error: IdTokenError): IdTokenError =>
+      error instanceof TokenTooShortLived && error.endpoint === undefined && endpoint !== undefined
+        ? new TokenTooShortLived({ ...error, endpoint })
+        : error
+
     const accessFor = (target: AccessTarget): Effect.Effect<AuthToken, AccessTokenError> =>
-      cache.get(accessKey(target), () => source.fetchAccessToken(scopesOf(target))) as Effect.Effect<
-        AuthToken,
-        AccessTokenError
-      >
+      closed
+        ? Effect.fail(new AuthServiceClosed({ operation: "AuthService.accessToken" }))
+        : cache.get(accessKey(target), () => source.fetchAccessToken(scopesOf(target))).pipe(
+          Effect.mapError(withEndpoint(source.endpoints?.access))
+        ) as Effect.Effect<AuthToken, AccessTokenError>
 
     const idFor = (audience: string): Effect.Effect<AuthToken, IdTokenError> => {
+      if (closed) return Effect.fail(new AuthServiceClosed({ operation: "AuthService.idToken" }))
       if (!checkedAudiences.has(audience)) {
         const detail = audienceProblem(audience)
         if (detail !== undefined) return Effect.fail(new InvalidAudience({ audience, detail }))
         if (checkedAudiences.size >= 4096) checkedAudiences.clear()
         checkedAudiences.add(audience)
       }
-      return cache.get(cacheKey({ kind: "id", audience }), () => source.fetchIdToken(audience))
+      return cache.get(cacheKey({ kind: "id", audience }), () => source.fetchIdToken(audience)).pipe(
+        Effect.mapError(withEndpoint(source.endpoints?.id))
+      )
     }
 
     const token = ((target: TokenTarget) =>
@@ -239,8 +257,11 @@ export const make = (
   })
 
 /**
- * The service from Application Default Credentials, resolved by google-auth-library
- * when the layer is built (bounded by `detectTimeout`).
+ * The service from Application Default Credentials, resolved when the layer is built
+ * (bounded by `detectTimeout`): a credential file from any option is read and checked
+ * then (`CredentialsInvalid` names the field at fault), and the metadata server is
+ * probed afresh on every build. Tokens come from google-auth-library's client for the
+ * credential's type, or from our own abortable metadata client.
  *
  * @since 0.1.0
  * @category Layers
@@ -256,7 +277,7 @@ export const layer = (options: Options = {}): Layer.Layer<AuthService, DetectErr
         clientOptions: options.clientOptions,
         detectTimeout: Duration.decode(options.detectTimeout ?? Duration.seconds(10)),
         requestTimeout: Duration.decode(options.requestTimeout ?? Duration.seconds(30))
-      })
+      }).pipe(Effect.provide(FetchHttpClient.layer))
       return yield* make(source, { quotaProject: options.quotaProject, scopes: options.scopes, cache: options.cache })
     })
   )
@@ -284,6 +305,7 @@ export const layerSource = (source: CredentialSource, options: MakeOptions = {})
  * | `EFFECT_ADC_REFRESH_AHEAD` | `cache.refreshAhead` |
  * | `EFFECT_ADC_IDLE_TIMEOUT` | `cache.idleTimeout` |
  * | `EFFECT_ADC_MAX_ENTRIES` | `cache.maxEntries` |
+ * | `EFFECT_ADC_MIN_TOKEN_LIFETIME` | `cache.minLifetime` |
  *
  * @since 0.1.0
  * @category Config
@@ -299,7 +321,8 @@ export const config: Config.Config<Options> = Config.all({
   idleTimeout: Config.option(Config.duration("EFFECT_ADC_IDLE_TIMEOUT")),
   maxEntries: Config.option(Config.integer("EFFECT_ADC_MAX_ENTRIES").pipe(
     Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 })
-  ))
+  )),
+  minLifetime: Config.option(Config.duration("EFFECT_ADC_MIN_TOKEN_LIFETIME"))
 }).pipe(Config.map((c) => ({
   projectId: Option.getOrUndefined(c.projectId),
   keyFile: Option.getOrUndefined(c.keyFile),
@@ -310,7 +333,8 @@ export const config: Config.Config<Options> = Config.all({
     margin: Option.getOrUndefined(c.margin),
     refreshAhead: Option.getOrUndefined(c.refreshAhead),
     idleTimeout: Option.getOrUndefined(c.idleTimeout),
-    maxEntries: Option.getOrUndefined(c.maxEntries)
+    maxEntries: Option.getOrUndefined(c.maxEntries),
+    minLifetime: Option.getOrUndefined(c.minLifetime)
   }
 })))
 

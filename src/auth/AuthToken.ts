@@ -18,6 +18,12 @@ export interface AuthToken {
   readonly value: Redacted.Redacted<string>
   /** Epoch milliseconds at which the token stops being valid. */
   readonly expiresAt: number
+  /**
+   * Epoch milliseconds at which the issuer says it minted the token (an ID token's
+   * `iat`, by the issuer's clock), when known: `expiresAt - issuedAt` is the lifetime it
+   * was given, which tells a short-lived token from a clock that runs ahead.
+   */
+  readonly issuedAt?: number | undefined
 }
 
 /**
@@ -26,11 +32,10 @@ export interface AuthToken {
  * @since 0.1.0
  * @category Constructors
  */
-export const make = (kind: AuthToken["kind"], value: string, expiresAt: number): AuthToken => ({
-  kind,
-  value: Redacted.make(value),
-  expiresAt
-})
+export const make = (kind: AuthToken["kind"], value: string, expiresAt: number, issuedAt?: number): AuthToken =>
+  issuedAt === undefined
+    ? { kind, value: Redacted.make(value), expiresAt }
+    : { kind, value: Redacted.make(value), expiresAt, issuedAt }
 
 /**
  * Do two tokens carry the same secret value? (The metadata server hands back the same

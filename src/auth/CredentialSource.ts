@@ -7,7 +7,7 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
-import type { AccessTokenError, IdTokenError } from "./AuthError.js"
+import type { AccessTokenError, IdTokenError, TokenEndpoint } from "./AuthError.js"
 import type { AuthToken } from "./AuthToken.js"
 
 /**
@@ -63,6 +63,8 @@ export interface CredentialSource {
   readonly fetchAccessToken: (scopes: ReadonlyArray<string>) => Effect.Effect<AuthToken, AccessTokenError>
   /** Fetches a new ID token for a validated audience. */
   readonly fetchIdToken: (audience: string) => Effect.Effect<AuthToken, IdTokenError>
+  /** Which endpoint each kind of token comes from, named in errors (for example `TokenTooShortLived`). */
+  readonly endpoints?: { readonly access: TokenEndpoint; readonly id: TokenEndpoint } | undefined
 }
 
 /**

@@ -4,22 +4,39 @@
  * waits for a token.
  *
  * Rules, per entry:
- * - a caller gets the current token only while more than `margin` of it is left;
- *   otherwise it waits for the fetch in flight (starting one at once if the entry is
- *   backing off after a failure);
- * - the fiber refreshes `refreshAhead` before expiry (at most half the lifetime);
+ * - a token's expiry is its `expiresAt`, but never later than its issued lifetime
+ *   (`expiresAt - issuedAt`, when known) from receipt: a clock running behind the
+ *   issuer's does not stretch it;
+ * - a caller gets the current token only while more than its margin is left: the
+ *   configured `margin`, or a quarter of the token's lifetime at receipt when that is
+ *   smaller (a 30-second token is used with a 7.5-second margin, not refused);
+ * - a token that arrives with less than `minLifetime` left (already expired, or a clock
+ *   far ahead of the issuer's) is refused: the callers waiting for it fail at once with
+ *   `TokenTooShortLived`;
+ * - the fiber refreshes `refreshAhead` before expiry, never before half the token's
+ *   remaining life (so successful fetches are at most one per `minLifetime / 2`);
  * - a refresh that returns the value already held (the metadata server does this until
  *   about 5 minutes before expiry) is no refresh: it is retried with backoff;
  * - a failed refresh keeps the old token while it is usable and retries with
- *   exponential backoff and jitter; once no usable token is left, waiting callers get
- *   the failure, and the next caller triggers a new attempt;
+ *   exponential backoff and jitter (`retryInitial`, doubling, up to `retryMax`); once no
+ *   usable token is left, waiting callers get the failure, and until the next step of
+ *   the backoff is due every new caller gets that failure at once (no caller waits, and
+ *   callers never speed up the fetch rate);
  * - an entry nobody asked for during `idleTimeout` stops at its next wake-up and is
  *   dropped; beyond `maxEntries` the least recently used entry is dropped;
- * - closing the cache's scope interrupts every fiber.
+ * - a waiting caller that is interrupted (AbortSignal, timeout) stops waiting; when the
+ *   last one leaves an entry that holds no token, its fetch is interrupted (the request
+ *   aborted) and the entry dropped;
+ * - closing the cache's scope interrupts every fiber; callers waiting then, and every
+ *   later call, fail with `AuthServiceClosed`.
+ *
+ * So every caller settles: with a token, the fetch's failure, `TokenTooShortLived` or
+ * `AuthServiceClosed`. Per entry the fetches are bounded: while the source fails or
+ * hands out unusable tokens, one per backoff step (1, 2, 4, … 60 s by default), however
+ * many callers ask.
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -28,9 +45,9 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as FiberMap from "effect/FiberMap"
 import * as Metric from "effect/Metric"
-import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
+import { AuthServiceClosed, TokenTooShortLived } from "./AuthError.js"
 import * as AuthToken from "./AuthToken.js"
 
 /**
@@ -52,7 +69,20 @@ export interface Options {
   readonly retryInitial?: Duration.DurationInput | undefined
   /** Longest retry delay. Default 60 seconds. */
   readonly retryMax?: Duration.DurationInput | undefined
+  /**
+   * A token that arrives with less than this left is refused with `TokenTooShortLived`.
+   * Default the smaller of 10 seconds and the margin.
+   */
+  readonly minLifetime?: Duration.DurationInput | undefined
 }
+
+/**
+ * What the cache itself can fail with, besides the fetch's own errors.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export type TokenCacheError = TokenTooShortLived | AuthServiceClosed
 
 /**
  * A running cache whose entries fail with `E`.
@@ -65,7 +95,10 @@ export interface TokenCache<E> {
    * The token for `key`. `fetch` is called once, when the entry is created (it must
    * fetch the same thing for the same key).
    */
-  readonly get: (key: string, fetch: () => Effect.Effect<AuthToken.AuthToken, E>) => Effect.Effect<AuthToken.AuthToken, E>
+  readonly get: (
+    key: string,
+    fetch: () => Effect.Effect<AuthToken.AuthToken, E>
+  ) => Effect.Effect<AuthToken.AuthToken, E | TokenCacheError>
   /**
    * The token for `key` if one with more than the margin left is cached, without
    * waiting or fetching: the synchronous fast path behind `get`.
@@ -106,16 +139,22 @@ interface Entry<E> {
   readonly kind: string
   readonly fetch: Effect.Effect<AuthToken.AuthToken, E>
   token: AuthToken.AuthToken | undefined
-  /** Completed with the next token published, or failed when a fetch fails with no usable token. */
-  waiters: Deferred.Deferred<AuthToken.AuthToken, E>
+  /** The margin of the held token: the configured one, or a quarter of its lifetime at receipt. */
+  tokenMargin: number
+  /** Completed with the next token published, or failed when no usable token is left. */
+  waiters: Deferred.Deferred<AuthToken.AuthToken, E | TokenCacheError>
   /** Completed to cut a backoff or refresh sleep short. */
   wake: Deferred.Deferred<void>
   fetching: boolean
+  /** Callers waiting on `waiters`. */
+  waiting: number
   lastUsed: number
-}
-
-class Stale {
-  readonly _tag = "Stale"
+  /** Failed attempts in a row. */
+  failures: number
+  /** When the last attempt ended. */
+  attemptEndedAt: number
+  /** The failure callers get while no usable token is held and the next attempt is not due. */
+  lastFailure: Exit.Exit<never, E | TokenCacheError> | undefined
 }
 
 /**
@@ -130,42 +169,68 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
     const refreshAhead = Duration.toMillis(options.refreshAhead ?? Duration.minutes(4))
     const idleTimeout = Duration.toMillis(options.idleTimeout ?? Duration.hours(2))
     const maxEntries = Math.max(1, options.maxEntries ?? 256)
-    const retryInitial = Duration.toMillis(options.retryInitial ?? Duration.seconds(1))
-    const retryMax = Duration.toMillis(options.retryMax ?? Duration.seconds(60))
+    const retryInitial = Math.max(1, Duration.toMillis(options.retryInitial ?? Duration.seconds(1)))
+    const retryMax = Math.max(retryInitial, Duration.toMillis(options.retryMax ?? Duration.seconds(60)))
+    const minLifetime = Math.max(
+      1,
+      options.minLifetime === undefined ? Math.min(10_000, margin) : Duration.toMillis(options.minLifetime)
+    )
 
     const entries = new Map<string, Entry<E>>()
     // Read synchronously on the hot path; under TestClock this is the test's clock.
     const clock = yield* Effect.clock
     const fibers = yield* FiberMap.make<string, void>()
+    let closed = false
+    // Runs before the FiberMap's finalizer (finalizers run in reverse order): the loops
+    // interrupted next see `closed` and fail their waiters with AuthServiceClosed.
+    yield* Effect.addFinalizer(() => Effect.sync(() => { closed = true }))
 
-    const usable = (token: AuthToken.AuthToken | undefined, now: number): token is AuthToken.AuthToken =>
-      token !== undefined && AuthToken.remainingMillis(token, now) > margin
+    const closedError = (kind: string) => new AuthServiceClosed({ operation: `TokenCache.get (${kind} token)` })
 
-    /** When to refresh a token received at `now`. */
-    const refreshDelay = (token: AuthToken.AuthToken, now: number): number => {
-      const lifetime = AuthToken.remainingMillis(token, now)
-      const lead = Math.max(Math.min(refreshAhead, lifetime / 2), margin + retryInitial)
-      return Math.max(0, lifetime - lead)
+    const usable = (entry: Entry<E>, now: number): boolean =>
+      entry.token !== undefined && AuthToken.remainingMillis(entry.token, now) > entry.tokenMargin
+
+    /** The margin of a token with `lifetime` left at receipt. */
+    const marginFor = (lifetime: number): number => Math.min(margin, lifetime / 4)
+
+    /** When to refresh a token with `lifetime` left at receipt and margin `tokenMargin`. */
+    const refreshDelay = (lifetime: number, tokenMargin: number): number => {
+      const lead = Math.max(Math.min(refreshAhead, lifetime / 2), tokenMargin + retryInitial)
+      // Never before half the remaining life: at most one successful fetch per minLifetime / 2.
+      return Math.max(lifetime - lead, lifetime / 2)
     }
 
+    /** The nominal backoff step after `failures` failures in a row. */
+    const step = (failures: number) => Math.min(retryMax, retryInitial * 2 ** Math.max(0, failures - 1))
+
     /** Exponential backoff with full jitter between 50% and 100% of the step. */
-    const backoff = (failures: number) =>
-      Effect.map(Random.nextRange(0.5, 1), (j) => Math.round(Math.min(retryMax, retryInitial * 2 ** (failures - 1)) * j))
+    const backoff = (failures: number) => Effect.map(Random.nextRange(0.5, 1), (j) => Math.round(step(failures) * j))
 
     const sleepOrWake = (entry: Entry<E>, millis: number) =>
       Effect.raceFirst(Effect.sleep(Duration.millis(millis)), Deferred.await(entry.wake))
 
     const attempt = (entry: Entry<E>) =>
-      Effect.flatMap(entry.fetch, (token) =>
-        entry.token !== undefined && AuthToken.sameValue(entry.token, token)
-          ? Effect.fail(new Stale())
-          : Effect.succeed(token)).pipe(
-          Effect.zipLeft(Metric.increment(fetches)),
-          Effect.withSpan("effect-adc/TokenCache.fetch", { attributes: { kind: entry.kind } })
-        )
+      entry.fetch.pipe(Effect.withSpan("effect-adc/TokenCache.fetch", { attributes: { kind: entry.kind } }))
+
+    const tooShortLived = (token: AuthToken.AuthToken, remaining: number) =>
+      new TokenTooShortLived({
+        kind: token.kind,
+        remainingMillis: remaining,
+        minimumMillis: minLifetime,
+        ...(token.issuedAt === undefined ? {} : { issuedLifetimeMillis: token.expiresAt - token.issuedAt })
+      })
+
+    /**
+     * A token never lives longer than its issuer gave it (`exp - iat`): on a machine
+     * whose clock runs behind, `exp` alone would make it look valid past its end.
+     */
+    const issuedLifetimeBound = (token: AuthToken.AuthToken, now: number): AuthToken.AuthToken =>
+      token.issuedAt !== undefined && token.expiresAt - token.issuedAt < token.expiresAt - now
+        ? { ...token, expiresAt: now + Math.max(0, token.expiresAt - token.issuedAt) }
+        : token
 
     /** Completes the current waiters and arms a fresh deferred for the next ones. */
-    const settle = (entry: Entry<E>, exit: Exit.Exit<AuthToken.AuthToken, E>) => {
+    const settle = (entry: Entry<E>, exit: Exit.Exit<AuthToken.AuthToken, E | TokenCacheError>) => {
       const waiters = entry.waiters
       entry.waiters = Deferred.unsafeMake(FiberId.none)
       Deferred.unsafeDone(waiters, exit)
@@ -179,47 +244,63 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
 
     const loop = (entry: Entry<E>): Effect.Effect<void> =>
       Effect.gen(function*() {
-        let failures = 0
         while (true) {
           entry.fetching = true
           const exit = yield* Effect.exit(attempt(entry))
           entry.fetching = false
           entry.wake = Deferred.unsafeMake(FiberId.none)
           const now = yield* Clock.currentTimeMillis
-          let delay: number
-          if (Exit.isSuccess(exit) && usable(exit.value, now)) {
-            failures = 0
-            entry.token = exit.value
-            settle(entry, Exit.succeed(exit.value))
-            delay = refreshDelay(exit.value, now)
+          entry.attemptEndedAt = now
+          let failed: Exit.Exit<never, E | TokenCacheError> | undefined
+          let stale = false
+          if (Exit.isSuccess(exit)) {
+            const token = issuedLifetimeBound(exit.value, now)
+            const remaining = AuthToken.remainingMillis(token, now)
+            if (entry.token !== undefined && AuthToken.sameValue(entry.token, token)) stale = true
+            else if (remaining < minLifetime) failed = Exit.fail(tooShortLived(token, remaining))
+            else {
+              entry.failures = 0
+              entry.token = token
+              entry.tokenMargin = marginFor(remaining)
+              entry.lastFailure = undefined
+              yield* Metric.increment(fetches)
+              settle(entry, Exit.succeed(token))
+              yield* sleepOrWake(entry, refreshDelay(remaining, entry.tokenMargin))
+              if ((yield* Clock.currentTimeMillis) - entry.lastUsed >= idleTimeout) return yield* drop(entry)
+              continue
+            }
           } else {
-            // A failure, a stale refresh, or a token shorter-lived than the margin.
-            failures++
-            const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-            if (Option.isSome(failure) && failure.value instanceof Stale) {
-              yield* Metric.increment(staleRefreshes)
-            } else {
-              yield* Metric.increment(fetchFailures)
-              if (!usable(entry.token, now) && Exit.isFailure(exit)) {
-                entry.token = undefined
-                settle(entry, exit as Exit.Exit<never, E>)
-              }
-            }
-            delay = yield* backoff(failures)
-            if (entry.token !== undefined) {
-              // Never sleep past the moment the held token stops being usable.
-              delay = Math.min(delay, Math.max(0, AuthToken.remainingMillis(entry.token, now) - margin))
-            }
+            failed = Exit.failCause(exit.cause)
+          }
+          // A failure, a stale refresh, or a token with too little life.
+          entry.failures++
+          yield* Metric.increment(stale ? staleRefreshes : fetchFailures)
+          if (!usable(entry, now)) {
+            // Nothing usable is left: whoever waits gets the failure now.
+            const outcome = failed ??
+              Exit.fail(tooShortLived(entry.token!, AuthToken.remainingMillis(entry.token!, now)))
+            entry.token = undefined
+            entry.lastFailure = outcome
+            settle(entry, outcome)
+          }
+          let delay = yield* backoff(entry.failures)
+          if (entry.token !== undefined) {
+            // Never sleep past the moment the held token stops being usable.
+            delay = Math.min(delay, Math.max(0, AuthToken.remainingMillis(entry.token, now) - entry.tokenMargin))
           }
           yield* sleepOrWake(entry, delay)
-          const after = yield* Clock.currentTimeMillis
-          if (after - entry.lastUsed >= idleTimeout) {
-            return yield* drop(entry)
-          }
+          if ((yield* Clock.currentTimeMillis) - entry.lastUsed >= idleTimeout) return yield* drop(entry)
         }
       }).pipe(
         // Scope closed or entry evicted: nobody may be left waiting forever.
-        Effect.onInterrupt((fiberIds) => Effect.sync(() => settle(entry, Exit.interrupt(FiberId.combineAll(fiberIds)))))
+        Effect.onInterrupt((fiberIds) =>
+          Effect.sync(() =>
+            settle(
+              entry,
+              closed ? Exit.fail(closedError(entry.kind)) : Exit.interrupt(FiberId.combineAll(fiberIds))
+            )
+          )
+        )
       )
 
     /** Drops the least recently used entry that nobody is waiting on. */
@@ -235,44 +316,81 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
     })
 
     const peek = (key: string): AuthToken.AuthToken | undefined => {
+      if (closed) return undefined
       const entry = entries.get(key)
       if (entry === undefined) return undefined
       const now = clock.unsafeCurrentTimeMillis()
       entry.lastUsed = now
-      const token = entry.token
-      if (!usable(token, now)) return undefined
+      if (!usable(entry, now)) return undefined
       hits.unsafeUpdate(1, noTags)
-      return token
+      return entry.token
     }
 
-    const get = (key: string, fetch: () => Effect.Effect<AuthToken.AuthToken, E>) =>
+    /**
+     * Waits for the entry's next token. A caller that is interrupted (an AbortSignal, a
+     * timeout) stops waiting; if it was the last one and no token is held, the fetch
+     * itself is interrupted (its request aborted, its socket closed) and the entry dropped.
+     */
+    const awaitToken = (entry: Entry<E>, waiters: Entry<E>["waiters"]) =>
       Effect.suspend(() => {
+        entry.waiting++
+        return Deferred.await(waiters).pipe(
+          Effect.onExit((exit) =>
+            Effect.suspend(() => {
+              entry.waiting--
+              const abandoned = Exit.isInterrupted(exit) && entry.waiting === 0 && entry.token === undefined &&
+                entry.fetching && !closed && entries.get(entry.key) === entry
+              if (!abandoned) return Effect.void
+              entries.delete(entry.key)
+              return FiberMap.remove(fibers, entry.key)
+            })
+          )
+        )
+      })
+
+    const get = (key: string, fetch: () => Effect.Effect<AuthToken.AuthToken, E>) =>
+      Effect.suspend((): Effect.Effect<AuthToken.AuthToken, E | TokenCacheError> => {
         const cached = peek(key)
         if (cached !== undefined) return Effect.succeed(cached)
-        waits.unsafeUpdate(1, noTags)
+        const kind = key.split("\u0000")[0] ?? ""
+        if (closed) return Effect.fail(closedError(kind))
         const now = clock.unsafeCurrentTimeMillis()
         const existing = entries.get(key)
         if (existing !== undefined) {
-          if (!existing.fetching) Deferred.unsafeDone(existing.wake, Exit.void)
-          return Deferred.await(existing.waiters)
+          if (!existing.fetching) {
+            // Backing off after a failure: the failure, at once, until the next step is due.
+            if (existing.lastFailure !== undefined && now - existing.attemptEndedAt < step(existing.failures)) {
+              return existing.lastFailure
+            }
+            Deferred.unsafeDone(existing.wake, Exit.void)
+          }
+          waits.unsafeUpdate(1, noTags)
+          return awaitToken(existing, existing.waiters)
         }
+        waits.unsafeUpdate(1, noTags)
         // Check and insert in one synchronous step: concurrent cold callers share this entry.
         const entry: Entry<E> = {
           key,
-          kind: key.split("\u0000")[0] ?? "",
+          kind,
           fetch: fetch(),
           token: undefined,
+          tokenMargin: margin,
           waiters: Deferred.unsafeMake(FiberId.none),
           wake: Deferred.unsafeMake(FiberId.none),
           fetching: true,
-          lastUsed: now
+          waiting: 0,
+          lastUsed: now,
+          failures: 0,
+          attemptEndedAt: now,
+          lastFailure: undefined
         }
         entries.set(key, entry)
+        // Taken now: a fetch that answers at once replaces `entry.waiters` before we wait.
         const waiters = entry.waiters
         return Effect.all([
           entries.size > maxEntries ? evictLeastRecentlyUsed : Effect.void,
           FiberMap.run(fibers, key, loop(entry))
-        ], { discard: true }).pipe(Effect.zipRight(Deferred.await(waiters)))
+        ], { discard: true }).pipe(Effect.zipRight(awaitToken(entry, waiters)))
       })
 
     const invalidate = (key: string, rejected?: AuthToken.AuthToken) =>
@@ -281,6 +399,7 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
         if (entry === undefined || entry.token === undefined) return
         if (rejected !== undefined && !AuthToken.sameValue(entry.token, rejected)) return
         entry.token = undefined
+        entry.lastFailure = undefined
         if (!entry.fetching) Deferred.unsafeDone(entry.wake, Exit.void)
       })
 

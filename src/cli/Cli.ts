@@ -3,9 +3,13 @@
  * `chat`, `proxy`, `emulator`, `demo`.
  *
  * Exit codes: 0 success; 1 usage error (an unknown command or option, an invalid proxy,
- * model or demo configuration); 2 no usable credentials (ADC found nothing or the
- * credential is invalid); 3 a token could not be minted; 4 the proxy could not listen;
- * 5 a model call failed (`chat`, `demo`).
+ * model, demo or auth configuration, an invalid `--audience` or `--scopes`); 2 no usable
+ * credentials (ADC found nothing or the credential is invalid); 3 a token could not be
+ * minted; 4 the proxy could not listen; 5 a model call failed (`chat`, `demo`).
+ *
+ * Every command checks its configuration (flags, route tables, auth variables) before
+ * it looks for credentials, so a configuration mistake is blamed on the configuration
+ * even where there are no credentials at all.
  *
  * @since 0.1.0
  */
@@ -18,9 +22,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import type { AuthError } from "../auth/AuthError.js"
+import { type AuthError, AuthConfigInvalid } from "../auth/AuthError.js"
 import * as AuthService from "../auth/AuthService.js"
 import type { AuthToken } from "../auth/AuthToken.js"
+import * as TokenTarget from "../auth/TokenTarget.js"
 import { readFileSync } from "node:fs"
 import * as ProxyConfig from "../proxy/ProxyConfig.js"
 import * as SigningProxy from "../proxy/SigningProxy.js"
@@ -37,7 +42,9 @@ import { emulate } from "./Emulate.js"
  * @category Constants
  */
 export const exitCodeOf = (error: AuthError): number =>
-  error._tag === "CredentialsNotFound" || error._tag === "CredentialsInvalid" || error._tag === "AuthConfigInvalid"
+  error._tag === "InvalidAudience" || error._tag === "AuthConfigInvalid"
+    ? 1
+    : error._tag === "CredentialsNotFound" || error._tag === "CredentialsInvalid"
     ? 2
     : 3
 
@@ -68,9 +75,44 @@ const report = (error: AuthError) =>
     }))
   )
 
-/** Runs a command body with AuthService from the environment. */
-const withAuth = <E extends AuthError>(body: Effect.Effect<void, E, AuthService.AuthService>) =>
-  body.pipe(Effect.provide(AuthService.layerConfig()), Effect.catchAll(report))
+/**
+ * Runs a command body with AuthService from the environment, after `check` (the
+ * command's own configuration): a configuration mistake fails before ADC is asked.
+ */
+const withAuth = <A, E extends AuthError, C extends AuthError>(
+  check: Effect.Effect<A, C>,
+  body: (checked: A) => Effect.Effect<void, E, AuthService.AuthService>
+) =>
+  Effect.flatMap(check, (checked) => body(checked).pipe(Effect.provide(AuthService.layerConfig()))).pipe(
+    Effect.catchAll(report)
+  )
+
+/** A scope is a bare word (`openid`, `email`) or an https URL. */
+const scopeProblem = (scope: string): string | undefined => {
+  if (/^[a-z][\w.-]*$/i.test(scope)) return undefined
+  try {
+    return new URL(scope).protocol === "https:" ? undefined : "it is not an https URL"
+  } catch {
+    return "it is neither a URL nor a bare scope name"
+  }
+}
+
+/** The `--scopes` flag, checked (before any credential lookup). */
+const checkScopes = (scopes: Option.Option<string>): Effect.Effect<ReadonlyArray<string> | undefined, AuthConfigInvalid> =>
+  Option.match(scopes, {
+    onNone: () => Effect.succeed(undefined),
+    onSome: (text) => {
+      const list = text.split(",").map((x) => x.trim()).filter((x) => x !== "")
+      if (list.length === 0) return Effect.fail(new AuthConfigInvalid({ detail: "--scopes names no scope" }))
+      for (const scope of list) {
+        const problem = scopeProblem(scope)
+        if (problem !== undefined) {
+          return Effect.fail(new AuthConfigInvalid({ detail: `--scopes: ${JSON.stringify(scope)}: ${problem}` }))
+        }
+      }
+      return Effect.succeed(list)
+    }
+  })
 
 const accessCommand = Command.make(
   "access",
@@ -82,12 +124,12 @@ const accessCommand = Command.make(
     json
   },
   ({ json, scopes }) =>
-    withAuth(Effect.gen(function*() {
-      const auth = yield* AuthService.AuthService
-      const list = Option.map(scopes, (s) => s.split(",").map((x) => x.trim()).filter((x) => x !== ""))
-      const token = yield* auth.accessToken({ scopes: Option.getOrUndefined(list) })
-      yield* printToken(token, json)
-    }))
+    withAuth(checkScopes(scopes), (list) =>
+      Effect.gen(function*() {
+        const auth = yield* AuthService.AuthService
+        const token = yield* auth.accessToken({ scopes: list })
+        yield* printToken(token, json)
+      }))
 ).pipe(Command.withDescription("print an OAuth access token, like `gcloud auth print-access-token`"))
 
 const idCommand = Command.make(
@@ -97,11 +139,12 @@ const idCommand = Command.make(
     json
   },
   ({ audience, json }) =>
-    withAuth(Effect.gen(function*() {
-      const auth = yield* AuthService.AuthService
-      const token = yield* auth.idToken(audience)
-      yield* printToken(token, json)
-    }))
+    withAuth(TokenTarget.validateAudience(audience), (checked) =>
+      Effect.gen(function*() {
+        const auth = yield* AuthService.AuthService
+        const token = yield* auth.idToken(checked)
+        yield* printToken(token, json)
+      }))
 ).pipe(Command.withDescription("print a Google-signed ID token, like `gcloud auth print-identity-token`"))
 
 const tokenCommand = Command.make("token").pipe(
@@ -110,10 +153,11 @@ const tokenCommand = Command.make("token").pipe(
 )
 
 const identityCommand = Command.make("identity", {}, () =>
-  withAuth(Effect.gen(function*() {
-    const auth = yield* AuthService.AuthService
-    yield* Console.log(JSON.stringify(auth.identity, null, 2))
-  }))).pipe(Command.withDescription("show which ADC source was found, its principal and project (no secrets)"))
+  withAuth(Effect.void, () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService.AuthService
+      yield* Console.log(JSON.stringify(auth.identity, null, 2))
+    }))).pipe(Command.withDescription("show which ADC source was found, its principal and project (no secrets)"))
 
 const doctorCommand = Command.make(
   "doctor",
@@ -158,13 +202,14 @@ const proxyCommand = Command.make(
   },
   (flags) =>
     Effect.gen(function*() {
+      // The route table first: a mistake in it is reported even without credentials.
       const config = yield* proxyConfigFrom(flags)
-      const proxy = yield* SigningProxy.start(config)
-      yield* Console.error(`effect-adc proxy: listening on ${proxy.url} (${config.routes.length} routes); Ctrl-C stops it`)
-      return yield* Effect.never
+      return yield* Effect.gen(function*() {
+        const proxy = yield* SigningProxy.start(config)
+        yield* Console.error(`effect-adc proxy: listening on ${proxy.url} (${config.routes.length} routes); Ctrl-C stops it`)
+        return yield* Effect.never
+      }).pipe(Effect.scoped, Effect.provide(Layer.merge(AuthService.layerConfig(), NodeHttpClient.layerUndici)))
     }).pipe(
-      Effect.scoped,
-      Effect.provide(Layer.merge(AuthService.layerConfig(), NodeHttpClient.layerUndici)),
       Effect.catchAll((error) =>
         Console.error(`effect-adc: ${error.message}`).pipe(
           Effect.zipRight(Effect.sync(() => {

@@ -10,9 +10,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import type { AuthError } from "../auth/AuthError.js"
+import { type AuthError, InvalidAudience } from "../auth/AuthError.js"
 import * as AuthService from "../auth/AuthService.js"
 import type { AuthToken } from "../auth/AuthToken.js"
+import * as TokenTarget from "../auth/TokenTarget.js"
 
 /**
  * One checked item.
@@ -27,8 +28,9 @@ export interface Check {
 }
 
 /**
- * The doctor's verdict: the checks, and the exit code (0 all good, 2 no usable
- * credentials, 3 a token could not be minted).
+ * The doctor's verdict: the checks, and the exit code (0 all good, 1 an invalid
+ * `--audience`, checked before anything else, 2 no usable credentials, 3 a token could
+ * not be minted).
  *
  * @since 0.1.0
  * @category Models
@@ -64,6 +66,14 @@ export const diagnose = <E extends AuthError>(
 ): Effect.Effect<Report> =>
   Effect.gen(function*() {
     const checks: Array<Check> = []
+    // The configuration first: a bad --audience is a usage error (exit 1), reported
+    // without asking ADC for anything.
+    const audienceProblem = TokenTarget.audienceProblem(options.audience)
+    if (audienceProblem !== undefined) {
+      const error = new InvalidAudience({ audience: options.audience, detail: audienceProblem })
+      checks.push({ name: "audience", ok: false, detail: error.message })
+      return { checks, exitCode: 1 }
+    }
     const built = yield* Effect.either(Effect.scoped(Effect.gen(function*() {
       const auth = yield* AuthService.AuthService
       const identity = auth.identity

@@ -103,6 +103,12 @@ export interface Controls {
   fail(endpoint: Endpoint, failure: Failure, times?: number): void
   clearFailures(): void
   count(endpoint: Endpoint): number
+  /**
+   * sockets of requests held by a `hang` failure that are still open on the server side
+   * (of `endpoint`, or of every endpoint): a client whose timeout aborts its request
+   * brings this back to 0
+   */
+  hangingSockets(endpoint?: Endpoint): number
   counts(): Readonly<Record<string, number>>
   setClockOffset(ms: number): void
   /** the emulator clock in ms */

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import { createRemoteJWKSet, jwtVerify } from "jose"
 import * as AuthService from "../../src/auth/AuthService.js"
 import { useEmulator } from "../support/emulator.js"
@@ -289,7 +290,11 @@ describe("AuthService errors", () => {
         emulator.controls.fail("metadata.identity", { kind: "close" })
         const failed = yield* Effect.flip(auth.idToken(`${audience}/down`))
         emulator.controls.clearFailures()
-        const recovered = yield* auth.idToken(`${audience}/down`)
+        // Until the cache's next backoff step (retryInitial) callers get the failure at
+        // once; a caller that retries after it gets a token.
+        const recovered = yield* auth.idToken(`${audience}/down`).pipe(
+          Effect.retry({ schedule: Schedule.spaced("50 millis"), times: 10 })
+        )
         return { failed, recovered }
       }),
       { cache: { retryInitial: "50 millis" }, requestTimeout: "5 seconds" }

@@ -166,8 +166,14 @@ describe("TokenCache", () => {
         const error = failed.cause._tag === "Fail" ? failed.cause.error : undefined
         expect(error).toBeInstanceOf(SourceDown)
       }
-      // The source comes back: the next caller triggers an attempt at once.
+      // Until the next backoff step is due, callers get the failure at once (no fetch).
       yield* Ref.set(source.failing, false)
+      const fetchesAfterFailure = yield* Ref.get(source.fetches)
+      const fastFailed = yield* Effect.exit(cache.get("k", () => source.fetch))
+      expect(Exit.isFailure(fastFailed)).toBe(true)
+      expect(yield* Ref.get(source.fetches)).toBe(fetchesAfterFailure)
+      // The source is back: once the step (at most retryMax) passed, the next caller gets a fresh token.
+      yield* TestClock.adjust("60 seconds")
       const recovered = yield* cache.get("k", () => source.fetch)
       expect(valueOf(recovered)).toMatch(/^token-\d+$/)
       expect(valueOf(recovered)).not.toBe("token-1")

@@ -165,9 +165,9 @@ describe("effect-adc token", () => {
     expect(Date.parse(String(parsed["expiresAt"]))).toBeGreaterThan(Date.now())
   })
 
-  it("a bad audience: one line on stderr, exit 3, nothing on stdout", async () => {
+  it("a bad audience: one line on stderr, exit 1 (a usage error), nothing on stdout", async () => {
     const result = await cli(["token", "id", "--audience", "http://example.com"])
-    expect(result.code).toBe(3)
+    expect(result.code).toBe(1)
     expect(result.stdout).toBe("")
     expect(result.stderr.trim().split("\n")).toHaveLength(1)
     expect(result.stderr).toContain("use https")

@@ -1,19 +1,34 @@
-/** @internal */
+/**
+ * Application Default Credentials, resolved by us and served by google-auth-library's
+ * per-type clients (and our own metadata client).
+ *
+ * The ADC order is google-auth-library's: the `credentials` option, the `keyFile`
+ * option, GOOGLE_APPLICATION_CREDENTIALS, gcloud's well-known file, then the metadata
+ * server. We walk it ourselves because the library's walk (a) reaches the credential
+ * through its deprecated `keyFilename` / `credentials` / `fromJSON` paths, which print
+ * warnings, (b) checks a file only when a token is first fetched, so a corrupt
+ * `private_key` was reported as the token endpoint's fault, and (c) caches the metadata
+ * probe for the whole process. Here every file is read and checked at layer build
+ * (`CredentialsInvalid` naming the field), the metadata server is probed on each build,
+ * and its requests can be aborted (`metadataServer.ts`).
+ *
+ * @internal
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { createRequire } from "node:module"
 import {
   type AuthClient,
+  AwsClient,
   BaseExternalAccountClient,
-  Compute,
   ExternalAccountAuthorizedUserClient,
-  ExternalAccountClient,
   type ExternalAccountClientOptions,
-  gcpMetadata,
-  GoogleAuth,
-  type GoogleAuthOptions,
+  IdentityPoolClient,
   Impersonated,
   JWT,
+  PluggableAuthClient,
   UserRefreshClient
 } from "google-auth-library"
 import {
@@ -30,8 +45,10 @@ import {
 import * as AuthToken from "../AuthToken.js"
 import type { CredentialSource, Identity, SourceKind } from "../CredentialSource.js"
 import { cloudPlatformScope } from "../TokenTarget.js"
+import { type JsonCredentials, readFile, validate, wellKnownFile } from "./credentialFile.js"
 import { fromLibraryError, scrub } from "./googleErrors.js"
-import { expiryMillis } from "./jwt.js"
+import { decodeClaims, expiryMillis } from "./jwt.js"
+import * as Metadata from "./metadataServer.js"
 
 /** @internal */
 export interface GoogleAuthSourceOptions {
@@ -47,19 +64,44 @@ export interface GoogleAuthSourceOptions {
 /** Makes google-auth-library fetch on every call: the cache above decides when. */
 const alwaysRefresh = { eagerRefreshThresholdMillis: Number.MAX_SAFE_INTEGER, forceRefreshOnFailure: true }
 
-type JsonCredentials = Record<string, unknown>
+/** The metadata probe's bound (gcp-metadata's, off Google Cloud). */
+const probeTimeout = Duration.seconds(3)
+
+/**
+ * google-auth-library warns that the `Impersonated` constructor and
+ * `ExternalAccountClient.fromJSON` do not validate the configuration. We validated it
+ * (credentialFile.ts), so we run them the way the library's own ADC walk does, inside
+ * its `suppressAdcWarning` (not in its typings, hence the lookup; without it the call
+ * simply runs).
+ */
+const suppressAdcWarning: <A>(f: () => A) => A = (() => {
+  try {
+    const util: unknown = createRequire(import.meta.url)("google-auth-library/build/src/util.js")
+    const suppress = typeof util === "object" && util !== null
+      ? (util as { readonly suppressAdcWarning?: unknown }).suppressAdcWarning
+      : undefined
+    if (typeof suppress === "function") return <A>(f: () => A): A => suppress(f) as A
+  } catch {
+    // fall through
+  }
+  return <A>(f: () => A): A => f()
+})()
 
 const stringField = (json: JsonCredentials | null | undefined, field: string): string | undefined =>
   json !== null && json !== undefined && typeof json[field] === "string" ? json[field] : undefined
 
-const kindOf = (client: AuthClient): SourceKind => {
-  if (client instanceof Compute) return "metadata"
-  if (client instanceof Impersonated) return "impersonated"
-  if (client instanceof UserRefreshClient) return "authorized_user"
-  if (client instanceof JWT) return "service_account"
-  if (client instanceof BaseExternalAccountClient) return "external_account"
-  if (client instanceof ExternalAccountAuthorizedUserClient) return "external_account_authorized_user"
-  return "other"
+const kindOfType = (type: unknown): SourceKind => {
+  switch (type) {
+    case "service_account":
+    case "authorized_user":
+    case "external_account":
+    case "external_account_authorized_user":
+      return type
+    case "impersonated_service_account":
+      return "impersonated"
+    default:
+      return "other"
+  }
 }
 
 const endpointOf = (kind: SourceKind): TokenEndpoint => {
@@ -78,33 +120,215 @@ const endpointOf = (kind: SourceKind): TokenEndpoint => {
 
 /** The service account named in an IAM Credentials impersonation URL. */
 const emailFromImpersonationUrl = (url: string | undefined): string | undefined => {
-  const match = url === undefined ? null : /serviceAccounts\/([^/:]+):generateAccessToken/.exec(url)
+  const match = url === undefined ? null : /serviceAccounts\/([^/:]+):generate(?:Access|Id)Token/.exec(url)
   return match?.[1] === undefined ? undefined : decodeURIComponent(match[1])
 }
 
-const originOf = (options: GoogleAuthSourceOptions, kind: SourceKind): string => {
-  if (options.credentials !== undefined) return "the `credentials` option"
-  if (options.keyFile !== undefined) return `the \`keyFile\` option (${options.keyFile})`
-  if (kind === "metadata") {
-    const host = process.env["GCE_METADATA_HOST"] ?? process.env["GCE_METADATA_IP"]
-    return host === undefined ? "the metadata server" : `the metadata server at GCE_METADATA_HOST=${host}`
-  }
-  const env = process.env["GOOGLE_APPLICATION_CREDENTIALS"]
-  return env !== undefined && env !== ""
-    ? `GOOGLE_APPLICATION_CREDENTIALS=${env}`
-    : "gcloud's application_default_credentials.json"
+/** What ADC found: a checked credential JSON, or the metadata server. */
+type Found =
+  | { readonly _tag: "file"; readonly json: JsonCredentials; readonly origin: string }
+  | { readonly _tag: "metadata"; readonly origin: string; readonly projectId: string | undefined }
+
+const metadataOrigin = (): string => {
+  const host = process.env["GCE_METADATA_IP"] || process.env["GCE_METADATA_HOST"]
+  return host === undefined || host === "" ? "the metadata server" : `the metadata server at GCE_METADATA_HOST=${host}`
 }
 
-const detectionError = (options: GoogleAuthSourceOptions, error: unknown): DetectError => {
-  const message = scrub(error instanceof Error ? error.message : String(error))
-  if (/Could not load the default credentials/i.test(message)) {
-    return new CredentialsNotFound({ reason: "NotFound", detail: "no credential file and no metadata server" })
-  }
-  const source = options.credentials !== undefined
-    ? "the `credentials` option"
-    : options.keyFile ?? process.env["GOOGLE_APPLICATION_CREDENTIALS"] ?? "the well-known gcloud file"
-  return new CredentialsInvalid({ source, detail: message })
-}
+/** The ADC walk (see the module comment). Files are read and checked here. */
+const find = (options: GoogleAuthSourceOptions): Effect.Effect<Found, DetectError, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const fromFile = (path: string, origin: string) =>
+      readFile(path, origin).pipe(
+        Effect.flatMap((json) => validate(json, origin)),
+        Effect.map((json): Found => ({ _tag: "file", json, origin }))
+      )
+    if (options.credentials !== undefined) {
+      const origin = "the `credentials` option"
+      const json = yield* validate(options.credentials, origin)
+      return { _tag: "file", json, origin } satisfies Found
+    }
+    if (options.keyFile !== undefined) return yield* fromFile(options.keyFile, `the \`keyFile\` option (${options.keyFile})`)
+    const env = process.env["GOOGLE_APPLICATION_CREDENTIALS"]
+    if (env !== undefined && env !== "") return yield* fromFile(env, `GOOGLE_APPLICATION_CREDENTIALS=${env}`)
+    const wellKnown = wellKnownFile()
+    if (wellKnown !== undefined) return yield* fromFile(wellKnown, `gcloud's application_default_credentials.json (${wellKnown})`)
+    const detection = process.env["METADATA_SERVER_DETECTION"]?.trim().toLowerCase()
+    if (detection === "none") {
+      return yield* new CredentialsNotFound({
+        reason: "NotFound",
+        detail: "no credential file, and METADATA_SERVER_DETECTION=none rules out the metadata server"
+      })
+    }
+    if (detection === "assume-present") return { _tag: "metadata", origin: metadataOrigin(), projectId: undefined } satisfies Found
+    const projectId = yield* Metadata.probe(Duration.min(probeTimeout, options.detectTimeout))
+    if (projectId === undefined) {
+      return yield* new CredentialsNotFound({
+        reason: "NotFound",
+        detail: `no credential file and no metadata server answered within ${Duration.format(Duration.min(probeTimeout, options.detectTimeout))}`
+      })
+    }
+    return { _tag: "metadata", origin: metadataOrigin(), projectId } satisfies Found
+  })
+
+/**
+ * A google-auth-library client for a checked credential JSON, through each type's own
+ * constructor (never the deprecated `GoogleAuth` options or `fromJSON`).
+ */
+const clientFromJson = (
+  json: JsonCredentials,
+  scopes: ReadonlyArray<string>,
+  options: GoogleAuthSourceOptions,
+  origin: string
+): Effect.Effect<AuthClient, CredentialsInvalid> =>
+  Effect.try({
+    try: (): AuthClient => {
+      const common = { ...options.clientOptions, ...alwaysRefresh }
+      switch (json["type"]) {
+        case "service_account": {
+          const client = new JWT({ ...common, scopes: [...scopes] })
+          client.fromJSON(json)
+          return client
+        }
+        case "authorized_user": {
+          const client = new UserRefreshClient(common)
+          client.fromJSON(json)
+          return client
+        }
+        case "external_account": {
+          const config = { ...json, ...common } as unknown as ExternalAccountClientOptions
+          const source = json["credential_source"] as Record<string, unknown> | undefined
+          const client = source?.["environment_id"] !== undefined
+            ? new AwsClient(config as ConstructorParameters<typeof AwsClient>[0])
+            : source?.["executable"] !== undefined
+            ? new PluggableAuthClient(config as ConstructorParameters<typeof PluggableAuthClient>[0])
+            : new IdentityPoolClient(config as ConstructorParameters<typeof IdentityPoolClient>[0])
+          client.scopes = [...scopes]
+          return client
+        }
+        case "external_account_authorized_user":
+          return new ExternalAccountAuthorizedUserClient(
+            { ...json, ...common } as unknown as ConstructorParameters<typeof ExternalAccountAuthorizedUserClient>[0]
+          )
+        default:
+          throw new Error(`the credential type ${JSON.stringify(json["type"])} is not supported here`)
+      }
+    },
+    catch: (e) => new CredentialsInvalid({ source: origin, detail: scrub(e instanceof Error ? e.message : String(e)) })
+  })
+
+/** An impersonated client from a checked `impersonated_service_account` JSON. */
+const impersonatedClient = (
+  json: JsonCredentials,
+  scopes: ReadonlyArray<string>,
+  options: GoogleAuthSourceOptions,
+  origin: string
+): Effect.Effect<Impersonated, CredentialsInvalid> =>
+  Effect.gen(function*() {
+    const sourceClient = yield* clientFromJson(json["source_credentials"] as JsonCredentials, [cloudPlatformScope], options, origin)
+    const target = emailFromImpersonationUrl(stringField(json, "service_account_impersonation_url")) ?? ""
+    const delegates = Array.isArray(json["delegates"]) ? json["delegates"].filter((d) => typeof d === "string") : []
+    return suppressAdcWarning(() =>
+      new Impersonated({
+        ...options.clientOptions,
+        ...alwaysRefresh,
+        sourceClient,
+        targetPrincipal: target,
+        delegates,
+        targetScopes: [...scopes]
+      })
+    )
+  })
+
+const clientFor = (
+  json: JsonCredentials,
+  scopes: ReadonlyArray<string>,
+  options: GoogleAuthSourceOptions,
+  origin: string
+): Effect.Effect<AuthClient, CredentialsInvalid> =>
+  json["type"] === "impersonated_service_account"
+    ? impersonatedClient(json, scopes, options, origin)
+    : clientFromJson(json, scopes, options, origin)
+
+/** The project: the option, the environment, the credential file, the metadata server. */
+const projectOf = (options: GoogleAuthSourceOptions, json: JsonCredentials | null): string | undefined =>
+  options.projectId ??
+    (process.env["GOOGLE_CLOUD_PROJECT"] || process.env["GCLOUD_PROJECT"] || undefined) ??
+    stringField(json, "project_id") ??
+    stringField(json, "quota_project_id")
+
+/**
+ * Resolves Application Default Credentials (see the module comment). Bounded by
+ * `detectTimeout`.
+ *
+ * @internal
+ */
+export const detect = (
+  options: GoogleAuthSourceOptions
+): Effect.Effect<CredentialSource, DetectError, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const found = yield* find(options).pipe(
+      Effect.timeoutFail({
+        duration: options.detectTimeout,
+        onTimeout: () =>
+          new CredentialsNotFound({ reason: "Timeout", detail: `gave up after ${Duration.format(options.detectTimeout)}` })
+      })
+    )
+    const http = yield* Effect.context<HttpClient.HttpClient>()
+    return found._tag === "metadata"
+      ? yield* metadataSource(found, options).pipe(Effect.provide(http))
+      : yield* fileSource(found.json, found.origin, options)
+  })
+
+/** The metadata server as a source: every request through our abortable client. */
+const metadataSource = (
+  found: Extract<Found, { readonly _tag: "metadata" }>,
+  options: GoogleAuthSourceOptions
+): Effect.Effect<CredentialSource, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const http = yield* Effect.context<HttpClient.HttpClient>()
+    const settings: Metadata.MetadataOptions = { timeout: options.requestTimeout }
+    const principal = yield* Metadata.text("instance/service-accounts/default/email", options.detectTimeout)
+    const projectId = options.projectId ?? found.projectId ??
+      (yield* Metadata.text("project/project-id", options.detectTimeout))
+    const identity: Identity = {
+      source: "metadata",
+      origin: found.origin,
+      principal,
+      projectId,
+      quotaProject: undefined,
+      idTokens: { audience: "requested" }
+    }
+    const fetchAccessToken = (scopes: ReadonlyArray<string>): Effect.Effect<AuthToken.AuthToken, AccessTokenError> =>
+      Effect.gen(function*() {
+        const { lifetimeMillis, token } = yield* Metadata.accessToken(scopes, settings)
+        // expires_in is relative: anchor it to our clock, so a skewed clock does not matter.
+        const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+        return AuthToken.make("access", token, now + lifetimeMillis)
+      }).pipe(
+        Effect.provide(http),
+        Effect.withSpan("effect-adc/CredentialSource.fetchAccessToken", {
+          attributes: { source: "metadata", scopes: scopes.join(" ") }
+        })
+      )
+    const fetchIdToken = (audience: string): Effect.Effect<AuthToken.AuthToken, IdTokenError> =>
+      Metadata.identity(audience, settings).pipe(
+        Effect.provide(http),
+        Effect.flatMap((jwt) => idTokenOf(jwt, "metadata")),
+        Effect.withSpan("effect-adc/CredentialSource.fetchIdToken", { attributes: { source: "metadata", audience } })
+      )
+    return { identity, fetchAccessToken, fetchIdToken, endpoints: { access: "metadata", id: "metadata" } }
+  })
+
+/** An ID token with its `exp` and `iat` (by the issuer's clock). */
+const idTokenOf = (jwt: string, endpoint: TokenEndpoint): Effect.Effect<AuthToken.AuthToken, TokenResponseInvalid> =>
+  Option.match(expiryMillis(jwt), {
+    onNone: () => Effect.fail(new TokenResponseInvalid({ endpoint, detail: "the ID token is not a JWT with an exp claim" })),
+    onSome: (expiresAt) => {
+      const iat = Option.flatMap(decodeClaims(jwt), (claims) =>
+        typeof claims["iat"] === "number" && Number.isFinite(claims["iat"]) ? Option.some(claims["iat"] * 1000) : Option.none())
+      return Effect.succeed(AuthToken.make("id", jwt, expiresAt, Option.getOrUndefined(iat)))
+    }
+  })
 
 const promise = <A, E>(
   thunk: () => Promise<A>,
@@ -116,47 +340,22 @@ const promise = <A, E>(
     Effect.timeoutFail({ duration: timeout, onTimeout })
   )
 
-/**
- * Resolves Application Default Credentials with google-auth-library and wraps the
- * client it found. Bounded by `detectTimeout`.
- *
- * @internal
- */
-export const detect = (options: GoogleAuthSourceOptions): Effect.Effect<CredentialSource, DetectError> =>
+/** A credential file (already checked) as a source, over google-auth-library's client for its type. */
+const fileSource = (
+  json: JsonCredentials,
+  origin: string,
+  options: GoogleAuthSourceOptions
+): Effect.Effect<CredentialSource, DetectError> =>
   Effect.gen(function*() {
-    const baseOptions: GoogleAuthOptions = {
-      scopes: [cloudPlatformScope],
-      ...(options.projectId === undefined ? {} : { projectId: options.projectId }),
-      ...(options.keyFile === undefined ? {} : { keyFilename: options.keyFile }),
-      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-      clientOptions: { ...options.clientOptions, ...alwaysRefresh }
-    }
-    const detectTimeout = (): DetectError =>
-      new CredentialsNotFound({ reason: "Timeout", detail: `gave up after ${Duration.format(options.detectTimeout)}` })
-    const auth = new GoogleAuth(baseOptions)
-    const detected = yield* promise(
-      () => auth.getClient(),
-      (e) => detectionError(options, e),
-      options.detectTimeout,
-      detectTimeout
-    )
-    const kind = kindOf(detected)
-    const json = auth.jsonContent as JsonCredentials | null
-    const impersonatedFor = (scopes: ReadonlyArray<string>) => impersonatedClient(json ?? {}, scopes, options)
-    const client = kind === "impersonated" ? yield* impersonatedFor([cloudPlatformScope]) : detected
+    const kind = kindOfType(json["type"])
+    const client = yield* clientFor(json, [cloudPlatformScope], options, origin)
     const endpoint = endpointOf(kind)
-    const projectId = options.projectId ?? (yield* promise(
-      () => auth.getProjectId(),
-      () => undefined,
-      options.detectTimeout,
-      () => undefined
-    ).pipe(Effect.orElseSucceed(() => undefined)))
-    const principal = yield* principalOf(client, kind, json, options)
+    const principal = principalOf(client, kind, json)
     const identity: Identity = {
       source: kind,
-      origin: originOf(options, kind),
+      origin,
       principal,
-      projectId,
+      projectId: projectOf(options, json),
       quotaProject: client.quotaProjectId ?? stringField(json, "quota_project_id"),
       idTokens: idTokenSupport(kind, client, json)
     }
@@ -177,37 +376,36 @@ export const detect = (options: GoogleAuthSourceOptions): Effect.Effect<Credenti
           })
       )
 
-    /** One client per scope set, built from the credential ADC found. */
-    const clients = new Map<string, Promise<AuthClient>>()
-    const clientFor = (scopes: ReadonlyArray<string>): Promise<AuthClient> => {
+    /** One client per scope set, built from the same checked JSON. */
+    const clients = new Map<string, AuthClient>()
+    const scopedClient = (scopes: ReadonlyArray<string>): Effect.Effect<AuthClient, AccessTokenError> => {
       const key = scopes.join(" ")
-      if (key === cloudPlatformScope) return Promise.resolve(client)
-      let found = clients.get(key)
-      if (found === undefined) {
-        found = kind === "metadata"
-          ? Promise.resolve(new Compute({ ...options.clientOptions, ...alwaysRefresh, scopes: [...scopes] }))
-          : kind === "impersonated"
-          ? Effect.runPromise(impersonatedFor(scopes))
-          : new GoogleAuth({ ...baseOptions, scopes: [...scopes], ...(json === null ? {} : { credentials: json }) })
-            .getClient()
-        clients.set(key, found)
-      }
-      return found
+      if (key === cloudPlatformScope) return Effect.succeed(client)
+      const found = clients.get(key)
+      if (found !== undefined) return Effect.succeed(found)
+      return clientFor(json, scopes, options, origin).pipe(
+        Effect.tap((built) => Effect.sync(() => clients.set(key, built))),
+        Effect.mapError((e) => new TokenResponseInvalid({ endpoint, detail: e.detail }))
+      )
     }
 
     const fetchAccessToken = (scopes: ReadonlyArray<string>): Effect.Effect<AuthToken.AuthToken, AccessTokenError> =>
-      request(async () => {
-        const scoped = await clientFor(scopes)
-        const response = await scoped.getAccessToken()
-        return { token: response.token, expiry: scoped.credentials.expiry_date }
+      Effect.gen(function*() {
+        const scoped = yield* scopedClient(scopes)
+        const { expiry, receivedAt, token } = yield* request(async () => {
+          const response = await scoped.getAccessToken()
+          return { token: response.token, expiry: scoped.credentials.expiry_date, receivedAt: Date.now() }
+        })
+        if (typeof token !== "string" || token === "") {
+          return yield* new TokenResponseInvalid({ endpoint, detail: "no access_token in the response" })
+        }
+        if (typeof expiry !== "number") {
+          return yield* new TokenResponseInvalid({ endpoint, detail: "the response has no expiry" })
+        }
+        // The library dates the expiry by the wall clock at receipt; re-anchor it to ours.
+        const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+        return AuthToken.make("access", token, now + (expiry - receivedAt))
       }).pipe(
-        Effect.flatMap(({ expiry, token }) =>
-          typeof token !== "string" || token === ""
-            ? Effect.fail(new TokenResponseInvalid({ endpoint, detail: "no access_token in the response" }))
-            : typeof expiry !== "number"
-            ? Effect.fail(new TokenResponseInvalid({ endpoint, detail: "the response has no expiry" }))
-            : Effect.succeed(AuthToken.make("access", token, expiry))
-        ),
         Effect.withSpan("effect-adc/CredentialSource.fetchAccessToken", {
           attributes: { source: kind, scopes: scopes.join(" ") }
         })
@@ -216,81 +414,28 @@ export const detect = (options: GoogleAuthSourceOptions): Effect.Effect<Credenti
     const idTokenFetch = idTokenFetcher(client, kind, json, options, request)
     const fetchIdToken = (audience: string): Effect.Effect<AuthToken.AuthToken, IdTokenError> =>
       idTokenFetch(audience).pipe(
-        Effect.flatMap((jwt) =>
-          Option.match(expiryMillis(jwt), {
-            onNone: () =>
-              Effect.fail(new TokenResponseInvalid({ endpoint, detail: "the ID token is not a JWT with an exp claim" })),
-            onSome: (expiresAt) => Effect.succeed(AuthToken.make("id", jwt, expiresAt))
-          })
-        ),
+        Effect.flatMap((jwt) => idTokenOf(jwt, kind === "external_account" ? "iam" : endpoint)),
         Effect.withSpan("effect-adc/CredentialSource.fetchIdToken", { attributes: { source: kind, audience } })
       )
 
-    return { identity, fetchAccessToken, fetchIdToken } satisfies CredentialSource
+    return {
+      identity,
+      fetchAccessToken,
+      fetchIdToken,
+      endpoints: { access: endpoint, id: kind === "external_account" ? "iam" : endpoint }
+    } satisfies CredentialSource
   })
 
-/**
- * An impersonated client built from an `impersonated_service_account` JSON. We build it
- * ourselves because google-auth-library's `fromImpersonatedJSON` drops the client
- * options (transporter, proxy) for both the source and the impersonated client.
- */
-const impersonatedClient = (
-  json: JsonCredentials,
-  scopes: ReadonlyArray<string>,
-  options: GoogleAuthSourceOptions
-): Effect.Effect<Impersonated, DetectError> =>
-  Effect.gen(function*() {
-    const source = json["source_credentials"]
-    const target = emailFromImpersonationUrl(stringField(json, "service_account_impersonation_url"))
-    if (typeof source !== "object" || source === null || target === undefined) {
-      return yield* new CredentialsInvalid({
-        source: "the impersonated_service_account credential",
-        detail: "it needs source_credentials and a service_account_impersonation_url naming the service account"
-      })
-    }
-    const sourceClient = yield* promise(
-      () =>
-        new GoogleAuth({
-          credentials: source as JsonCredentials,
-          scopes: [cloudPlatformScope],
-          ...(options.clientOptions === undefined ? {} : { clientOptions: options.clientOptions })
-        }).getClient(),
-      (e) => detectionError(options, e),
-      options.detectTimeout,
-      () => new CredentialsNotFound({ reason: "Timeout", detail: "loading the impersonation source credential" })
-    )
-    const delegates = Array.isArray(json["delegates"]) ? json["delegates"].filter((d) => typeof d === "string") : []
-    return new Impersonated({
-      ...options.clientOptions,
-      ...alwaysRefresh,
-      sourceClient,
-      targetPrincipal: target,
-      delegates,
-      targetScopes: [...scopes]
-    })
-  })
-
-const principalOf = (
-  client: AuthClient,
-  kind: SourceKind,
-  json: JsonCredentials | null,
-  options: GoogleAuthSourceOptions
-): Effect.Effect<string | undefined> => {
+const principalOf = (client: AuthClient, kind: SourceKind, json: JsonCredentials): string | undefined => {
   switch (kind) {
-    case "metadata":
-      return Effect.tryPromise(() => gcpMetadata.instance<string>("service-accounts/default/email")).pipe(
-        Effect.timeout(options.detectTimeout),
-        Effect.map((email) => (typeof email === "string" && email !== "" ? email : undefined)),
-        Effect.orElseSucceed(() => undefined)
-      )
     case "service_account":
-      return Effect.succeed((client as JWT).email ?? stringField(json, "client_email"))
+      return (client as JWT).email ?? stringField(json, "client_email")
     case "impersonated":
-      return Effect.succeed(emailFromImpersonationUrl(stringField(json, "service_account_impersonation_url")))
+      return emailFromImpersonationUrl(stringField(json, "service_account_impersonation_url"))
     case "external_account":
-      return Effect.succeed((client as BaseExternalAccountClient).getServiceAccountEmail() ?? undefined)
+      return (client as BaseExternalAccountClient).getServiceAccountEmail() ?? undefined
     default:
-      return Effect.succeed(stringField(json, "account") ?? undefined)
+      return stringField(json, "account") ?? undefined
   }
 }
 
@@ -338,16 +483,6 @@ const idTokenFetcher = (
     return () => Effect.fail(new IdTokenUnsupported({ credentialType: kind, detail: support.reason }))
   }
   switch (kind) {
-    case "metadata":
-      // google-auth-library pastes the audience into the URL unencoded; pass it as a
-      // query parameter so gaxios encodes it.
-      return (audience) =>
-        request(() =>
-          gcpMetadata.instance<string>({
-            property: "service-accounts/default/identity",
-            params: { audience, format: "full" }
-          })
-        )
     case "service_account":
       return (audience) => request(() => (client as JWT).fetchIdToken(audience))
     case "authorized_user":
@@ -362,18 +497,16 @@ const idTokenFetcher = (
       const make = () => {
         if (impersonated === undefined) {
           const { service_account_impersonation_url: _dropped, ...federatedJson } = json ?? {}
-          const federated = ExternalAccountClient.fromJSON({
-            ...(federatedJson as unknown as ExternalAccountClientOptions),
-            ...options.clientOptions,
-            ...alwaysRefresh
-          })
-          if (federated === null) throw new Error("the external_account credential could not be loaded")
-          impersonated = new Impersonated({
-            ...options.clientOptions,
-            sourceClient: federated,
-            targetPrincipal: target,
-            targetScopes: [cloudPlatformScope]
-          })
+          const federated = clientFromJson(federatedJson, [cloudPlatformScope], options, "the external_account credential")
+            .pipe(Effect.runSync)
+          impersonated = suppressAdcWarning(() =>
+            new Impersonated({
+              ...options.clientOptions,
+              sourceClient: federated,
+              targetPrincipal: target,
+              targetScopes: [cloudPlatformScope]
+            })
+          )
         }
         return impersonated
       }

@@ -6,6 +6,7 @@
  */
 import * as Crypto from "node:crypto"
 import type * as Http from "node:http"
+import type * as Net from "node:net"
 import type { Controls, Endpoint, Failure, LogEntry } from "../Emulator.js"
 import { send } from "./http.js"
 import { generateSigningKey } from "./keys.js"
@@ -38,6 +39,8 @@ export const makeControlPlane = (state: State): ControlPlane => {
   const counts = new Map<string, number>()
   const log: Array<LogEntry> = []
   const timers = new Set<{ readonly timer: NodeJS.Timeout; readonly done: (ok: boolean) => void }>()
+  /** Sockets of requests held by a `hang` failure, until the client (or close) ends them. */
+  const hung = new Map<Endpoint, Set<Net.Socket>>()
   let closed = false
 
   const sleep = (ms: number): Promise<boolean> =>
@@ -68,10 +71,17 @@ export const makeControlPlane = (state: State): ControlPlane => {
           { "Content-Type": "application/json; charset=utf-8", "Metadata-Flavor": "Google" },
           Buffer.concat([Buffer.from('{"access_token": "ya29.'), Crypto.randomBytes(24), Buffer.from("\u0000<html>")])
         )
-      case "hang":
+      case "hang": {
         // keep the socket open until the client gives up or the emulator closes
         req.resume()
+        const socket = req.socket
+        let open = hung.get(endpoint)
+        if (open === undefined) hung.set(endpoint, open = new Set())
+        const sockets = open
+        sockets.add(socket)
+        socket.once("close", () => sockets.delete(socket))
         return
+      }
       case "close":
         req.socket.destroy()
         return
@@ -109,6 +119,11 @@ export const makeControlPlane = (state: State): ControlPlane => {
     },
     clearFailures: () => failures.clear(),
     count: (endpoint) => counts.get(endpoint) ?? 0,
+    hangingSockets: (endpoint) => {
+      let total = 0
+      for (const [at, sockets] of hung) if (endpoint === undefined || at === endpoint) total += sockets.size
+      return total
+    },
     counts: () => Object.fromEntries(counts),
     setClockOffset: (ms) => {
       state.settings.clockOffsetMs = ms

@@ -1,0 +1,146 @@
+/**
+ * Reading and checking a credential JSON ourselves, whichever option it came from
+ * (`credentials`, `keyFile`, GOOGLE_APPLICATION_CREDENTIALS, gcloud's well-known file),
+ * before google-auth-library sees it: a broken file fails the layer build with
+ * `CredentialsInvalid` naming the field, never later as a token endpoint's fault. (It
+ * also keeps us off google-auth-library's deprecated `keyFilename` / `credentials` /
+ * `fromJSON` paths, which print warnings.)
+ *
+ * @internal
+ */
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as Effect from "effect/Effect"
+import { CredentialsInvalid } from "../AuthError.js"
+
+/** @internal */
+export type JsonCredentials = Record<string, unknown>
+
+const invalid = (source: string, field: string | undefined, detail: string) =>
+  new CredentialsInvalid({ source, detail, ...(field === undefined ? {} : { field }) })
+
+/**
+ * Reads a credential file: unreadable, not JSON or not an object is `CredentialsInvalid`.
+ *
+ * @internal
+ */
+export const readFile = (path: string, source: string): Effect.Effect<JsonCredentials, CredentialsInvalid> =>
+  Effect.gen(function*() {
+    const text = yield* Effect.try({
+      try: () => Fs.readFileSync(path, "utf8"),
+      catch: (e) =>
+        invalid(source, undefined, `the file cannot be read (${(e as { code?: string }).code ?? "read error"})`)
+    })
+    const json = yield* Effect.try({
+      try: (): unknown => JSON.parse(text),
+      catch: () => invalid(source, undefined, "the file is not JSON")
+    })
+    if (typeof json !== "object" || json === null || Array.isArray(json)) {
+      return yield* invalid(source, undefined, "the file is not a JSON object")
+    }
+    return json as JsonCredentials
+  })
+
+/**
+ * gcloud's well-known ADC file, when it exists.
+ *
+ * @internal
+ */
+export const wellKnownFile = (): string | undefined => {
+  const config = process.env["CLOUDSDK_CONFIG"]
+  const directory = config !== undefined && config !== ""
+    ? config
+    : process.platform === "win32"
+    ? Path.join(process.env["APPDATA"] ?? "", "gcloud")
+    : Path.join(process.env["HOME"] ?? Os.homedir(), ".config", "gcloud")
+  const file = Path.join(directory, "application_default_credentials.json")
+  return Fs.existsSync(file) ? file : undefined
+}
+
+const nonEmptyString = (json: JsonCredentials, field: string): boolean =>
+  typeof json[field] === "string" && json[field] !== ""
+
+/** The fields each type needs, as non-empty strings. */
+const requiredStrings: Readonly<Record<string, ReadonlyArray<string>>> = {
+  service_account: ["client_email", "private_key"],
+  authorized_user: ["client_id", "client_secret", "refresh_token"],
+  impersonated_service_account: ["service_account_impersonation_url"],
+  external_account: ["audience", "subject_token_type", "token_url"],
+  external_account_authorized_user: ["audience", "refresh_token", "token_url"]
+}
+
+const isPemPrivateKey = (pem: string): boolean => {
+  try {
+    Crypto.createPrivateKey(pem)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Checks a credential JSON: a supported `type` and, per type, the fields it needs (a
+ * service account's `private_key` must parse as a PEM private key). `prefix` names the
+ * field path inside an impersonation file (`source_credentials.`).
+ *
+ * @internal
+ */
+export const validate = (
+  json: JsonCredentials,
+  source: string,
+  prefix = ""
+): Effect.Effect<JsonCredentials, CredentialsInvalid> =>
+  Effect.gen(function*() {
+    const type = json["type"]
+    if (typeof type !== "string" || type === "") {
+      return yield* invalid(source, `${prefix}type`, `the \`${prefix}type\` field is missing`)
+    }
+    const required = requiredStrings[type]
+    if (required === undefined) {
+      return yield* invalid(source, `${prefix}type`, `the credential type ${JSON.stringify(type)} is not supported`)
+    }
+    for (const field of required) {
+      if (!nonEmptyString(json, field)) {
+        return yield* invalid(source, `${prefix}${field}`, `the \`${prefix}${field}\` field is missing or empty`)
+      }
+    }
+    if (type === "service_account" && !isPemPrivateKey(json["private_key"] as string)) {
+      return yield* invalid(
+        source,
+        `${prefix}private_key`,
+        `the \`${prefix}private_key\` field is not a valid PEM private key (a key pasted with its \\n line ` +
+          `breaks lost or doubled is the usual cause; download the key file again)`
+      )
+    }
+    if (type === "external_account") {
+      const credentialSource = json["credential_source"]
+      if (typeof credentialSource !== "object" || credentialSource === null) {
+        return yield* invalid(source, `${prefix}credential_source`, `the \`${prefix}credential_source\` object is missing`)
+      }
+    }
+    if (type === "impersonated_service_account") {
+      if (!/serviceAccounts\/[^/:]+:generate(Access|Id)Token$/.test(json["service_account_impersonation_url"] as string)) {
+        return yield* invalid(
+          source,
+          `${prefix}service_account_impersonation_url`,
+          "the `service_account_impersonation_url` does not name a service account (…/serviceAccounts/EMAIL:generateAccessToken)"
+        )
+      }
+      const inner = json["source_credentials"]
+      if (typeof inner !== "object" || inner === null || Array.isArray(inner)) {
+        return yield* invalid(source, `${prefix}source_credentials`, "the `source_credentials` object is missing")
+      }
+      const innerType = (inner as JsonCredentials)["type"]
+      if (innerType !== "service_account" && innerType !== "authorized_user") {
+        return yield* invalid(
+          source,
+          `${prefix}source_credentials.type`,
+          "the `source_credentials` must be a service_account or authorized_user credential"
+        )
+      }
+      yield* validate(inner as JsonCredentials, source, `${prefix}source_credentials.`)
+    }
+    return json
+  })

@@ -1,0 +1,223 @@
+/**
+ * Our own client for the metadata server (Cloud Run, GCE, GKE): the availability probe,
+ * the token and identity leaves, the service account's email and the project id.
+ *
+ * Why not gcp-metadata (google-auth-library's `Compute` client): its requests take no
+ * AbortSignal, so our timeout could not close a request to a hanging metadata server
+ * (the socket stayed open); it does not retry 429 or honour `Retry-After`; and it caches
+ * `isAvailable()` for the whole process, so one build that found the server down made
+ * every later build fail. Here every request is an Effect over `HttpClient`: a timeout
+ * or an interruption aborts it and closes its socket, 429 and 5xx are retried with
+ * backoff that honours `Retry-After` (bounded), and the probe runs on every build.
+ *
+ * The host is found as gcp-metadata finds it: `GCE_METADATA_IP`, else
+ * `GCE_METADATA_HOST`, else 169.254.169.254.
+ *
+ * @internal
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
+import {
+  type AccessTokenError,
+  TokenEndpointUnreachable,
+  TokenRequestRejected,
+  TokenResponseInvalid
+} from "../AuthError.js"
+import { scrub } from "./googleErrors.js"
+
+/** @internal */
+export interface MetadataOptions {
+  /** Bound on one attempt (a timeout aborts the request). */
+  readonly timeout: Duration.Duration
+  /** Retries of a 429 or 5xx answer. Default 3. */
+  readonly retries?: number | undefined
+  /** First backoff step. Default 250 ms, doubling. */
+  readonly retryInitial?: Duration.Duration | undefined
+  /** A `Retry-After` longer than this is not waited for: the call fails at once. Default 30 s. */
+  readonly maxRetryAfter?: Duration.Duration | undefined
+}
+
+/** The metadata server's base URL, `http://HOST/computeMetadata/v1`. @internal */
+export const baseUrl = (): string => {
+  const configured = process.env["GCE_METADATA_IP"] || process.env["GCE_METADATA_HOST"] || "169.254.169.254"
+  const withScheme = /^https?:\/\//.test(configured) ? configured : `http://${configured}`
+  return new URL("/computeMetadata/v1", withScheme).href
+}
+
+/** A 429 or 5xx answer, retried. */
+class Retryable {
+  readonly _tag = "Retryable"
+  constructor(readonly status: number, readonly retryAfterMillis: number | undefined) {}
+}
+
+/** `Retry-After` in milliseconds: delay-seconds or an HTTP date. */
+const retryAfterOf = (response: HttpClientResponse.HttpClientResponse, now: number): number | undefined => {
+  const value = response.headers["retry-after"]
+  if (value === undefined || value.trim() === "") return undefined
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+const transportError = (error: HttpClientError.HttpClientError): TokenEndpointUnreachable => {
+  let cause: unknown = error.cause
+  let code: string | undefined
+  for (let depth = 0; depth < 4 && typeof cause === "object" && cause !== null && code === undefined; depth++) {
+    const c = (cause as { code?: unknown }).code
+    if (typeof c === "string") code = c
+    cause = (cause as { cause?: unknown }).cause
+  }
+  return new TokenEndpointUnreachable({
+    endpoint: "metadata",
+    reason: "Unreachable",
+    detail: code ?? scrub(error.description ?? error.reason)
+  })
+}
+
+/**
+ * GET a metadata path: the body text of a 200 that carries `Metadata-Flavor: Google`.
+ * Each attempt is bounded by `timeout` (which aborts it); 429 and 5xx are retried.
+ *
+ * @internal
+ */
+export const get = (
+  path: string,
+  params: Readonly<Record<string, string>>,
+  options: MetadataOptions
+): Effect.Effect<string, AccessTokenError, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const retries = options.retries ?? 3
+    const retryInitial = Duration.toMillis(options.retryInitial ?? Duration.millis(250))
+    const maxRetryAfter = Duration.toMillis(options.maxRetryAfter ?? Duration.seconds(30))
+    const url = `${baseUrl()}/${path}`
+
+    const once: Effect.Effect<Either.Either<string, Retryable>, AccessTokenError> = Effect.scoped(
+      Effect.gen(function*() {
+        const response = yield* client.get(url, { headers: { "Metadata-Flavor": "Google" }, urlParams: params }).pipe(
+          Effect.mapError(transportError)
+        )
+        const now = yield* Clock.currentTimeMillis
+        if (response.status === 429 || response.status >= 500) {
+          return Either.left(new Retryable(response.status, retryAfterOf(response, now)))
+        }
+        const body = yield* response.text.pipe(Effect.mapError(transportError))
+        if (response.status !== 200) {
+          return yield* new TokenRequestRejected({
+            endpoint: "metadata",
+            status: response.status,
+            code: `HTTP_${response.status}`,
+            description: scrub(body.trim().slice(0, 200))
+          })
+        }
+        if (response.headers["metadata-flavor"] !== "Google") {
+          return yield* new TokenResponseInvalid({
+            endpoint: "metadata",
+            detail: "the answer lacks `Metadata-Flavor: Google`, so it did not come from the metadata server"
+          })
+        }
+        return Either.right(body)
+      })
+    ).pipe(
+      Effect.timeoutFail({
+        duration: options.timeout,
+        onTimeout: () =>
+          new TokenEndpointUnreachable({
+            endpoint: "metadata",
+            reason: "Timeout",
+            detail: `no answer within ${Duration.format(options.timeout)}`
+          })
+      })
+    )
+
+    for (let attempt = 0;; attempt++) {
+      const result = yield* once
+      if (Either.isRight(result)) return result.right
+      const { retryAfterMillis, status } = result.left
+      const exhausted = attempt >= retries
+      if (exhausted || (retryAfterMillis !== undefined && retryAfterMillis > maxRetryAfter)) {
+        return yield* new TokenEndpointUnreachable({
+          endpoint: "metadata",
+          reason: status === 429 ? "RateLimited" : "Unreachable",
+          detail: `HTTP ${status}${exhausted ? ` after ${attempt + 1} attempts` : ""}`,
+          ...(retryAfterMillis === undefined ? {} : { retryAfterMillis })
+        })
+      }
+      const jitter = yield* Random.nextRange(0.5, 1)
+      const backoff = Math.round(retryInitial * 2 ** attempt * jitter)
+      yield* Effect.sleep(Duration.millis(Math.max(backoff, retryAfterMillis ?? 0)))
+    }
+  })
+
+const TokenResponse = Schema.parseJson(Schema.Struct({
+  access_token: Schema.NonEmptyString,
+  expires_in: Schema.Number.pipe(Schema.finite())
+}))
+
+/**
+ * An access token for the instance's default service account: its value and its life in
+ * milliseconds (`expires_in`, relative, so a skewed clock does not matter).
+ *
+ * @internal
+ */
+export const accessToken = (
+  scopes: ReadonlyArray<string>,
+  options: MetadataOptions
+): Effect.Effect<{ readonly token: string; readonly lifetimeMillis: number }, AccessTokenError, HttpClient.HttpClient> =>
+  get("instance/service-accounts/default/token", { scopes: scopes.join(",") }, options).pipe(
+    Effect.flatMap((body) =>
+      Schema.decodeUnknown(TokenResponse)(body).pipe(
+        Effect.mapError(() =>
+          new TokenResponseInvalid({
+            endpoint: "metadata",
+            detail: "the token response is not JSON with a non-empty access_token and a numeric expires_in"
+          })
+        )
+      )
+    ),
+    Effect.map((json) => ({ token: json.access_token, lifetimeMillis: json.expires_in * 1000 }))
+  )
+
+/**
+ * A Google-signed ID token for `audience` (`format=full`: with the email claim).
+ *
+ * @internal
+ */
+export const identity = (
+  audience: string,
+  options: MetadataOptions
+): Effect.Effect<string, AccessTokenError, HttpClient.HttpClient> =>
+  get("instance/service-accounts/default/identity", { audience, format: "full" }, options).pipe(
+    Effect.map((body) => body.trim())
+  )
+
+/**
+ * Is a metadata server there? One attempt, no retry, a fresh probe on every call
+ * (nothing is cached): the project id when a 200 with `Metadata-Flavor: Google`
+ * answers, else `undefined`.
+ *
+ * @internal
+ */
+export const probe = (timeout: Duration.Duration): Effect.Effect<string | undefined, never, HttpClient.HttpClient> =>
+  get("project/project-id", {}, { timeout, retries: 0 }).pipe(
+    Effect.map((body) => body.trim()),
+    Effect.orElseSucceed(() => undefined)
+  )
+
+/**
+ * A text leaf (the service account's email, the project id), or `undefined`.
+ *
+ * @internal
+ */
+export const text = (path: string, timeout: Duration.Duration): Effect.Effect<string | undefined, never, HttpClient.HttpClient> =>
+  get(path, {}, { timeout, retries: 1 }).pipe(
+    Effect.map((body) => (body.trim() === "" ? undefined : body.trim())),
+    Effect.orElseSucceed(() => undefined)
+  )
