@@ -390,6 +390,9 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
       Effect.gen(function*() {
         const model = yield* ModelService
         gemini.fail({ status: 503 }, 10)
+        // TestClock keeps the sleeps of finished timeouts (the metadata probe's 3 s) until
+        // time passes them: pass them first, so only retry sleeps are within 5 s below.
+        yield* TestClock.adjust("5 seconds")
         const fiber = yield* Effect.fork(Effect.flip(model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] })))
         for (let i = 1; i <= 3; i++) {
           yield* awaitRetrySleep(() => gemini.requests.length, i, { within: 5_000 })
