@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -302,5 +303,35 @@ describe("AuthService errors", () => {
     expect(["TokenEndpointUnreachable", "TokenResponseInvalid"]).toContain(result.failed._tag)
     expect(result.failed.message).toContain("metadata server")
     expect(claimsOf(Redacted.value(result.recovered.value))["aud"]).toBe(`${audience}/down`)
+  })
+})
+
+describe("project of a gcloud user without GOOGLE_CLOUD_PROJECT", () => {
+  it("comes from gcloud's active configuration files (no gcloud process), before the file's quota project", async () => {
+    const fs = await import("node:fs/promises")
+    const os = await import("node:os")
+    const path = await import("node:path")
+    const keyFile = await emulator.credentials.writeAuthorizedUser()
+    const config = await fs.mkdtemp(path.join(os.tmpdir(), "gcloud-config-"))
+    await fs.mkdir(path.join(config, "configurations"))
+    await fs.writeFile(path.join(config, "active_config"), "work\n")
+    await fs.writeFile(path.join(config, "configurations", "config_default"), "[core]\nproject = not-the-active-one\n")
+    await fs.writeFile(path.join(config, "configurations", "config_work"), "[auth]\naccount = a@b.c\n[core]\naccount = a@b.c\nproject = from-gcloud-config\n")
+    const saved = { project: process.env["GOOGLE_CLOUD_PROJECT"], config: process.env["CLOUDSDK_CONFIG"] }
+    process.env["GOOGLE_CLOUD_PROJECT"] = ""
+    process.env["CLOUDSDK_CONFIG"] = config
+    try {
+      const identity = await Effect.runPromise(Effect.scoped(Effect.map(
+        Layer.build(AuthService.layer({ keyFile, clientOptions: emulator.clientOptions })),
+        (context) => Context.get(context, AuthService.AuthService).identity
+      )))
+      expect(identity.projectId).toBe("from-gcloud-config")
+    } finally {
+      for (const [name, value] of [["GOOGLE_CLOUD_PROJECT", saved.project], ["CLOUDSDK_CONFIG", saved.config]] as const) {
+        if (value === undefined) delete process.env[name]
+        else process.env[name] = value
+      }
+      await fs.rm(config, { recursive: true })
+    }
   })
 })

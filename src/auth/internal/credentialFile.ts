@@ -49,14 +49,52 @@ export const readFile = (path: string, source: string): Effect.Effect<JsonCreden
  * @internal
  */
 export const wellKnownFile = (): string | undefined => {
+  const file = Path.join(gcloudDirectory(), "application_default_credentials.json")
+  return Fs.existsSync(file) ? file : undefined
+}
+
+/** gcloud's configuration folder (`CLOUDSDK_CONFIG`, else the platform default). */
+const gcloudDirectory = (): string => {
   const config = process.env["CLOUDSDK_CONFIG"]
-  const directory = config !== undefined && config !== ""
+  return config !== undefined && config !== ""
     ? config
     : process.platform === "win32"
     ? Path.join(process.env["APPDATA"] ?? "", "gcloud")
     : Path.join(process.env["HOME"] ?? Os.homedir(), ".config", "gcloud")
-  const file = Path.join(directory, "application_default_credentials.json")
-  return Fs.existsSync(file) ? file : undefined
+}
+
+const readText = (file: string): string | undefined => {
+  try {
+    return Fs.readFileSync(file, "utf8")
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The project of gcloud's active configuration (`gcloud config set project`), read from
+ * its files, never by running `gcloud`: `CLOUDSDK_CORE_PROJECT`, else `[core] project` in
+ * `configurations/config_<active>` (`CLOUDSDK_ACTIVE_CONFIG_NAME`, else `active_config`,
+ * else `default`).
+ *
+ * @internal
+ */
+export const gcloudProject = (): string | undefined => {
+  const fromEnv = process.env["CLOUDSDK_CORE_PROJECT"]
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv
+  const directory = gcloudDirectory()
+  const active = process.env["CLOUDSDK_ACTIVE_CONFIG_NAME"] || readText(Path.join(directory, "active_config"))?.trim() || "default"
+  const text = readText(Path.join(directory, "configurations", `config_${active}`))
+  if (text === undefined) return undefined
+  let section = ""
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim()
+    const header = /^\[(.+)\]$/.exec(line)
+    if (header !== null) section = header[1] ?? ""
+    const entry = section === "core" ? /^project\s*=\s*(\S+)$/.exec(line) : null
+    if (entry?.[1] !== undefined) return entry[1]
+  }
+  return undefined
 }
 
 const nonEmptyString = (json: JsonCredentials, field: string): boolean =>

@@ -45,7 +45,7 @@ import {
 import * as AuthToken from "../AuthToken.js"
 import type { CredentialSource, Identity, SourceKind } from "../CredentialSource.js"
 import { cloudPlatformScope } from "../TokenTarget.js"
-import { type JsonCredentials, readFile, validate, wellKnownFile } from "./credentialFile.js"
+import { gcloudProject, type JsonCredentials, readFile, validate, wellKnownFile } from "./credentialFile.js"
 import { fromLibraryError, scrub } from "./googleErrors.js"
 import { decodeClaims, expiryMillis } from "./jwt.js"
 import * as Metadata from "./metadataServer.js"
@@ -249,11 +249,16 @@ const clientFor = (
     ? impersonatedClient(json, scopes, options, origin)
     : clientFromJson(json, scopes, options, origin)
 
-/** The project: the option, the environment, the credential file, the metadata server. */
+/**
+ * The project, in google-auth-library's order: the option, the environment, the
+ * credential file, gcloud's active configuration (read from its files, never by running
+ * gcloud), then the file's quota project.
+ */
 const projectOf = (options: GoogleAuthSourceOptions, json: JsonCredentials | null): string | undefined =>
   options.projectId ??
     (process.env["GOOGLE_CLOUD_PROJECT"] || process.env["GCLOUD_PROJECT"] || undefined) ??
     stringField(json, "project_id") ??
+    gcloudProject() ??
     stringField(json, "quota_project_id")
 
 /**
