@@ -10,25 +10,42 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
-import * as ModelConfig from "../model/ModelConfig.js"
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type { AuthError } from "../auth/AuthError.js"
-import * as AuthService from "../auth/AuthService.js"
+import type * as AuthServiceModule from "../auth/AuthService.js"
 import type { AuthToken } from "../auth/AuthToken.js"
+import type * as ModelConfig from "../model/ModelConfig.js"
+import type * as ModelError from "../model/ModelError.js"
+import type * as ProxyConfigModule from "../proxy/ProxyConfig.js"
 import { readFileSync } from "node:fs"
-import * as ProxyConfig from "../proxy/ProxyConfig.js"
-import * as SigningProxy from "../proxy/SigningProxy.js"
-import * as ModelError from "../model/ModelError.js"
-import { chat, modelErrorExitCode } from "./Chat.js"
-import { demo } from "./Demo.js"
-import { diagnose, print } from "./Doctor.js"
-import { emulate } from "./Emulate.js"
+import { oneLine } from "./internal/oneLine.js"
+import { version } from "./internal/version.js"
+
+/**
+ * Each subcommand's implementation is imported when that subcommand runs, so
+ * `--help` and a usage error load only the command tree (docs/cli.md).
+ */
+const load = {
+  auth: () => import("../auth/AuthService.js"),
+  chat: () => import("./Chat.js"),
+  demo: () => import("./Demo.js"),
+  doctor: () => import("./Doctor.js"),
+  emulate: () => import("./Emulate.js"),
+  modelError: () => import("../model/ModelError.js"),
+  nodeHttpClient: () => import("@effect/platform-node/NodeHttpClient"),
+  proxyConfig: () => import("../proxy/ProxyConfig.js"),
+  signingProxy: () => import("../proxy/SigningProxy.js")
+}
+
+/** Runs `body` with the module `module` loads. */
+const lazily = <M, A, E, R>(module: () => Promise<M>, body: (m: M) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.promise(module), body)
 
 /**
  * The process exit code for an auth error.
@@ -44,7 +61,7 @@ export const exitCodeOf = (error: AuthError): number =>
 const json = Options.boolean("json").pipe(Options.withDescription("print JSON with the expiry and principal"))
 
 /** Prints a token to stdout (and nothing else), or its JSON form. */
-const printToken = (token: AuthToken, asJson: boolean) =>
+const printToken = (AuthService: typeof AuthServiceModule, token: AuthToken, asJson: boolean) =>
   Effect.gen(function*() {
     const auth = yield* AuthService.AuthService
     yield* Console.log(
@@ -69,8 +86,9 @@ const report = (error: AuthError) =>
   )
 
 /** Runs a command body with AuthService from the environment. */
-const withAuth = <E extends AuthError>(body: Effect.Effect<void, E, AuthService.AuthService>) =>
-  body.pipe(Effect.provide(AuthService.layerConfig()), Effect.catchAll(report))
+const withAuth = <E extends AuthError>(
+  body: (AuthService: typeof AuthServiceModule) => Effect.Effect<void, E, AuthServiceModule.AuthService>
+) => lazily(load.auth, (AuthService) => body(AuthService).pipe(Effect.provide(AuthService.layerConfig()), Effect.catchAll(report)))
 
 const accessCommand = Command.make(
   "access",
@@ -82,12 +100,14 @@ const accessCommand = Command.make(
     json
   },
   ({ json, scopes }) =>
-    withAuth(Effect.gen(function*() {
+    withAuth((AuthService) =>
+      Effect.gen(function*() {
       const auth = yield* AuthService.AuthService
       const list = Option.map(scopes, (s) => s.split(",").map((x) => x.trim()).filter((x) => x !== ""))
       const token = yield* auth.accessToken({ scopes: Option.getOrUndefined(list) })
-      yield* printToken(token, json)
-    }))
+      yield* printToken(AuthService, token, json)
+    })
+    )
 ).pipe(Command.withDescription("print an OAuth access token, like `gcloud auth print-access-token`"))
 
 const idCommand = Command.make(
@@ -97,11 +117,13 @@ const idCommand = Command.make(
     json
   },
   ({ audience, json }) =>
-    withAuth(Effect.gen(function*() {
-      const auth = yield* AuthService.AuthService
-      const token = yield* auth.idToken(audience)
-      yield* printToken(token, json)
-    }))
+    withAuth((AuthService) =>
+      Effect.gen(function*() {
+        const auth = yield* AuthService.AuthService
+        const token = yield* auth.idToken(audience)
+        yield* printToken(AuthService, token, json)
+      })
+    )
 ).pipe(Command.withDescription("print a Google-signed ID token, like `gcloud auth print-identity-token`"))
 
 const tokenCommand = Command.make("token").pipe(
@@ -110,10 +132,12 @@ const tokenCommand = Command.make("token").pipe(
 )
 
 const identityCommand = Command.make("identity", {}, () =>
-  withAuth(Effect.gen(function*() {
-    const auth = yield* AuthService.AuthService
-    yield* Console.log(JSON.stringify(auth.identity, null, 2))
-  }))).pipe(Command.withDescription("show which ADC source was found, its principal and project (no secrets)"))
+  withAuth((AuthService) =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService.AuthService
+      yield* Console.log(JSON.stringify(auth.identity, null, 2))
+    })
+  )).pipe(Command.withDescription("show which ADC source was found, its principal and project (no secrets)"))
 
 const doctorCommand = Command.make(
   "doctor",
@@ -125,6 +149,8 @@ const doctorCommand = Command.make(
   },
   ({ audience }) =>
     Effect.gen(function*() {
+      const AuthService = yield* Effect.promise(load.auth)
+      const { diagnose, print } = yield* Effect.promise(load.doctor)
       const report = yield* diagnose(AuthService.layerConfig(), { audience })
       yield* print(report)
       process.exitCode = report.exitCode
@@ -139,7 +165,8 @@ const emulatorCommand = Command.make(
       Options.optional
     )
   },
-  ({ lifetime }) => emulate(Option.isSome(lifetime) ? { tokenLifetimeSeconds: lifetime.value } : {})
+  ({ lifetime }) =>
+    lazily(load.emulate, ({ emulate }) => emulate(Option.isSome(lifetime) ? { tokenLifetimeSeconds: lifetime.value } : {}))
 ).pipe(Command.withDescription("run the local Google Cloud emulator and print the environment that points clients at it"))
 
 const proxyCommand = Command.make(
@@ -158,13 +185,18 @@ const proxyCommand = Command.make(
   },
   (flags) =>
     Effect.gen(function*() {
-      const config = yield* proxyConfigFrom(flags)
-      const proxy = yield* SigningProxy.start(config)
+      const [AuthService, NodeHttpClient, ProxyConfig, SigningProxy] = yield* Effect.promise(() =>
+        Promise.all([load.auth(), load.nodeHttpClient(), load.proxyConfig(), load.signingProxy()])
+      )
+      const config = yield* proxyConfigFrom(ProxyConfig, flags)
+      const proxy = yield* SigningProxy.start(config).pipe(
+        Effect.provide(AuthService.layerConfig()),
+        Effect.provide(NodeHttpClient.layerUndici)
+      )
       yield* Console.error(`effect-adc proxy: listening on ${proxy.url} (${config.routes.length} routes); Ctrl-C stops it`)
       return yield* Effect.never
     }).pipe(
       Effect.scoped,
-      Effect.provide(Layer.merge(AuthService.layerConfig(), NodeHttpClient.layerUndici)),
       Effect.catchAll((error) =>
         Console.error(`effect-adc: ${error.message}`).pipe(
           Effect.zipRight(Effect.sync(() => {
@@ -177,7 +209,7 @@ const proxyCommand = Command.make(
 ).pipe(Command.withDescription("a local proxy that adds Google tokens to requests for configured upstreams"))
 
 /** The proxy configuration from a file and/or flags (flags add routes and override listen options). */
-const proxyConfigFrom = (flags: {
+const proxyConfigFrom = (ProxyConfig: typeof ProxyConfigModule, flags: {
   readonly routes: ReadonlyArray<string>
   readonly config: Option.Option<string>
   readonly host: Option.Option<string>
@@ -202,16 +234,30 @@ const proxyConfigFrom = (flags: {
 
 /** Any failure of `chat` or `demo` as one line on stderr, with its exit code. */
 const reportAny = (error: AuthError | ModelError.ModelError | { readonly _tag: string; readonly message: string }) =>
-  Console.error(
-    `effect-adc: ${ModelError.isModelError(error) ? `${error._tag}: ` : ""}${error.message}`
-  ).pipe(
-    Effect.zipRight(Effect.sync(() => {
-      process.exitCode = ModelError.isModelError(error)
-        ? modelErrorExitCode
-        : error._tag === "ChatConfigInvalid" || error._tag === "DemoConfigInvalid"
-        ? 1
-        : exitCodeOf(error as AuthError)
-    }))
+  lazily(() => Promise.all([load.modelError(), load.chat()]), ([ModelError, { modelErrorExitCode }]) =>
+    Console.error(
+      `effect-adc: ${ModelError.isModelError(error) ? `${error._tag}: ` : ""}${oneLine(error.message)}`
+    ).pipe(
+      Effect.zipRight(Effect.sync(() => {
+        process.exitCode = ModelError.isModelError(error)
+          ? modelErrorExitCode
+          : error._tag === "ChatConfigInvalid" || error._tag === "DemoConfigInvalid"
+          ? 1
+          : exitCodeOf(error as AuthError)
+      }))
+    ))
+
+/** `--url`: an absolute http(s) URL, else a usage error that names the flag. */
+const urlFlag = (name: string) =>
+  Options.text(name).pipe(
+    Options.mapEffect((value) => {
+      const url = URL.canParse(value) ? new URL(value) : undefined
+      return url !== undefined && (url.protocol === "https:" || url.protocol === "http:")
+        ? Effect.succeed(value)
+        : Effect.fail(ValidationError.invalidValue(HelpDoc.p(
+          `--${name} must be an absolute http(s) URL such as https://gemma-abc-uc.a.run.app, got ${JSON.stringify(value)}`
+        )))
+    })
   )
 
 const chatCommand = Command.make(
@@ -222,16 +268,17 @@ const chatCommand = Command.make(
       Options.withDescription("default EFFECT_ADC_MODEL_BACKEND, else gemini-vertex"),
       Options.optional
     ),
-    url: Options.text("url").pipe(
+    url: urlFlag("url").pipe(
       Options.withDescription("Cloud Run service URL (ollama, openai-compatible) or Gemini base URL; default EFFECT_ADC_MODEL_URL"),
       Options.optional
     ),
     system: Options.text("system").pipe(Options.withDescription("a system instruction"), Options.optional)
   },
   (flags) =>
-    chat({ ...flags, backend: flags.backend as Option.Option<ModelConfig.BackendName> }).pipe(
-      Effect.catchAll(reportAny)
-    )
+    lazily(load.chat, ({ chat }) =>
+      chat({ ...flags, backend: flags.backend as Option.Option<ModelConfig.BackendName> }).pipe(
+        Effect.catchAll(reportAny)
+      ))
 ).pipe(Command.withDescription("a streaming conversation through ModelService (lines from stdin; /exit or EOF ends it)"))
 
 const demoCommand = Command.make(
@@ -241,7 +288,7 @@ const demoCommand = Command.make(
       Options.withDescription("run against Google Cloud with your ADC and the EFFECT_ADC_DEMO_* variables (docs/cli.md)")
     )
   },
-  ({ real }) => demo({ real }).pipe(Effect.catchAll(reportAny))
+  ({ real }) => lazily(load.demo, ({ demo }) => demo({ real }).pipe(Effect.catchAll(reportAny)))
 ).pipe(Command.withDescription("the product end to end on the embedded emulator (no Google account), or --real"))
 
 const root = Command.make("effect-adc").pipe(
@@ -263,4 +310,4 @@ const root = Command.make("effect-adc").pipe(
  * @since 0.1.0
  * @category Entry points
  */
-export const run = Command.run(root, { name: "effect-adc", version: "0.1.0" })
+export const run = Command.run(root, { name: "effect-adc", version })
