@@ -163,10 +163,19 @@ const emulatorCommand = Command.make(
     lifetime: Options.integer("token-lifetime").pipe(
       Options.withDescription("lifetime of every token, in seconds"),
       Options.optional
+    ),
+    // not `--env-file`: Node reads that spelling from every argument, even after the script's name
+    envFile: Options.text("write-env").pipe(
+      Options.withDescription("also write the export lines to this file once the servers are up (removed on stop)"),
+      Options.optional
     )
   },
-  ({ lifetime }) =>
-    lazily(load.emulate, ({ emulate }) => emulate(Option.isSome(lifetime) ? { tokenLifetimeSeconds: lifetime.value } : {}))
+  ({ envFile, lifetime }) =>
+    lazily(load.emulate, ({ emulate }) =>
+      emulate({
+        ...(Option.isSome(lifetime) ? { tokenLifetimeSeconds: lifetime.value } : {}),
+        envFile: Option.getOrUndefined(envFile)
+      }))
 ).pipe(Command.withDescription("run the local Google Cloud emulator and print the environment that points clients at it"))
 
 const proxyCommand = Command.make(
