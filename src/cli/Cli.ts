@@ -15,6 +15,7 @@ import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type { AuthError } from "../auth/AuthError.js"
@@ -193,27 +194,26 @@ const proxyCommand = Command.make(
     )
   },
   (flags) =>
-    Effect.gen(function*() {
-      const [AuthService, NodeHttpClient, ProxyConfig, SigningProxy] = yield* Effect.promise(() =>
-        Promise.all([load.auth(), load.nodeHttpClient(), load.proxyConfig(), load.signingProxy()])
-      )
-      const config = yield* proxyConfigFrom(ProxyConfig, flags)
-      const proxy = yield* SigningProxy.start(config).pipe(
-        Effect.provide(AuthService.layerConfig()),
-        Effect.provide(NodeHttpClient.layerUndici)
-      )
-      yield* Console.error(`effect-adc proxy: listening on ${proxy.url} (${config.routes.length} routes); Ctrl-C stops it`)
-      return yield* Effect.never
-    }).pipe(
-      Effect.scoped,
-      Effect.catchAll((error) =>
-        Console.error(`effect-adc: ${error.message}`).pipe(
-          Effect.zipRight(Effect.sync(() => {
-            process.exitCode = error._tag === "ProxyConfigInvalid" ? 1 : error._tag === "ServeError" ? 4 :
-              exitCodeOf(error)
-          }))
+    lazily(
+      () => Promise.all([load.auth(), load.nodeHttpClient(), load.proxyConfig(), load.signingProxy()]),
+      ([AuthService, NodeHttpClient, ProxyConfig, SigningProxy]) =>
+        Effect.gen(function*() {
+          const config = yield* proxyConfigFrom(ProxyConfig, flags)
+          const proxy = yield* SigningProxy.start(config)
+          yield* Console.error(`effect-adc proxy: listening on ${proxy.url} (${config.routes.length} routes); Ctrl-C stops it`)
+          return yield* Effect.never
+        }).pipe(
+          Effect.scoped,
+          Effect.provide(Layer.merge(AuthService.layerConfig(), NodeHttpClient.layerUndici)),
+          Effect.catchAll((error) =>
+            Console.error(`effect-adc: ${error.message}`).pipe(
+              Effect.zipRight(Effect.sync(() => {
+                process.exitCode = error._tag === "ProxyConfigInvalid" ? 1 : error._tag === "ServeError" ? 4 :
+                  exitCodeOf(error)
+              }))
+            )
+          )
         )
-      )
     )
 ).pipe(Command.withDescription("a local proxy that adds Google tokens to requests for configured upstreams"))
 
