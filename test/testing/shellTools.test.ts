@@ -8,7 +8,7 @@
  */
 import { execFile } from "node:child_process"
 import * as Crypto from "node:crypto"
-import { mkdtempSync } from "node:fs"
+import { existsSync, mkdtempSync } from "node:fs"
 import * as Https from "node:https"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
@@ -21,6 +21,7 @@ const root = fileURLToPath(new URL("../..", import.meta.url))
 const bin = join(root, "bin/effect-adc.mjs")
 const script = join(root, "test/testing/tools/emulator-shell.sh")
 
+const hasGcloud = (process.env["PATH"] ?? "").split(":").some((dir) => existsSync(join(dir, "gcloud")))
 let outside: Https.Server
 let outsideUrl = ""
 
@@ -82,6 +83,8 @@ describe("the emulator from a shell", () => {
       expect(checks["key_id"]).toEqual({ kind: "id", status: 200 })
       expect(checks["user_access"]).toEqual({ kind: "access", status: null })
     }
+    // where gcloud is installed, `gcloud auth print-identity-token` works from the sourced env
+    if (hasGcloud) expect(line("gcloud_id_token")).toBe("eyJ")
     // ID tokens from the metadata server need google-auth >= 1.7 (fetch_id_token)
     expect(current["metadata_id"]).toEqual({ kind: "id", status: 200 })
   }, 120_000)

@@ -26,5 +26,9 @@ echo "curl_tokeninfo_status=$(curl -s -o /dev/null -w '%{http_code}' "https://oa
 echo "curl_other_host=$(curl -s -k --noproxy '' "$outside"; echo " exit=$?")"
 echo "python_current=$(python3 test/testing/tools/google_auth_check.py "$service" "$key_file" "$user_file" 2>&1 | tail -1)"
 echo "python_debian=$(/usr/bin/python3 test/testing/tools/google_auth_check.py "$service" "$key_file" "$user_file" 2>&1 | tail -1)"
+# gcloud reads GCE_METADATA_ROOT (checked where gcloud is installed)
+if command -v gcloud >/dev/null; then
+  echo "gcloud_id_token=$(gcloud auth print-identity-token 2>/dev/null | cut -c1-3)"
+fi
 kill -INT "$emulator"; wait "$emulator"
 echo "env_file_removed=$([ -e "$env_file" ] && echo no || echo yes)"
