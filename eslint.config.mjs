@@ -19,7 +19,8 @@ export default tseslint.config(
         URL: "readonly",
         setTimeout: "readonly",
         clearTimeout: "readonly",
-        setImmediate: "readonly"
+        setImmediate: "readonly",
+        fetch: "readonly"
       }
     },
     rules: {
@@ -40,5 +41,10 @@ export default tseslint.config(
         }
       }]
     }
+  },
+  {
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable" } },
+    rules: { "@typescript-eslint/no-require-imports": "off" }
   }
 )

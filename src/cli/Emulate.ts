@@ -43,7 +43,9 @@ export const exportLines = (
   delete env["GOOGLE_APPLICATION_CREDENTIALS"]
   return [
     ...Object.entries(env).map(([k, v]) => `export ${k}=${quote(v)}`),
-    `# credential files: GOOGLE_APPLICATION_CREDENTIALS=${quote(files.serviceAccountKey)} or ${quote(files.authorizedUser)}`,
+    `# credential files: GOOGLE_APPLICATION_CREDENTIALS=${quote(files.serviceAccountKey)} or ${
+      quote(files.authorizedUser)
+    }`,
     `# a private Cloud Run service that echoes requests: ${service.url}`
   ]
 }

@@ -44,7 +44,9 @@ export const serve = (handler: Http.RequestListener): Promise<LoopbackServer> =>
     server.once("error", reject)
     server.listen(0, "127.0.0.1", () => {
       const address = server.address()
-      if (address === null || typeof address === "string") return reject(new Error("effect-adc/testing: no TCP address"))
+      if (address === null || typeof address === "string") {
+        return reject(new Error("effect-adc/testing: no TCP address"))
+      }
       let closing: Promise<void> | undefined
       resolve({
         url: `http://127.0.0.1:${address.port}`,

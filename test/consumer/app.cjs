@@ -4,7 +4,11 @@ const { Emulator } = require("effect-adc/testing")
 
 const main = async () => {
   const emulator = await Emulator.start()
-  const auth = AuthClient.make({ projectId: emulator.projectId, keyFile: await emulator.credentials.writeServiceAccountKey(), clientOptions: emulator.clientOptions })
+  const auth = AuthClient.make({
+    projectId: emulator.projectId,
+    keyFile: await emulator.credentials.writeServiceAccountKey(),
+    clientOptions: emulator.clientOptions
+  })
   try {
     const token = await auth.accessToken()
     if (token.kind !== "access") throw new Error("no access token")

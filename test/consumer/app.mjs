@@ -1,11 +1,15 @@
 // ESM consumer: the packed package against its own emulator (loopback only).
 import { AuthClient } from "effect-adc"
-import { Emulator, ModelEmulators } from "effect-adc/testing"
 import { ModelService } from "effect-adc/model"
+import { Emulator, ModelEmulators } from "effect-adc/testing"
 
 const emulator = await Emulator.start()
 const models = await ModelEmulators.serve(emulator)
-const auth = AuthClient.make({ projectId: emulator.projectId, keyFile: await emulator.credentials.writeServiceAccountKey(), clientOptions: emulator.clientOptions })
+const auth = AuthClient.make({
+  projectId: emulator.projectId,
+  keyFile: await emulator.credentials.writeServiceAccountKey(),
+  clientOptions: emulator.clientOptions
+})
 try {
   const headers = await auth.headers({ kind: "id", audience: models.ollama.url })
   const response = await fetch(`${models.ollama.url}/api/tags`, { headers })

@@ -2,16 +2,16 @@
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { AuthClient, AuthService, SigningFetch } from "effect-adc"
-import type { AuthHttpClient } from "effect-adc/http"
-import { ModelRequest, ModelService } from "effect-adc/model"
-import type { SigningProxy } from "effect-adc/proxy"
-import type * as GenAI from "effect-adc/genai"
-import type * as Mcp from "effect-adc/mcp"
-import type * as OpenAI from "effect-adc/openai"
-import type * as Ollama from "effect-adc/ollama"
 import type * as A2A from "effect-adc/a2a"
-import type * as Ai from "effect-adc/ai"
 import type * as Adk from "effect-adc/adk"
+import type * as Ai from "effect-adc/ai"
+import type * as GenAI from "effect-adc/genai"
+import type { AuthHttpClient } from "effect-adc/http"
+import type * as Mcp from "effect-adc/mcp"
+import { ModelRequest, ModelService } from "effect-adc/model"
+import type * as Ollama from "effect-adc/ollama"
+import type * as OpenAI from "effect-adc/openai"
+import type { SigningProxy } from "effect-adc/proxy"
 import { Emulator, Loopback, ModelEmulators } from "effect-adc/testing"
 import { OllamaEmulator } from "effect-adc/testing/models"
 
@@ -29,5 +29,7 @@ export const auth: Layer.Layer<AuthService.AuthService, unknown> = AuthService.l
 export const http = FetchHttpClient.layer
 export const client: AuthClient.AuthClient = AuthClient.make({})
 export const signing = SigningFetch
-export const served: Promise<ModelEmulators.ModelEmulatorsHandle> = Emulator.start().then((e) => ModelEmulators.serve(e))
+export const served: Promise<ModelEmulators.ModelEmulatorsHandle> = Emulator.start().then((e) =>
+  ModelEmulators.serve(e)
+)
 export const loopback: Promise<Loopback.LoopbackServer> = Loopback.serve(OllamaEmulator.make().handler)

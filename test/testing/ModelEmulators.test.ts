@@ -72,7 +72,11 @@ describe("ModelEmulators.layerTest", () => {
       expect(emulator.projectId).toBe("p-1")
     }).pipe(
       Effect.provide(
-        ModelEmulators.layerTest({ emulator: { projectId: "p-1" }, ollama: { models: ["llama3"] }, invokers: "allUsers" })
+        ModelEmulators.layerTest({
+          emulator: { projectId: "p-1" },
+          ollama: { models: ["llama3"] },
+          invokers: "allUsers"
+        })
       ),
       Effect.scoped
     ))

@@ -9,6 +9,7 @@
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 
+// eslint-disable-next-line no-control-regex -- ESC is what it matches
 const ANSI = /\u001b\[[0-9;]*m/g
 
 const strip = (args: ReadonlyArray<unknown>) => args.map((a) => typeof a === "string" ? a.replace(ANSI, "") : a)
