@@ -4,11 +4,26 @@
 import { existsSync } from "node:fs"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
+// The command needs two optional peer dependencies that a library install leaves out.
+const peers = "@effect/cli@^0.77.2 @effect/platform-node@^0.108.2"
+const isMissingPeer = (error) =>
+  error?.code === "ERR_MODULE_NOT_FOUND" && /'(@effect\/cli|@effect\/platform-node)'/.test(String(error.message))
+
 const compiled = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url))
-if (existsSync(compiled)) {
-  await import(pathToFileURL(compiled).href)
-} else {
-  const { register } = await import("tsx/esm/api")
-  register()
-  await import(new URL("../src/cli/main.ts", import.meta.url).href)
+try {
+  if (existsSync(compiled)) {
+    await import(pathToFileURL(compiled).href)
+  } else {
+    const { register } = await import("tsx/esm/api")
+    register()
+    await import(new URL("../src/cli/main.ts", import.meta.url).href)
+  }
+} catch (error) {
+  if (!isMissingPeer(error)) throw error
+  console.error(
+    `effect-adc: the command needs ${peers.replace(" ", " and ")} (optional peer dependencies of the library).\n` +
+      `  one-off:        npx -p effect-adc -p ${peers.split(" ").join(" -p ")} effect-adc …\n` +
+      `  in a project:   npm install --save-dev ${peers}`
+  )
+  process.exitCode = 1
 }

@@ -6,28 +6,23 @@
  *   GOOGLE_CLOUD_PROJECT=my-project npx tsx examples/integration-genai.ts           # Vertex AI, your ADC
  */
 import { GoogleGenAI } from "@google/genai"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as AuthClient from "../src/auth/AuthClient.js"
 import * as GenAI from "../src/integrations/genai.js"
 import * as Emulator from "../src/testing/Emulator.js"
-import * as GeminiEmulator from "../src/testing/models/GeminiEmulator.js"
+import * as ModelEmulators from "../src/testing/ModelEmulators.js"
 import { isDemo, runMain } from "./demoMode.js"
 
-/** In demo mode: the identity emulator, plus a Gemini server on loopback that `httpOptions.baseUrl` points at. */
+/** In demo mode: the identity emulator, plus the Gemini emulator (it checks our access tokens) that `httpOptions.baseUrl` points at. */
 const demoSetup = async () => {
   const emulator = await Emulator.start()
   Object.assign(process.env, emulator.env)
   delete process.env["GOOGLE_APPLICATION_CREDENTIALS"]
-  const server = Http.createServer(GeminiEmulator.make().handler)
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const models = await ModelEmulators.serve(emulator)
   return {
     emulator,
-    baseUrl,
+    baseUrl: models.gemini.url,
     close: async () => {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
+      await models.close()
       await emulator.close()
     }
   }

@@ -9,13 +9,9 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as AuthService from "../src/auth/AuthService.js"
 import * as Emulator from "../src/testing/Emulator.js"
-import * as GeminiEmulator from "../src/testing/models/GeminiEmulator.js"
-import * as OllamaEmulator from "../src/testing/models/OllamaEmulator.js"
-import * as OpenAICompatibleEmulator from "../src/testing/models/OpenAICompatibleEmulator.js"
+import * as ModelEmulators from "../src/testing/ModelEmulators.js"
 
 /** Is this run in demo mode? */
 export const isDemo = (): boolean => process.env["EFFECT_ADC_DEMO"] === "1" || process.argv.includes("--demo")
@@ -29,17 +25,6 @@ export interface Endpoints {
   readonly project: string
   readonly auth: AuthService.Options
 }
-
-const serve = (handler: Http.RequestListener) =>
-  Effect.acquireRelease(
-    Effect.promise(() =>
-      new Promise<Http.Server>((resolve) => {
-        const server = Http.createServer(handler)
-        server.listen(0, "127.0.0.1", () => resolve(server))
-      })
-    ),
-    (server) => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  ).pipe(Effect.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`))
 
 /** The endpoints: emulators in demo mode, else the environment. */
 export const endpoints: Effect.Effect<Endpoints, never, Scope.Scope> = Effect.suspend((): Effect.Effect<
@@ -63,21 +48,14 @@ export const endpoints: Effect.Effect<Endpoints, never, Scope.Scope> = Effect.su
     )
     Object.assign(process.env, emulator.env)
     delete process.env["GOOGLE_APPLICATION_CREDENTIALS"]
-    const ollama = yield* Effect.promise(() =>
-      emulator.cloudRun.deploy({ name: "gemma-ollama", handler: OllamaEmulator.make().handler })
-    )
-    const vllm = yield* Effect.promise(() =>
-      emulator.cloudRun.deploy({ name: "gemma-vllm", handler: OpenAICompatibleEmulator.make().handler })
-    )
-    const geminiUrl = yield* serve(
-      GeminiEmulator.make({
-        authorize: GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)
-      }).handler
+    const models = yield* Effect.acquireRelease(
+      Effect.promise(() => ModelEmulators.serve(emulator)),
+      (m) => Effect.promise(() => m.close())
     )
     return {
-      ollamaUrl: ollama.url,
-      vllmUrl: vllm.url,
-      geminiUrl,
+      ollamaUrl: models.ollama.url,
+      vllmUrl: models.openAICompatible.url,
+      geminiUrl: models.gemini.url,
       project: emulator.projectId,
       auth: { projectId: emulator.projectId, clientOptions: emulator.clientOptions }
     }

@@ -14,26 +14,45 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
-import * as ModelConfig from "../model/ModelConfig.js"
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { type AuthError, AuthConfigInvalid } from "../auth/AuthError.js"
-import * as AuthService from "../auth/AuthService.js"
+import type { AuthConfigInvalid as AuthConfigInvalidError, AuthError } from "../auth/AuthError.js"
+import type * as AuthServiceModule from "../auth/AuthService.js"
 import type { AuthToken } from "../auth/AuthToken.js"
-import * as TokenTarget from "../auth/TokenTarget.js"
+import type * as ModelConfig from "../model/ModelConfig.js"
+import type * as ModelError from "../model/ModelError.js"
+import type * as ProxyConfigModule from "../proxy/ProxyConfig.js"
 import { readFileSync } from "node:fs"
-import * as ProxyConfig from "../proxy/ProxyConfig.js"
-import * as SigningProxy from "../proxy/SigningProxy.js"
-import * as ModelError from "../model/ModelError.js"
-import { chat, modelErrorExitCode } from "./Chat.js"
-import { demo } from "./Demo.js"
-import { diagnose, print } from "./Doctor.js"
-import { emulate } from "./Emulate.js"
+import { oneLine } from "./internal/oneLine.js"
+import { version } from "./internal/version.js"
+
+/**
+ * Each subcommand's implementation is imported when that subcommand runs, so
+ * `--help` and a usage error load only the command tree (docs/cli.md).
+ */
+const load = {
+  auth: () => import("../auth/AuthService.js"),
+  authError: () => import("../auth/AuthError.js"),
+  tokenTarget: () => import("../auth/TokenTarget.js"),
+  chat: () => import("./Chat.js"),
+  demo: () => import("./Demo.js"),
+  doctor: () => import("./Doctor.js"),
+  emulate: () => import("./Emulate.js"),
+  modelError: () => import("../model/ModelError.js"),
+  nodeHttpClient: () => import("@effect/platform-node/NodeHttpClient"),
+  proxyConfig: () => import("../proxy/ProxyConfig.js"),
+  signingProxy: () => import("../proxy/SigningProxy.js")
+}
+
+/** Runs `body` with the module `module` loads. */
+const lazily = <M, A, E, R>(module: () => Promise<M>, body: (m: M) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.promise(module), body)
 
 /**
  * The process exit code for an auth error.
@@ -51,7 +70,7 @@ export const exitCodeOf = (error: AuthError): number =>
 const json = Options.boolean("json").pipe(Options.withDescription("print JSON with the expiry and principal"))
 
 /** Prints a token to stdout (and nothing else), or its JSON form. */
-const printToken = (token: AuthToken, asJson: boolean) =>
+const printToken = (AuthService: typeof AuthServiceModule, token: AuthToken, asJson: boolean) =>
   Effect.gen(function*() {
     const auth = yield* AuthService.AuthService
     yield* Console.log(
@@ -81,11 +100,12 @@ const report = (error: AuthError) =>
  */
 const withAuth = <A, E extends AuthError, C extends AuthError>(
   check: Effect.Effect<A, C>,
-  body: (checked: A) => Effect.Effect<void, E, AuthService.AuthService>
+  body: (AuthService: typeof AuthServiceModule, checked: A) => Effect.Effect<void, E, AuthServiceModule.AuthService>
 ) =>
-  Effect.flatMap(check, (checked) => body(checked).pipe(Effect.provide(AuthService.layerConfig()))).pipe(
-    Effect.catchAll(report)
-  )
+  lazily(load.auth, (AuthService) =>
+    Effect.flatMap(check, (checked) => body(AuthService, checked).pipe(Effect.provide(AuthService.layerConfig())))).pipe(
+      Effect.catchAll(report)
+    )
 
 /** A scope is a bare word (`openid`, `email`) or an https URL. */
 const scopeProblem = (scope: string): string | undefined => {
@@ -98,21 +118,25 @@ const scopeProblem = (scope: string): string | undefined => {
 }
 
 /** The `--scopes` flag, checked (before any credential lookup). */
-const checkScopes = (scopes: Option.Option<string>): Effect.Effect<ReadonlyArray<string> | undefined, AuthConfigInvalid> =>
-  Option.match(scopes, {
-    onNone: () => Effect.succeed(undefined),
-    onSome: (text) => {
-      const list = text.split(",").map((x) => x.trim()).filter((x) => x !== "")
-      if (list.length === 0) return Effect.fail(new AuthConfigInvalid({ detail: "--scopes names no scope" }))
-      for (const scope of list) {
-        const problem = scopeProblem(scope)
-        if (problem !== undefined) {
-          return Effect.fail(new AuthConfigInvalid({ detail: `--scopes: ${JSON.stringify(scope)}: ${problem}` }))
+const checkScopes = (scopes: Option.Option<string>) =>
+  lazily(load.authError, ({ AuthConfigInvalid }) =>
+    Option.match(scopes, {
+      onNone: () => Effect.succeed(undefined),
+      onSome: (text): Effect.Effect<ReadonlyArray<string>, AuthConfigInvalidError> => {
+        const list = text.split(",").map((x) => x.trim()).filter((x) => x !== "")
+        if (list.length === 0) return Effect.fail(new AuthConfigInvalid({ detail: "--scopes names no scope" }))
+        for (const scope of list) {
+          const problem = scopeProblem(scope)
+          if (problem !== undefined) {
+            return Effect.fail(new AuthConfigInvalid({ detail: `--scopes: ${JSON.stringify(scope)}: ${problem}` }))
+          }
         }
+        return Effect.succeed(list)
       }
-      return Effect.succeed(list)
-    }
-  })
+    }))
+
+/** The `--audience` flag, checked (before any credential lookup). */
+const checkAudience = (audience: string) => lazily(load.tokenTarget, (TokenTarget) => TokenTarget.validateAudience(audience))
 
 const accessCommand = Command.make(
   "access",
@@ -124,11 +148,11 @@ const accessCommand = Command.make(
     json
   },
   ({ json, scopes }) =>
-    withAuth(checkScopes(scopes), (list) =>
+    withAuth(checkScopes(scopes), (AuthService, list) =>
       Effect.gen(function*() {
         const auth = yield* AuthService.AuthService
         const token = yield* auth.accessToken({ scopes: list })
-        yield* printToken(token, json)
+        yield* printToken(AuthService, token, json)
       }))
 ).pipe(Command.withDescription("print an OAuth access token, like `gcloud auth print-access-token`"))
 
@@ -139,11 +163,11 @@ const idCommand = Command.make(
     json
   },
   ({ audience, json }) =>
-    withAuth(TokenTarget.validateAudience(audience), (checked) =>
+    withAuth(checkAudience(audience), (AuthService, checked) =>
       Effect.gen(function*() {
         const auth = yield* AuthService.AuthService
         const token = yield* auth.idToken(checked)
-        yield* printToken(token, json)
+        yield* printToken(AuthService, token, json)
       }))
 ).pipe(Command.withDescription("print a Google-signed ID token, like `gcloud auth print-identity-token`"))
 
@@ -153,7 +177,7 @@ const tokenCommand = Command.make("token").pipe(
 )
 
 const identityCommand = Command.make("identity", {}, () =>
-  withAuth(Effect.void, () =>
+  withAuth(Effect.void, (AuthService) =>
     Effect.gen(function*() {
       const auth = yield* AuthService.AuthService
       yield* Console.log(JSON.stringify(auth.identity, null, 2))
@@ -169,6 +193,8 @@ const doctorCommand = Command.make(
   },
   ({ audience }) =>
     Effect.gen(function*() {
+      const AuthService = yield* Effect.promise(load.auth)
+      const { diagnose, print } = yield* Effect.promise(load.doctor)
       const report = yield* diagnose(AuthService.layerConfig(), { audience })
       yield* print(report)
       process.exitCode = report.exitCode
@@ -181,9 +207,19 @@ const emulatorCommand = Command.make(
     lifetime: Options.integer("token-lifetime").pipe(
       Options.withDescription("lifetime of every token, in seconds"),
       Options.optional
+    ),
+    // not `--env-file`: Node reads that spelling from every argument, even after the script's name
+    envFile: Options.text("write-env").pipe(
+      Options.withDescription("also write the export lines to this file once the servers are up (removed on stop)"),
+      Options.optional
     )
   },
-  ({ lifetime }) => emulate(Option.isSome(lifetime) ? { tokenLifetimeSeconds: lifetime.value } : {})
+  ({ envFile, lifetime }) =>
+    lazily(load.emulate, ({ emulate }) =>
+      emulate({
+        ...(Option.isSome(lifetime) ? { tokenLifetimeSeconds: lifetime.value } : {}),
+        envFile: Option.getOrUndefined(envFile)
+      }))
 ).pipe(Command.withDescription("run the local Google Cloud emulator and print the environment that points clients at it"))
 
 const proxyCommand = Command.make(
@@ -201,28 +237,32 @@ const proxyCommand = Command.make(
     )
   },
   (flags) =>
-    Effect.gen(function*() {
-      // The route table first: a mistake in it is reported even without credentials.
-      const config = yield* proxyConfigFrom(flags)
-      return yield* Effect.gen(function*() {
-        const proxy = yield* SigningProxy.start(config)
-        yield* Console.error(`effect-adc proxy: listening on ${proxy.url} (${config.routes.length} routes); Ctrl-C stops it`)
-        return yield* Effect.never
-      }).pipe(Effect.scoped, Effect.provide(Layer.merge(AuthService.layerConfig(), NodeHttpClient.layerUndici)))
-    }).pipe(
-      Effect.catchAll((error) =>
-        Console.error(`effect-adc: ${error.message}`).pipe(
-          Effect.zipRight(Effect.sync(() => {
-            process.exitCode = error._tag === "ProxyConfigInvalid" ? 1 : error._tag === "ServeError" ? 4 :
-              exitCodeOf(error)
-          }))
+    lazily(
+      () => Promise.all([load.auth(), load.nodeHttpClient(), load.proxyConfig(), load.signingProxy()]),
+      ([AuthService, NodeHttpClient, ProxyConfig, SigningProxy]) =>
+        Effect.gen(function*() {
+          // The route table first: a mistake in it is reported even without credentials.
+          const config = yield* proxyConfigFrom(ProxyConfig, flags)
+          return yield* Effect.gen(function*() {
+            const proxy = yield* SigningProxy.start(config)
+            yield* Console.error(`effect-adc proxy: listening on ${proxy.url} (${config.routes.length} routes); Ctrl-C stops it`)
+            return yield* Effect.never
+          }).pipe(Effect.scoped, Effect.provide(Layer.merge(AuthService.layerConfig(), NodeHttpClient.layerUndici)))
+        }).pipe(
+          Effect.catchAll((error) =>
+            Console.error(`effect-adc: ${error.message}`).pipe(
+              Effect.zipRight(Effect.sync(() => {
+                process.exitCode = error._tag === "ProxyConfigInvalid" ? 1 : error._tag === "ServeError" ? 4 :
+                  exitCodeOf(error)
+              }))
+            )
+          )
         )
-      )
     )
 ).pipe(Command.withDescription("a local proxy that adds Google tokens to requests for configured upstreams"))
 
 /** The proxy configuration from a file and/or flags (flags add routes and override listen options). */
-const proxyConfigFrom = (flags: {
+const proxyConfigFrom = (ProxyConfig: typeof ProxyConfigModule, flags: {
   readonly routes: ReadonlyArray<string>
   readonly config: Option.Option<string>
   readonly host: Option.Option<string>
@@ -247,16 +287,30 @@ const proxyConfigFrom = (flags: {
 
 /** Any failure of `chat` or `demo` as one line on stderr, with its exit code. */
 const reportAny = (error: AuthError | ModelError.ModelError | { readonly _tag: string; readonly message: string }) =>
-  Console.error(
-    `effect-adc: ${ModelError.isModelError(error) ? `${error._tag}: ` : ""}${error.message}`
-  ).pipe(
-    Effect.zipRight(Effect.sync(() => {
-      process.exitCode = ModelError.isModelError(error)
-        ? modelErrorExitCode
-        : error._tag === "ChatConfigInvalid" || error._tag === "DemoConfigInvalid"
-        ? 1
-        : exitCodeOf(error as AuthError)
-    }))
+  lazily(() => Promise.all([load.modelError(), load.chat()]), ([ModelError, { modelErrorExitCode }]) =>
+    Console.error(
+      `effect-adc: ${ModelError.isModelError(error) ? `${error._tag}: ` : ""}${oneLine(error.message)}`
+    ).pipe(
+      Effect.zipRight(Effect.sync(() => {
+        process.exitCode = ModelError.isModelError(error)
+          ? modelErrorExitCode
+          : error._tag === "ChatConfigInvalid" || error._tag === "DemoConfigInvalid"
+          ? 1
+          : exitCodeOf(error as AuthError)
+      }))
+    ))
+
+/** `--url`: an absolute http(s) URL, else a usage error that names the flag. */
+const urlFlag = (name: string) =>
+  Options.text(name).pipe(
+    Options.mapEffect((value) => {
+      const url = URL.canParse(value) ? new URL(value) : undefined
+      return url !== undefined && (url.protocol === "https:" || url.protocol === "http:")
+        ? Effect.succeed(value)
+        : Effect.fail(ValidationError.invalidValue(HelpDoc.p(
+          `--${name} must be an absolute http(s) URL such as https://gemma-abc-uc.a.run.app, got ${JSON.stringify(value)}`
+        )))
+    })
   )
 
 const chatCommand = Command.make(
@@ -267,16 +321,17 @@ const chatCommand = Command.make(
       Options.withDescription("default EFFECT_ADC_MODEL_BACKEND, else gemini-vertex"),
       Options.optional
     ),
-    url: Options.text("url").pipe(
+    url: urlFlag("url").pipe(
       Options.withDescription("Cloud Run service URL (ollama, openai-compatible) or Gemini base URL; default EFFECT_ADC_MODEL_URL"),
       Options.optional
     ),
     system: Options.text("system").pipe(Options.withDescription("a system instruction"), Options.optional)
   },
   (flags) =>
-    chat({ ...flags, backend: flags.backend as Option.Option<ModelConfig.BackendName> }).pipe(
-      Effect.catchAll(reportAny)
-    )
+    lazily(load.chat, ({ chat }) =>
+      chat({ ...flags, backend: flags.backend as Option.Option<ModelConfig.BackendName> }).pipe(
+        Effect.catchAll(reportAny)
+      ))
 ).pipe(Command.withDescription("a streaming conversation through ModelService (lines from stdin; /exit or EOF ends it)"))
 
 const demoCommand = Command.make(
@@ -286,7 +341,7 @@ const demoCommand = Command.make(
       Options.withDescription("run against Google Cloud with your ADC and the EFFECT_ADC_DEMO_* variables (docs/cli.md)")
     )
   },
-  ({ real }) => demo({ real }).pipe(Effect.catchAll(reportAny))
+  ({ real }) => lazily(load.demo, ({ demo }) => demo({ real }).pipe(Effect.catchAll(reportAny)))
 ).pipe(Command.withDescription("the product end to end on the embedded emulator (no Google account), or --real"))
 
 const root = Command.make("effect-adc").pipe(
@@ -308,4 +363,4 @@ const root = Command.make("effect-adc").pipe(
  * @since 0.1.0
  * @category Entry points
  */
-export const run = Command.run(root, { name: "effect-adc", version: "0.1.0" })
+export const run = Command.run(root, { name: "effect-adc", version })

@@ -36,8 +36,7 @@ import type * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
+import type * as Http from "node:http"
 import type { AuthError, DetectError } from "../auth/AuthError.js"
 import * as AuthService from "../auth/AuthService.js"
 import * as TokenCache from "../auth/TokenCache.js"
@@ -49,8 +48,8 @@ import * as ModelRequest from "../model/ModelRequest.js"
 import { ModelService } from "../model/ModelService.js"
 import * as Ollama from "../model/Ollama.js"
 import * as Emulator from "../testing/Emulator.js"
-import * as GeminiEmulator from "../testing/models/GeminiEmulator.js"
-import * as OllamaEmulator from "../testing/models/OllamaEmulator.js"
+import type * as GeminiEmulator from "../testing/models/GeminiEmulator.js"
+import * as ModelEmulators from "../testing/ModelEmulators.js"
 
 const step = (n: number, text: string) => Console.log(`\n[${n}/7] ${text}`)
 const info = (text: string) => Console.log(`      ${text}`)
@@ -109,24 +108,6 @@ const loadMcpClient = () =>
     return { Client: client.Client, Transport: transport.StreamableHTTPClientTransport }
   })
 
-/** A loopback HTTP server for the scope. */
-const serve = (handler: Http.RequestListener) =>
-  Effect.acquireRelease(
-    Effect.promise(() =>
-      new Promise<Http.Server>((resolve) => {
-        const server = Http.createServer(handler)
-        server.listen(0, "127.0.0.1", () => resolve(server))
-      })
-    ),
-    (server) =>
-      Effect.promise(() =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections()
-          server.close(() => resolve())
-        })
-      )
-  ).pipe(Effect.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`))
-
 /** The emulator: identity, a Gemini server that checks access tokens, Gemma and MCP on Cloud Run. */
 const emulatedSetup = (lifetime: number): Effect.Effect<Setup, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -134,14 +115,10 @@ const emulatedSetup = (lifetime: number): Effect.Effect<Setup, never, Scope.Scop
     // As on Cloud Run: the metadata server is the only credential.
     Object.assign(process.env, emulator.env)
     delete process.env["GOOGLE_APPLICATION_CREDENTIALS"]
-    const gemini = GeminiEmulator.make({
-      authorize: GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)
-    })
-    const geminiUrl = yield* serve(gemini.handler)
-    const gemma = yield* Effect.acquireRelease(
-      Effect.promise(() => emulator.cloudRun.deploy({ name: "gemma", handler: OllamaEmulator.make().handler })),
-      (s) => Effect.promise(() => s.close())
+    const models = yield* ModelEmulators.make({ names: { ollama: "gemma" } }).pipe(
+      Effect.provideService(Emulator.Emulator, emulator)
     )
+    const gemini = models.gemini.emulator
     const mcpServer = yield* Effect.promise(async () => {
       try {
         return Option.some((await import("./internal/mcpDemoServer.js")).mcpDemoServer())
@@ -164,8 +141,8 @@ const emulatedSetup = (lifetime: number): Effect.Effect<Setup, never, Scope.Scop
         // short-lived tokens in step 6: refresh when half the lifetime is left
         cache: { margin: "1 second", refreshAhead: `${Math.max(1, Math.floor(lifetime / 2))} seconds` }
       }),
-      gemini: { project: emulator.projectId, location: "global", model: "gemini-2.5-flash", baseUrl: geminiUrl },
-      gemma: Option.some({ url: gemma.url, model: "gemma3:4b" }),
+      gemini: { project: emulator.projectId, location: "global", model: "gemini-2.5-flash", baseUrl: models.gemini.url },
+      gemma: Option.some({ url: models.ollama.url, model: "gemma3:4b" }),
       mcp: Option.map(mcp, (s) => ({ url: `${s.url}/mcp`, tool: Option.some("add"), args: { a: 2, b: 3 } })),
       emulated: Option.some({ emulator, gemini })
     }

@@ -1,12 +1,26 @@
 #!/usr/bin/env node
 /**
- * The `effect-adc` command.
+ * The `effect-adc` command. `--version` answers before anything is loaded; the
+ * command tree comes next, and each subcommand loads its own implementation.
  *
  * @since 0.1.0
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as Effect from "effect/Effect"
-import { run } from "./Cli.js"
+import { version } from "./internal/version.js"
 
-run(process.argv).pipe(Effect.provide(NodeContext.layer), NodeRuntime.runMain({ disableErrorReporting: true }))
+const args = process.argv.slice(2)
+if (args.length === 1 && args[0] === "--version") {
+  process.stdout.write(`${version}\n`)
+} else {
+  const [{ run }, { withColourPolicy }, NodeContext, NodeRuntime, Effect] = await Promise.all([
+    import("./Cli.js"),
+    import("./internal/colour.js"),
+    import("@effect/platform-node/NodeContext"),
+    import("@effect/platform-node/NodeRuntime"),
+    import("effect/Effect")
+  ])
+  run(process.argv).pipe(
+    withColourPolicy,
+    Effect.provide(NodeContext.layer),
+    NodeRuntime.runMain({ disableErrorReporting: true })
+  )
+}

@@ -33,6 +33,12 @@ export interface EmulatorOptions {
   readonly metadataReuseWindowSeconds?: number
   /** the emulator's clock is `Date.now() + clockOffsetMs`; default 0 */
   readonly clockOffsetMs?: number
+  /**
+   * what {@link EmulatorHandle.proxy} does with a `CONNECT` to any host other than
+   * Google's auth hosts: refuse it (default: nothing leaves the machine), or tunnel
+   * it untouched (`true`, for a shell whose every tool sees `HTTPS_PROXY`)
+   */
+  readonly proxyPassThrough?: boolean
 }
 
 /**
@@ -223,6 +229,11 @@ export interface EmulatorProxy {
   readonly caCertificate: string
   /** the same PEM in a file (for `NODE_EXTRA_CA_CERTS`) */
   readonly caFile: string
+  /**
+   * the public roots Node trusts plus the emulator's authority, for variables that
+   * replace a tool's whole trust store (`REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`)
+   */
+  readonly caBundleFile: string
   /** `HTTPS_PROXY`, `https_proxy`, `NO_PROXY`, `no_proxy` (loopback), `NODE_EXTRA_CA_CERTS` */
   readonly env: Readonly<Record<string, string>>
   /** add the authority to this process's default CA list (`tls.setDefaultCACertificates`); returns the undo */
@@ -259,7 +270,8 @@ export interface EmulatorHandle {
    */
   readonly clientOptions: { readonly transporterOptions: { readonly fetchImplementation: typeof globalThis.fetch } }
   /**
-   * `GCE_METADATA_HOST`, `GCE_METADATA_IP`, `GOOGLE_CLOUD_PROJECT`,
+   * `GCE_METADATA_HOST`, `GCE_METADATA_IP`, `GCE_METADATA_ROOT` (gcloud, older
+   * Python google-auth), `GOOGLE_CLOUD_PROJECT`,
    * `CLOUDSDK_CONFIG` and `HOME` (fresh empty directories), an empty
    * `GOOGLE_APPLICATION_CREDENTIALS` and `METADATA_SERVER_DETECTION=ping-only`
    */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { execFile, spawn } from "node:child_process"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -178,5 +178,43 @@ describe("effect-adc token", () => {
     expect(result.code).toBe(2)
     expect(result.stdout).toBe("")
     expect(result.stderr).toContain("gcloud auth application-default login")
+  })
+})
+
+describe("effect-adc usage", () => {
+  it("--version prints package.json's version", async () => {
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+    const result = await cli(["--version"])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toBe(`${version}\n`)
+  })
+
+  it.each([["piped"], ["piped, NO_COLOR=1"]])("--help has no colour codes when %s", async (label) => {
+    const result = await cli(["--help"], label.includes("NO_COLOR") ? { NO_COLOR: "1" } : {})
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("effect-adc")
+    expect(result.stdout).toContain("--write-env")
+    expect(result.stdout).not.toContain("\u001b[")
+  })
+
+  it("--url notaurl: a usage error that names --url, not EFFECT_ADC_MODEL_URL", async () => {
+    const result = await cli(["chat", "--model", "gemma3:4b", "--backend", "ollama", "--url", "notaurl"])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain("--url must be an absolute http(s) URL")
+    expect(result.stderr).toContain(`"notaurl"`)
+    expect(result.stderr).not.toContain("EFFECT_ADC_MODEL_URL")
+    expect(result.stderr).not.toContain("\u001b[")
+  })
+
+  it.each([
+    ["EFFECT_ADC_MODEL_BACKEND", "nope", `got "nope"`],
+    ["EFFECT_ADC_MODEL_ROUTES", "bad", `"bad" is not pattern=backend`]
+  ])("%s=%s: one line naming the variable, no Schema tree", async (variable, value, detail) => {
+    const result = await cli(["chat", "--model", "x"], { [variable]: value })
+    expect(result.code).toBe(1)
+    const lines = result.stderr.trim().split("\n")
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain(`${variable} is invalid (${detail})`)
+    expect(lines[0]).not.toMatch(/[├└]─/)
   })
 })

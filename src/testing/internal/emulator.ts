@@ -69,10 +69,13 @@ export const start = async (options: EmulatorOptions = {}): Promise<EmulatorHand
       send(res, 500, apiJsonHeaders, apiErrorBody(500, "INTERNAL", "Internal error encountered.")))
     servers.add(apis)
     const authority = makeAuthority(authorityKey, Date.now())
-    const proxy = await startProxy(authority, apis)
+    const proxy = await startProxy(authority, apis, { passThrough: options.proxyPassThrough === true })
     servers.add(proxy)
     const caFile = Path.join(directory, "emulator-ca.pem")
     await Fs.writeFile(caFile, authority.caCertificate)
+    // for tools whose CA variable replaces their trust store (REQUESTS_CA_BUNDLE, SSL_CERT_FILE)
+    const caBundleFile = Path.join(directory, "ca-bundle.pem")
+    await Fs.writeFile(caBundleFile, [...Tls.rootCertificates, authority.caCertificate].join("\n"))
 
     const fetch = makeFetch(apis.url)
     const credentials = makeCredentialFiles(state, files, apis.url)
@@ -91,6 +94,7 @@ export const start = async (options: EmulatorOptions = {}): Promise<EmulatorHand
       env: {
         GCE_METADATA_HOST: metadata.host,
         GCE_METADATA_IP: metadata.host,
+        GCE_METADATA_ROOT: metadata.host,
         METADATA_SERVER_DETECTION: "ping-only",
         GOOGLE_CLOUD_PROJECT: state.projectId,
         GOOGLE_APPLICATION_CREDENTIALS: "",
@@ -121,6 +125,7 @@ export const start = async (options: EmulatorOptions = {}): Promise<EmulatorHand
         url: proxy.url,
         caCertificate: authority.caCertificate,
         caFile,
+        caBundleFile,
         env: {
           HTTPS_PROXY: proxy.url,
           https_proxy: proxy.url,

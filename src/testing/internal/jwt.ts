@@ -35,10 +35,16 @@ export const signRs256 = (
 const isRecord = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
+/**
+ * base64url, with or without `=` padding: Google accepts both (older Python
+ * google-auth pads its assertions), so the emulator does too.
+ */
+const SEGMENT = /^[A-Za-z0-9_-]*={0,2}$/
+
 const parseSegment = (segment: string): Record<string, unknown> | undefined => {
-  if (!/^[A-Za-z0-9_-]*$/.test(segment)) return undefined
+  if (!SEGMENT.test(segment)) return undefined
   try {
-    const parsed: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"))
+    const parsed: unknown = JSON.parse(Buffer.from(segment.replace(/=+$/, ""), "base64url").toString("utf8"))
     return isRecord(parsed) ? parsed : undefined
   } catch {
     return undefined
@@ -57,8 +63,9 @@ export const decode = (token: string): DecodedJwt | undefined => {
   const [h, p, s] = parts as [string, string, string]
   const header = parseSegment(h)
   const payload = parseSegment(p)
-  if (header === undefined || payload === undefined || !/^[A-Za-z0-9_-]*$/.test(s)) return undefined
-  return { header, payload, signingInput: `${h}.${p}`, signature: Buffer.from(s, "base64url") }
+  if (header === undefined || payload === undefined || !SEGMENT.test(s)) return undefined
+  // the signature covers the segments exactly as sent, padding included
+  return { header, payload, signingInput: `${h}.${p}`, signature: Buffer.from(s.replace(/=+$/, ""), "base64url") }
 }
 
 /** @internal */

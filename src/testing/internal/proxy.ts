@@ -10,7 +10,7 @@
  */
 import type * as Crypto from "node:crypto"
 import type * as Http from "node:http"
-import type * as Net from "node:net"
+import * as Net from "node:net"
 import * as Tls from "node:tls"
 import type { LoopbackServer } from "./http.js"
 import { listen, send } from "./http.js"
@@ -53,7 +53,11 @@ export const makeAuthority = (key: { readonly privateKey: Crypto.KeyObject; read
 }
 
 /** @internal */
-export const startProxy = async (authority: Authority, googleApis: LoopbackServer): Promise<LoopbackServer> => {
+export const startProxy = async (
+  authority: Authority,
+  googleApis: LoopbackServer,
+  options: { readonly passThrough?: boolean } = {}
+): Promise<LoopbackServer> => {
   const proxy = await listen(
     async (_req, res) => send(res, 403, { "Content-Type": "text/plain; charset=utf-8" }, "effect-adc emulator proxy: only CONNECT to Google's auth hosts\n"),
     (_req, res) => send(res, 500, {}, "")
@@ -67,7 +71,23 @@ export const startProxy = async (authority: Authority, googleApis: LoopbackServe
     const match = /^([^:]+):(\d+)$/.exec(target)
     const host = match?.[1] ?? ""
     if (match === null || match[2] !== "443" || !TLS_HOSTS.includes(host)) {
-      socket.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+      if (match === null || options.passThrough !== true) {
+        socket.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        return
+      }
+      // pass-through: any other host gets a plain tunnel, untouched (no interception)
+      const upstream = Net.connect(Number(match[2]), host, () => {
+        socket.write("HTTP/1.1 200 Connection Established\r\n\r\n")
+        if (head.length > 0) upstream.write(head)
+        upstream.pipe(socket)
+        socket.pipe(upstream)
+      })
+      tunnels.add(upstream)
+      upstream.on("close", () => tunnels.delete(upstream))
+      upstream.on("error", () => {
+        socket.end("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+      })
+      socket.on("close", () => upstream.destroy())
       return
     }
     socket.write("HTTP/1.1 200 Connection Established\r\n\r\n")

@@ -1,20 +1,4 @@
-import * as Effect from "effect/Effect"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
+import * as Loopback from "../../../src/testing/Loopback.js"
 
-/** Serve a RequestListener on loopback for the scope's lifetime. */
-export const serve = (handler: Http.RequestListener) =>
-  Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly server: Http.Server }>((resume) => {
-      const server = Http.createServer(handler)
-      server.listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as AddressInfo
-        resume(Effect.succeed({ url: `http://127.0.0.1:${port}`, server }))
-      })
-    }),
-    ({ server }) =>
-      Effect.async<void>((resume) => {
-        server.closeAllConnections()
-        server.close(() => resume(Effect.void))
-      })
-  )
+/** Serve a RequestListener on loopback for the scope's lifetime (the public `Loopback.make`). */
+export const serve = Loopback.make
