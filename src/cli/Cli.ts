@@ -10,12 +10,10 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Options from "@effect/cli/Options"
 import * as ModelConfig from "../model/ModelConfig.js"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type { AuthError } from "../auth/AuthError.js"
@@ -164,11 +162,11 @@ const proxyCommand = Command.make(
       return yield* Effect.never
     }).pipe(
       Effect.scoped,
-      Effect.provide(Layer.merge(AuthService.layerConfig(), NodeHttpClient.layerUndici)),
+      Effect.provide(AuthService.layerConfig()),
       Effect.catchAll((error) =>
         Console.error(`effect-adc: ${error.message}`).pipe(
           Effect.zipRight(Effect.sync(() => {
-            process.exitCode = error._tag === "ProxyConfigInvalid" ? 1 : error._tag === "ServeError" ? 4 :
+            process.exitCode = error._tag === "ProxyConfigInvalid" ? 1 : error._tag === "ProxyListenFailed" ? 4 :
               exitCodeOf(error)
           }))
         )
