@@ -30,7 +30,7 @@ import * as Schema from "effect/Schema"
  * | `bad-path` | 400 | the path would leave the route's base path (`..`, `%2e%2e`, `%2f`) |
  * | `no-route` | 404 | no route's prefix matches |
  * | `body-too-large` | 413 | the body passed `maxBodyBytes` (declared or counted) |
- * | `no-token` | 502 | no token could be minted for the route |
+ * | `no-token` | 502 | no token could be minted for the route, or none within `responseTimeoutMs` |
  * | `upstream-unreachable` | 502 | the upstream refused, reset or closed before answering |
  * | `upstream-timeout` | 504 | no response headers within `responseTimeoutMs` after the request was sent |
  * | `upstream-idle` | 504 | the upstream took none of the request body for `idleTimeoutMs` |
@@ -85,7 +85,7 @@ export class ProxyProblem extends Schema.Class<ProxyProblem>("effect-adc/ProxyPr
   status: Schema.Int,
   /** The limit that was passed (`body-too-large`). */
   limitBytes: Schema.optional(Schema.Int),
-  /** The timeout that expired (`upstream-timeout`, `upstream-idle`). */
+  /** The timeout that expired (`upstream-timeout`, `upstream-idle`, `no-token` when the token did not come). */
   timeoutMs: Schema.optional(Schema.Int)
 }) {}
 

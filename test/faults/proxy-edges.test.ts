@@ -481,6 +481,24 @@ describe("upstream timeouts (TestClock)", () => {
       yield* Effect.promise(() => seen.socketClosed)
     }).pipe(Effect.provide(auth)))
 
+  it.scoped("a token that does not come within responseTimeoutMs → 502 no-token, nothing sent upstream", () =>
+    Effect.gen(function*() {
+      emulator.controls.fail("metadata.identity", { kind: "hang" })
+      const before = echoUp.seen.length
+      const proxy = yield* timed({ responseTimeoutMs: 5_000 }, echoUp.url)
+      const response = yield* Effect.fork(Effect.promise(() => request(`${proxy.url}/svc/x`)))
+      // Round trips through the proxy until the token request is out (and hanging).
+      for (let i = 0; i < 200 && emulator.controls.count("metadata.identity") === 0; i++) {
+        yield* Effect.promise(() => request(`${proxy.url}/healthz`))
+      }
+      expect(emulator.controls.count("metadata.identity")).toBeGreaterThan(0)
+      yield* TestClock.adjust("5 seconds")
+      const answer = yield* Fiber.join(response)
+      expect(answer.status).toBe(502)
+      expect(decodeProblem(answer.body)).toMatchObject({ reason: "no-token", status: 502, timeoutMs: 5_000 })
+      expect(echoUp.seen.length).toBe(before)
+    }).pipe(Effect.provide(auth)))
+
   it.effect("defaults: 300 s to the response head, 120 s between chunks", () =>
     Effect.gen(function*() {
       const config = yield* ProxyConfig.decode({ routes: [{ prefix: "/a", upstream: "https://a-abc-uc.a.run.app" }] })

@@ -161,7 +161,7 @@ export const curl = (args: ReadonlyArray<string>): Promise<{ code: number; stdou
     child.on("close", (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err }))
   })
 
-/** A CA and a server certificate for 127.0.0.1, ::1 and localhost. */
+/** A CA and a server certificate for 127.0.0.1, 127.0.0.2 and localhost. */
 export const loopbackTls = (): { readonly key: string; readonly cert: string; readonly ca: string } => {
   const ca = Crypto.generateKeyPairSync("rsa", { modulusLength: 2048 })
   const leaf = Crypto.generateKeyPairSync("rsa", { modulusLength: 2048 })
@@ -175,7 +175,7 @@ export const loopbackTls = (): { readonly key: string; readonly cert: string; re
     publicKey: leaf.publicKey,
     issuer: { name, privateKey: ca.privateKey, publicKey: ca.publicKey },
     dnsNames: ["localhost"],
-    ipAddresses: ["127.0.0.1"],
+    ipAddresses: ["127.0.0.1", "127.0.0.2"],
     notBefore,
     notAfter
   })
@@ -198,3 +198,39 @@ export const request = (
     req.on("error", reject)
     req.end(options.body)
   })
+
+/**
+ * One port that speaks both TLS and plain HTTP (by the first byte), so that a redirect
+ * to `http://` on an https upstream's own host and port (a downgrade) reaches a server
+ * that records it.
+ */
+export const dualPort = async (
+  tls: { readonly key: string; readonly cert: string },
+  onTls: Http.RequestListener,
+  onPlain: Http.RequestListener,
+  host = "127.0.0.1"
+): Promise<{ readonly port: number; readonly close: () => Promise<void> }> => {
+  const secure = Https.createServer({ key: tls.key, cert: tls.cert }, onTls)
+  const plain = Http.createServer(onPlain)
+  const sockets = new Set<Net.Socket>()
+  const front = Net.createServer((socket) => {
+    sockets.add(socket)
+    socket.once("close", () => sockets.delete(socket))
+    socket.on("error", () => {})
+    socket.once("data", (first: Buffer) => {
+      socket.pause()
+      socket.unshift(first)
+      ;(first[0] === 0x16 ? secure : plain).emit("connection", socket)
+      process.nextTick(() => socket.resume())
+    })
+  })
+  await new Promise<void>((resolve) => front.listen(0, host, resolve))
+  return {
+    port: (front.address() as Net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        front.close(() => resolve())
+      })
+  }
+}

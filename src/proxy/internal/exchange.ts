@@ -89,6 +89,7 @@ export class Exchange {
   private replayed = false
   private sent: AuthHeaders = {}
   private cancelToken: (() => void) | undefined = undefined
+  private tokenWait: Deadline | undefined = undefined
   private finished = false
   private readonly wait: Deadline
   private readonly idle: Deadline
@@ -132,7 +133,20 @@ export class Exchange {
     const { auth } = this.plane
     const cached = auth.unsafeCachedHeaders(this.route.target)
     if (cached !== undefined) return f(cached)
+    // Bounded like the upstream: a token source that hangs gets the client a 502, not a wait.
+    const timeoutMs = this.plane.config.responseTimeoutMs
+    const bound = this.plane.deadlines.make(timeoutMs, () =>
+      this.fail(
+        ProxyProblem.make(
+          "no-token",
+          `no token for the upstream within ${timeoutMs} ms; check the credentials with \`effect-adc doctor\``,
+          { timeoutMs }
+        )
+      ))
+    this.tokenWait = bound
+    bound.start()
     this.runEffect(auth.headers(this.route.target), (exit) => {
+      bound.cancel()
       if (this.finished) return
       if (Exit.isSuccess(exit)) return f(exit.value)
       const failure = Cause.failureOption(exit.cause)
@@ -348,6 +362,7 @@ export class Exchange {
   private stop(): void {
     this.wait.cancel()
     this.idle.cancel()
+    this.tokenWait?.cancel()
     this.cancelToken?.()
     this.cancelToken = undefined
     this.sink = undefined
