@@ -8,6 +8,11 @@
  * chunk) and cancelling are O(1) list operations on the request path; one fiber,
  * forked in the proxy's scope, sleeps until the earliest head and fires what expired.
  *
+ * The fiber never sleeps longer than the shortest duration: a deadline armed while it
+ * sleeps ends at least that long after it fell asleep, so no arming ever has to wake
+ * it (waking it would cost a fiber race per request). It wakes at most once per
+ * shortest duration, or per expiry.
+ *
  * @internal
  */
 import * as Duration from "effect/Duration"
@@ -44,8 +49,12 @@ class Node implements Deadline {
     readonly lane: Lane,
     readonly onExpire: () => void
   ) {}
-  readonly start = (): void => this.owner.arm(this)
-  readonly cancel = (): void => unlink(this)
+  start(): void {
+    this.owner.arm(this)
+  }
+  cancel(): void {
+    unlink(this)
+  }
 }
 
 const unlink = (node: Node): void => {
@@ -66,6 +75,8 @@ class Scheduler {
   wake: (() => void) | undefined = undefined
   /** A deadline earlier than `wakeAt` was armed while the fiber was not waiting. */
   poked = false
+  /** The shortest duration of any lane. */
+  shortest = Number.POSITIVE_INFINITY
   constructor(readonly now: () => number) {}
 
   arm(node: Node): void {
@@ -125,10 +136,11 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.gen(fun
   })
   const step = Effect.suspend(() => {
     scheduler.poked = false
-    const next = scheduler.expire()
+    const now = scheduler.now()
+    const next = Math.min(scheduler.expire(), now + scheduler.shortest)
     scheduler.wakeAt = next
     if (next === Number.POSITIVE_INFINITY) return signal
-    return Effect.raceFirst(clock.sleep(Duration.millis(Math.max(0, next - scheduler.now()))), signal)
+    return Effect.raceFirst(clock.sleep(Duration.millis(Math.max(0, next - now))), signal)
   })
   yield* Effect.forkScoped(Effect.forever(step))
   return {
@@ -137,6 +149,7 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.gen(fun
       if (lane === undefined) {
         lane = new Lane(millis)
         scheduler.lanes.set(millis, lane)
+        scheduler.shortest = Math.min(scheduler.shortest, millis)
       }
       return new Node(scheduler, lane, onExpire)
     }
