@@ -20,7 +20,8 @@ const server = Http.createServer((req, res) => {
   const headers = { ...req.headers, host: route.url.host, authorization: route.authorization }
   const path = req.url!.slice(route.prefix.length)
   const upstream = Http.request({ agent, hostname: route.url.hostname, port: route.url.port, method: req.method, path, headers }, (response) => {
-    res.writeHead(response.statusCode ?? 502, response.headers)
+    const { connection: _c, "keep-alive": _k, ...headers } = response.headers // this hop's own keep-alive, not the upstream's
+    res.writeHead(response.statusCode ?? 502, headers)
     response.pipe(res)
   })
   upstream.on("error", () => res.destroy())

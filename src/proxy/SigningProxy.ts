@@ -194,6 +194,9 @@ export const makeHandler = (
 const ownAgent = <A extends Http.Agent>(make: () => A) =>
   Effect.acquireRelease(Effect.sync(make), (agent) => Effect.sync(() => agent.destroy()))
 
+/** How long an idle client connection stays open: 610 s, as Google's front ends. */
+const keepAliveTimeoutMs = 610_000
+
 const listen = (server: Http.Server, host: string, port: number) =>
   Effect.async<void, ProxyListenFailed>((resume) => {
     const onError = (error: Error) => {
@@ -222,7 +225,9 @@ export const make = (
   Effect.gen(function*() {
     // Acquired first, released last: timers and agents outlive the requests in flight.
     const handler = yield* makeHandler(config, options)
-    const server = Http.createServer({ maxHeaderSize: config.maxHeaderBytes })
+    // Idle client connections stay open as long as Google's front ends keep them (Node's
+    // default of 5 s races the 5 s pools of httpx and undici: "socket closed" on reuse).
+    const server = Http.createServer({ maxHeaderSize: config.maxHeaderBytes, keepAliveTimeout: keepAliveTimeoutMs })
     let closing = false
     const closeWhenIdle = () => {
       if (closing) server.closeIdleConnections()
