@@ -185,15 +185,21 @@ export class Exchange {
     if (req.headers["transfer-encoding"] !== undefined && req.headers["content-length"] === undefined) {
       raw.push("Transfer-Encoding", "chunked")
     }
-    const upstream = route.request({
-      agent: route.agent,
-      protocol: route.protocol,
-      hostname: route.hostname,
-      port: route.port,
-      method: req.method,
-      path: this.path,
-      headers: raw
-    })
+    let upstream: Http.ClientRequest
+    try {
+      upstream = route.request({
+        agent: route.agent,
+        protocol: route.protocol,
+        hostname: route.hostname,
+        port: route.port,
+        method: req.method,
+        path: this.path,
+        headers: raw
+      })
+    } catch {
+      // Node's client refuses something its server accepted (a method, a header value).
+      return this.fail(ProxyProblem.make("upstream-unreachable", "the request could not be sent to the upstream as it is"))
+    }
     this.upstream = upstream
     upstream.once("response", (response) => this.onResponse(upstream, response))
     upstream.on("error", (error) => this.onUpstreamError(upstream, error))
@@ -287,7 +293,12 @@ export class Exchange {
   private forward(upstream: Http.ClientRequest, response: Http.IncomingMessage, status: number): void {
     const { res } = this
     this.response = response
-    res.writeHead(status, response.statusMessage, copyEndToEnd(response.rawHeaders, []))
+    try {
+      res.writeHead(status, response.statusMessage, copyEndToEnd(response.rawHeaders, []))
+    } catch {
+      upstream.destroy()
+      return this.fail(ProxyProblem.make("upstream-unreachable", "the upstream's response head could not be passed on as it is"))
+    }
     response.on("data", (chunk: Buffer) => {
       if (res.write(chunk)) {
         this.idle.start()
@@ -307,7 +318,10 @@ export class Exchange {
       this.finished = true
       res.end()
       // The upstream answered before the whole body was sent: that request cannot be reused.
-      if (!upstream.writableEnded) upstream.destroy()
+      if (!upstream.writableEnded) {
+        this.sink = undefined
+        upstream.destroy()
+      }
     })
     // Closed before its end: the client's response is aborted too, never ended cleanly.
     response.once("close", () => {
