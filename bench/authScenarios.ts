@@ -25,6 +25,11 @@ export interface Row {
   readonly peer: string
   readonly peerName: string
   readonly ratio: string
+  /**
+   * The row's figures as flat numeric keys (`p7.proxy_rps`), written by
+   * `npm run bench -- --json PATH` for checks to read.
+   */
+  readonly figures?: Readonly<Record<string, number>> | undefined
 }
 
 const audience = "https://gemma-abc123-uc.a.run.app"

@@ -2,8 +2,12 @@
  * `npm run bench`: ours against named peers, side by side in one run, on the loopback
  * emulator. Absolute times on a shared machine are noise; read the ratios and counts.
  * `--quick` runs every scenario small (what test/bench does); `--only 4,5` runs the
- * scenarios with those numbers.
+ * scenarios with those numbers; `--json PATH` also writes the run's figures to PATH as
+ * one flat JSON object of numbers (`load_start`, the scenarios' keys such as
+ * `p7.proxy_rps`, `load_end`; load = the 1-minute load average).
  */
+import * as Fs from "node:fs"
+import * as Os from "node:os"
 import { coldStampede, expiryStall, type Row, scaleModel, warmHeaders } from "./authScenarios.js"
 import { requestOverhead, streaming } from "./modelScenarios.js"
 import { proxy } from "./proxyScenario.js"
@@ -15,6 +19,14 @@ const onlyIndex = argv.indexOf("--only")
 const only = onlyIndex >= 0
   ? new Set((argv[onlyIndex + 1] ?? "").split(",").map((s) => s.trim()).filter((s) => s !== ""))
   : undefined
+const jsonIndex = argv.indexOf("--json")
+const jsonPath = jsonIndex >= 0 ? argv[jsonIndex + 1] : undefined
+if (jsonIndex >= 0 && (jsonPath === undefined || jsonPath.startsWith("--"))) {
+  console.error("--json needs a file path: npm run bench -- --json /tmp/bench.json")
+  process.exit(2)
+}
+
+const load = () => Number(Os.loadavg()[0]!.toFixed(2))
 
 const print = (rows: ReadonlyArray<Row>) => {
   for (const row of rows) {
@@ -57,17 +69,28 @@ export const scenarios: ReadonlyArray<readonly [string, () => Promise<ReadonlyAr
 ]
 
 const main = async () => {
-  console.log(`effect-adc bench (${quick ? "quick" : "full"}), Node ${process.version}, ${new Date().toISOString()}`)
+  const figures: Record<string, number> = { load_start: load() }
+  console.log(
+    `effect-adc bench (${quick ? "quick" : "full"}), Node ${process.version}, ${new Date().toISOString()}, ` +
+      `load ${figures["load_start"]}`
+  )
   console.log("peer: gal = google-auth-library 11 (same emulator, same run)")
   const started = performance.now()
   for (const [name, run] of scenarios) {
     if (only !== undefined && !only.has(name.split(".")[0]!)) continue
     const t = performance.now()
     console.log(`\n${name}`)
-    print(await run())
+    const rows = await run()
+    print(rows)
+    for (const row of rows) Object.assign(figures, row.figures)
     console.log(`(${((performance.now() - t) / 1000).toFixed(1)} s)`)
   }
-  console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  figures["load_end"] = load()
+  console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s, load ${figures["load_end"]}`)
+  if (jsonPath !== undefined) {
+    Fs.writeFileSync(jsonPath, JSON.stringify(figures, null, 2) + "\n")
+    console.log(`figures written to ${jsonPath}`)
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,9 +1,8 @@
 /**
- * The signing proxy in its own process, as `effect-adc proxy` runs it (SigningProxy on
- * NodeHttpClient.layerUndici, AuthService from ADC: here the emulator's metadata server
- * through the environment). Argument: the route table as JSON. Prints `{"url": …}`.
+ * The signing proxy in its own process, as `effect-adc proxy` runs it (SigningProxy with
+ * AuthService from ADC: here the emulator's metadata server through the environment).
+ * Argument: the route table as JSON. Prints `{"url": …}`.
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as AuthService from "../src/auth/AuthService.js"
@@ -13,7 +12,7 @@ import { exitWithParent } from "./child.js"
 
 const program = Effect.gen(function*() {
   const config = yield* ProxyConfig.decode(JSON.parse(process.argv[2] ?? "{}"))
-  const proxy = yield* SigningProxy.start(config)
+  const proxy = yield* SigningProxy.make(config)
   process.stdout.write(JSON.stringify({ url: proxy.url }) + "\n")
   return yield* Effect.never
 })
@@ -21,7 +20,7 @@ const program = Effect.gen(function*() {
 exitWithParent()
 Effect.runFork(
   Effect.scoped(program).pipe(
-    Effect.provide(Layer.mergeAll(AuthService.layer(), NodeHttpClient.layerUndici).pipe(Layer.orDie)),
+    Effect.provide(AuthService.layer().pipe(Layer.orDie)),
     Effect.tapErrorCause(Effect.logError),
     Effect.ensuring(Effect.sync(() => process.exit(1)))
   )

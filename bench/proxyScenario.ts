@@ -1,8 +1,14 @@
 /**
  * 7. Proxy: the signing proxy (`SigningProxy`, in its own process as `effect-adc proxy`
- * runs) in front of an emulated Cloud Run service (the emulator's front door verifies
- * the ID token on every request), against calling that service directly with a warm ID
- * token in the header. Same client (`fetch`), same request, same run.
+ * runs it) and the floor — a 20-line `node:http` proxy with a fixed token
+ * (`floorProxyChild.ts`, also its own process) — in front of an emulated Cloud Run
+ * service (the emulator's front door verifies the ID token on every request), against
+ * calling that service directly with a warm ID token in the header. Same client
+ * (`fetch`, pooled keep-alive connections), same requests, same run; the three
+ * alternate so that they see the same machine load.
+ *
+ * Goals (issue 14, P7): added p50 ≤ 1.5x the floor's; throughput ≥ 0.9x the floor's;
+ * stream time-to-first-byte within 1 ms of direct.
  */
 import { fileURLToPath } from "node:url"
 import * as AuthClient from "../src/auth/AuthClient.js"
@@ -30,6 +36,10 @@ const percentile = (xs: ReadonlyArray<number>, q: number) => {
 }
 
 const ms = (x: number) => `${x.toFixed(2)} ms`
+const round = (x: number, digits = 3) => Number(x.toFixed(digits))
+
+type Contender = "direct" | "proxy" | "floor"
+const contenders: ReadonlyArray<Contender> = ["direct", "proxy", "floor"]
 
 export const proxy = (options: {
   readonly n: number
@@ -40,135 +50,160 @@ export const proxy = (options: {
   withEmulator({}, async (emulator) => {
     const echo = await emulator.cloudRun.deploy({ name: "bench-upstream", handler: upstream })
     const slow = await emulator.cloudRun.deploy({ name: "bench-slow", handler: slowStreamHandler(options.gapMs) })
-    const child = await spawnTsx<{ url: string }>(
+    const auth = AuthClient.make({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })
+    const echoAuth = await auth.headers({ kind: "id", audience: echo.url })
+    const slowAuth = await auth.headers({ kind: "id", audience: slow.url })
+    const env = { ...process.env, ...emulator.env, GOOGLE_AUTH_SUPPRESS_CREDENTIALS_WARNINGS: "true" }
+    const signing = await spawnTsx<{ url: string }>(
       fileURLToPath(new URL("./proxyChild.ts", import.meta.url)),
       [JSON.stringify({ port: 0, routes: [{ prefix: "/svc", upstream: echo.url }, { prefix: "/slow", upstream: slow.url }] })],
-      { ...process.env, ...emulator.env, GOOGLE_AUTH_SUPPRESS_CREDENTIALS_WARNINGS: "true" }
+      env
     )
-    const auth = AuthClient.make({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })
+    const floor = await spawnTsx<{ url: string }>(
+      fileURLToPath(new URL("./floorProxyChild.ts", import.meta.url)),
+      [JSON.stringify([
+        { prefix: "/svc", upstream: echo.url, authorization: echoAuth["authorization"] },
+        { prefix: "/slow", upstream: slow.url, authorization: slowAuth["authorization"] }
+      ])],
+      env
+    )
     try {
-      const proxyUrl = child.value.url
       const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "How far is the moon?" }] }] })
-      const echoHeaders = { ...(await auth.headers({ kind: "id", audience: echo.url })), "content-type": "application/json" }
-      const slowHeaders = await auth.headers({ kind: "id", audience: slow.url })
       const path = "/v1/models/gemma:generateContent"
-      const direct = async () => {
-        const response = await fetch(`${echo.url}${path}`, { method: "POST", headers: echoHeaders, body })
-        if (response.status !== 200 || (await response.text()) !== answer) throw new Error(`direct: ${response.status}`)
+      const json = { "content-type": "application/json" }
+      const base: Record<Contender, { url: string; headers: Record<string, string>; slow: string; slowHeaders: Record<string, string> }> = {
+        direct: { url: `${echo.url}${path}`, headers: { ...echoAuth, ...json }, slow: `${slow.url}/stream`, slowHeaders: { ...slowAuth, ...json } },
+        proxy: { url: `${signing.value.url}/svc${path}`, headers: json, slow: `${signing.value.url}/slow/stream`, slowHeaders: json },
+        floor: { url: `${floor.value.url}/svc${path}`, headers: json, slow: `${floor.value.url}/slow/stream`, slowHeaders: json }
       }
-      const proxied = async () => {
-        const response = await fetch(`${proxyUrl}/svc${path}`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body
-        })
-        if (response.status !== 200 || (await response.text()) !== answer) throw new Error(`proxied: ${response.status}`)
+      const call = async (who: Contender) => {
+        const response = await fetch(base[who].url, { method: "POST", headers: base[who].headers, body })
+        if (response.status !== 200 || (await response.text()) !== answer) throw new Error(`${who}: ${response.status}`)
       }
-      const timed = async (f: () => Promise<void>) => {
+      const timed = async (who: Contender) => {
         const t = performance.now()
-        await f()
+        await call(who)
         return performance.now() - t
       }
-      for (let i = 0; i < Math.min(100, options.n); i++) {
-        await direct()
-        await proxied()
+      // Warm: JIT, token caches, pooled connections on every hop (the slow route too).
+      for (let i = 0; i < Math.min(200, options.n); i++) for (const who of contenders) await call(who)
+      for (const who of contenders) {
+        const response = await fetch(base[who].slow, { method: "POST", headers: base[who].slowHeaders, body: "{}" })
+        await response.text()
       }
 
-      // Latency: sequential, alternating, so both see the same machine load.
-      const d: Array<number> = []
-      const p: Array<number> = []
+      // Latency: sequential, rotating the order, so all three see the same machine load.
+      const latency: Record<Contender, Array<number>> = { direct: [], proxy: [], floor: [] }
       for (let i = 0; i < options.n; i++) {
-        if (i % 2 === 0) {
-          d.push(await timed(direct))
-          p.push(await timed(proxied))
-        } else {
-          p.push(await timed(proxied))
-          d.push(await timed(direct))
+        for (let k = 0; k < contenders.length; k++) {
+          const who = contenders[(i + k) % contenders.length]!
+          latency[who].push(await timed(who))
         }
       }
+      const p = (who: Contender, q: number) => percentile(latency[who], q)
       const rows: Array<Row> = []
-      for (const q of [0.5, 0.99]) {
-        const dq = percentile(d, q)
-        const pq = percentile(p, q)
-        rows.push({
-          scenario: "proxy",
-          measure: `latency p${q * 100}, ${options.n} sequential POSTs (direct → via proxy)`,
-          ours: ms(pq),
-          peer: ms(dq),
-          peerName: "direct to Cloud Run with an ID token",
-          ratio: `+${ms(pq - dq)} added`
-        })
-      }
+      const added = { proxy: p("proxy", 0.5) - p("direct", 0.5), floor: p("floor", 0.5) - p("direct", 0.5) }
+      const added99 = { proxy: p("proxy", 0.99) - p("direct", 0.99), floor: p("floor", 0.99) - p("direct", 0.99) }
+      rows.push({
+        scenario: "proxy",
+        measure: `latency p50, ${options.n} sequential POSTs (direct ${ms(p("direct", 0.5))}; added by the proxy)`,
+        ours: `+${ms(added.proxy)}`,
+        peer: `+${ms(added.floor)}`,
+        peerName: "node:http floor proxy",
+        ratio: `${(added.proxy / added.floor).toFixed(2)}x the floor's added (goal ≤ 1.5x)`,
+        figures: {
+          "p7.direct_p50_ms": round(p("direct", 0.5)),
+          "p7.proxy_p50_ms": round(p("proxy", 0.5)),
+          "p7.floor_p50_ms": round(p("floor", 0.5)),
+          "p7.proxy_added_p50_ms": round(added.proxy),
+          "p7.floor_added_p50_ms": round(added.floor),
+          "p7.proxy_vs_floor_added_p50": round(added.proxy / added.floor)
+        }
+      })
+      rows.push({
+        scenario: "proxy",
+        measure: `latency p99, same requests (direct ${ms(p("direct", 0.99))}; added)`,
+        ours: `+${ms(added99.proxy)}`,
+        peer: `+${ms(added99.floor)}`,
+        peerName: "node:http floor proxy",
+        ratio: "(GC and scheduling on 2 cores dominate p99)",
+        figures: { "p7.proxy_added_p99_ms": round(added99.proxy), "p7.floor_added_p99_ms": round(added99.floor) }
+      })
 
-      // Throughput: `concurrency` in flight.
-      const throughput = async (f: () => Promise<void>) => {
+      // Throughput: `concurrency` in flight, rounds alternating, median of 3 each.
+      const throughput = async (who: Contender) => {
         let next = 0
         const t = performance.now()
         await Promise.all(Array.from({ length: options.concurrency }, async () => {
           while (next < options.n) {
             next++
-            await f()
+            await call(who)
           }
         }))
         return options.n / ((performance.now() - t) / 1000)
       }
-      const rates = { direct: [] as Array<number>, proxied: [] as Array<number> }
-      for (let round = 0; round < 3; round++) {
-        rates.direct.push(await throughput(direct))
-        rates.proxied.push(await throughput(proxied))
-      }
-      const dr = percentile(rates.direct, 0.5)
-      const pr = percentile(rates.proxied, 0.5)
+      const rates: Record<Contender, Array<number>> = { direct: [], proxy: [], floor: [] }
+      for (let r = 0; r < 3; r++) for (const who of contenders) rates[who].push(await throughput(who))
+      const rps = (who: Contender) => percentile(rates[who], 0.5)
       rows.push({
         scenario: "proxy",
-        measure: `throughput, ${options.n} POSTs, ${options.concurrency} in flight → req/s (median of 3)`,
-        ours: pr.toFixed(0),
-        peer: dr.toFixed(0),
-        peerName: "direct to Cloud Run with an ID token",
-        ratio: `${(pr / dr).toFixed(2)}x (proxy/direct)`
+        measure: `throughput, ${options.n} POSTs, ${options.concurrency} in flight → req/s (median of 3; direct ${rps("direct").toFixed(0)})`,
+        ours: rps("proxy").toFixed(0),
+        peer: rps("floor").toFixed(0),
+        peerName: "node:http floor proxy",
+        ratio: `${(rps("proxy") / rps("floor")).toFixed(2)}x the floor (goal ≥ 0.9x)`,
+        figures: {
+          "p7.direct_rps": round(rps("direct"), 1),
+          "p7.proxy_rps": round(rps("proxy"), 1),
+          "p7.floor_rps": round(rps("floor"), 1),
+          "p7.proxy_vs_floor_rps": round(rps("proxy") / rps("floor"))
+        }
       })
 
       // TTFB of a stream whose second chunk comes `gapMs` after the first.
-      const ttfb = async (url: string, headers: Record<string, string>) => {
+      const ttfb = async (who: Contender) => {
         const t = performance.now()
-        const response = await fetch(url, { method: "POST", headers, body: "{}" })
+        const response = await fetch(base[who].slow, { method: "POST", headers: base[who].slowHeaders, body: "{}" })
         const reader = response.body!.getReader()
         const first = await reader.read()
         const at = performance.now() - t
-        if (first.done === true) throw new Error("empty stream")
+        if (first.done === true) throw new Error(`${who}: empty stream`)
         const decoder = new TextDecoder()
         let text = decoder.decode(first.value, { stream: true })
         for (let next = await reader.read(); next.done !== true; next = await reader.read()) {
           text += decoder.decode(next.value, { stream: true })
         }
-        if (text !== "{\"n\":1}\n{\"n\":2}\n") throw new Error(`slow stream: unexpected body ${text}`)
-        return { first: at, total: performance.now() - t }
+        if (text !== "{\"n\":1}\n{\"n\":2}\n") throw new Error(`${who}: slow stream: unexpected body ${text}`)
+        return at
       }
-      const td: Array<number> = []
-      const tp: Array<number> = []
-      const totals: Array<number> = []
+      const firsts: Record<Contender, Array<number>> = { direct: [], proxy: [], floor: [] }
       for (let i = 0; i < options.ttfbRuns; i++) {
-        td.push((await ttfb(`${slow.url}/stream`, { ...slowHeaders, "content-type": "application/json" })).first)
-        const via = await ttfb(`${proxyUrl}/slow/stream`, { "content-type": "application/json" })
-        tp.push(via.first)
-        totals.push(via.total)
+        for (let k = 0; k < contenders.length; k++) {
+          const who = contenders[(i + k) % contenders.length]!
+          firsts[who].push(await ttfb(who))
+        }
       }
-      const dt = percentile(td, 0.5)
-      const pt = percentile(tp, 0.5)
+      const first = (who: Contender) => percentile(firsts[who], 0.5)
+      const extra = first("proxy") - first("direct")
       rows.push({
         scenario: "proxy",
-        measure: `stream TTFB p50, 2nd chunk ${options.gapMs} ms later (${options.ttfbRuns} runs)`,
-        ours: ms(pt),
-        peer: ms(dt),
-        peerName: "direct",
-        ratio: pt < options.gapMs / 2
-          ? `preserved (+${ms(pt - dt)}; whole stream ${ms(percentile(totals, 0.5))})`
-          : `NOT preserved (+${ms(pt - dt)})`
+        measure: `stream TTFB p50, 2nd chunk ${options.gapMs} ms later (${options.ttfbRuns} runs; direct ${ms(first("direct"))})`,
+        ours: ms(first("proxy")),
+        peer: ms(first("floor")),
+        peerName: "node:http floor proxy",
+        ratio: `${extra <= 1 ? "within 1 ms of direct" : "NOT within 1 ms of direct"} (+${ms(extra)})`,
+        figures: {
+          "p7.direct_ttfb_ms": round(first("direct")),
+          "p7.proxy_ttfb_ms": round(first("proxy")),
+          "p7.floor_ttfb_ms": round(first("floor")),
+          "p7.proxy_added_ttfb_ms": round(extra)
+        }
       })
       return rows
     } finally {
       await auth.close()
-      await child.close()
+      await signing.close()
+      await floor.close()
       await echo.close()
       await slow.close()
     }

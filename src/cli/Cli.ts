@@ -19,7 +19,6 @@ import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type { AuthConfigInvalid as AuthConfigInvalidError, AuthError } from "../auth/AuthError.js"
@@ -45,7 +44,6 @@ const load = {
   doctor: () => import("./Doctor.js"),
   emulate: () => import("./Emulate.js"),
   modelError: () => import("../model/ModelError.js"),
-  nodeHttpClient: () => import("@effect/platform-node/NodeHttpClient"),
   proxyConfig: () => import("../proxy/ProxyConfig.js"),
   signingProxy: () => import("../proxy/SigningProxy.js")
 }
@@ -238,8 +236,8 @@ const proxyCommand = Command.make(
   },
   (flags) =>
     lazily(
-      () => Promise.all([load.auth(), load.nodeHttpClient(), load.proxyConfig(), load.signingProxy()]),
-      ([AuthService, NodeHttpClient, ProxyConfig, SigningProxy]) =>
+      () => Promise.all([load.auth(), load.proxyConfig(), load.signingProxy()]),
+      ([AuthService, ProxyConfig, SigningProxy]) =>
         Effect.gen(function*() {
           // The route table first: a mistake in it is reported even without credentials.
           const config = yield* proxyConfigFrom(ProxyConfig, flags)
@@ -247,12 +245,12 @@ const proxyCommand = Command.make(
             const proxy = yield* SigningProxy.start(config)
             yield* Console.error(`effect-adc proxy: listening on ${proxy.url} (${config.routes.length} routes); Ctrl-C stops it`)
             return yield* Effect.never
-          }).pipe(Effect.scoped, Effect.provide(Layer.merge(AuthService.layerConfig(), NodeHttpClient.layerUndici)))
+          }).pipe(Effect.scoped, Effect.provide(AuthService.layerConfig()))
         }).pipe(
           Effect.catchAll((error) =>
             Console.error(`effect-adc: ${error.message}`).pipe(
               Effect.zipRight(Effect.sync(() => {
-                process.exitCode = error._tag === "ProxyConfigInvalid" ? 1 : error._tag === "ServeError" ? 4 :
+                process.exitCode = error._tag === "ProxyConfigInvalid" ? 1 : error._tag === "ProxyListenFailed" ? 4 :
                   exitCodeOf(error)
               }))
             )

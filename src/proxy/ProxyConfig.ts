@@ -46,6 +46,18 @@ export class ProxyConfig extends Schema.Class<ProxyConfig>("effect-adc/ProxyConf
   maxHeaderBytes: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 16 * 1024 }),
   /** Request bodies up to this size are buffered so a 401 can be replayed. Default 1 MiB. */
   replayBufferBytes: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 1024 * 1024 }),
+  /**
+   * How long the upstream may take to send its response head once the request is sent
+   * (ms); then the client gets a 504 `upstream-timeout`. Default 300 000 (5 min, Cloud
+   * Run's default request timeout: room for a GPU cold start and a long generation).
+   */
+  responseTimeoutMs: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 300_000 }),
+  /**
+   * How long the upstream may stay silent between two chunks of its response body, or
+   * take none of the request body (ms); then the stream is aborted (or, before the
+   * response head, the client gets a 504 `upstream-idle`). Default 120 000 (2 min).
+   */
+  idleTimeoutMs: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 120_000 }),
   routes: Schema.NonEmptyArray(Route)
 }) {}
 
@@ -84,6 +96,13 @@ const check = (config: ProxyConfig): Effect.Effect<ProxyConfig, ProxyConfigInval
       url = new URL(route.upstream)
     } catch {
       return Effect.fail(new ProxyConfigInvalid({ detail: `upstream ${JSON.stringify(route.upstream)} is not a URL` }))
+    }
+    if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
+      return Effect.fail(
+        new ProxyConfigInvalid({
+          detail: `upstream of route ${route.prefix} must be scheme://host[:port][/base-path], without user info, query or fragment`
+        })
+      )
     }
     if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback.has(url.hostname))) {
       return Effect.fail(

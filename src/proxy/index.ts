@@ -8,3 +8,5 @@
 export * as ProxyConfig from "./ProxyConfig.js"
 /** @since 0.1.0 */
 export * as SigningProxy from "./SigningProxy.js"
+/** @since 0.2.0 */
+export * as ProxyProblem from "./ProxyProblem.js"

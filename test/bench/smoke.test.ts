@@ -79,9 +79,18 @@ describe("bench scenarios (smoke)", () => {
       "throughput",
       "stream TTFB p50"
     ])
-    for (const row of rows) {
-      expect(lead(row.ours)).toBeGreaterThan(0)
-      expect(lead(row.peer)).toBeGreaterThan(0)
-    }
+    // The figures `--json` writes: every P7 key, each a finite number.
+    const figures: Record<string, number> = Object.assign({}, ...rows.map((r) => r.figures))
+    expect(Object.keys(figures)).toEqual(expect.arrayContaining([
+      "p7.proxy_added_p50_ms",
+      "p7.floor_added_p50_ms",
+      "p7.proxy_rps",
+      "p7.floor_rps",
+      "p7.proxy_ttfb_ms",
+      "p7.direct_ttfb_ms"
+    ]))
+    for (const value of Object.values(figures)) expect(Number.isFinite(value)).toBe(true)
+    expect(figures["p7.proxy_rps"]).toBeGreaterThan(0)
+    expect(figures["p7.floor_rps"]).toBeGreaterThan(0)
   })
 })

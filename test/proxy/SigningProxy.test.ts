@@ -5,6 +5,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import * as Http from "node:http"
 import * as Net from "node:net"
 import { Ollama } from "ollama"
 import * as AuthService from "../../src/auth/AuthService.js"
@@ -192,6 +193,59 @@ describe("SigningProxy", () => {
   })
 })
 
+describe("SigningProxy: layer, handler, listen errors", () => {
+  it("layer: the proxy listens while the layer lives and stops with it", async () => {
+    const cfg = await Effect.runPromise(config())
+    const url = await Effect.runPromise(
+      Effect.scoped(Effect.gen(function*() {
+        const proxy = yield* SigningProxy.SigningProxy
+        const health = yield* Effect.promise(() => fetch(`${proxy.url}/healthz`))
+        expect(health.status).toBe(200)
+        return proxy.url
+      }).pipe(Effect.provide(SigningProxy.layer(cfg).pipe(Layer.provide(layer)))))
+    )
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow()
+  })
+
+  it("makeHandler: the data plane mounted on a server of our own signs and forwards", async () => {
+    const body = await Effect.runPromise(
+      Effect.scoped(Effect.gen(function*() {
+        const handler = yield* SigningProxy.makeHandler(yield* config())
+        const server = Http.createServer((req, res) => handler(req, res))
+        yield* Effect.acquireRelease(
+          Effect.promise(() => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))),
+          () => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
+        )
+        const { port } = server.address() as Net.AddressInfo
+        return yield* Effect.promise(async () => {
+          const response = await fetch(`http://127.0.0.1:${port}/svc/mounted`, { headers: { connection: "close" } })
+          return (await response.json()) as Record<string, string | null>
+        })
+      })).pipe(Effect.provide(layer))
+    )
+    expect(body["url"]).toBe("/mounted")
+    expect(body["authorization"]).toMatch(/^Bearer eyJ/)
+  })
+
+  it("a port in use: ProxyListenFailed with EADDRINUSE and what to do", async () => {
+    const taken = Net.createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    const { port } = taken.address() as Net.AddressInfo
+    try {
+      const error = await Effect.runPromise(
+        Effect.scoped(Effect.flip(Effect.flatMap(config({ port }), (c) => SigningProxy.make(c)))).pipe(Effect.provide(layer))
+      )
+      expect(error._tag).toBe("ProxyListenFailed")
+      if (!SigningProxy.isProxyListenFailed(error)) throw error
+      expect(error.code).toBe("EADDRINUSE")
+      expect(error.message).toContain(`127.0.0.1:${port}`)
+      expect(error.message).toContain("--port")
+    } finally {
+      taken.close()
+    }
+  })
+})
+
 describe("ProxyConfig", () => {
   it.effect("binding beyond loopback needs allowNonLoopback", () =>
     Effect.gen(function*() {
@@ -209,10 +263,22 @@ describe("ProxyConfig", () => {
         { routes: [{ prefix: "/a", upstream: "https://x.a.run.app", extra: 1 }] },
         { routes: [{ prefix: "/a", upstream: "https://x.a.run.app", forwardAuthorization: true }] },
         { routes: [] },
-        { routes: [{ prefix: "a", upstream: "https://x.a.run.app" }] }
+        { routes: [{ prefix: "a", upstream: "https://x.a.run.app" }] },
+        { routes: [{ prefix: "/a", upstream: "https://x.a.run.app", responseTimeoutMs: 5 }] },
+        { responseTimeoutMs: 0, routes: [{ prefix: "/a", upstream: "https://x.a.run.app" }] },
+        { idleTimeoutMs: -1, routes: [{ prefix: "/a", upstream: "https://x.a.run.app" }] }
       ]) {
         const error = yield* Effect.flip(ProxyConfig.decode(input))
         expect(error._tag).toBe("ProxyConfigInvalid")
+      }
+    }))
+
+  it.effect("an upstream with user info, a query or a fragment is refused, and its secret is not repeated", () =>
+    Effect.gen(function*() {
+      for (const upstream of ["https://user:s3cret@x.a.run.app", "https://x.a.run.app/?key=s3cret", "https://x.a.run.app/#s3cret"]) {
+        const error = yield* Effect.flip(ProxyConfig.decode({ routes: [{ prefix: "/a", upstream }] }))
+        expect(error.message).toContain("without user info, query or fragment")
+        expect(error.message).not.toContain("s3cret")
       }
     }))
 

@@ -1,6 +1,7 @@
 /**
  * Loopback HTTP plumbing shared by the emulator's servers: listen on
- * 127.0.0.1 with an OS-chosen port, close every socket promptly, read bodies
+ * 127.0.0.1 with an OS-chosen port, keep idle connections open as Google's front ends
+ * do, close every socket promptly on close(), read bodies
  * with a limit, write responses without throwing on dead sockets.
  *
  * @internal
@@ -21,13 +22,19 @@ export interface LoopbackServer {
   readonly close: () => Promise<void>
 }
 
+/** How long an idle connection stays open (the Node default is 5 s). @internal */
+export const KEEP_ALIVE_TIMEOUT_MS = 610_000
+
 /** @internal */
 export const listen = (handler: Handler, onError: (req: Http.IncomingMessage, res: Http.ServerResponse, error: unknown) => void): Promise<LoopbackServer> =>
   new Promise((resolve, reject) => {
     const server = Http.createServer((req, res) => {
       handler(req, res).catch((error: unknown) => onError(req, res, error))
     })
-    server.keepAliveTimeout = 1000
+    // Google Cloud's front ends keep an idle connection open 610 s; so do we (a client
+    // that pools connections reuses them, as it would against Google). close() still
+    // ends every connection at once.
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
     server.on("clientError", (_error, socket) => socket.destroy())
     server.once("error", reject)
     server.listen(0, "127.0.0.1", () => {
