@@ -22,7 +22,7 @@ export const program = Effect.gen(function*() {
   const service = yield* ModelService
   const { lines, say } = printer()
   const answer = yield* service.generate({ model, contents: [ModelRequest.user("Why is the sky blue?")] })
-  yield* say(`${service.backend}: ${answer.text}`)
+  yield* say(`answer: ${answer.text}`)
   const tokens = yield* service.countTokens({ model, contents: [ModelRequest.user("Why is the sky blue?")] })
   yield* say(`prompt tokens: ${tokens}`)
   return lines

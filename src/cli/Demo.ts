@@ -44,6 +44,7 @@ import * as TokenCache from "../auth/TokenCache.js"
 import type * as SigningFetch from "../http/SigningFetch.js"
 import * as Mcp from "../integrations/mcp.js"
 import * as GeminiVertex from "../model/GeminiVertex.js"
+import type * as ModelConfigError from "../model/ModelConfigError.js"
 import type * as ModelError from "../model/ModelError.js"
 import * as ModelRequest from "../model/ModelRequest.js"
 import { ModelService } from "../model/ModelService.js"
@@ -378,7 +379,10 @@ const run = (setup: Setup, lifetime: number) =>
  */
 export const demo = (
   options: DemoOptions = {}
-): Effect.Effect<void, DetectError | AuthError | ModelError.ModelError | DemoConfigInvalid> =>
+): Effect.Effect<
+  void,
+  DetectError | AuthError | ModelError.ModelError | ModelConfigError.ModelConfigError | DemoConfigInvalid
+> =>
   Effect.gen(function*() {
     const real = options.real === true
     yield* step(1, real ? "Google Cloud with your Application Default Credentials" : "Booting as if on Cloud Run: a metadata server, no gcloud, no API key")

@@ -61,23 +61,25 @@ export const clientOptions = (options: Options): GeminiClient.Options => ({
 const layers = backendLayers(GeminiClient.GeminiClient, (options: Options) => GeminiClient.make(clientOptions(options)), gemini)
 
 /**
- * ModelService over the GeminiClient in context.
+ * ModelService with its GeminiClient built from these options.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const model: Effect.Effect<ModelService.Service, never, GeminiClient.GeminiClient> = layers.model
+export const make: (options: Options) => Effect.Effect<ModelService.Service, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =
+  (options) => layers.make(options)
 
 /**
+ * ModelService and its GeminiClient in one layer.
+ *
  * @since 0.1.0
- * @category Constructors
+ * @category Layers
  */
-export const make = (options: Options): Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> =>
-  layers.make(options)
+export const layer: (options: Options) => Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =
+  (options) => layers.layer(options)
 
 /**
- * Provides ModelService and requires the low-level GeminiClient: pair it with
- * `layerClient` or `GeminiClient.layer`.
+ * ModelService over the GeminiClient in context (provide `GeminiClient.layer` or your own).
  *
  * @since 0.1.0
  * @category Layers
@@ -85,35 +87,8 @@ export const make = (options: Options): Effect.Effect<ModelService.Service, neve
 export const layerModel: Layer.Layer<ModelService, never, GeminiClient.GeminiClient> = layers.layerModel
 
 /**
- * The GeminiClient for these options.
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layerClient = (options: Options): Layer.Layer<GeminiClient.GeminiClient, never, HttpClient.HttpClient | AuthService> =>
-  layers.layerClient(options)
-
-/**
- * ModelService with its GeminiClient included (`layerModel` + `layerClient`).
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layerWithClient = (options: Options): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =>
-  layers.layerWithClient(options)
-
-/**
- * The same as `layerWithClient` (ModelService and its client in one layer).
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =
-  layerWithClient
-
-/**
- * `layerWithClient` with options read through `Config`; a missing or invalid value
- * fails with ModelConfigError naming it.
+ * `layer` with options read through `Config`; a missing or invalid value fails with
+ * ModelConfigError naming it.
  *
  * @example
  * ```ts

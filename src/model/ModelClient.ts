@@ -1,30 +1,45 @@
 /**
  * A Promise facade over ModelService for plain TypeScript: one `ManagedRuntime` per
- * instance, built from the same layers. Promises reject with the `ModelError` itself
- * (they are `Error`s), streams are async iterables, `dispose()` closes everything.
+ * instance, built from the same layers (the one Promise bridge of the package).
+ * Promises reject with the `ModelError` itself (they are `Error`s); every call takes
+ * an `AbortSignal` (an abort interrupts the call and closes its connection; it rejects
+ * with `CallAborted`); streams are async iterables; `dispose()` interrupts the calls
+ * in flight (they reject with `ClientClosed`) and closes everything.
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
-import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as PromiseBridge from "../internal/promiseBridge.js"
 import type * as ModelRequest from "./ModelRequest.js"
 import type * as ModelResponse from "./ModelResponse.js"
 import { ModelService } from "./ModelService.js"
+
+/**
+ * @since 0.2.0
+ * @category Models
+ */
+export interface CallOptions {
+  /** Aborting it interrupts the call (the connection closes); the call rejects with `CallAborted`. */
+  readonly signal?: AbortSignal | undefined
+}
 
 /**
  * @since 0.1.0
  * @category Models
  */
 export interface ModelClient {
-  readonly generate: <A = unknown>(request: ModelRequest.ModelRequest<A>) => Promise<ModelResponse.ModelResponse<A>>
-  readonly stream: (request: ModelRequest.ModelRequest<any>) => AsyncIterable<ModelResponse.ModelStreamChunk>
-  readonly countTokens: (request: ModelRequest.ModelRequest<any>) => Promise<number>
-  /** Stops the token cache's fibers and closes connections. */
+  readonly generate: <A = unknown>(
+    request: ModelRequest.ModelRequest<A>,
+    options?: CallOptions
+  ) => Promise<ModelResponse.ModelResponse<A>>
+  readonly stream: (
+    request: ModelRequest.ModelRequest<any>,
+    options?: CallOptions
+  ) => AsyncIterable<ModelResponse.ModelStreamChunk>
+  readonly countTokens: (request: ModelRequest.ModelRequest<any>, options?: CallOptions) => Promise<number>
+  /** Interrupts the calls in flight (they reject with `ClientClosed`), stops the token cache's fibers, closes connections. */
   readonly dispose: () => Promise<void>
 }
 
@@ -33,23 +48,19 @@ export interface ModelClient {
  * @category Constructors
  */
 export const make = <E>(layer: Layer.Layer<ModelService, E, never>): ModelClient => {
-  const runtime = ManagedRuntime.make(layer)
-  const run = <A, F>(effect: Effect.Effect<A, F, ModelService>): Promise<A> =>
-    runtime.runPromiseExit(effect).then((exit) => {
-      if (Exit.isSuccess(exit)) return exit.value
-      // reject with the typed error itself, not a wrapper
-      throw Option.getOrElse(Cause.failureOption(exit.cause), () => Cause.squash(exit.cause))
-    })
+  const bridge = PromiseBridge.make(layer)
   return {
-    generate: (request) => run(Effect.flatMap(ModelService, (model) => model.generate(request))),
-    countTokens: (request) => run(Effect.flatMap(ModelService, (model) => model.countTokens(request))),
-    stream: (request) => ({
+    generate: (request, options) =>
+      bridge.run("ModelClient.generate", Effect.flatMap(ModelService, (model) => model.generate(request)), options),
+    countTokens: (request, options) =>
+      bridge.run("ModelClient.countTokens", Effect.flatMap(ModelService, (model) => model.countTokens(request)), options),
+    stream: (request, options) => ({
       [Symbol.asyncIterator]: () => {
-        const pull = run(
-          Effect.map(
-            ModelService,
-            (model) => Stream.toAsyncIterable(model.stream(request))
-          )
+        // each `next` is one bridged call over a pull kept in a scope the iterator owns
+        const pull = bridge.run(
+          "ModelClient.stream",
+          Effect.map(ModelService, (model) => Stream.toAsyncIterable(model.stream(request))),
+          options
         )
         let iterator: AsyncIterator<ModelResponse.ModelStreamChunk> | undefined
         const get = async () => (iterator ??= (await pull)[Symbol.asyncIterator]())
@@ -62,6 +73,6 @@ export const make = <E>(layer: Layer.Layer<ModelService, E, never>): ModelClient
         }
       }
     }),
-    dispose: () => runtime.dispose()
+    dispose: () => bridge.dispose()
   }
 }

@@ -190,10 +190,10 @@ const backendLayer = (c: ModelConfig, backend: BackendName, why: string): Built 
       return Option.match(c.project, {
         onNone: () => missing("GOOGLE_CLOUD_PROJECT"),
         onSome: (project) =>
-          GeminiVertex.layerWithClient({ project, location: c.location, baseUrl: serviceUrl, origins, timeout })
+          GeminiVertex.layer({ project, location: c.location, baseUrl: serviceUrl, origins, timeout })
       })
     case "gemini-api":
-      return GeminiApi.layerWithClient({
+      return GeminiApi.layer({
         quotaProject: Option.getOrUndefined(c.quotaProject),
         baseUrl: serviceUrl,
         origins,
@@ -203,8 +203,8 @@ const backendLayer = (c: ModelConfig, backend: BackendName, why: string): Built 
     case "openai-compatible":
       if (serviceUrl === undefined) return missing(`${variable(backend, "URL")} or EFFECT_ADC_MODEL_URL`)
       return backend === "ollama"
-        ? Ollama.layerWithClient({ url: serviceUrl, audience, header: c.header, timeout })
-        : OpenAICompatible.layerWithClient({
+        ? Ollama.layer({ url: serviceUrl, audience, header: c.header, timeout })
+        : OpenAICompatible.layer({
           url: serviceUrl,
           audience,
           header: c.header,

@@ -2,10 +2,11 @@
  * The one service user code requires: `generate`, `stream` and `countTokens` with one
  * request type for every backend. Which backend answers is Layer configuration
  * (`GeminiVertex`, `GeminiApi`, `Ollama`, `OpenAICompatible`, a `Router`, or
- * `ModelConfig.layerConfig` from the environment). Each backend's `layerModel`
- * provides this service over its low-level wire client (`GeminiClient`,
- * `OllamaClient`, `OpenAICompatibleClient`); `layer` / `layerWithClient` include the
- * client.
+ * `ModelConfig.layerConfig` from the environment). Each backend module exports
+ * `make`, `layer` (the service with its wire client), `layerConfig` (options through
+ * `Config`) and `layerModel` (the service over a wire client you provide:
+ * `GeminiClient`, `OllamaClient`, `OpenAICompatibleClient`). Which backend answered a
+ * call is on its errors (`backend`, `model`, `url`), not on the service.
  *
  * @since 0.1.0
  */
@@ -32,12 +33,15 @@ export declare namespace ModelService {
    * @category Models
    */
   export interface Service {
-    readonly backend: ModelError.Backend
     /** One answer. With `output`, `value` is the answer decoded with its schema. */
     readonly generate: <A = unknown>(
       request: ModelRequest.ModelRequest<A>
     ) => Effect.Effect<ModelResponse.ModelResponse<A>, ModelError.ModelError>
-    /** The answer as it is produced. Interrupting the stream closes the connection. */
+    /**
+     * The answer as it is produced. The last chunk carries the finish (reason, usage);
+     * a body that ends before it fails with StreamTruncated. Interrupting the stream
+     * closes the connection.
+     */
     readonly stream: (
       request: ModelRequest.ModelRequest<any>
     ) => Stream.Stream<ModelResponse.ModelStreamChunk, ModelError.ModelError>

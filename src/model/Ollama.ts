@@ -23,26 +23,28 @@ import * as OllamaClient from "./OllamaClient.js"
  */
 export type Options = OllamaClient.Options
 
-const layers = backendLayers(OllamaClient.OllamaClient, OllamaClient.make, ollama)
+const layers = backendLayers(OllamaClient.OllamaClient, (options: Options) => OllamaClient.make(options), ollama)
 
 /**
- * ModelService over the OllamaClient in context.
+ * ModelService with its OllamaClient built from these options.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const model: Effect.Effect<ModelService.Service, never, OllamaClient.OllamaClient> = layers.model
+export const make: (options: Options) => Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> =
+  (options) => layers.make(options)
 
 /**
+ * ModelService and its OllamaClient in one layer.
+ *
  * @since 0.1.0
- * @category Constructors
+ * @category Layers
  */
-export const make = (options: Options): Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> =>
-  layers.make(options)
+export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =
+  (options) => layers.layer(options)
 
 /**
- * Provides ModelService and requires the low-level OllamaClient: pair it with
- * `layerClient` or `OllamaClient.layer`.
+ * ModelService over the OllamaClient in context (provide `OllamaClient.layer` or your own).
  *
  * @since 0.1.0
  * @category Layers
@@ -50,35 +52,8 @@ export const make = (options: Options): Effect.Effect<ModelService.Service, neve
 export const layerModel: Layer.Layer<ModelService, never, OllamaClient.OllamaClient> = layers.layerModel
 
 /**
- * The OllamaClient for these options.
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layerClient = (options: Options): Layer.Layer<OllamaClient.OllamaClient, never, HttpClient.HttpClient | AuthService> =>
-  layers.layerClient(options)
-
-/**
- * ModelService with its OllamaClient included (`layerModel` + `layerClient`).
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layerWithClient = (options: Options): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =>
-  layers.layerWithClient(options)
-
-/**
- * The same as `layerWithClient` (ModelService and its client in one layer).
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =
-  layerWithClient
-
-/**
- * `layerWithClient` with options read through `Config`; a missing or invalid value
- * fails with ModelConfigError naming it.
+ * `layer` with options read through `Config`; a missing or invalid value fails with
+ * ModelConfigError naming it.
  *
  * @example
  * ```ts

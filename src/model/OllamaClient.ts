@@ -7,18 +7,43 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as Ndjson from "@effect/platform/Ndjson"
 import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import type { AuthService } from "../auth/AuthService.js"
-import * as Client from "./internal/client.js"
+import * as Call from "./internal/call.js"
+import * as Ollama from "./internal/ollama.js"
 import { type CommonOptions, fromConfig, trimSlash } from "./internal/options.js"
+import * as StreamDecoder from "./internal/stream.js"
 import type * as ModelConfigError from "./ModelConfigError.js"
 import * as ModelError from "./ModelError.js"
+import type * as ModelResponse from "./ModelResponse.js"
 import * as RetryPolicy from "./RetryPolicy.js"
+
+/**
+ * The fields of an `/api/chat` response (or NDJSON line) we read; `/api/generate`
+ * lines carry `response` instead of `message`.
+ *
+ * @since 0.2.0
+ * @category Schemas
+ */
+export const ChatResponse = Ollama.ChatResponse
+
+/**
+ * @since 0.2.0
+ * @category Models
+ */
+export type ChatResponse = typeof Ollama.ChatResponse.Type
+
+/**
+ * Per-call settings (headers, per-attempt timeout, stream deadlines).
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export type CallOptions = Call.CallOptions
 
 /**
  * @since 0.1.0
@@ -36,10 +61,16 @@ export declare namespace OllamaClient {
    * @category Models
    */
   export interface Service {
-    /** POST `/api/chat` with `stream: false`; the response's JSON body. */
-    readonly chat: (body: unknown, options?: Client.CallOptions) => Effect.Effect<unknown, ModelError.ModelError>
-    /** POST `/api/chat` with `stream: true`; each NDJSON line. */
-    readonly chatStream: (body: unknown, options?: Client.CallOptions) => Stream.Stream<unknown, ModelError.ModelError>
+    /** POST `/api/chat` with `stream: false`; the decoded response. */
+    readonly chat: (
+      body: Readonly<Record<string, unknown>>,
+      options?: CallOptions
+    ) => Effect.Effect<ChatResponse, ModelError.ModelError>
+    /** POST `/api/chat` with `stream: true`; the NDJSON lines as chunks, the last (`done: true`) with the finish. */
+    readonly chatStream: (
+      body: Readonly<Record<string, unknown>>,
+      options?: CallOptions
+    ) => Stream.Stream<ModelResponse.ModelStreamChunk, ModelError.ModelError>
   }
 }
 
@@ -62,31 +93,32 @@ export interface Options extends CommonOptions {
  */
 export const make = (options: Options): Effect.Effect<OllamaClient.Service, never, HttpClient.HttpClient | AuthService> =>
   Effect.map(
-    Client.make({
+    Call.make({
       backend: "ollama",
       target: { kind: "id", audience: options.audience ?? new URL(options.url).origin, header: options.header },
       origins: options.origins,
       headers: options.headers,
       // a GPU cold start takes tens of seconds
       timeout: options.timeout ?? "5 minutes",
-      retry: options.retry ?? RetryPolicy.defaultPolicy
+      retry: options.retry ?? RetryPolicy.defaultPolicy,
+      maxRetryAfter: options.maxRetryAfter,
+      firstChunkTimeout: options.firstChunkTimeout,
+      idleTimeout: options.idleTimeout
     }),
-    (client) => {
+    (engine) => {
       const url = `${trimSlash(options.url)}/api/chat`
+      const context = (model: string | undefined): ModelError.Context => ({
+        backend: "ollama",
+        model,
+        url: ModelError.urlForErrors(url)
+      })
       return OllamaClient.of({
-        chat: (body, call = {}) => client.postJson(url, body, call),
+        chat: (body, call = {}) =>
+          Effect.flatMap(engine.json(url, body, call), (json) => Ollama.decodeResponse(context(call.model), json)),
         chatStream: (body, call = {}) =>
-          Stream.unwrap(Effect.map(client.post(url, body, call), (response) =>
-            Client.bodyStream("ollama", response).pipe(
-              Stream.pipeThroughChannelOrFail(Ndjson.unpack({ ignoreEmptyLines: true })),
-              Stream.mapError((error) =>
-                ModelError.isModelError(error) ? error : new ModelError.Decode({
-                  backend: "ollama",
-                  detail: `a line of the NDJSON stream is not JSON: ${error.reason}`,
-                  cause: error
-                })
-              )
-            )))
+          engine.bytes(url, body, call).pipe(
+            StreamDecoder.decode(StreamDecoder.ndjson, () => new Ollama.StreamState(context(call.model)))
+          )
       })
     }
   )

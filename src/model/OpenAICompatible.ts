@@ -25,26 +25,28 @@ import * as OpenAICompatibleClient from "./OpenAICompatibleClient.js"
  */
 export type Options = OpenAICompatibleClient.Options
 
-const layers = backendLayers(OpenAICompatibleClient.OpenAICompatibleClient, OpenAICompatibleClient.make, openai)
+const layers = backendLayers(OpenAICompatibleClient.OpenAICompatibleClient, (options: Options) => OpenAICompatibleClient.make(options), openai)
 
 /**
- * ModelService over the OpenAICompatibleClient in context.
+ * ModelService with its OpenAICompatibleClient built from these options.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const model: Effect.Effect<ModelService.Service, never, OpenAICompatibleClient.OpenAICompatibleClient> = layers.model
+export const make: (options: Options) => Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> =
+  (options) => layers.make(options)
 
 /**
+ * ModelService and its OpenAICompatibleClient in one layer.
+ *
  * @since 0.1.0
- * @category Constructors
+ * @category Layers
  */
-export const make = (options: Options): Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> =>
-  layers.make(options)
+export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =
+  (options) => layers.layer(options)
 
 /**
- * Provides ModelService and requires the low-level OpenAICompatibleClient: pair it with
- * `layerClient` or `OpenAICompatibleClient.layer`.
+ * ModelService over the OpenAICompatibleClient in context (provide `OpenAICompatibleClient.layer` or your own).
  *
  * @since 0.1.0
  * @category Layers
@@ -52,35 +54,8 @@ export const make = (options: Options): Effect.Effect<ModelService.Service, neve
 export const layerModel: Layer.Layer<ModelService, never, OpenAICompatibleClient.OpenAICompatibleClient> = layers.layerModel
 
 /**
- * The OpenAICompatibleClient for these options.
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layerClient = (options: Options): Layer.Layer<OpenAICompatibleClient.OpenAICompatibleClient, never, HttpClient.HttpClient | AuthService> =>
-  layers.layerClient(options)
-
-/**
- * ModelService with its OpenAICompatibleClient included (`layerModel` + `layerClient`).
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layerWithClient = (options: Options): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =>
-  layers.layerWithClient(options)
-
-/**
- * The same as `layerWithClient` (ModelService and its client in one layer).
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =
-  layerWithClient
-
-/**
- * `layerWithClient` with options read through `Config`; a missing or invalid value
- * fails with ModelConfigError naming it.
+ * `layer` with options read through `Config`; a missing or invalid value fails with
+ * ModelConfigError naming it.
  *
  * @example
  * ```ts

@@ -46,7 +46,7 @@ afterAll(() => geminiServer.close())
 interface Backend {
   readonly name: string
   readonly model: string
-  readonly layer: () => Layer.Layer<ModelService, never, AuthService.AuthService | import("@effect/platform/HttpClient").HttpClient>
+  readonly layer: () => Layer.Layer<ModelService, unknown, AuthService.AuthService | import("@effect/platform/HttpClient").HttpClient>
   /** The JSON bodies the backend received, in order. */
   readonly bodies: () => ReadonlyArray<any>
   /** Who the request acted as (the principal the access token or the front door's ID token named). */

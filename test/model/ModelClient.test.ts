@@ -74,7 +74,7 @@ describe("keyless", () => {
       Object.assign(process.env, keys)
       const logs: Array<string> = []
       const logger = Logger.make(({ message }) => logs.push(String(message)))
-      const run = (backend: Layer.Layer<ModelService, never, any>) =>
+      const run = (backend: Layer.Layer<ModelService, any, any>) =>
         Effect.gen(function*() {
           const model = yield* ModelService
           const request = { model: "gemini-2.5-flash", contents: [ModelRequest.user("x y z")] }

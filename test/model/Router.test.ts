@@ -47,7 +47,7 @@ const reset = Effect.sync(() => {
 })
 
 describe("Router", () => {
-  it.effect("routes by model name; an unrouted model is NotFound", () =>
+  it.effect("routes by model name; an unrouted model is NoRoute naming the model and the routes", () =>
     Effect.gen(function*() {
       yield* reset
       const model = yield* ModelService
@@ -57,8 +57,8 @@ describe("Router", () => {
       expect(gemini.requests.length).toBe(1)
       expect(ollama.requests.length).toBe(1)
       const error = yield* Effect.flip(model.generate({ model: "claude", contents: [ModelRequest.user("x")] }))
-      expect(error._tag).toBe("NotFound")
-      expect(error.detail).toContain("no route matches model \"claude\"")
+      expect(error._tag).toBe("NoRoute")
+      expect(error.message).toMatch(/^No route for model "claude" \(routes: .+\): nothing was sent/)
     }).pipe(Effect.provide(router(false))))
 
   it.effect("a retryable failure falls back to the other backend with the fallback model", () =>

@@ -50,7 +50,7 @@ const base = () =>
   emulatorBase(emulator)
 
 const provide = <A, E>(
-  backend: Layer.Layer<ModelService, never, any>,
+  backend: Layer.Layer<ModelService, any, any>,
   effect: Effect.Effect<A, E, ModelService>
 ) => {
   ollama.reset()

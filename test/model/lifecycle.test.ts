@@ -57,7 +57,7 @@ beforeAll(async () => {
   return served.close
 })
 
-const provide = <A, E>(backend: Layer.Layer<ModelService, never, any>, effect: Effect.Effect<A, E, ModelService>) =>
+const provide = <A, E>(backend: Layer.Layer<ModelService, any, any>, effect: Effect.Effect<A, E, ModelService>) =>
   effect.pipe(
     Effect.provide(backend.pipe(Layer.provide(emulatorBase(emulator))))
   )

@@ -1,6 +1,6 @@
 /**
- * ModelService over each low-level wire client: encode the request, decode the wire
- * body with Schema, normalise.
+ * ModelService over each low-level wire client: encode the request, call the client
+ * (which decodes the wire), normalise.
  *
  * @internal
  */
@@ -18,40 +18,40 @@ import * as Gemini from "./gemini.js"
 import * as Ollama from "./ollama.js"
 import * as OpenAI from "./openai.js"
 
-const options = (request: ModelRequest.ModelRequest<any>) => ({ headers: request.headers, timeout: request.timeout })
+const options = (request: ModelRequest.ModelRequest<any>) => ({
+  model: request.model,
+  headers: request.headers,
+  timeout: request.timeout,
+  firstChunkTimeout: request.firstChunkTimeout,
+  idleTimeout: request.idleTimeout
+})
 
 /** Gemini (API or Vertex, or a Cloud Run service speaking it). @internal */
 export const gemini = (client: GeminiClient.Service): ModelService.Service => {
   const backend = client.backend
-  const decode = Gemini.decodeResponse(backend)
   return {
-    backend,
-    generate: (request) =>
-      Effect.flatMap(
+    generate: (request) => {
+      const context = { backend, model: request.model }
+      return Effect.flatMap(
         client.generateContent(request.model, Gemini.encodeRequest(request), options(request)),
-        (json) =>
-          decode(json).pipe(
-            Either.flatMap((body) => Gemini.normalise(backend, body, json)),
-            Either.flatMap((response) => withValue(backend, response, request.output))
+        (body) =>
+          Gemini.normalise(context, body, body).pipe(
+            Either.flatMap((response) => withValue(context, response, request.output))
           )
-      ),
+      )
+    },
     stream: (request) =>
-      Stream.suspend(() => {
-        const state = new Gemini.StreamState(backend)
-        return client.streamGenerateContent(request.model, Gemini.encodeRequest(request), options(request)).pipe(
-          Stream.mapEffect((json) => Gemini.stepPayload(state, json))
-        )
-      }),
+      Stream.suspend(() => client.streamGenerateContent(request.model, Gemini.encodeRequest(request), options(request))),
     countTokens: (request) => {
       const { contents, systemInstruction } = Gemini.encodeRequest(request)
-      return Effect.flatMap(
+      return Effect.map(
         client.countTokens(
           request.model,
           // the Gemini API's countTokens takes only contents; Vertex also systemInstruction
           backend === "gemini-vertex" ? { contents, systemInstruction } : { contents },
           options(request)
         ),
-        (json) => Either.map(Gemini.decodeCountTokens(backend)(json), (body) => body.totalTokens)
+        (body) => body.totalTokens
       )
     }
   }
@@ -61,22 +61,18 @@ export const gemini = (client: GeminiClient.Service): ModelService.Service => {
 export const ollama = (client: OllamaClient.Service): ModelService.Service => {
   const backend = "ollama"
   return {
-    backend,
-    generate: (request) =>
-      Effect.flatMap(client.chat(Ollama.encodeRequest(request, false), options(request)), (json) =>
-        Ollama.decodeResponse(json).pipe(
-          Either.flatMap((body) => Ollama.normalise(body, json)),
-          Either.flatMap((response) => withValue(backend, response, request.output))
-        )),
-    stream: (request) =>
-      Stream.suspend(() => {
-        const state = new Ollama.StreamState()
-        return client.chatStream(Ollama.encodeRequest(request, true), options(request)).pipe(
-          Stream.mapEffect((line) => state.step(line))
-        )
-      }),
-    countTokens: () =>
-      Effect.fail(new ModelError.InvalidRequest({ backend, detail: "Ollama has no token counting endpoint" }))
+    generate: (request) => {
+      const context = { backend, model: request.model } as const
+      return Effect.flatMap(client.chat(Ollama.encodeRequest(request, false), options(request)), (body) =>
+        Ollama.normalise(context, body, body).pipe(
+          Either.flatMap((response) => withValue(context, response, request.output))
+        ))
+    },
+    stream: (request) => Stream.suspend(() => client.chatStream(Ollama.encodeRequest(request, true), options(request))),
+    countTokens: (request) =>
+      Effect.fail(
+        new ModelError.InvalidRequest({ backend, model: request.model, detail: "Ollama has no token counting endpoint" })
+      )
   }
 }
 
@@ -84,23 +80,22 @@ export const ollama = (client: OllamaClient.Service): ModelService.Service => {
 export const openai = (client: OpenAICompatibleClient.Service): ModelService.Service => {
   const backend = "openai-compatible"
   return {
-    backend,
-    generate: (request) =>
-      Effect.flatMap(client.chatCompletions(OpenAI.encodeRequest(request, false), options(request)), (json) =>
-        OpenAI.decodeResponse(json).pipe(
-          Either.flatMap((body) => OpenAI.normalise(body, json)),
-          Either.flatMap((response) => withValue(backend, response, request.output))
-        )),
+    generate: (request) => {
+      const context = { backend, model: request.model } as const
+      return Effect.flatMap(client.chatCompletions(OpenAI.encodeRequest(request, false), options(request)), (body) =>
+        OpenAI.normalise(context, body, body).pipe(
+          Either.flatMap((response) => withValue(context, response, request.output))
+        ))
+    },
     stream: (request) =>
-      Stream.suspend(() => {
-        const state = new OpenAI.StreamState()
-        return client.chatCompletionsStream(OpenAI.encodeRequest(request, true), options(request)).pipe(
-          Stream.mapEffect((json) => state.step(json))
-        )
-      }),
-    countTokens: () =>
+      Stream.suspend(() => client.chatCompletionsStream(OpenAI.encodeRequest(request, true), options(request))),
+    countTokens: (request) =>
       Effect.fail(
-        new ModelError.InvalidRequest({ backend, detail: "the OpenAI-compatible API has no token counting endpoint" })
+        new ModelError.InvalidRequest({
+          backend,
+          model: request.model,
+          detail: "the OpenAI-compatible API has no token counting endpoint"
+        })
       )
   }
 }

@@ -20,6 +20,41 @@ export interface CommonOptions {
   readonly headers?: Readonly<Record<string, string>> | undefined
   /** Extra origins the token may be sent to (a loopback emulator, a PSC endpoint). */
   readonly origins?: ReadonlyArray<string> | undefined
+  /** A server delay (`Retry-After`) above this fails at once with the error; default 60 seconds. */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
+  /** Streams: the longest wait for the first data after the response opened; default the timeout. */
+  readonly firstChunkTimeout?: Duration.DurationInput | undefined
+  /** Streams: the longest silence between two reads; default 60 seconds. */
+  readonly idleTimeout?: Duration.DurationInput | undefined
+}
+
+const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]", "::1"])
+
+/**
+ * Access tokens only travel over https, except to loopback (emulators): a plain
+ * `http://` URL to another host fails with ModelConfigError naming the setting.
+ *
+ * @internal
+ */
+export const requireHttps = (url: string, setting: string): Effect.Effect<void, ModelConfigError.ModelConfigError> => {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return Effect.fail(new ModelConfigError.ModelConfigError({ variable: setting, reason: "Invalid", detail: "not a URL" }))
+  }
+  if (parsed.protocol === "https:") return Effect.void
+  if (parsed.protocol === "http:" && (loopbackHosts.has(parsed.hostname) || parsed.hostname.startsWith("127."))) {
+    return Effect.void
+  }
+  return Effect.fail(
+    new ModelConfigError.ModelConfigError({
+      variable: setting,
+      reason: "Invalid",
+      detail: `${parsed.protocol}//${parsed.host} is not https: a Google access token would cross the network in ` +
+        `clear; use https (plain http is allowed only to loopback emulators)`
+    })
+  )
 }
 
 let warned = false
