@@ -29,6 +29,8 @@ export interface Options extends CommonOptions {
   readonly apiVersion?: string | undefined
   /** Default `https://generativelanguage.googleapis.com`; a Cloud Run Gemma URL works too (with `target`). */
   readonly baseUrl?: string | undefined
+  /** The name an error uses for `baseUrl` (ModelConfig passes its environment variable). */
+  readonly urlSetting?: string | undefined
   /** Default: an access token (cloud-platform scope) with the quota project. */
   readonly target?: TokenTarget | undefined
 }
@@ -45,6 +47,7 @@ export const clientOptions = (options: Options = {}): GeminiClient.Options => ({
   modelsUrl: `${trimSlash(options.baseUrl ?? "https://generativelanguage.googleapis.com")}/${
     options.apiVersion ?? "v1beta"
   }/models`,
+  urlSetting: options.urlSetting ?? "baseUrl",
   target: options.target ?? { kind: "access", quotaProject: options.quotaProject }
 })
 

@@ -29,6 +29,8 @@ export interface Options extends CommonOptions {
   readonly apiVersion?: string | undefined
   /** Default: the regional or global aiplatform host. */
   readonly baseUrl?: string | undefined
+  /** The name an error uses for `baseUrl` (ModelConfig passes its environment variable). */
+  readonly urlSetting?: string | undefined
   /** Default: an access token (cloud-platform scope). */
   readonly target?: TokenTarget | undefined
 }
@@ -55,6 +57,7 @@ export const clientOptions = (options: Options): GeminiClient.Options => ({
   modelsUrl: `${trimSlash(options.baseUrl ?? endpoint(options.location))}/${options.apiVersion ?? "v1"}` +
     `/projects/${encodeURIComponent(options.project)}/locations/${encodeURIComponent(options.location)}` +
     `/publishers/google/models`,
+  urlSetting: options.urlSetting ?? "baseUrl",
   target: options.target ?? { kind: "access" }
 })
 

@@ -182,6 +182,7 @@ type Built = Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpCl
 const backendLayer = (c: ModelConfig, backend: BackendName, why: string): Built => {
   const timeout = Option.getOrUndefined(c.timeout)
   const serviceUrl = c.urls?.[backend] ?? Option.getOrUndefined(c.url)
+  const urlSetting = c.urls?.[backend] !== undefined ? variable(backend, "URL") : "EFFECT_ADC_MODEL_URL"
   const audience = c.audiences?.[backend] ?? Option.getOrUndefined(c.audience)
   const origins = serviceUrl === undefined ? undefined : [new URL(serviceUrl).origin]
   const missing = (name: string) => Layer.fail(ModelConfigError.missing(name, why))
@@ -190,12 +191,13 @@ const backendLayer = (c: ModelConfig, backend: BackendName, why: string): Built 
       return Option.match(c.project, {
         onNone: () => missing("GOOGLE_CLOUD_PROJECT"),
         onSome: (project) =>
-          GeminiVertex.layer({ project, location: c.location, baseUrl: serviceUrl, origins, timeout })
+          GeminiVertex.layer({ project, location: c.location, baseUrl: serviceUrl, urlSetting, origins, timeout })
       })
     case "gemini-api":
       return GeminiApi.layer({
         quotaProject: Option.getOrUndefined(c.quotaProject),
         baseUrl: serviceUrl,
+        urlSetting,
         origins,
         timeout
       })
