@@ -24,6 +24,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Http from "node:http"
+import { inspect } from "node:util"
 import type { AddressInfo } from "node:net"
 import * as GeminiApi from "../../src/model/GeminiApi.js"
 import * as ModelError from "../../src/model/ModelError.js"
@@ -343,6 +344,48 @@ describe("errors and tool calls inside streams", () => {
         { id: "call_0", name: "get_weather", args: { city: "Tokyo" }, thoughtSignature: "c2ln" }
       ])
       expect(fromGemini.chunks.at(-1)?.finishReason).toBe("tool-calls")
+    }))
+})
+
+describe("errors keep no token", () => {
+  const [, ollama] = backends as [Backend, Backend, Backend]
+  const forms = (error: unknown) => [
+    String(error),
+    (error as Error).message,
+    JSON.stringify(error),
+    inspect(error, { depth: 10 })
+  ]
+
+  it.effect("Decode on a non-JSON 200 and Transport on a destroyed socket: no token in message, JSON or inspect; the URL without its query", () =>
+    Effect.gen(function*() {
+      serve(ollama, { slices: [utf8("<html>not json</html>")], then: "end", headers: { "content-type": "text/html" } })
+      const decode = yield* Effect.flip(Effect.flatMap(ModelService, (model) => model.generate(request(ollama))))
+      expect(decode._tag).toBe("Decode")
+      serve(ollama, { slices: [], then: "destroy" })
+      const transport = yield* Effect.flip(Effect.flatMap(ModelService, (model) => model.generate(request(ollama))))
+      expect(transport._tag).toBe("Transport")
+      for (const error of [decode, transport]) {
+        for (const form of forms(error)) {
+          expect(form).not.toMatch(/eyJ[\w-]+\.[\w-]+/)
+          expect(form.toLowerCase()).not.toContain("bearer ")
+        }
+        expect(error.message).toContain(`at ${url}/api/chat]`)
+      }
+    }).pipe(Effect.provide(ollama.layer())))
+
+  it.effect("no ID token (the metadata server refuses it): CredentialsUnavailable wrapping the AuthError, no request sent", () =>
+    Effect.gen(function*() {
+      emulator.controls.fail("metadata.identity", { kind: "status", status: 403, body: "forbidden" })
+      const before = requests
+      const error = yield* Effect.flip(
+        Effect.flatMap(ModelService, (model) => model.generate(request(ollama))).pipe(
+          Effect.provide(Ollama.layer({ url, retry: RetryPolicy.none }).pipe(Layer.provide(emulatorBase(emulator))))
+        )
+      )
+      emulator.controls.clearFailures()
+      expect(error._tag).toBe("CredentialsUnavailable")
+      expect(error.message).toMatch(/^No token for the Ollama server \[model gemma3:4b at http:\/\/127\.0\.0\.1:\d+\/api\/chat\]: the request was not sent/)
+      expect(requests).toBe(before)
     }))
 })
 
