@@ -9,8 +9,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as GeminiApi from "../src/model/GeminiApi.js"
-import * as GeminiVertex from "../src/model/GeminiVertex.js"
+import * as GeminiApi from "../src/model/gemini/GeminiApi.js"
+import * as GeminiVertex from "../src/model/gemini/GeminiVertex.js"
 import * as ModelRequest from "../src/model/ModelRequest.js"
 import { ModelService } from "../src/model/ModelService.js"
 import { baseLayer, endpoints, printer } from "./model-demo.js"

@@ -12,7 +12,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as ModelRequest from "../src/model/ModelRequest.js"
 import { ModelService } from "../src/model/ModelService.js"
-import * as Ollama from "../src/model/Ollama.js"
+import * as Ollama from "../src/model/ollama/Ollama.js"
 import { baseLayer, endpoints, printer } from "./model-demo.js"
 
 const model = process.env["OLLAMA_MODEL"] ?? "gemma3:4b"

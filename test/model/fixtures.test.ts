@@ -13,9 +13,9 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { fromResponse } from "../../src/model/internal/errors.js"
 import { fixturesRoot } from "./support.js"
-import * as Gemini from "../../src/model/internal/gemini.js"
-import * as Ollama from "../../src/model/internal/ollama.js"
-import * as OpenAI from "../../src/model/internal/openai.js"
+import * as Gemini from "../../src/model/gemini/internal/protocol.js"
+import * as Ollama from "../../src/model/ollama/internal/protocol.js"
+import * as OpenAI from "../../src/model/openai/internal/protocol.js"
 
 const root = fixturesRoot
 const read = (path: string) => readFileSync(new URL(path, root), "utf8")

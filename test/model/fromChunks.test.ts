@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Stream from "effect/Stream"
-import * as Gemini from "../../src/model/internal/gemini.js"
+import * as Gemini from "../../src/model/gemini/internal/protocol.js"
 import * as Decoder from "../../src/model/internal/stream.js"
 import * as ModelResponse from "../../src/model/ModelResponse.js"
 

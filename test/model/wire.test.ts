@@ -3,10 +3,10 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { withValue } from "../../src/model/internal/common.js"
-import * as Gemini from "../../src/model/internal/gemini.js"
+import * as Gemini from "../../src/model/gemini/internal/protocol.js"
 import type * as ModelResponse from "../../src/model/ModelResponse.js"
-import * as Ollama from "../../src/model/internal/ollama.js"
-import * as OpenAI from "../../src/model/internal/openai.js"
+import * as Ollama from "../../src/model/ollama/internal/protocol.js"
+import * as OpenAI from "../../src/model/openai/internal/protocol.js"
 
 const Weather = Schema.Struct({ city: Schema.String })
 const Answer = Schema.Struct({ age: Schema.Number, available: Schema.Boolean })

@@ -108,3 +108,12 @@ export const defined = (record: Record<string, unknown>): Record<string, unknown
 /** The end of a stream whose protocol's end marker never came. @internal */
 export const truncated = (context: ModelError.Context, marker: string) =>
   new ModelError.StreamTruncated({ ...context, detail: `the body ended without ${marker}` })
+
+/** A request's per-call settings for a wire client. @internal */
+export const callOptions = (request: ModelRequest.ModelRequest<any>) => ({
+  model: request.model,
+  headers: request.headers,
+  timeout: request.timeout,
+  firstChunkTimeout: request.firstChunkTimeout,
+  idleTimeout: request.idleTimeout
+})

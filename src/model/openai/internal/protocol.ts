@@ -8,11 +8,11 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import type * as ModelError from "../ModelError.js"
-import * as ModelRequest from "../ModelRequest.js"
-import * as ModelResponse from "../ModelResponse.js"
-import { decodeWire, defined, frameJson, parseArguments, truncated } from "./common.js"
-import type * as Stream from "./stream.js"
+import type * as ModelError from "../../ModelError.js"
+import * as ModelRequest from "../../ModelRequest.js"
+import * as ModelResponse from "../../ModelResponse.js"
+import { decodeWire, defined, frameJson, parseArguments, truncated } from "../../internal/common.js"
+import type * as Stream from "../../internal/stream.js"
 
 const UsageWire = Schema.Struct({
   prompt_tokens: Schema.optional(Schema.Number),

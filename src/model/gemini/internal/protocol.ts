@@ -7,11 +7,11 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import * as ModelError from "../ModelError.js"
-import * as ModelRequest from "../ModelRequest.js"
-import * as ModelResponse from "../ModelResponse.js"
-import { decodeWire, defined, frameJson, truncated } from "./common.js"
-import type * as Stream from "./stream.js"
+import * as ModelError from "../../ModelError.js"
+import * as ModelRequest from "../../ModelRequest.js"
+import * as ModelResponse from "../../ModelResponse.js"
+import { decodeWire, defined, frameJson, truncated } from "../../internal/common.js"
+import type * as Stream from "../../internal/stream.js"
 
 const Args = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
