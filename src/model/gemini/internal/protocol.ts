@@ -226,16 +226,16 @@ const promptBlocked = (
 /** A wire part as a content part (`callId` numbers calls without an id). */
 const toRequestPart = (part: Part, callId: () => string): ModelRequest.Part | undefined => {
   if (part.functionCall !== undefined && part.functionCall.name !== undefined) {
-    return ModelRequest.FunctionCallPart.make({
+    return ({ _tag: "functionCall", 
       id: part.functionCall.id ?? callId(),
       name: part.functionCall.name,
       args: part.functionCall.args ?? {},
       thoughtSignature: part.thoughtSignature
     })
   }
-  if (part.inlineData !== undefined) return ModelRequest.InlineDataPart.make(part.inlineData)
+  if (part.inlineData !== undefined) return { _tag: "inlineData", mimeType: part.inlineData.mimeType, data: part.inlineData.data }
   if (part.text !== undefined) {
-    return ModelRequest.TextPart.make({ text: part.text, thought: part.thought, thoughtSignature: part.thoughtSignature })
+    return ({ _tag: "text",  text: part.text, thought: part.thought, thoughtSignature: part.thoughtSignature })
   }
   return undefined
 }
@@ -394,7 +394,7 @@ export class StreamState implements Stream.Protocol {
     const pending = this.pending!
     this.pending = undefined
     this.hasToolCalls = true
-    return ModelRequest.FunctionCallPart.make({
+    return ({ _tag: "functionCall", 
       id: pending.id ?? this.nextId(),
       name: pending.name,
       args: pending.args,

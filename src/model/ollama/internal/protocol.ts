@@ -139,15 +139,15 @@ const partsOf = (
   const parts: Array<ModelRequest.Part> = []
   const thinking = body.message?.thinking ?? body.thinking ?? ""
   const text = body.message?.content ?? body.response ?? ""
-  if (thinking !== "") parts.push(ModelRequest.TextPart.make({ text: thinking, thought: true }))
-  if (text !== "") parts.push(ModelRequest.TextPart.make({ text }))
+  if (thinking !== "") parts.push(({ _tag: "text",  text: thinking, thought: true }))
+  if (text !== "") parts.push(({ _tag: "text",  text }))
   const calls = body.message?.tool_calls ?? []
   for (let i = 0; i < calls.length; i++) {
     const call = calls[i]!
     const args = call.function.arguments
     const parsed = typeof args === "string" ? parseArguments(context, call.function.name, args) : Either.right(args ?? {})
     if (Either.isLeft(parsed)) return Either.left(parsed.left)
-    parts.push(ModelRequest.FunctionCallPart.make({
+    parts.push(({ _tag: "functionCall", 
       id: call.id ?? `call_${offset + i}`,
       name: call.function.name,
       args: parsed.right

@@ -200,8 +200,8 @@ const usage = (wire: typeof UsageWire.Type | null | undefined): ModelResponse.Us
 
 const textParts = (thoughts: string, text: string): Array<ModelRequest.Part> => {
   const parts: Array<ModelRequest.Part> = []
-  if (thoughts !== "") parts.push(ModelRequest.TextPart.make({ text: thoughts, thought: true }))
-  if (text !== "") parts.push(ModelRequest.TextPart.make({ text }))
+  if (thoughts !== "") parts.push(({ _tag: "text",  text: thoughts, thought: true }))
+  if (text !== "") parts.push(({ _tag: "text",  text }))
   return parts
 }
 
@@ -233,7 +233,7 @@ export const normalise = (
     const call = calls[i]!
     const args = parseArguments(context, call.function.name, call.function.arguments)
     if (Either.isLeft(args)) return Either.left(args.left)
-    parts.push(ModelRequest.FunctionCallPart.make({ id: call.id ?? `call_${i}`, name: call.function.name, args: args.right }))
+    parts.push(({ _tag: "functionCall",  id: call.id ?? `call_${i}`, name: call.function.name, args: args.right }))
   }
   return Either.right(ModelResponse.make(
     parts,
@@ -317,7 +317,7 @@ export class StreamState implements Stream.Protocol {
     for (const [index, call] of entries) {
       const args = parseArguments(this.context, call.name, call.arguments)
       if (Either.isLeft(args)) return args.left
-      parts.push(ModelRequest.FunctionCallPart.make({ id: call.id ?? `call_${index}`, name: call.name, args: args.right }))
+      parts.push(({ _tag: "functionCall",  id: call.id ?? `call_${index}`, name: call.name, args: args.right }))
     }
     out.push(ModelResponse.chunk(
       parts,
