@@ -11,11 +11,13 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Stream from "effect/Stream"
 import type * as ModelError from "./ModelError.js"
 import type * as ModelRequest from "./ModelRequest.js"
 import type * as ModelResponse from "./ModelResponse.js"
+import type * as RetryPolicy from "./RetryPolicy.js"
 
 /**
  * @since 0.1.0
@@ -48,4 +50,43 @@ export declare namespace ModelService {
     /** Prompt tokens (Gemini backends; the others fail with InvalidRequest). */
     readonly countTokens: (request: ModelRequest.ModelRequest<any>) => Effect.Effect<number, ModelError.ModelError>
   }
+}
+
+/**
+ * Options every backend and wire client takes.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface BackendOptions {
+  /** Per-attempt timeout (a request's own `timeout` wins). */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Default: `RetryPolicy.defaultPolicy`. */
+  readonly retry?: RetryPolicy.RetryPolicy | undefined
+  /** Headers added to every request. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Extra origins the token may be sent to (a loopback emulator, a PSC endpoint). */
+  readonly origins?: ReadonlyArray<string> | undefined
+  /** A server delay (`Retry-After`) above this fails at once with the error; default 60 seconds. */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
+  /** Streams: the longest wait for the first data after the response opened; default the timeout. */
+  readonly firstChunkTimeout?: Duration.DurationInput | undefined
+  /** Streams: the longest silence between two reads; default 60 seconds. */
+  readonly idleTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * Per-call settings of a wire client: the model (named by errors), the request's own
+ * headers, its per-attempt timeout and, for streams, the first-chunk deadline and the
+ * idle timeout.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface CallOptions {
+  readonly model?: string | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly firstChunkTimeout?: Duration.DurationInput | undefined
+  readonly idleTimeout?: Duration.DurationInput | undefined
 }

@@ -14,15 +14,15 @@ import type { TokenTarget } from "../../auth/TokenTarget.js"
 import * as GeminiClient from "./GeminiClient.js"
 import { gemini } from "./internal/model.js"
 import { backendLayers } from "../internal/layers.js"
-import { type CommonOptions, trimSlash } from "../internal/options.js"
+import { trimSlash } from "../internal/options.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
-import type { ModelService } from "../ModelService.js"
+import type { BackendOptions, ModelService } from "../ModelService.js"
 
 /**
  * @since 0.1.0
  * @category Models
  */
-export interface Options extends CommonOptions {
+export interface Options extends BackendOptions {
   /** Billed and quota-checked project (`x-goog-user-project`). */
   readonly quotaProject?: string | undefined
   /** Default `v1beta`. */

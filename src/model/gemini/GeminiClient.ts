@@ -19,11 +19,12 @@ import type { AuthService } from "../../auth/AuthService.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
 import * as Call from "../internal/call.js"
 import * as Gemini from "./internal/protocol.js"
-import { type CommonOptions, fromConfig, requireHttps, trimSlash, warnAboutApiKeys } from "../internal/options.js"
+import { fromConfig, requireHttps, trimSlash, warnAboutApiKeys } from "../internal/options.js"
 import * as StreamDecoder from "../internal/stream.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
 import * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
+import type * as ModelService from "../ModelService.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 
 /**
@@ -61,7 +62,7 @@ export type CountTokensResponse = typeof Gemini.CountTokensResponse.Type
  * @since 0.2.0
  * @category Models
  */
-export type CallOptions = Omit<Call.CallOptions, "model">
+export type CallOptions = Omit<ModelService.CallOptions, "model">
 
 /**
  * @since 0.1.0
@@ -109,7 +110,7 @@ export declare namespace GeminiClient {
  * @since 0.1.0
  * @category Models
  */
-export interface Options extends CommonOptions {
+export interface Options extends ModelService.BackendOptions {
   /** The backend the errors name. */
   readonly backend: "gemini-vertex" | "gemini-api"
   /** The URL the model names are appended to, e.g. `https://generativelanguage.googleapis.com/v1beta/models`. */

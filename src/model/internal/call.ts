@@ -22,6 +22,7 @@ import type { TokenTarget } from "../../auth/TokenTarget.js"
 import * as AuthHttpClient from "../../http/AuthHttpClient.js"
 import { scrub } from "../../internal/scrub.js"
 import * as ModelError from "../ModelError.js"
+import type * as ModelService from "../ModelService.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import { fromResponse } from "./errors.js"
 import { deadlines } from "./stream.js"
@@ -40,18 +41,8 @@ export interface EngineOptions {
   readonly idleTimeout?: Duration.DurationInput | undefined
 }
 
-/**
- * Per-call settings: the model (for errors), the request's own headers and bounds.
- *
- * @internal
- */
-export interface CallOptions {
-  readonly model?: string | undefined
-  readonly headers?: Readonly<Record<string, string>> | undefined
-  readonly timeout?: Duration.DurationInput | undefined
-  readonly firstChunkTimeout?: Duration.DurationInput | undefined
-  readonly idleTimeout?: Duration.DurationInput | undefined
-}
+/** @internal */
+export type CallOptions = ModelService.CallOptions
 
 /** @internal */
 export interface Engine {

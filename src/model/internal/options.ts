@@ -4,29 +4,13 @@
  * @internal
  */
 import * as Config from "effect/Config"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ModelConfigError from "../ModelConfigError.js"
-import type * as RetryPolicy from "../RetryPolicy.js"
+import type { BackendOptions } from "../ModelService.js"
 
 /** @internal */
-export interface CommonOptions {
-  /** Per-attempt timeout (a request's own `timeout` wins). */
-  readonly timeout?: Duration.DurationInput | undefined
-  /** Default: `RetryPolicy.defaultPolicy`. */
-  readonly retry?: RetryPolicy.RetryPolicy | undefined
-  /** Headers added to every request. */
-  readonly headers?: Readonly<Record<string, string>> | undefined
-  /** Extra origins the token may be sent to (a loopback emulator, a PSC endpoint). */
-  readonly origins?: ReadonlyArray<string> | undefined
-  /** A server delay (`Retry-After`) above this fails at once with the error; default 60 seconds. */
-  readonly maxRetryAfter?: Duration.DurationInput | undefined
-  /** Streams: the longest wait for the first data after the response opened; default the timeout. */
-  readonly firstChunkTimeout?: Duration.DurationInput | undefined
-  /** Streams: the longest silence between two reads; default 60 seconds. */
-  readonly idleTimeout?: Duration.DurationInput | undefined
-}
+export type CommonOptions = BackendOptions
 
 const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]", "::1"])
 

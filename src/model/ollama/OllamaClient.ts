@@ -15,11 +15,12 @@ import type * as Stream from "effect/Stream"
 import type { AuthService } from "../../auth/AuthService.js"
 import * as Call from "../internal/call.js"
 import * as Ollama from "./internal/protocol.js"
-import { type CommonOptions, fromConfig, trimSlash } from "../internal/options.js"
+import { fromConfig, trimSlash } from "../internal/options.js"
 import * as StreamDecoder from "../internal/stream.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
 import * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
+import type * as ModelService from "../ModelService.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 
 /**
@@ -43,7 +44,7 @@ export type ChatResponse = typeof Ollama.ChatResponse.Type
  * @since 0.2.0
  * @category Models
  */
-export type CallOptions = Call.CallOptions
+export type CallOptions = ModelService.CallOptions
 
 /**
  * @since 0.1.0
@@ -78,7 +79,7 @@ export declare namespace OllamaClient {
  * @since 0.1.0
  * @category Models
  */
-export interface Options extends CommonOptions {
+export interface Options extends ModelService.BackendOptions {
   /** The service URL (`https://gemma-abc-uc.a.run.app`). */
   readonly url: string
   /** ID token audience; default: the URL's origin. */

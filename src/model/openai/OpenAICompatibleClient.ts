@@ -18,11 +18,12 @@ import type * as Stream from "effect/Stream"
 import type { AuthService } from "../../auth/AuthService.js"
 import * as Call from "../internal/call.js"
 import * as OpenAI from "./internal/protocol.js"
-import { type CommonOptions, fromConfig, trimSlash } from "../internal/options.js"
+import { fromConfig, trimSlash } from "../internal/options.js"
 import * as StreamDecoder from "../internal/stream.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
 import * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
+import type * as ModelService from "../ModelService.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 
 /**
@@ -45,7 +46,7 @@ export type ChatCompletion = typeof OpenAI.ChatCompletion.Type
  * @since 0.2.0
  * @category Models
  */
-export type CallOptions = Call.CallOptions
+export type CallOptions = ModelService.CallOptions
 
 /**
  * @since 0.1.0
@@ -85,7 +86,7 @@ export declare namespace OpenAICompatibleClient {
  * @since 0.1.0
  * @category Models
  */
-export interface Options extends CommonOptions {
+export interface Options extends ModelService.BackendOptions {
   /** The service URL, without `/v1`. */
   readonly url: string
   /** ID token audience; default: the URL's origin. */
