@@ -11,6 +11,7 @@
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import { CallAborted, ClientClosed } from "../ClientError.js"
 import * as PromiseBridge from "../internal/promiseBridge.js"
 import type * as ModelRequest from "./ModelRequest.js"
 import type * as ModelResponse from "./ModelResponse.js"
@@ -49,6 +50,8 @@ export interface ModelClient {
  */
 export const make = <E>(layer: Layer.Layer<ModelService, E, never>): ModelClient => {
   const bridge = PromiseBridge.make(layer)
+  const open = new Set<() => void>()
+  const closers = new Map<() => void, () => void>()
   return {
     generate: (request, options) =>
       bridge.run("ModelClient.generate", Effect.flatMap(ModelService, (model) => model.generate(request)), options),
@@ -56,7 +59,7 @@ export const make = <E>(layer: Layer.Layer<ModelService, E, never>): ModelClient
       bridge.run("ModelClient.countTokens", Effect.flatMap(ModelService, (model) => model.countTokens(request)), options),
     stream: (request, options) => ({
       [Symbol.asyncIterator]: () => {
-        // each `next` is one bridged call over a pull kept in a scope the iterator owns
+        const signal = options?.signal
         const pull = bridge.run(
           "ModelClient.stream",
           Effect.map(ModelService, (model) => Stream.toAsyncIterable(model.stream(request))),
@@ -64,15 +67,39 @@ export const make = <E>(layer: Layer.Layer<ModelService, E, never>): ModelClient
         )
         let iterator: AsyncIterator<ModelResponse.ModelStreamChunk> | undefined
         const get = async () => (iterator ??= (await pull)[Symbol.asyncIterator]())
+        const close = () => {
+          open.delete(close)
+          closers.delete(close)
+          if (iterator?.return !== undefined) void iterator.return()
+        }
+        open.add(close)
+        // an abort (or dispose) settles a pending `next()` at once and closes the stream
+        const stopped = new Promise<never>((_, reject) => {
+          const stop = (error: CallAborted | ClientClosed) => {
+            close()
+            reject(error)
+          }
+          if (signal?.aborted === true) stop(new CallAborted({ operation: "ModelClient.stream" }))
+          signal?.addEventListener("abort", () => stop(new CallAborted({ operation: "ModelClient.stream" })), { once: true })
+          closers.set(close, () => stop(new ClientClosed({ operation: "ModelClient.stream" })))
+        })
+        stopped.catch(() => {})
         return {
-          next: async () => (await get()).next(),
+          next: async () => {
+            const result = await Promise.race([get().then((it) => it.next()), stopped])
+            if (result.done === true) close()
+            return result
+          },
           return: async (value?: unknown) => {
-            const it = await get()
-            return it.return === undefined ? { done: true, value } : it.return(value)
+            close()
+            return { done: true, value }
           }
         }
       }
     }),
-    dispose: () => bridge.dispose()
+    dispose: () => {
+      for (const close of [...open]) closers.get(close)?.()
+      return bridge.dispose()
+    }
   }
 }

@@ -91,6 +91,23 @@ describe("ModelClient cancels", () => {
   })
 })
 
+describe("ModelClient streams cancel", () => {
+  it.each(["signal", "dispose"] as const)("stream: %s while the model is silent settles next() with a typed error and closes the socket", async (how) => {
+    const client = ModelClient.make(layer(true))
+    const controller = new AbortController()
+    const iterator = client.stream(hi, { signal: controller.signal })[Symbol.asyncIterator]()
+    const arrival = nextRequest()
+    const pending = iterator.next()
+    await arrival
+    const socketClosed = nextClose()
+    if (how === "signal") controller.abort()
+    else void client.dispose()
+    await expect(pending).rejects.toMatchObject({ _tag: how === "signal" ? "CallAborted" : "ClientClosed" })
+    await socketClosed
+    await client.dispose()
+  })
+})
+
 describe("ADK AdcLlm cancels", () => {
   const request: LlmRequest = {
     contents: [{ role: "user", parts: [{ text: "hi" }] }],
