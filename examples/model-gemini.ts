@@ -9,8 +9,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as GeminiApi from "../src/model/GeminiApi.js"
-import * as GeminiVertex from "../src/model/GeminiVertex.js"
+import * as GeminiApi from "../src/model/gemini/GeminiApi.js"
+import * as GeminiVertex from "../src/model/gemini/GeminiVertex.js"
 import * as ModelRequest from "../src/model/ModelRequest.js"
 import { ModelService } from "../src/model/ModelService.js"
 import { baseLayer, endpoints, printer } from "./model-demo.js"
@@ -22,7 +22,7 @@ export const program = Effect.gen(function*() {
   const service = yield* ModelService
   const { lines, say } = printer()
   const answer = yield* service.generate({ model, contents: [ModelRequest.user("Why is the sky blue?")] })
-  yield* say(`${service.backend}: ${answer.text}`)
+  yield* say(`answer: ${answer.text}`)
   const tokens = yield* service.countTokens({ model, contents: [ModelRequest.user("Why is the sky blue?")] })
   yield* say(`prompt tokens: ${tokens}`)
   return lines

@@ -11,8 +11,9 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as ModelRequest from "../src/model/ModelRequest.js"
+import * as ModelResponse from "../src/model/ModelResponse.js"
 import { ModelService } from "../src/model/ModelService.js"
-import * as Ollama from "../src/model/Ollama.js"
+import * as Ollama from "../src/model/ollama/Ollama.js"
 import { baseLayer, endpoints, printer } from "./model-demo.js"
 
 const model = process.env["OLLAMA_MODEL"] ?? "gemma3:4b"
@@ -25,11 +26,14 @@ export const program = Effect.gen(function*() {
   const hello = yield* service.generate({ model, contents: [ModelRequest.user("Say hello in five words")] })
   yield* say(`generate: ${hello.text} (${hello.finishReason}, ${hello.usage.totalTokens ?? "?"} tokens)`)
 
-  let streamed = ""
-  yield* service.stream({ model, contents: [ModelRequest.user("Count from one to five")] }).pipe(
-    Stream.runForEach((chunk) => Effect.sync(() => (streamed += chunk.textDelta)))
-  )
-  yield* say(`stream: ${streamed}`)
+  // collect the chunks, then fold them into the same response `generate` returns
+  const chunks = yield* service.stream({
+    model,
+    contents: [ModelRequest.user("Count from one to five")],
+    idleTimeout: "30 seconds"
+  }).pipe(Stream.runCollect)
+  const streamed = ModelResponse.fromChunks(chunks)
+  yield* say(`stream: ${streamed.text}`)
 
   const weather = yield* service.generate({
     model,

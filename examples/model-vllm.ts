@@ -11,7 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as ModelRequest from "../src/model/ModelRequest.js"
 import { ModelService } from "../src/model/ModelService.js"
-import * as OpenAICompatible from "../src/model/OpenAICompatible.js"
+import * as OpenAICompatible from "../src/model/openai/OpenAICompatible.js"
 import { baseLayer, endpoints, printer } from "./model-demo.js"
 
 const model = process.env["VLLM_MODEL"] ?? "google/gemma-3-4b-it"

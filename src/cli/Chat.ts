@@ -92,7 +92,7 @@ const interactive = () => process.stdin.isTTY === true
 /** One turn: the answer streamed to stdout as it arrives, and the model turn for the history. */
 const turn = (request: ModelRequest.ModelRequest) =>
   Effect.flatMap(ModelService, (model) => {
-    const answer = new Turn(model.backend)
+    const answer = new Turn()
     let printed = false
     return model.stream(request).pipe(
       Stream.runForEach((chunk) =>

@@ -42,11 +42,12 @@ import * as AuthService from "../auth/AuthService.js"
 import * as TokenCache from "../auth/TokenCache.js"
 import type * as SigningFetch from "../http/SigningFetch.js"
 import * as Mcp from "../integrations/mcp.js"
-import * as GeminiVertex from "../model/GeminiVertex.js"
+import * as GeminiVertex from "../model/gemini/GeminiVertex.js"
+import type * as ModelConfigError from "../model/ModelConfigError.js"
 import type * as ModelError from "../model/ModelError.js"
 import * as ModelRequest from "../model/ModelRequest.js"
 import { ModelService } from "../model/ModelService.js"
-import * as Ollama from "../model/Ollama.js"
+import * as Ollama from "../model/ollama/Ollama.js"
 import * as Emulator from "../testing/Emulator.js"
 import type * as GeminiEmulator from "../testing/models/GeminiEmulator.js"
 import * as ModelEmulators from "../testing/ModelEmulators.js"
@@ -355,7 +356,10 @@ const run = (setup: Setup, lifetime: number) =>
  */
 export const demo = (
   options: DemoOptions = {}
-): Effect.Effect<void, DetectError | AuthError | ModelError.ModelError | DemoConfigInvalid> =>
+): Effect.Effect<
+  void,
+  DetectError | AuthError | ModelError.ModelError | ModelConfigError.ModelConfigError | DemoConfigInvalid
+> =>
   Effect.gen(function*() {
     const real = options.real === true
     yield* step(1, real ? "Google Cloud with your Application Default Credentials" : "Booting as if on Cloud Run: a metadata server, no gcloud, no API key")

@@ -48,7 +48,7 @@ import * as Stream from "effect/Stream"
 import type { AuthClient } from "../auth/AuthClient.js"
 import { AuthService } from "../auth/AuthService.js"
 import type * as ModelRequest from "../model/ModelRequest.js"
-import type * as ModelResponse from "../model/ModelResponse.js"
+import * as ModelResponse from "../model/ModelResponse.js"
 import { ModelService } from "../model/ModelService.js"
 import { toJsonSchema } from "./internal/genaiSchema.js"
 
@@ -284,10 +284,21 @@ const callPart = (call: ModelResponse.ToolCall): Part => ({
  * @category Conversions
  */
 export const toLlmResponse = (response: ModelResponse.ModelResponse<unknown>): LlmResponse => {
+  // the model turn as received: text parts keep their thought signatures on their own part
   const parts: Array<Part> = []
-  if (response.thoughts !== undefined && response.thoughts !== "") parts.push({ text: response.thoughts, thought: true })
-  if (response.text !== "") parts.push({ text: response.text })
-  for (const call of response.toolCalls) parts.push(callPart(call))
+  for (const part of response.content.parts) {
+    if (part._tag === "text") {
+      parts.push({
+        text: part.text,
+        ...(part.thought === true ? { thought: true } : {}),
+        ...(part.thoughtSignature === undefined ? {} : { thoughtSignature: part.thoughtSignature })
+      })
+    } else if (part._tag === "functionCall") {
+      parts.push(callPart(part))
+    } else if (part._tag === "inlineData") {
+      parts.push({ inlineData: { mimeType: part.mimeType, data: part.data } })
+    }
+  }
   const usageMetadata = toUsage(response.usage)
   return {
     ...(parts.length === 0 ? {} : { content: { role: "model", parts } }),
@@ -360,45 +371,38 @@ export class AdcLlm extends BaseLlm {
     const chunks: Stream.Stream<ModelResponse.ModelStreamChunk, StreamFailure, ModelService> = Stream.unwrap(
       Effect.map(ModelService, (m) => m.stream(request))
     ).pipe(Stream.mapError((error) => new StreamFailure({ error })))
-    let text = ""
-    let thoughts = ""
-    const calls: Array<ModelResponse.ToolCall> = []
-    let finishReason: ModelResponse.FinishReason = "unknown"
-    let usage: ModelResponse.Usage | undefined
-    let modelVersion: string | undefined
-    const iterable: AsyncIterable<ModelResponse.ModelStreamChunk> = Stream.toAsyncIterableRuntime(chunks, runtime)
+    const received: Array<ModelResponse.ModelStreamChunk> = []
+    const iterator = Stream.toAsyncIterableRuntime(chunks, runtime)[Symbol.asyncIterator]()
+    // an abort settles a pending `next()` at once (the model may be silent) and closes the stream
+    let onAbort: (() => void) | undefined
+    const aborted = new Promise<"aborted">((resolve) => {
+      if (abortSignal?.aborted === true) return resolve("aborted")
+      onAbort = () => resolve("aborted")
+      abortSignal?.addEventListener("abort", onAbort, { once: true })
+    })
     try {
-      for await (const chunk of iterable) {
-        if (abortSignal?.aborted === true) return
-        modelVersion ??= chunk.modelVersion
+      while (true) {
+        const next = await Promise.race([iterator.next(), aborted])
+        if (next === "aborted") {
+          void iterator.return?.()
+          return
+        }
+        if (next.done === true) break
+        const chunk = next.value
+        received.push(chunk)
         if (chunk.thoughtDelta !== undefined && chunk.thoughtDelta !== "") {
-          thoughts += chunk.thoughtDelta
           yield { content: { role: "model", parts: [{ text: chunk.thoughtDelta, thought: true }] }, partial: true }
         }
         if (chunk.textDelta !== "") {
-          text += chunk.textDelta
           yield { content: { role: "model", parts: [{ text: chunk.textDelta }] }, partial: true }
         }
-        calls.push(...chunk.toolCalls)
-        if (chunk.finishReason !== undefined) finishReason = chunk.finishReason
-        if (chunk.usage !== undefined) usage = chunk.usage
       }
     } catch (error) {
       throw error instanceof StreamFailure ? error.error : error
+    } finally {
+      if (onAbort !== undefined) abortSignal?.removeEventListener("abort", onAbort)
     }
-    yield {
-      ...toLlmResponse({
-        text,
-        ...(thoughts === "" ? {} : { thoughts }),
-        content: { role: "model", parts: [] },
-        toolCalls: calls,
-        finishReason,
-        usage: usage ?? {},
-        ...(modelVersion === undefined ? {} : { modelVersion }),
-        raw: undefined
-      }),
-      partial: false
-    }
+    yield { ...toLlmResponse(ModelResponse.fromChunks(received)), partial: false }
   }
 
   override connect(_llmRequest: LlmRequest): Promise<BaseLlmConnection> {

@@ -34,12 +34,12 @@ import * as ParseResult from "effect/ParseResult"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { AuthService } from "../auth/AuthService.js"
-import * as GeminiApi from "./GeminiApi.js"
-import * as GeminiVertex from "./GeminiVertex.js"
+import * as GeminiApi from "./gemini/GeminiApi.js"
+import * as GeminiVertex from "./gemini/GeminiVertex.js"
 import * as ModelConfigError from "./ModelConfigError.js"
 import type { ModelService } from "./ModelService.js"
-import * as Ollama from "./Ollama.js"
-import * as OpenAICompatible from "./OpenAICompatible.js"
+import * as Ollama from "./ollama/Ollama.js"
+import * as OpenAICompatible from "./openai/OpenAICompatible.js"
 import * as Router from "./Router.js"
 
 /**
@@ -182,6 +182,7 @@ type Built = Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpCl
 const backendLayer = (c: ModelConfig, backend: BackendName, why: string): Built => {
   const timeout = Option.getOrUndefined(c.timeout)
   const serviceUrl = c.urls?.[backend] ?? Option.getOrUndefined(c.url)
+  const urlSetting = c.urls?.[backend] !== undefined ? variable(backend, "URL") : "EFFECT_ADC_MODEL_URL"
   const audience = c.audiences?.[backend] ?? Option.getOrUndefined(c.audience)
   const origins = serviceUrl === undefined ? undefined : [new URL(serviceUrl).origin]
   const missing = (name: string) => Layer.fail(ModelConfigError.missing(name, why))
@@ -190,12 +191,13 @@ const backendLayer = (c: ModelConfig, backend: BackendName, why: string): Built 
       return Option.match(c.project, {
         onNone: () => missing("GOOGLE_CLOUD_PROJECT"),
         onSome: (project) =>
-          GeminiVertex.layerWithClient({ project, location: c.location, baseUrl: serviceUrl, origins, timeout })
+          GeminiVertex.layer({ project, location: c.location, baseUrl: serviceUrl, urlSetting, origins, timeout })
       })
     case "gemini-api":
-      return GeminiApi.layerWithClient({
+      return GeminiApi.layer({
         quotaProject: Option.getOrUndefined(c.quotaProject),
         baseUrl: serviceUrl,
+        urlSetting,
         origins,
         timeout
       })
@@ -203,8 +205,8 @@ const backendLayer = (c: ModelConfig, backend: BackendName, why: string): Built 
     case "openai-compatible":
       if (serviceUrl === undefined) return missing(`${variable(backend, "URL")} or EFFECT_ADC_MODEL_URL`)
       return backend === "ollama"
-        ? Ollama.layerWithClient({ url: serviceUrl, audience, header: c.header, timeout })
-        : OpenAICompatible.layerWithClient({
+        ? Ollama.layer({ url: serviceUrl, audience, header: c.header, timeout })
+        : OpenAICompatible.layer({
           url: serviceUrl,
           audience,
           header: c.header,

@@ -60,6 +60,10 @@ const backendName: Record<Backend, string> = {
  */
 const common = {
   backend: Backend,
+  /** The model the request named. */
+  model: Schema.optional(Schema.String),
+  /** The request's origin and path (never its query string or headers). */
+  url: Schema.optional(Schema.String),
   status: Schema.optional(Schema.Number),
   detail: Schema.String,
   errorReason: Schema.optional(Schema.String),
@@ -67,7 +71,46 @@ const common = {
 }
 
 const statusText = (status: number | undefined) => status === undefined ? "" : ` (HTTP ${status})`
-const said = (detail: string) => detail === "" ? "" : `: ${detail}`
+/** The server's words, without a final full stop (the message adds its own). */
+const said = (detail: string) => {
+  const trimmed = detail.trim().replace(/[.\s]+$/, "")
+  return trimmed === "" ? "" : `: ${trimmed}`
+}
+
+/** Which model at which URL, when known: ` [model gemini-2.5-flash at https://host/path]`. */
+const located = (error: { readonly model?: string | undefined; readonly url?: string | undefined }) =>
+  error.model === undefined && error.url === undefined
+    ? ""
+    : ` [${[error.model === undefined ? undefined : `model ${error.model}`, error.url === undefined ? undefined : `at ${error.url}`]
+      .filter((s) => s !== undefined).join(" ")}]`
+
+/**
+ * The context every error of one call carries: backend, model, and the request's
+ * origin and path.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface Context {
+  readonly backend: Backend
+  readonly model?: string | undefined
+  readonly url?: string | undefined
+}
+
+/**
+ * A URL as errors show it: origin and path only (no query string, no userinfo).
+ *
+ * @since 0.2.0
+ * @category Utils
+ */
+export const urlForErrors = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.origin}${parsed.pathname}`
+  } catch {
+    return url.replace(/[?#].*$/, "")
+  }
+}
 
 /**
  * What every model error adds to its `Schema.TaggedError` class: the TypeId, whether
@@ -107,7 +150,7 @@ export class RateLimited extends Retryable(
   /** @since 0.1.0 */
   override get message(): string {
     const wait = this.retryAfterMillis === undefined ? "" : ` The server asked to wait ${this.retryAfterMillis} ms.`
-    return `${backendName[this.backend]} is rate limiting this caller${statusText(this.status)}${said(this.detail)}.` +
+    return `${backendName[this.backend]} is rate limiting this caller${statusText(this.status)}${located(this)}${said(this.detail)}.` +
       `${wait} The default retry policy waits and retries; if it persists, request a higher quota ` +
       `(https://cloud.google.com/docs/quotas/help/request_increase), lower concurrency, or raise the ` +
       `Cloud Run service's max instances.`
@@ -138,7 +181,7 @@ export class Unauthorized extends Retryable(
         "(or a custom audience configured on it); check the configured audience."
       : "Check Application Default Credentials (`gcloud auth application-default login` locally, the " +
         "service account on Cloud Run) and that the access token has the cloud-platform scope."
-    return `${backendName[this.backend]} rejected the credentials${statusText(this.status)}${said(this.detail)}. ${hint}`
+    return `${backendName[this.backend]} rejected the credentials${statusText(this.status)}${located(this)}${said(this.detail)}. ${hint}`
   }
 }
 
@@ -169,7 +212,7 @@ export class PermissionDenied extends Retryable(
       ? "Grant the caller roles/aiplatform.user on the project, and check project, location and model name."
       : "Grant the caller roles/serviceusage.serviceUsageConsumer on the quota project (x-goog-user-project) " +
         "and enable generativelanguage.googleapis.com there."
-    return `${backendName[this.backend]} denied the request${statusText(this.status)}${said(this.detail)}. ${hint}`
+    return `${backendName[this.backend]} denied the request${statusText(this.status)}${located(this)}${said(this.detail)}. ${hint}`
   }
 }
 
@@ -194,7 +237,7 @@ export class NotFound extends Retryable(
       : this.backend === "gemini-vertex"
       ? "Check the model name and that it is available in the configured location (try `global`)."
       : "Check the model name (models.list shows what the API serves) and the API version."
-    return `${backendName[this.backend]} did not find it${statusText(this.status)}${said(this.detail)}. ${hint}`
+    return `${backendName[this.backend]} did not find it${statusText(this.status)}${located(this)}${said(this.detail)}. ${hint}`
   }
 }
 
@@ -218,16 +261,18 @@ export class InvalidRequest extends Retryable(
 ) {
   /** @since 0.1.0 */
   override get message(): string {
-    return `${backendName[this.backend]} rejected the request as invalid${statusText(this.status)}${said(this.detail)}` +
+    return `${backendName[this.backend]} rejected the request as invalid${statusText(this.status)}${located(this)}${said(this.detail)}` +
       `${this.field === undefined ? "" : ` (field ${this.field})`}. Fix the request: a setting this model ` +
       `does not support, a malformed tool schema or an unsupported content part are the usual causes.`
   }
 }
 
 /**
- * The prompt or the answer was blocked by safety filters (`promptFeedback.blockReason`,
- * or a candidate finishing with `SAFETY`, `PROHIBITED_CONTENT`, `BLOCKLIST`, `SPII`,
- * `RECITATION`...). `blockReason` is the server's reason.
+ * The prompt was blocked by safety filters before any answer was produced
+ * (`promptFeedback.blockReason` with no candidates). `blockReason` is the server's
+ * reason, `usage` the prompt's token count. An answer that a filter stopped after it
+ * started is not an error: it returns with `finishReason: "content-filter"`, its
+ * content, safety ratings and finish message.
  *
  * @since 0.1.0
  * @category Errors
@@ -238,14 +283,19 @@ export class ContentBlocked extends Retryable(
     {
       ...common,
       where: Schema.Literal("prompt", "response"),
-      blockReason: Schema.String
+      blockReason: Schema.String,
+      /** The tokens the blocked prompt counted, when the server said. */
+      usage: Schema.optional(Schema.Struct({
+        inputTokens: Schema.optional(Schema.Number),
+        totalTokens: Schema.optional(Schema.Number)
+      }))
     }
   ),
   false
 ) {
   /** @since 0.1.0 */
   override get message(): string {
-    return `${backendName[this.backend]} blocked the ${this.where} (${this.blockReason})${said(this.detail)}. ` +
+    return `${backendName[this.backend]} blocked the ${this.where} (${this.blockReason})${located(this)}${said(this.detail)}. ` +
       `Rephrase the ${this.where === "prompt" ? "prompt" : "request"} or adjust safetySettings where the model allows it.`
   }
 }
@@ -266,7 +316,7 @@ export class Unavailable extends Retryable(
 ) {
   /** @since 0.1.0 */
   override get message(): string {
-    return `${backendName[this.backend]} is temporarily unavailable${statusText(this.status)}${said(this.detail)}. ` +
+    return `${backendName[this.backend]} is temporarily unavailable${statusText(this.status)}${located(this)}${said(this.detail)}. ` +
       `It is retried with backoff; for Cloud Run GPU services set min instances to avoid cold starts.`
   }
 }
@@ -285,7 +335,7 @@ export class ServerError extends Retryable(
 ) {
   /** @since 0.1.0 */
   override get message(): string {
-    return `${backendName[this.backend]} failed${statusText(this.status)}${said(this.detail)}. ` +
+    return `${backendName[this.backend]} failed${statusText(this.status)}${located(this)}${said(this.detail)}. ` +
       `It is retried when no output was emitted yet; if it persists, check the server's logs.`
   }
 }
@@ -305,7 +355,7 @@ export class Timeout extends Retryable(
 ) {
   /** @since 0.1.0 */
   override get message(): string {
-    return `${backendName[this.backend]} did not answer in time${statusText(this.status)}${said(this.detail)}. ` +
+    return `${backendName[this.backend]} did not answer in time${statusText(this.status)}${located(this)}${said(this.detail)}. ` +
       `Raise the request's timeout (a GPU Cloud Run cold start takes tens of seconds) or lower maxOutputTokens.`
   }
 }
@@ -324,7 +374,7 @@ export class Transport extends Retryable(
 ) {
   /** @since 0.1.0 */
   override get message(): string {
-    return `Could not talk to ${backendName[this.backend].replace(/^The /, "the ")}${said(this.detail)}. ` +
+    return `Could not talk to ${backendName[this.backend].replace(/^The /, "the ")}${located(this)}${said(this.detail)}. ` +
       `Check the base URL, DNS and network egress (VPC connector, proxy).`
   }
 }
@@ -344,9 +394,78 @@ export class Decode extends Retryable(
 ) {
   /** @since 0.1.0 */
   override get message(): string {
-    return `${backendName[this.backend]} answered with a body we could not read${statusText(this.status)}${
-      said(this.detail)
-    }. Check that the base URL points at the right kind of server; if it does, please report this with the body.`
+    return `${backendName[this.backend]} answered with a body we could not read${statusText(this.status)}${located(this)}${said(this.detail)}. Check that the base URL points at the right kind of server; if it does, please report this with the body.`
+  }
+}
+
+/**
+ * The stream's body ended before its protocol's end marker (Gemini: no `finishReason`;
+ * Ollama: no `done: true`; OpenAI-compatible: no `finish_reason` and no `[DONE]`):
+ * a proxy or the server cut it. The chunks that arrived before were delivered; the
+ * answer is incomplete.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export class StreamTruncated extends Retryable(
+  Schema.TaggedError<StreamTruncated>("effect-adc/StreamTruncated")("StreamTruncated", {
+    ...common
+  }),
+  false
+) {
+  /** @since 0.2.0 */
+  override get message(): string {
+    return `${backendName[this.backend]} ended the stream before its end${located(this)}${said(this.detail)}. ` +
+      `The answer is incomplete: retry the request, and check proxies or load balancers in between for ` +
+      `response size or duration limits.`
+  }
+}
+
+/**
+ * No token could be had for the request, so it was never sent: the credentials are
+ * missing or cannot mint this kind of token (an ID token from user credentials, a bad
+ * audience), or the token endpoint failed. `cause` is the AuthError, which says what
+ * to fix.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export class CredentialsUnavailable extends Retryable(
+  Schema.TaggedError<CredentialsUnavailable>("effect-adc/CredentialsUnavailable")("CredentialsUnavailable", {
+    ...common,
+    /** The AuthError's tag (`CredentialsNotFound`, `IdTokenUnsupported`, ...). */
+    authError: Schema.String
+  }),
+  false
+) {
+  /** @since 0.2.0 */
+  override get message(): string {
+    return `No token for ${backendName[this.backend].replace(/^The /, "the ")}${located(this)}: the request was ` +
+      `not sent (${this.authError})${said(this.detail)}. Fix the credentials as the auth error says ` +
+      `(\`effect-adc doctor\` checks them).`
+  }
+}
+
+/**
+ * A `Router` has no route for the model: nothing was sent. `routes` are the patterns
+ * it has.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export class NoRoute extends Retryable(
+  Schema.TaggedError<NoRoute>("effect-adc/NoRoute")("NoRoute", {
+    model: Schema.String,
+    routes: Schema.Array(Schema.String),
+    detail: Schema.optionalWith(Schema.String, { default: () => "" })
+  }),
+  false
+) {
+  /** @since 0.2.0 */
+  override get message(): string {
+    const routes = this.routes.length === 0 ? "none" : this.routes.join(", ")
+    return `No route for model ${JSON.stringify(this.model)} (routes: ${routes}): nothing was sent. Add a route ` +
+      `whose pattern matches it (EFFECT_ADC_MODEL_ROUTES=pattern=backend,...) or fix the model name.`
   }
 }
 
@@ -368,6 +487,9 @@ export type ModelError =
   | Timeout
   | Transport
   | Decode
+  | StreamTruncated
+  | CredentialsUnavailable
+  | NoRoute
 
 /**
  * @since 0.1.0
@@ -384,7 +506,10 @@ export const ModelError: Schema.Union<[
   typeof ServerError,
   typeof Timeout,
   typeof Transport,
-  typeof Decode
+  typeof Decode,
+  typeof StreamTruncated,
+  typeof CredentialsUnavailable,
+  typeof NoRoute
 ]> = Schema.Union(
   RateLimited,
   Unauthorized,
@@ -396,7 +521,10 @@ export const ModelError: Schema.Union<[
   ServerError,
   Timeout,
   Transport,
-  Decode
+  Decode,
+  StreamTruncated,
+  CredentialsUnavailable,
+  NoRoute
 )
 
 /**

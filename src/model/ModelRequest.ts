@@ -182,8 +182,12 @@ export interface ModelRequest<A = unknown> {
   readonly toolChoice?: ToolChoice
   readonly output?: Output<A>
   readonly generation?: GenerationConfig
-  /** Per-attempt timeout. */
+  /** Per-attempt timeout (until the response opens; for `generate`, its whole body). */
   readonly timeout?: Duration.DurationInput
+  /** Streams: the longest wait for the first data after the response opened (default: the timeout). */
+  readonly firstChunkTimeout?: Duration.DurationInput
+  /** Streams: the longest silence between two reads (default 60 seconds). */
+  readonly idleTimeout?: Duration.DurationInput
   /** Extra request headers (never `authorization`: the transport sets it). */
   readonly headers?: Readonly<Record<string, string>>
 }

@@ -86,19 +86,56 @@ export const defaultPolicy: RetryPolicy = make()
 export const none: RetryPolicy = Schedule.stop
 
 /**
+ * Options of `retry`.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface RetryOptions {
+  /**
+   * The longest server-requested delay (`Retry-After`, `RetryInfo`) worth waiting for;
+   * a longer one fails at once with the error, which carries the server's
+   * `retryAfter`, so the caller decides. Default 60 seconds.
+   */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
+}
+
+/**
+ * Does the server ask for a longer wait than `max`?
+ *
+ * @since 0.2.0
+ * @category Predicates
+ */
+export const exceedsRetryAfter = (error: ModelError.ModelError, max: Duration.DurationInput = "60 seconds"): boolean =>
+  Option.match(error.retryAfter, {
+    onNone: () => false,
+    onSome: (after) => Duration.greaterThan(after, Duration.decode(max))
+  })
+
+/**
  * Retries an effect with a policy, only while the failure is retryable
- * (`ModelError.isRetryable`). Every backend wraps the opening of a request in this
- * (each attempt inside its own timeout); a stream's body is outside it, so a stream that
- * emitted output is never retried.
+ * (`ModelError.isRetryable`) and the server's retry-after is within `maxRetryAfter`.
+ * Every backend wraps the opening of a request in this (each attempt inside its own
+ * timeout); a stream's body is outside it, so a stream that emitted output is never
+ * retried.
  *
  * @since 0.1.0
  * @category Combinators
  */
 export const retry: {
-  (policy: RetryPolicy): <A, R>(effect: Effect.Effect<A, ModelError.ModelError, R>) => Effect.Effect<A, ModelError.ModelError, R>
-  <A, R>(effect: Effect.Effect<A, ModelError.ModelError, R>, policy: RetryPolicy): Effect.Effect<A, ModelError.ModelError, R>
+  (policy: RetryPolicy, options?: RetryOptions): <A, R>(
+    effect: Effect.Effect<A, ModelError.ModelError, R>
+  ) => Effect.Effect<A, ModelError.ModelError, R>
+  <A, R>(
+    effect: Effect.Effect<A, ModelError.ModelError, R>,
+    policy: RetryPolicy,
+    options?: RetryOptions
+  ): Effect.Effect<A, ModelError.ModelError, R>
 } = dual(
-  2,
-  <A, R>(effect: Effect.Effect<A, ModelError.ModelError, R>, policy: RetryPolicy) =>
-    Effect.retry(effect, { schedule: policy, while: (error: ModelError.ModelError) => error.isRetryable })
+  (args) => Effect.isEffect(args[0]),
+  <A, R>(effect: Effect.Effect<A, ModelError.ModelError, R>, policy: RetryPolicy, options: RetryOptions = {}) =>
+    Effect.retry(effect, {
+      schedule: policy,
+      while: (error: ModelError.ModelError) => error.isRetryable && !exceedsRetryAfter(error, options.maxRetryAfter)
+    })
 )

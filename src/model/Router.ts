@@ -88,7 +88,6 @@ const planFor = (
     return fallback.model === undefined ? stripped : { ...stripped, model: fallback.model }
   }
   const secondary = ModelService.of({
-    backend: fallback.service.backend,
     generate: (request) => fallback.service.generate(next(request)),
     stream: (request) => fallback.service.stream(next(request)),
     countTokens: (request) => fallback.service.countTokens(next(request))
@@ -119,11 +118,9 @@ export const make = (
     return { pattern: toRegExp(route.match), service: route.service, plan }
   })
   const pick = (model: string) => compiled.find((route) => route.pattern.test(model))
-  const backend = compiled[0]?.service.backend ?? "gemini-vertex"
-  const noRoute = (model: string) =>
-    new ModelError.NotFound({ backend, detail: `no route matches model ${JSON.stringify(model)}; add a route for it` })
+  const patterns = routes.map((route) => String(route.match))
+  const noRoute = (model: string) => new ModelError.NoRoute({ model, routes: patterns })
   return ModelService.of({
-    backend,
     generate: (request) =>
       Effect.suspend(() => {
         const route = pick(request.model)

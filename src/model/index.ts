@@ -5,17 +5,17 @@
 /**
  * @since 0.1.0
  */
-export * as GeminiApi from "./GeminiApi.js"
+export * as GeminiApi from "./gemini/GeminiApi.js"
 
 /**
  * @since 0.1.0
  */
-export * as GeminiClient from "./GeminiClient.js"
+export * as GeminiClient from "./gemini/GeminiClient.js"
 
 /**
  * @since 0.1.0
  */
-export * as GeminiVertex from "./GeminiVertex.js"
+export * as GeminiVertex from "./gemini/GeminiVertex.js"
 
 /**
  * @since 0.1.0
@@ -55,22 +55,22 @@ export * as ModelService from "./ModelService.js"
 /**
  * @since 0.1.0
  */
-export * as Ollama from "./Ollama.js"
+export * as Ollama from "./ollama/Ollama.js"
 
 /**
  * @since 0.1.0
  */
-export * as OllamaClient from "./OllamaClient.js"
+export * as OllamaClient from "./ollama/OllamaClient.js"
 
 /**
  * @since 0.1.0
  */
-export * as OpenAICompatible from "./OpenAICompatible.js"
+export * as OpenAICompatible from "./openai/OpenAICompatible.js"
 
 /**
  * @since 0.1.0
  */
-export * as OpenAICompatibleClient from "./OpenAICompatibleClient.js"
+export * as OpenAICompatibleClient from "./openai/OpenAICompatibleClient.js"
 
 /**
  * @since 0.1.0

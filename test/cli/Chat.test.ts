@@ -322,4 +322,27 @@ describe("effect-adc chat", () => {
     expect(result.code, result.stderr).toBe(0)
     expect(emulator.controls.count("cloudrun:gemma")).toBe(1)
   }, 60_000)
+
+  it("with a Router (EFFECT_ADC_MODEL_ROUTES) every turn stays in the history: Gemma via the ollama route", async () => {
+    const session = chat(["--model", "gemma3:4b"], {
+      EFFECT_ADC_MODEL_ROUTES: "gemini-*=gemini-vertex,gemma*=ollama",
+      EFFECT_ADC_OLLAMA_URL: gemmaUrl
+    })
+    session.say("first")
+    await session.waitFor("Echo: first\n")
+    session.say("second")
+    await session.waitFor("Echo: second\n")
+    session.say("third")
+    await session.waitFor("Echo: third\n")
+    const result = await session.end()
+    expect(result.code, result.stderr).toBe(0)
+    const last = ollama.requests.at(-1)!.body as Record<string, any>
+    expect((last["messages"] as Array<{ role: string; content: string }>).map((m) => [m.role, m.content])).toEqual([
+      ["user", "first"],
+      ["assistant", "Echo: first"],
+      ["user", "second"],
+      ["assistant", "Echo: second"],
+      ["user", "third"]
+    ])
+  }, 60_000)
 })

@@ -20,9 +20,9 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as AuthService from "../../src/auth/AuthService.js"
 import * as EffectAi from "../../src/integrations/effectAi.js"
-import * as GeminiVertex from "../../src/model/GeminiVertex.js"
+import * as GeminiVertex from "../../src/model/gemini/GeminiVertex.js"
 import type { ModelService } from "../../src/model/ModelService.js"
-import * as Ollama from "../../src/model/Ollama.js"
+import * as Ollama from "../../src/model/ollama/Ollama.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
@@ -46,7 +46,7 @@ afterAll(() => geminiServer.close())
 interface Backend {
   readonly name: string
   readonly model: string
-  readonly layer: () => Layer.Layer<ModelService, never, AuthService.AuthService | import("@effect/platform/HttpClient").HttpClient>
+  readonly layer: () => Layer.Layer<ModelService, unknown, AuthService.AuthService | import("@effect/platform/HttpClient").HttpClient>
   /** The JSON bodies the backend received, in order. */
   readonly bodies: () => ReadonlyArray<any>
   /** Who the request acted as (the principal the access token or the front door's ID token named). */

@@ -4,13 +4,13 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Stream from "effect/Stream"
-import * as GeminiApi from "../../src/model/GeminiApi.js"
-import * as GeminiVertex from "../../src/model/GeminiVertex.js"
+import * as GeminiApi from "../../src/model/gemini/GeminiApi.js"
+import * as GeminiVertex from "../../src/model/gemini/GeminiVertex.js"
 import * as ModelClient from "../../src/model/ModelClient.js"
 import * as ModelError from "../../src/model/ModelError.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
-import * as Ollama from "../../src/model/Ollama.js"
+import * as Ollama from "../../src/model/ollama/Ollama.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
@@ -74,7 +74,7 @@ describe("keyless", () => {
       Object.assign(process.env, keys)
       const logs: Array<string> = []
       const logger = Logger.make(({ message }) => logs.push(String(message)))
-      const run = (backend: Layer.Layer<ModelService, never, any>) =>
+      const run = (backend: Layer.Layer<ModelService, any, any>) =>
         Effect.gen(function*() {
           const model = yield* ModelService
           const request = { model: "gemini-2.5-flash", contents: [ModelRequest.user("x y z")] }

@@ -5,15 +5,15 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
-import * as GeminiApi from "../../src/model/GeminiApi.js"
-import * as GeminiVertex from "../../src/model/GeminiVertex.js"
+import * as GeminiApi from "../../src/model/gemini/GeminiApi.js"
+import * as GeminiVertex from "../../src/model/gemini/GeminiVertex.js"
 import * as ModelConfig from "../../src/model/ModelConfig.js"
 import * as ModelConfigError from "../../src/model/ModelConfigError.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
-import * as Ollama from "../../src/model/Ollama.js"
-import * as OllamaClient from "../../src/model/OllamaClient.js"
-import * as OpenAICompatible from "../../src/model/OpenAICompatible.js"
+import * as Ollama from "../../src/model/ollama/Ollama.js"
+import * as OllamaClient from "../../src/model/ollama/OllamaClient.js"
+import * as OpenAICompatible from "../../src/model/openai/OpenAICompatible.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
@@ -42,8 +42,14 @@ const withEnv = (env: Record<string, string>) =>
       )
     )
 
+/** Which backend answered, read from the shape of its raw body. */
+const backendOf = (raw: unknown) => {
+  const body = raw as Record<string, unknown>
+  return "message" in body ? "ollama" : "choices" in body ? "openai-compatible" : "gemini"
+}
+
 const hello = Effect.flatMap(ModelService, (model) =>
-  Effect.map(model.generate({ model: "gemma3:4b", contents: [ModelRequest.user("hi")] }), (r) => [model.backend, r.text]))
+  Effect.map(model.generate({ model: "gemma3:4b", contents: [ModelRequest.user("hi")] }), (r) => [backendOf(r.raw), r.text]))
 
 const configError = (env: Record<string, string>) =>
   Effect.flatMap(Effect.flip(hello.pipe(withEnv(env))), (error) =>
@@ -125,7 +131,7 @@ describe("EFFECT_ADC_MODEL_ROUTES", () => {
       expect([a.text, b.text]).toEqual(["Echo: to ollama", "Echo: to vllm"])
       expect([ollama.requests.length, vllm.requests.length]).toEqual([1, 1])
       const unrouted = yield* Effect.flip(model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] }))
-      expect(unrouted._tag).toBe("NotFound")
+      expect(unrouted._tag).toBe("NoRoute")
     }).pipe(withEnv(env())))
 
   it.effect("EFFECT_ADC_MODEL_FALLBACK: a retryable failure goes to the fallback backend and model", () =>
@@ -192,7 +198,7 @@ describe("per-backend layerConfig", () => {
 
   it.effect("a missing option of GeminiVertex/GeminiApi.layerConfig is a ModelConfigError naming it", () =>
     Effect.gen(function*() {
-      const vertex = yield* Effect.flip(Effect.flatMap(ModelService, (m) => Effect.succeed(m.backend)).pipe(
+      const vertex = yield* Effect.flip(Effect.flatMap(ModelService, (m) => Effect.succeed(m)).pipe(
         Effect.provide(provideWith({})(GeminiVertex.layerConfig({
           project: Config.string("MY_PROJECT"),
           location: Config.withDefault(Config.string("MY_LOCATION"), "global")
@@ -200,7 +206,7 @@ describe("per-backend layerConfig", () => {
       ))
       expect(ModelConfigError.isModelConfigError(vertex)).toBe(true)
       expect(vertex.message).toMatch(/^MY_PROJECT is not set/)
-      const api = yield* Effect.flip(Effect.flatMap(ModelService, (m) => Effect.succeed(m.backend)).pipe(
+      const api = yield* Effect.flip(Effect.flatMap(ModelService, (m) => Effect.succeed(m)).pipe(
         Effect.provide(provideWith({ BASE: "not a url" })(GeminiApi.layerConfig({
           baseUrl: Config.url("BASE").pipe(Config.map(String))
         })))

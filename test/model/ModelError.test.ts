@@ -5,10 +5,11 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { readFileSync } from "node:fs"
 import * as ModelError from "../../src/model/ModelError.js"
+import { fixturesRoot } from "./support.js"
 import { fromResponse, fromStreamError, parseRetryAfter, scrub } from "../../src/model/internal/errors.js"
 
 const fixture = (path: string) =>
-  JSON.parse(readFileSync(new URL(`../../../shared/fixtures/${path}`, import.meta.url), "utf8")) as {
+  JSON.parse(readFileSync(new URL(path, fixturesRoot), "utf8")) as {
     status: number
     body: string
   }
@@ -97,12 +98,12 @@ describe("ModelError translation", () => {
   })
 
   it("mid-stream error payloads: Ollama line, nested SSE error", () => {
-    expect(fromStreamError("ollama", { error: "boom" })?._tag).toBe("ServerError")
-    expect(fromStreamError("openai-compatible", { error: { message: "overloaded", code: 503 } })?._tag).toBe(
+    expect(fromStreamError({ backend: "ollama" }, { error: "boom" })?._tag).toBe("ServerError")
+    expect(fromStreamError({ backend: "openai-compatible" }, { error: { message: "overloaded", code: 503 } })?._tag).toBe(
       "Unavailable"
     )
-    expect(fromStreamError("openai-compatible", { object: "error", message: "engine died", type: "InternalServerError", param: null, code: 500 })?._tag).toBe("ServerError")
-    expect(fromStreamError("ollama", { done: false })).toBeUndefined()
+    expect(fromStreamError({ backend: "openai-compatible" }, { object: "error", message: "engine died", type: "InternalServerError", param: null, code: 500 })?._tag).toBe("ServerError")
+    expect(fromStreamError({ backend: "ollama" }, { done: false })).toBeUndefined()
   })
 
   it("never puts a token into a message", () => {

@@ -3,11 +3,11 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import * as GeminiApi from "../../src/model/GeminiApi.js"
-import * as GeminiVertex from "../../src/model/GeminiVertex.js"
+import * as GeminiApi from "../../src/model/gemini/GeminiApi.js"
+import * as GeminiVertex from "../../src/model/gemini/GeminiVertex.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
-import * as Ollama from "../../src/model/Ollama.js"
+import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
 import * as Router from "../../src/model/Router.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
@@ -47,7 +47,7 @@ const reset = Effect.sync(() => {
 })
 
 describe("Router", () => {
-  it.effect("routes by model name; an unrouted model is NotFound", () =>
+  it.effect("routes by model name; an unrouted model is NoRoute naming the model and the routes", () =>
     Effect.gen(function*() {
       yield* reset
       const model = yield* ModelService
@@ -57,8 +57,8 @@ describe("Router", () => {
       expect(gemini.requests.length).toBe(1)
       expect(ollama.requests.length).toBe(1)
       const error = yield* Effect.flip(model.generate({ model: "claude", contents: [ModelRequest.user("x")] }))
-      expect(error._tag).toBe("NotFound")
-      expect(error.detail).toContain("no route matches model \"claude\"")
+      expect(error._tag).toBe("NoRoute")
+      expect(error.message).toMatch(/^No route for model "claude" \(routes: .+\): nothing was sent/)
     }).pipe(Effect.provide(router(false))))
 
   it.effect("a retryable failure falls back to the other backend with the fallback model", () =>

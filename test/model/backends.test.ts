@@ -12,12 +12,12 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import * as GeminiApi from "../../src/model/GeminiApi.js"
-import * as GeminiVertex from "../../src/model/GeminiVertex.js"
+import * as GeminiApi from "../../src/model/gemini/GeminiApi.js"
+import * as GeminiVertex from "../../src/model/gemini/GeminiVertex.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
-import * as Ollama from "../../src/model/Ollama.js"
-import * as OpenAICompatible from "../../src/model/OpenAICompatible.js"
+import * as Ollama from "../../src/model/ollama/Ollama.js"
+import * as OpenAICompatible from "../../src/model/openai/OpenAICompatible.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
@@ -50,7 +50,7 @@ const base = () =>
   emulatorBase(emulator)
 
 const provide = <A, E>(
-  backend: Layer.Layer<ModelService, never, any>,
+  backend: Layer.Layer<ModelService, any, any>,
   effect: Effect.Effect<A, E, ModelService>
 ) => {
   ollama.reset()

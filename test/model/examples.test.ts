@@ -38,8 +38,8 @@ describe("model examples", () => {
 
   it("model-gemini: Vertex (global) and the Gemini API", async () => {
     const vertex = await run("model-gemini", { GEMINI_BACKEND: "vertex" })
-    expect(vertex).toEqual(["gemini-vertex: Echo: Why is the sky blue?", "prompt tokens: 5"])
+    expect(vertex).toEqual(["answer: Echo: Why is the sky blue?", "prompt tokens: 5"])
     const api = await run("model-gemini", { GEMINI_BACKEND: "api" })
-    expect(api[0]).toBe("gemini-api: Echo: Why is the sky blue?")
+    expect(api[0]).toBe("answer: Echo: Why is the sky blue?")
   })
 })

@@ -7,13 +7,17 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { readdirSync, readFileSync } from "node:fs"
 import * as ModelError from "../../src/model/ModelError.js"
-import type * as ModelResponse from "../../src/model/ModelResponse.js"
+import * as ModelResponse from "../../src/model/ModelResponse.js"
+import * as Decoder from "../../src/model/internal/stream.js"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import { fromResponse } from "../../src/model/internal/errors.js"
-import * as Gemini from "../../src/model/internal/gemini.js"
-import * as Ollama from "../../src/model/internal/ollama.js"
-import * as OpenAI from "../../src/model/internal/openai.js"
+import { fixturesRoot } from "./support.js"
+import * as Gemini from "../../src/model/gemini/internal/protocol.js"
+import * as Ollama from "../../src/model/ollama/internal/protocol.js"
+import * as OpenAI from "../../src/model/openai/internal/protocol.js"
 
-const root = new URL("../../../shared/fixtures/", import.meta.url)
+const root = fixturesRoot
 const read = (path: string) => readFileSync(new URL(path, root), "utf8")
 
 /** SSE `data:` payloads of a raw body (CRLF or LF framing). */
@@ -62,46 +66,33 @@ const outcome = (file: string): Outcome => {
   const payloads = streamPayloads(file)
   if (payloads === undefined) {
     const result = dir === "gemini"
-      ? Either.flatMap(Gemini.decodeResponse(backend)(parsed), (body) => Gemini.normalise(backend, body, parsed))
+      ? Either.flatMap(Gemini.decodeResponse({ backend }, parsed), (body) => Gemini.normalise({ backend }, body, parsed))
       : dir === "ollama"
-      ? Either.flatMap(Ollama.decodeResponse(parsed), (body) => Ollama.normalise(body, parsed))
-      : Either.flatMap(OpenAI.decodeResponse(parsed), (body) => OpenAI.normalise(body, parsed))
+      ? Either.flatMap(Ollama.decodeResponse({ backend }, parsed), (body) => Ollama.normalise({ backend }, body, parsed))
+      : Either.flatMap(OpenAI.decodeResponse({ backend }, parsed), (body) => OpenAI.normalise({ backend }, body, parsed))
     return Either.isRight(result)
       ? { _tag: "Right", response: result.right, chunks: 0 }
       : { _tag: "Left", error: result.left, chunks: 0 }
   }
-  let chunks = 0
-  if (dir === "gemini") {
-    const state = new Gemini.StreamState(backend)
-    for (const payload of payloads) {
-      const step = Either.flatMap(Gemini.decodeResponse(backend)(payload), (body) => state.step(body, payload))
-      if (Either.isLeft(step)) return { _tag: "Left", error: step.left, chunks }
-      chunks++
-    }
-    const result = state.finish()
-    return Either.isRight(result)
-      ? { _tag: "Right", response: result.right, chunks }
-      : { _tag: "Left", error: result.left, chunks }
-  }
-  if (dir === "ollama") {
-    const state = new Ollama.StreamState()
-    for (const payload of payloads) {
-      const step = state.step(payload)
-      if (Either.isLeft(step)) return { _tag: "Left", error: step.left, chunks }
-      chunks++
-    }
-    return { _tag: "Right", response: state.finish(), chunks }
-  }
-  const state = new OpenAI.StreamState()
-  for (const payload of payloads) {
-    const step = state.step(payload)
-    if (Either.isLeft(step)) return { _tag: "Left", error: step.left, chunks }
-    chunks++
-  }
-  const result = state.finishResponse()
+  // streams: the whole recorded body through the real decoder (UTF-8, framing, protocol)
+  const context = { backend }
+  const sse = file.endsWith("-sse.txt") || file.endsWith(".sse")
+  const protocol = dir === "gemini"
+    ? () => new Gemini.StreamState(context)
+    : dir === "ollama"
+    ? () => new Ollama.StreamState(context)
+    : () => new OpenAI.StreamState(context)
+  const collected: Array<ModelResponse.ModelStreamChunk> = []
+  const result = Effect.runSync(
+    Stream.make(new TextEncoder().encode(text)).pipe(
+      Decoder.decode(sse ? Decoder.sse : Decoder.ndjson, protocol),
+      Stream.runForEach((chunk) => Effect.sync(() => collected.push(chunk))),
+      Effect.either
+    )
+  )
   return Either.isRight(result)
-    ? { _tag: "Right", response: result.right, chunks }
-    : { _tag: "Left", error: result.left, chunks }
+    ? { _tag: "Right", response: ModelResponse.fromChunks(collected), chunks: collected.length }
+    : { _tag: "Left", error: result.left, chunks: collected.length }
 }
 
 const ok = (check: (r: ModelResponse.ModelResponse, chunks: number) => void) => (o: Outcome) => {
@@ -120,11 +111,11 @@ const fails = (tag: ModelError.ModelError["_tag"], check: (e: any, chunks: numbe
 const expectations: Record<string, (o: Outcome) => void> = {
   // ---------------------------------------------------------------- gemini
   "gemini/api-count-tokens.json": () => {
-    const result = Gemini.decodeCountTokens("gemini-api")(JSON.parse(read("gemini/api-count-tokens.json")))
+    const result = Gemini.decodeCountTokens({ backend: "gemini-api" }, JSON.parse(read("gemini/api-count-tokens.json")))
     expect(Either.getOrThrow(result).totalTokens).toBe(11)
   },
   "gemini/vertex-count-tokens.json": () => {
-    const result = Gemini.decodeCountTokens("gemini-vertex")(JSON.parse(read("gemini/vertex-count-tokens.json")))
+    const result = Gemini.decodeCountTokens({ backend: "gemini-vertex" }, JSON.parse(read("gemini/vertex-count-tokens.json")))
     expect(Either.getOrThrow(result)).toMatchObject({ totalTokens: 10, totalBillableCharacters: 36 })
   },
   "gemini/api-generate-citations.json": ok((r) => {
@@ -256,9 +247,14 @@ const expectations: Record<string, (o: Outcome) => void> = {
     expect(e.errorReason).toBe("IAM_PERMISSION_DENIED")
     expect(e.message).toContain("roles/aiplatform.user")
   }),
-  "gemini/vertex-generate-finish-reason-safety.json": fails("ContentBlocked", (e) => {
-    expect(e.where).toBe("response")
-    expect(e.blockReason).toBe("SAFETY")
+  "gemini/vertex-generate-finish-reason-safety.json": ok((r) => {
+    // a filter stopped the answer: its content, ratings and usage are kept
+    expect(r.finishReason).toBe("content-filter")
+    expect(r.rawFinishReason).toBe("SAFETY")
+    expect(r.text).toBe("<redacted>")
+    expect(r.safetyRatings?.find((rating) => rating.blocked === true)?.category).toBe("HARM_CATEGORY_HARASSMENT")
+    expect(r.usage.inputTokens).toBe(8)
+    expect(r.modelVersion).toBe("gemini-1.5-flash")
   }),
   "gemini/vertex-generate-function-call.json": ok((r) => {
     expect(r.toolCalls).toEqual([{ id: "call_0", name: "print", args: { text: "hello", color: "blue" } }])
@@ -322,10 +318,9 @@ const expectations: Record<string, (o: Outcome) => void> = {
     expect(r.finishReason).toBe("stop")
     expect(r.modelVersion).toBe("qwen3:4b-instruct")
   }),
-  "ollama/chat-stream-load-progress-truncated.ndjson": ok((r, chunks) => {
+  "ollama/chat-stream-load-progress-truncated.ndjson": fails("StreamTruncated", (_e, chunks) => {
+    // the chunks before the cut were delivered
     expect(chunks).toBe(7)
-    expect(r.text).toBe("Hello there")
-    expect(r.finishReason).toBe("unknown")
   }),
   "ollama/chat-stream-tool-call.ndjson": ok((r) => {
     expect(r.toolCalls).toEqual([{ id: "call_0", name: "get_weather", args: { city: "Tokyo" } }])
@@ -396,10 +391,8 @@ const expectations: Record<string, (o: Outcome) => void> = {
     expect(e.detail).toBe("The model `openai/whisper-tiny.en` does not exist.")
     expect(e.message).toContain("/v1/models")
   }),
-  "openai-compat/vllm-stream-head-truncated.sse": ok((r, chunks) => {
+  "openai-compat/vllm-stream-head-truncated.sse": fails("StreamTruncated", (_e, chunks) => {
     expect(chunks).toBe(6)
-    expect(r.text).toBe("我是阿里云开发的一款")
-    expect(r.finishReason).toBe("unknown")
   }),
   "openai-compat/vllm-stream-tool-call-finish-chunk.sse": ok((r) => {
     // only the finishing chunk was recorded: its empty-arguments fragment has no name

@@ -10,10 +10,10 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Http from "node:http"
-import * as GeminiApi from "../../src/model/GeminiApi.js"
+import * as GeminiApi from "../../src/model/gemini/GeminiApi.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
-import * as Ollama from "../../src/model/Ollama.js"
+import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
@@ -57,7 +57,7 @@ beforeAll(async () => {
   return served.close
 })
 
-const provide = <A, E>(backend: Layer.Layer<ModelService, never, any>, effect: Effect.Effect<A, E, ModelService>) =>
+const provide = <A, E>(backend: Layer.Layer<ModelService, any, any>, effect: Effect.Effect<A, E, ModelService>) =>
   effect.pipe(
     Effect.provide(backend.pipe(Layer.provide(emulatorBase(emulator))))
   )

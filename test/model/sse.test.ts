@@ -1,16 +1,21 @@
 /**
- * The SSE decoder every SSE backend reads through (Gemini `alt=sse`, vLLM
+ * The SSE framer of the stream decoder every SSE backend reads through (Gemini `alt=sse`, vLLM
  * `/v1/chat/completions`): events split across network reads, line endings, multi-line
  * data, fields without data, and a last event the server did not close with a blank line.
  */
 import { describe, expect, it } from "@effect/vitest"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
-import * as Sse from "../../src/model/internal/sse.js"
+import * as Decoder from "../../src/model/internal/stream.js"
 
+/** The `data` of each event, the reads pushed one by one into the stream decoder's SSE framer. */
 const decode = (...reads: ReadonlyArray<string>) =>
-  Stream.make(...reads).pipe(Sse.data, Stream.runCollect, Effect.map(Chunk.toArray))
+  Effect.sync(() => {
+    const framer = Decoder.sse()
+    const frames: Array<Decoder.Frame> = []
+    for (const read of reads) framer.push(read, frames)
+    framer.end(frames)
+    return frames.filter((frame): frame is string => typeof frame === "string")
+  })
 
 describe("SSE decoder", () => {
   it.effect("one event per blank line, whatever the reads' boundaries", () =>

@@ -5,11 +5,24 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
+import { existsSync } from "node:fs"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as AuthService from "../../src/auth/AuthService.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
+
+/**
+ * `shared/fixtures/` beside the checkout (the main checkout and the worktrees sit at
+ * different depths): the nearest ancestor directory that has it.
+ */
+export const fixturesRoot: URL = (() => {
+  for (let up = "../../../"; up.length < 30; up += "../") {
+    const candidate = new URL(`${up}shared/fixtures/`, import.meta.url)
+    if (existsSync(candidate)) return candidate
+  }
+  return new URL("../../../shared/fixtures/", import.meta.url)
+})()
 
 /** One turn of Node's event loop, so that loopback I/O can progress. */
 export const tick = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))

@@ -3,9 +3,10 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { withValue } from "../../src/model/internal/common.js"
-import * as Gemini from "../../src/model/internal/gemini.js"
-import * as Ollama from "../../src/model/internal/ollama.js"
-import * as OpenAI from "../../src/model/internal/openai.js"
+import * as Gemini from "../../src/model/gemini/internal/protocol.js"
+import type * as ModelResponse from "../../src/model/ModelResponse.js"
+import * as Ollama from "../../src/model/ollama/internal/protocol.js"
+import * as OpenAI from "../../src/model/openai/internal/protocol.js"
 
 const Weather = Schema.Struct({ city: Schema.String })
 const Answer = Schema.Struct({ age: Schema.Number, available: Schema.Boolean })
@@ -113,29 +114,32 @@ describe("structured output", () => {
     raw: null
   })
   it("decodes the text with the request's schema into value", () => {
-    const result = withValue("ollama", response("{\"age\": 22, \"available\": false}"), { schema: Answer })
+    const result = withValue({ backend: "ollama" }, response("{\"age\": 22, \"available\": false}"), { schema: Answer })
     expect(Either.getOrThrow(result).value).toEqual({ age: 22, available: false })
   })
   it("a mismatch is a Decode error saying what did not match", () => {
-    const result = withValue("ollama", response("{\"age\": \"old\"}"), { schema: Answer })
+    const result = withValue({ backend: "ollama" }, response("{\"age\": \"old\"}"), { schema: Answer })
     expect(Either.isLeft(result)).toBe(true)
     if (Either.isLeft(result)) {
       expect(result.left._tag).toBe("Decode")
       expect(result.left.detail).toContain("age")
     }
-    const notJson = withValue("ollama", response("sure! here"), { schema: Answer })
+    const notJson = withValue({ backend: "ollama" }, response("sure! here"), { schema: Answer })
     expect(Either.isLeft(notJson) && notJson.left.detail).toMatch(/not JSON/)
   })
 })
 
 describe("Gemini stream payloads", () => {
-  it("an error event after output fails the stream with the translated error", () => {
-    const state = new Gemini.StreamState("gemini-api")
-    const first = Gemini.stepPayload(state, { candidates: [{ content: { parts: [{ text: "Hel" }], role: "model" } }] })
-    expect(Either.getOrThrow(first).textDelta).toBe("Hel")
-    const failed = Gemini.stepPayload(state, {
-      error: { code: 503, message: "The model is overloaded. Please try again later.", status: "UNAVAILABLE" }
-    })
-    expect(Either.isLeft(failed) && failed.left._tag).toBe("Unavailable")
+  it("an error event after output fails the stream with the translated error; the output before it is delivered", () => {
+    const state = new Gemini.StreamState({ backend: "gemini-api" })
+    const out: Array<ModelResponse.ModelStreamChunk> = []
+    expect(state.step(JSON.stringify({ candidates: [{ content: { parts: [{ text: "Hel" }], role: "model" } }] }), out))
+      .toBeUndefined()
+    expect(out[0]?.textDelta).toBe("Hel")
+    const failed = state.step(
+      JSON.stringify({ error: { code: 503, message: "The model is overloaded. Please try again later.", status: "UNAVAILABLE" } }),
+      out
+    )
+    expect(failed?._tag).toBe("Unavailable")
   })
 })

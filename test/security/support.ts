@@ -55,11 +55,11 @@ import * as Util from "node:util"
 import type { DetectError } from "../../src/auth/AuthError.js"
 import * as AuthService from "../../src/auth/AuthService.js"
 import type { TokenTarget } from "../../src/auth/TokenTarget.js"
-import * as GeminiApi from "../../src/model/GeminiApi.js"
-import * as GeminiVertex from "../../src/model/GeminiVertex.js"
+import * as GeminiApi from "../../src/model/gemini/GeminiApi.js"
+import * as GeminiVertex from "../../src/model/gemini/GeminiVertex.js"
 import type { ModelService } from "../../src/model/ModelService.js"
-import * as Ollama from "../../src/model/Ollama.js"
-import * as OpenAICompatible from "../../src/model/OpenAICompatible.js"
+import * as Ollama from "../../src/model/ollama/Ollama.js"
+import * as OpenAICompatible from "../../src/model/openai/OpenAICompatible.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
 import { createCertificate } from "../../src/testing/internal/x509.js"
@@ -712,11 +712,11 @@ export const backendLayer = (
   const common = { origins: options.origins ?? [origin], retry: options.retry ?? RetryPolicy.defaultPolicy }
   switch (name) {
     case "gemini-vertex":
-      return GeminiVertex.layer({ project: "emulator-project", location: "global", baseUrl: options.url, ...common })
+      return Layer.orDie(GeminiVertex.layer({ project: "emulator-project", location: "global", baseUrl: options.url, ...common }))
     case "gemini-api":
-      return GeminiApi.layer({ baseUrl: options.url, quotaProject: "quota-project", ...common })
+      return Layer.orDie(GeminiApi.layer({ baseUrl: options.url, quotaProject: "quota-project", ...common }))
     case "gemini-cloud-run":
-      return GeminiApi.layer({ baseUrl: options.url, target: idTarget(origin, "authorization"), retry: common.retry })
+      return Layer.orDie(GeminiApi.layer({ baseUrl: options.url, target: idTarget(origin, "authorization"), retry: common.retry }))
     case "ollama":
       return Ollama.layer({ url: options.url, retry: common.retry })
     case "ollama-xsa":

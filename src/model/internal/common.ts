@@ -6,76 +6,114 @@
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { scrub } from "../../internal/scrub.js"
 import * as ModelError from "../ModelError.js"
 import type * as ModelRequest from "../ModelRequest.js"
 import type * as ModelResponse from "../ModelResponse.js"
-import { scrub } from "./errors.js"
+import type * as Stream from "./stream.js"
+import { fromStreamError } from "./errors.js"
 
 /** Decode a wire body; a mismatch becomes `Decode` saying what did not match. @internal */
-export const decodeWire = <A, I>(backend: ModelError.Backend, schema: Schema.Schema<A, I, never>, what: string) => {
-  const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "ignore" })
-  return (body: unknown): Either.Either<A, ModelError.Decode> =>
+export const decodeWire = <A, I>(schema: Schema.Schema<A, I, never>, what: string) => {
+  const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "preserve" })
+  return (context: ModelError.Context, body: unknown): Either.Either<A, ModelError.Decode> =>
     Either.mapLeft(decode(body), (error) =>
       new ModelError.Decode({
-        backend,
-        detail: `${what}: ${scrub(ParseResult.TreeFormatter.formatErrorSync(error))}`,
-        cause: error
+        ...context,
+        detail: `${what}: ${scrub(ParseResult.TreeFormatter.formatErrorSync(error))}`
       }))
 }
 
 /** Parse a JSON text; failure becomes `Decode`. @internal */
-export const parseJson = (backend: ModelError.Backend, text: string, what: string): Either.Either<unknown, ModelError.Decode> =>
+export const parseJson = (
+  context: ModelError.Context,
+  text: string,
+  what: string
+): Either.Either<unknown, ModelError.Decode> =>
   Either.try({
-    try: () => JSON.parse(text) as unknown,
+    try: (): unknown => JSON.parse(text),
     catch: (cause) =>
       new ModelError.Decode({
-        backend,
-        detail: `${what} is not JSON (${String(cause instanceof Error ? cause.message : cause)}): ${
+        ...context,
+        detail: `${what} is not JSON (${cause instanceof Error ? cause.message : "unreadable"}): ${
           scrub(text.slice(0, 120))
-        }`,
-        cause
+        }`
       })
   })
 
+/**
+ * A stream frame as JSON: text outside events is an error body when it is one (Google
+ * writes its error JSON into a failing stream without SSE framing) and ignored
+ * otherwise (`undefined`); an event that is not JSON, or that carries an error, fails.
+ *
+ * @internal
+ */
+export const frameJson = (
+  context: ModelError.Context,
+  frame: Stream.Frame
+): Either.Either<unknown, ModelError.ModelError> | undefined => {
+  if (typeof frame !== "string") {
+    const json = Either.getOrUndefined(Either.try(() => JSON.parse(frame.text) as unknown))
+    const error = json === undefined ? undefined : fromStreamError(context, json)
+    return error === undefined ? undefined : Either.left(error)
+  }
+  const json = parseJson(context, frame, "an event of the stream")
+  if (Either.isLeft(json)) return json
+  const error = fromStreamError(context, json.right)
+  return error === undefined ? json : Either.left(error)
+}
+
 /** Decode structured output with the request's schema into `value`. @internal */
 export const withValue = <A>(
-  backend: ModelError.Backend,
+  context: ModelError.Context,
   response: ModelResponse.ModelResponse,
   output: ModelRequest.Output<A> | undefined
 ): Either.Either<ModelResponse.ModelResponse<A>, ModelError.Decode> => {
-  if (output === undefined) return Either.right(response as ModelResponse.ModelResponse<A>)
+  if (output === undefined) return Either.right({ ...response, value: undefined })
   return Either.map(
-    Either.flatMap(parseJson(backend, response.text, "The structured output"), (json) =>
+    Either.flatMap(parseJson(context, response.text, "The structured output"), (json) =>
       Either.mapLeft(Schema.decodeUnknownEither(output.schema)(json), (error) =>
         new ModelError.Decode({
-          backend,
+          ...context,
           detail: `the structured output does not match the requested schema: ${
             ParseResult.TreeFormatter.formatErrorSync(error)
-          }`,
-          cause: error
+          }`
         }))),
-    (value) => ({ ...response, value })
+    (value): ModelResponse.ModelResponse<A> => ({ ...response, value })
   )
 }
 
 /** Parse a JSON-string tool argument object (OpenAI). @internal */
 export const parseArguments = (
-  backend: ModelError.Backend,
+  context: ModelError.Context,
   name: string,
   text: string
 ): Either.Either<Record<string, unknown>, ModelError.Decode> => {
   if (text.trim() === "") return Either.right({})
-  return Either.flatMap(parseJson(backend, text, `The arguments of tool call ${name}`), (json) =>
-    typeof json === "object" && json !== null && !Array.isArray(json)
-      ? Either.right(json as Record<string, unknown>)
-      : Either.left(
-        new ModelError.Decode({ backend, detail: `the arguments of tool call ${name} are not a JSON object` })
-      ))
+  return Either.flatMap(parseJson(context, text, `The arguments of tool call ${name}`), (json) =>
+    isRecord(json)
+      ? Either.right(json)
+      : Either.left(new ModelError.Decode({ ...context, detail: `the arguments of tool call ${name} are not a JSON object` })))
 }
 
-/** Drop undefined values so exactOptionalPropertyTypes is satisfied. @internal */
-export const defined = <A extends Record<string, unknown>>(record: A): { [K in keyof A]?: Exclude<A[K], undefined> } => {
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** Drop undefined values (wire request bodies). @internal */
+export const defined = (record: Record<string, unknown>): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(record)) if (value !== undefined) out[key] = value
-  return out as never
+  return out
 }
+
+/** The end of a stream whose protocol's end marker never came. @internal */
+export const truncated = (context: ModelError.Context, marker: string) =>
+  new ModelError.StreamTruncated({ ...context, detail: `the body ended without ${marker}` })
+
+/** A request's per-call settings for a wire client. @internal */
+export const callOptions = (request: ModelRequest.ModelRequest<any>) => ({
+  model: request.model,
+  headers: request.headers,
+  timeout: request.timeout,
+  firstChunkTimeout: request.firstChunkTimeout,
+  idleTimeout: request.idleTimeout
+})

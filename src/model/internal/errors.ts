@@ -5,11 +5,11 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { scrub } from "../../internal/scrub.js"
 import * as ModelError from "../ModelError.js"
 
 /** @internal */
-export interface ErrorResponse {
-  readonly backend: ModelError.Backend
+export interface ErrorResponse extends ModelError.Context {
   readonly status: number
   /** Lower-case header names. */
   readonly headers: Readonly<Record<string, string | undefined>>
@@ -58,18 +58,8 @@ const decodeOllama = Schema.decodeUnknownEither(OllamaErrorBody)
 const decodeFlat = Schema.decodeUnknownEither(FlatErrorBody)
 const decodeNested = Schema.decodeUnknownEither(NestedErrorBody)
 
-/**
- * Anything token-shaped (JWTs, `ya29.` access tokens, API keys, bearer values) is
- * replaced before a server's text goes into an error.
- *
- * @internal
- */
-export const scrub = (text: string): string =>
-  text
-    .replace(/eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, "<redacted>")
-    .replace(/ya29\.[A-Za-z0-9._-]+/g, "<redacted>")
-    .replace(/AIza[0-9A-Za-z_-]{20,}/g, "<redacted>")
-    .replace(/(Bearer\s+)[A-Za-z0-9._~+/-]+=*/gi, "$1<redacted>")
+/** @internal */
+export { scrub }
 
 /** Google durations: `"26s"`, `"1.5s"`, `"0.250s"`. @internal */
 export const parseGoogleDuration = (value: string): number | undefined => {
@@ -167,6 +157,8 @@ export const fromResponse = (response: ErrorResponse): ModelError.ModelError => 
   const parsed = parseBody(response.body)
   const base = {
     backend: response.backend,
+    model: response.model,
+    url: response.url,
     status: response.status,
     detail: scrub(parsed.detail),
     ...(parsed.errorReason === undefined ? {} : { errorReason: parsed.errorReason })
@@ -208,22 +200,22 @@ const mayBeError = (payload: unknown): boolean =>
  *
  * @internal
  */
-export const fromStreamError = (backend: ModelError.Backend, payload: unknown): ModelError.ModelError | undefined => {
+export const fromStreamError = (context: ModelError.Context, payload: unknown): ModelError.ModelError | undefined => {
   // Every error shape has an `error` key or `object: "error"`; a normal chunk has neither,
   // and skipping the four decodes for it keeps a long stream linear and cheap.
   if (!mayBeError(payload)) return undefined
   const ollama = decodeOllama(payload)
-  if (Either.isRight(ollama)) return new ModelError.ServerError({ backend, detail: scrub(ollama.right.error) })
+  if (Either.isRight(ollama)) return new ModelError.ServerError({ ...context, detail: scrub(ollama.right.error) })
   const google = decodeGoogle(payload)
   if (Either.isRight(google)) {
     const code = google.right.error.code
-    return fromResponse({ backend, status: code ?? 500, headers: {}, body: JSON.stringify(payload) })
+    return fromResponse({ ...context, status: code ?? 500, headers: {}, body: JSON.stringify(payload) })
   }
   const flat = decodeFlat(payload)
   if (Either.isRight(flat) && flat.right.object === "error") {
     const code = flat.right.code
     return fromResponse({
-      backend,
+      ...context,
       status: typeof code === "number" ? code : 500,
       headers: {},
       body: JSON.stringify(payload)
@@ -233,7 +225,7 @@ export const fromStreamError = (backend: ModelError.Backend, payload: unknown): 
   if (Either.isRight(nested)) {
     const code = nested.right.error.code
     return fromResponse({
-      backend,
+      ...context,
       status: typeof code === "number" ? code : 500,
       headers: {},
       body: JSON.stringify(payload)

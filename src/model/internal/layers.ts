@@ -1,6 +1,7 @@
 /**
- * The layers every backend module exports, from its client tag, the client's `make`
- * and the ModelService built over a client.
+ * The four layer names every backend module exports (`make`, `layer`, `layerConfig`,
+ * `layerModel`), from its client tag, the client's `make` and the ModelService built
+ * over a client: written once, not per backend.
  *
  * @internal
  */
@@ -15,33 +16,27 @@ import { ModelService } from "../ModelService.js"
 import { fromConfig } from "./options.js"
 
 /** @internal */
-export interface BackendLayers<Client, Options> {
-  readonly model: Effect.Effect<ModelService.Service, never, Client>
-  readonly make: (options: Options) => Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService>
-  readonly layerModel: Layer.Layer<ModelService, never, Client>
-  readonly layerClient: (options: Options) => Layer.Layer<Client, never, HttpClient.HttpClient | AuthService>
-  readonly layerWithClient: (options: Options) => Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService>
+export interface BackendLayers<Client, Options, E> {
+  readonly make: (options: Options) => Effect.Effect<ModelService.Service, E, HttpClient.HttpClient | AuthService>
+  readonly layer: (options: Options) => Layer.Layer<ModelService, E, HttpClient.HttpClient | AuthService>
   readonly layerConfig: (
     options: Config.Config.Wrap<Options>
-  ) => Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService>
+  ) => Layer.Layer<ModelService, E | ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService>
+  readonly layerModel: Layer.Layer<ModelService, never, Client>
 }
 
 /** @internal */
-export const backendLayers = <Client, Service, Options>(
+export const backendLayers = <Client, Service, Options, E>(
   tag: Context.Tag<Client, Service>,
-  makeClient: (options: Options) => Effect.Effect<Service, never, HttpClient.HttpClient | AuthService>,
+  makeClient: (options: Options) => Effect.Effect<Service, E, HttpClient.HttpClient | AuthService>,
   toModel: (client: Service) => ModelService.Service
-): BackendLayers<Client, Options> => {
-  const model = Effect.map(tag, (client) => ModelService.of(toModel(client)))
-  const layerModel = Layer.effect(ModelService, model)
-  const layerClient = (options: Options) => Layer.effect(tag, makeClient(options))
-  const layerWithClient = (options: Options) => Layer.provide(layerModel, layerClient(options))
+): BackendLayers<Client, Options, E> => {
+  const layerModel = Layer.effect(ModelService, Effect.map(tag, (client) => ModelService.of(toModel(client))))
+  const layer = (options: Options) => Layer.provide(layerModel, Layer.effect(tag, makeClient(options)))
   return {
-    model,
-    make: (options) => Effect.provideServiceEffect(model, tag, makeClient(options)),
+    make: (options) => Effect.map(makeClient(options), (client) => ModelService.of(toModel(client))),
+    layer,
     layerModel,
-    layerClient,
-    layerWithClient,
-    layerConfig: (options) => fromConfig(options, layerWithClient)
+    layerConfig: (options) => fromConfig(options, layer)
   }
 }

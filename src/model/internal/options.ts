@@ -4,22 +4,41 @@
  * @internal
  */
 import * as Config from "effect/Config"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ModelConfigError from "../ModelConfigError.js"
-import type * as RetryPolicy from "../RetryPolicy.js"
+import type { BackendOptions } from "../ModelService.js"
 
 /** @internal */
-export interface CommonOptions {
-  /** Per-attempt timeout (a request's own `timeout` wins). */
-  readonly timeout?: Duration.DurationInput | undefined
-  /** Default: `RetryPolicy.defaultPolicy`. */
-  readonly retry?: RetryPolicy.RetryPolicy | undefined
-  /** Headers added to every request. */
-  readonly headers?: Readonly<Record<string, string>> | undefined
-  /** Extra origins the token may be sent to (a loopback emulator, a PSC endpoint). */
-  readonly origins?: ReadonlyArray<string> | undefined
+export type CommonOptions = BackendOptions
+
+const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]", "::1"])
+
+/**
+ * Access tokens only travel over https, except to loopback (emulators): a plain
+ * `http://` URL to another host fails with ModelConfigError naming the setting.
+ *
+ * @internal
+ */
+export const requireHttps = (url: string, setting: string): Effect.Effect<void, ModelConfigError.ModelConfigError> => {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return Effect.fail(new ModelConfigError.ModelConfigError({ variable: setting, reason: "Invalid", detail: "not a URL" }))
+  }
+  if (parsed.protocol === "https:") return Effect.void
+  if (parsed.protocol === "http:" && (loopbackHosts.has(parsed.hostname) || parsed.hostname.startsWith("127."))) {
+    return Effect.void
+  }
+  return Effect.fail(
+    new ModelConfigError.ModelConfigError({
+      variable: setting,
+      reason: "Invalid",
+      detail: `${parsed.protocol}//${parsed.host} is not https: a Google access token would cross the network in ` +
+        `clear; use https (plain http is allowed only to loopback emulators)`
+    })
+  )
 }
 
 let warned = false

@@ -8,13 +8,11 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import type * as ModelError from "../ModelError.js"
-import * as ModelRequest from "../ModelRequest.js"
-import type * as ModelResponse from "../ModelResponse.js"
-import { decodeWire, defined, parseArguments } from "./common.js"
-import { fromStreamError } from "./errors.js"
-
-const backend = "openai-compatible" as const
+import type * as ModelError from "../../ModelError.js"
+import * as ModelRequest from "../../ModelRequest.js"
+import * as ModelResponse from "../../ModelResponse.js"
+import { decodeWire, defined, frameJson, parseArguments, truncated } from "../../internal/common.js"
+import type * as Stream from "../../internal/stream.js"
 
 const UsageWire = Schema.Struct({
   prompt_tokens: Schema.optional(Schema.Number),
@@ -84,10 +82,10 @@ export const ChatCompletionChunk = Schema.Struct({
 export type ChatCompletionChunk = typeof ChatCompletionChunk.Type
 
 /** @internal */
-export const decodeResponse = decodeWire(backend, ChatCompletion, "a chat completion")
+export const decodeResponse = decodeWire(ChatCompletion, "a chat completion")
 
 /** @internal */
-export const decodeChunk = decodeWire(backend, ChatCompletionChunk, "a chat completion chunk")
+export const decodeChunk = decodeWire(ChatCompletionChunk, "a chat completion chunk")
 
 // -----------------------------------------------------------------------------
 // Request
@@ -172,11 +170,11 @@ export const encodeRequest = (request: ModelRequest.ModelRequest<any>, stream: b
 // Response
 // -----------------------------------------------------------------------------
 
-const finishReason = (raw: string | null | undefined): ModelResponse.FinishReason => {
+const finishReason = (raw: string | null | undefined, hasToolCalls: boolean): ModelResponse.FinishReason => {
   switch (raw) {
     case undefined:
     case null:
-      return "unknown"
+      return hasToolCalls ? "tool-calls" : "unknown"
     case "stop":
       return "stop"
     case "length":
@@ -192,71 +190,56 @@ const finishReason = (raw: string | null | undefined): ModelResponse.FinishReaso
 }
 
 const usage = (wire: typeof UsageWire.Type | null | undefined): ModelResponse.Usage =>
-  wire == null ? {} : defined({
+  wire == null ? {} : {
     inputTokens: wire.prompt_tokens,
     outputTokens: wire.completion_tokens,
     totalTokens: wire.total_tokens,
     cachedInputTokens: wire.prompt_tokens_details?.cached_tokens ?? undefined,
     thoughtTokens: wire.completion_tokens_details?.reasoning_tokens ?? undefined
-  })
+  }
 
-const build = (options: {
-  readonly text: string
-  readonly thoughts: string
-  readonly calls: ReadonlyArray<ModelResponse.ToolCall>
+const textParts = (thoughts: string, text: string): Array<ModelRequest.Part> => {
+  const parts: Array<ModelRequest.Part> = []
+  if (thoughts !== "") parts.push(({ _tag: "text",  text: thoughts, thought: true }))
+  if (text !== "") parts.push(({ _tag: "text",  text }))
+  return parts
+}
+
+const finishOf = (options: {
   readonly finish: string | null | undefined
+  readonly hasToolCalls: boolean
   readonly usage: typeof UsageWire.Type | null | undefined
   readonly model: string | undefined
   readonly id: string | undefined
-  readonly raw: unknown
-}): ModelResponse.ModelResponse => {
-  const parts: Array<ModelRequest.Part> = []
-  if (options.thoughts !== "") parts.push(ModelRequest.TextPart.make({ text: options.thoughts, thought: true }))
-  if (options.text !== "") parts.push(ModelRequest.TextPart.make({ text: options.text }))
-  for (const call of options.calls) {
-    parts.push(ModelRequest.FunctionCallPart.make({ id: call.id, name: call.name, args: call.args }))
-  }
-  return defined({
-    text: options.text,
-    thoughts: options.thoughts === "" ? undefined : options.thoughts,
-    content: { role: "model" as const, parts },
-    toolCalls: options.calls,
-    finishReason: finishReason(options.finish),
-    rawFinishReason: options.finish ?? undefined,
-    usage: usage(options.usage),
-    modelVersion: options.model,
-    responseId: options.id,
-    raw: options.raw
-  }) as ModelResponse.ModelResponse
-}
+}): ModelResponse.Finish => ({
+  finishReason: finishReason(options.finish, options.hasToolCalls),
+  rawFinishReason: options.finish ?? undefined,
+  usage: usage(options.usage),
+  modelVersion: options.model,
+  responseId: options.id
+})
 
 /** Normalise a non-streaming completion. @internal */
 export const normalise = (
+  context: ModelError.Context,
   body: ChatCompletion,
   raw: unknown
 ): Either.Either<ModelResponse.ModelResponse, ModelError.ModelError> => {
   const choice = body.choices[0]
   const message = choice?.message
-  return Either.map(
-    Either.all((message?.tool_calls ?? []).map((call, i) =>
-      Either.map(parseArguments(backend, call.function.name, call.function.arguments), (args) => ({
-        id: call.id ?? `call_${i}`,
-        name: call.function.name,
-        args
-      }))
-    )),
-    (calls) =>
-      build({
-        text: message?.content ?? "",
-        thoughts: message?.reasoning_content ?? message?.reasoning ?? "",
-        calls,
-        finish: choice?.finish_reason,
-        usage: body.usage,
-        model: body.model,
-        id: body.id,
-        raw
-      })
-  )
+  const parts = textParts(message?.reasoning_content ?? message?.reasoning ?? "", message?.content ?? "")
+  const calls = message?.tool_calls ?? []
+  for (let i = 0; i < calls.length; i++) {
+    const call = calls[i]!
+    const args = parseArguments(context, call.function.name, call.function.arguments)
+    if (Either.isLeft(args)) return Either.left(args.left)
+    parts.push(({ _tag: "functionCall",  id: call.id ?? `call_${i}`, name: call.function.name, args: args.right }))
+  }
+  return Either.right(ModelResponse.make(
+    parts,
+    finishOf({ finish: choice?.finish_reason, hasToolCalls: calls.length > 0, usage: body.usage, model: body.model, id: body.id }),
+    raw
+  ))
 }
 
 interface PendingCall {
@@ -266,100 +249,81 @@ interface PendingCall {
 }
 
 /**
- * Folds SSE `data:` payloads (the caller stops at `[DONE]`). Tool calls arrive as
- * fragments keyed by `index` and are emitted when the choice finishes. An event that
- * carries an error body fails the stream.
+ * Folds SSE `data:` payloads. Text and reasoning deltas are emitted as they come;
+ * tool calls arrive as fragments keyed by `index` (with or without ids: vLLM sends
+ * none on some parsers) and are assembled at the end of the stream, with or without a
+ * `finish_reason`. The end marker is `[DONE]` or a `finish_reason`; the chunk that
+ * carries the finish, usage (sent in a later event with `include_usage`) and the
+ * assembled tool calls is the last one. A body that ends with neither fails with
+ * StreamTruncated.
  *
  * @internal
  */
-export class StreamState {
-  private text = ""
-  private thoughts = ""
+export class StreamState implements Stream.Protocol {
   private readonly pending = new Map<number, PendingCall>()
-  private readonly calls: Array<ModelResponse.ToolCall> = []
   private finish: string | null | undefined = undefined
+  private sawDone = false
   private usageWire: typeof UsageWire.Type | null | undefined = undefined
   private model: string | undefined = undefined
   private id: string | undefined = undefined
   private lastRaw: unknown = undefined
+  private held: Array<ModelRequest.Part> = []
+  constructor(readonly context: ModelError.Context) {}
 
-  /** One parsed event payload → one chunk. */
-  step(payload: unknown): Either.Either<ModelResponse.ModelStreamChunk, ModelError.ModelError> {
-    const error = fromStreamError(backend, payload)
-    if (error !== undefined) return Either.left(error)
-    return Either.flatMap(decodeChunk(payload), (chunk) => {
-      this.lastRaw = payload
-      this.model = chunk.model ?? this.model
-      this.id = chunk.id ?? this.id
-      if (chunk.usage != null) this.usageWire = chunk.usage
-      const choice = chunk.choices[0]
-      const delta = choice?.delta
-      const textDelta = delta?.content ?? ""
-      const thoughtDelta = delta?.reasoning_content ?? delta?.reasoning ?? ""
-      this.text += textDelta
-      this.thoughts += thoughtDelta
-      for (const fragment of delta?.tool_calls ?? []) {
-        const current = this.pending.get(fragment.index)
-        if (current === undefined) {
-          this.pending.set(fragment.index, {
-            id: fragment.id ?? undefined,
-            name: fragment.function?.name ?? "",
-            arguments: fragment.function?.arguments ?? ""
-          })
-        } else {
-          if (fragment.id != null) current.id = fragment.id
-          if (fragment.function?.name != null) current.name += fragment.function.name
-          current.arguments += fragment.function?.arguments ?? ""
-        }
+  step(frame: Stream.Frame, out: Array<ModelResponse.ModelStreamChunk>): ModelError.ModelError | undefined {
+    if (frame === "[DONE]" || (typeof frame === "string" && frame.trim() === "[DONE]")) {
+      this.sawDone = true
+      return undefined
+    }
+    if (this.sawDone) return undefined
+    const json = frameJson(this.context, frame)
+    if (json === undefined) return undefined
+    if (Either.isLeft(json)) return json.left
+    const decoded = decodeChunk(this.context, json.right)
+    if (Either.isLeft(decoded)) return decoded.left
+    const chunk = decoded.right
+    this.lastRaw = json.right
+    this.model = chunk.model ?? this.model
+    this.id = chunk.id ?? this.id
+    if (chunk.usage != null) this.usageWire = chunk.usage
+    const choice = chunk.choices[0]
+    const delta = choice?.delta
+    for (const fragment of delta?.tool_calls ?? []) {
+      const current = this.pending.get(fragment.index)
+      if (current === undefined) {
+        this.pending.set(fragment.index, {
+          id: fragment.id ?? undefined,
+          name: fragment.function?.name ?? "",
+          arguments: fragment.function?.arguments ?? ""
+        })
+      } else {
+        if (fragment.id != null) current.id = fragment.id
+        if (fragment.function?.name != null) current.name += fragment.function.name
+        current.arguments += fragment.function?.arguments ?? ""
       }
-      const finished = choice?.finish_reason
-      const completed = finished == null ? Either.right([]) : this.flush()
-      return Either.map(completed, (toolCalls) => {
-        if (finished != null) this.finish = finished
-        return defined({
-          textDelta,
-          thoughtDelta: thoughtDelta === "" ? undefined : thoughtDelta,
-          toolCalls,
-          finishReason: finished == null ? undefined : finishReason(finished),
-          usage: finished == null && chunk.usage == null ? undefined : usage(this.usageWire),
-          modelVersion: chunk.model,
-          raw: payload
-        }) as ModelResponse.ModelStreamChunk
-      })
-    })
+    }
+    const parts = textParts(delta?.reasoning_content ?? delta?.reasoning ?? "", delta?.content ?? "")
+    if (choice?.finish_reason != null) this.finish = choice.finish_reason
+    if (this.finish !== undefined) this.held.push(...parts)
+    else if (choice !== undefined || parts.length > 0) out.push(ModelResponse.chunk(parts, json.right, undefined, chunk.model))
+    return undefined
   }
 
-  /** The whole stream as one response. */
-  finishResponse(): Either.Either<ModelResponse.ModelResponse, ModelError.ModelError> {
-    return Either.map(this.flush(), () =>
-      build({
-        text: this.text,
-        thoughts: this.thoughts,
-        calls: this.calls,
-        finish: this.finish,
-        usage: this.usageWire,
-        model: this.model,
-        id: this.id,
-        raw: this.lastRaw
-      }))
-  }
-
-  private flush(): Either.Either<Array<ModelResponse.ToolCall>, ModelError.Decode> {
+  end(out: Array<ModelResponse.ModelStreamChunk>): ModelError.ModelError | undefined {
+    if (!this.sawDone && this.finish === undefined) return truncated(this.context, "a finish_reason or `data: [DONE]`")
     // a fragment without a name (a stream whose head we never saw) cannot be called
     const entries = [...this.pending.entries()].filter(([, call]) => call.name !== "").sort(([a], [b]) => a - b)
-    this.pending.clear()
-    return Either.map(
-      Either.all(entries.map(([index, call]) =>
-        Either.map(parseArguments(backend, call.name, call.arguments), (args) => ({
-          id: call.id ?? `call_${index}`,
-          name: call.name,
-          args
-        }))
-      )),
-      (calls) => {
-        this.calls.push(...calls)
-        return calls
-      }
-    )
+    const parts = this.held
+    for (const [index, call] of entries) {
+      const args = parseArguments(this.context, call.name, call.arguments)
+      if (Either.isLeft(args)) return args.left
+      parts.push(({ _tag: "functionCall",  id: call.id ?? `call_${index}`, name: call.name, args: args.right }))
+    }
+    out.push(ModelResponse.chunk(
+      parts,
+      this.lastRaw,
+      finishOf({ finish: this.finish, hasToolCalls: entries.length > 0, usage: this.usageWire, model: this.model, id: this.id })
+    ))
+    return undefined
   }
 }

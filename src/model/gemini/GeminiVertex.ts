@@ -8,20 +8,20 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Config from "effect/Config"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import type { AuthService } from "../auth/AuthService.js"
-import type { TokenTarget } from "../auth/TokenTarget.js"
+import type { AuthService } from "../../auth/AuthService.js"
+import type { TokenTarget } from "../../auth/TokenTarget.js"
 import * as GeminiClient from "./GeminiClient.js"
-import { gemini } from "./internal/backends.js"
-import { backendLayers } from "./internal/layers.js"
-import { type CommonOptions, trimSlash } from "./internal/options.js"
-import type * as ModelConfigError from "./ModelConfigError.js"
-import type { ModelService } from "./ModelService.js"
+import { gemini } from "./internal/model.js"
+import { backendLayers } from "../internal/layers.js"
+import { trimSlash } from "../internal/options.js"
+import type * as ModelConfigError from "../ModelConfigError.js"
+import type { BackendOptions, ModelService } from "../ModelService.js"
 
 /**
  * @since 0.1.0
  * @category Models
  */
-export interface Options extends CommonOptions {
+export interface Options extends BackendOptions {
   readonly project: string
   /** A region (`us-central1`) or `global`. */
   readonly location: string
@@ -29,6 +29,8 @@ export interface Options extends CommonOptions {
   readonly apiVersion?: string | undefined
   /** Default: the regional or global aiplatform host. */
   readonly baseUrl?: string | undefined
+  /** The name an error uses for `baseUrl` (ModelConfig passes its environment variable). */
+  readonly urlSetting?: string | undefined
   /** Default: an access token (cloud-platform scope). */
   readonly target?: TokenTarget | undefined
 }
@@ -55,29 +57,32 @@ export const clientOptions = (options: Options): GeminiClient.Options => ({
   modelsUrl: `${trimSlash(options.baseUrl ?? endpoint(options.location))}/${options.apiVersion ?? "v1"}` +
     `/projects/${encodeURIComponent(options.project)}/locations/${encodeURIComponent(options.location)}` +
     `/publishers/google/models`,
+  urlSetting: options.urlSetting ?? "baseUrl",
   target: options.target ?? { kind: "access" }
 })
 
 const layers = backendLayers(GeminiClient.GeminiClient, (options: Options) => GeminiClient.make(clientOptions(options)), gemini)
 
 /**
- * ModelService over the GeminiClient in context.
+ * ModelService with its GeminiClient built from these options.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const model: Effect.Effect<ModelService.Service, never, GeminiClient.GeminiClient> = layers.model
+export const make: (options: Options) => Effect.Effect<ModelService.Service, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =
+  (options) => layers.make(options)
 
 /**
+ * ModelService and its GeminiClient in one layer.
+ *
  * @since 0.1.0
- * @category Constructors
+ * @category Layers
  */
-export const make = (options: Options): Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> =>
-  layers.make(options)
+export const layer: (options: Options) => Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =
+  (options) => layers.layer(options)
 
 /**
- * Provides ModelService and requires the low-level GeminiClient: pair it with
- * `layerClient` or `GeminiClient.layer`.
+ * ModelService over the GeminiClient in context (provide `GeminiClient.layer` or your own).
  *
  * @since 0.1.0
  * @category Layers
@@ -85,35 +90,8 @@ export const make = (options: Options): Effect.Effect<ModelService.Service, neve
 export const layerModel: Layer.Layer<ModelService, never, GeminiClient.GeminiClient> = layers.layerModel
 
 /**
- * The GeminiClient for these options.
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layerClient = (options: Options): Layer.Layer<GeminiClient.GeminiClient, never, HttpClient.HttpClient | AuthService> =>
-  layers.layerClient(options)
-
-/**
- * ModelService with its GeminiClient included (`layerModel` + `layerClient`).
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layerWithClient = (options: Options): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =>
-  layers.layerWithClient(options)
-
-/**
- * The same as `layerWithClient` (ModelService and its client in one layer).
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =
-  layerWithClient
-
-/**
- * `layerWithClient` with options read through `Config`; a missing or invalid value
- * fails with ModelConfigError naming it.
+ * `layer` with options read through `Config`; a missing or invalid value fails with
+ * ModelConfigError naming it.
  *
  * @example
  * ```ts

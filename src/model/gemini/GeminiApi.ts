@@ -9,26 +9,28 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Config from "effect/Config"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import type { AuthService } from "../auth/AuthService.js"
-import type { TokenTarget } from "../auth/TokenTarget.js"
+import type { AuthService } from "../../auth/AuthService.js"
+import type { TokenTarget } from "../../auth/TokenTarget.js"
 import * as GeminiClient from "./GeminiClient.js"
-import { gemini } from "./internal/backends.js"
-import { backendLayers } from "./internal/layers.js"
-import { type CommonOptions, trimSlash } from "./internal/options.js"
-import type * as ModelConfigError from "./ModelConfigError.js"
-import type { ModelService } from "./ModelService.js"
+import { gemini } from "./internal/model.js"
+import { backendLayers } from "../internal/layers.js"
+import { trimSlash } from "../internal/options.js"
+import type * as ModelConfigError from "../ModelConfigError.js"
+import type { BackendOptions, ModelService } from "../ModelService.js"
 
 /**
  * @since 0.1.0
  * @category Models
  */
-export interface Options extends CommonOptions {
+export interface Options extends BackendOptions {
   /** Billed and quota-checked project (`x-goog-user-project`). */
   readonly quotaProject?: string | undefined
   /** Default `v1beta`. */
   readonly apiVersion?: string | undefined
   /** Default `https://generativelanguage.googleapis.com`; a Cloud Run Gemma URL works too (with `target`). */
   readonly baseUrl?: string | undefined
+  /** The name an error uses for `baseUrl` (ModelConfig passes its environment variable). */
+  readonly urlSetting?: string | undefined
   /** Default: an access token (cloud-platform scope) with the quota project. */
   readonly target?: TokenTarget | undefined
 }
@@ -45,29 +47,32 @@ export const clientOptions = (options: Options = {}): GeminiClient.Options => ({
   modelsUrl: `${trimSlash(options.baseUrl ?? "https://generativelanguage.googleapis.com")}/${
     options.apiVersion ?? "v1beta"
   }/models`,
+  urlSetting: options.urlSetting ?? "baseUrl",
   target: options.target ?? { kind: "access", quotaProject: options.quotaProject }
 })
 
 const layers = backendLayers(GeminiClient.GeminiClient, (options: Options) => GeminiClient.make(clientOptions(options)), gemini)
 
 /**
- * ModelService over the GeminiClient in context.
+ * ModelService with its GeminiClient built from these options.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const model: Effect.Effect<ModelService.Service, never, GeminiClient.GeminiClient> = layers.model
+export const make: (options?: Options) => Effect.Effect<ModelService.Service, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =
+  (options = {}) => layers.make(options)
 
 /**
+ * ModelService and its GeminiClient in one layer.
+ *
  * @since 0.1.0
- * @category Constructors
+ * @category Layers
  */
-export const make = (options: Options = {}): Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> =>
-  layers.make(options)
+export const layer: (options?: Options) => Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =
+  (options = {}) => layers.layer(options)
 
 /**
- * Provides ModelService and requires the low-level GeminiClient: pair it with
- * `layerClient` or `GeminiClient.layer`.
+ * ModelService over the GeminiClient in context (provide `GeminiClient.layer` or your own).
  *
  * @since 0.1.0
  * @category Layers
@@ -75,35 +80,8 @@ export const make = (options: Options = {}): Effect.Effect<ModelService.Service,
 export const layerModel: Layer.Layer<ModelService, never, GeminiClient.GeminiClient> = layers.layerModel
 
 /**
- * The GeminiClient for these options.
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layerClient = (options: Options = {}): Layer.Layer<GeminiClient.GeminiClient, never, HttpClient.HttpClient | AuthService> =>
-  layers.layerClient(options)
-
-/**
- * ModelService with its GeminiClient included (`layerModel` + `layerClient`).
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layerWithClient = (options: Options = {}): Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =>
-  layers.layerWithClient(options)
-
-/**
- * The same as `layerWithClient` (ModelService and its client in one layer).
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layer: (options?: Options) => Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =
-  layerWithClient
-
-/**
- * `layerWithClient` with options read through `Config`; a missing or invalid value
- * fails with ModelConfigError naming it.
+ * `layer` with options read through `Config`; a missing or invalid value fails with
+ * ModelConfigError naming it.
  *
  * @example
  * ```ts

@@ -14,14 +14,39 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as Stream from "effect/Stream"
-import type { AuthService } from "../auth/AuthService.js"
-import * as Client from "./internal/client.js"
-import { parseJson } from "./internal/common.js"
-import { type CommonOptions, fromConfig, trimSlash } from "./internal/options.js"
-import type * as ModelConfigError from "./ModelConfigError.js"
-import type * as ModelError from "./ModelError.js"
-import * as RetryPolicy from "./RetryPolicy.js"
+import type * as Stream from "effect/Stream"
+import type { AuthService } from "../../auth/AuthService.js"
+import * as Call from "../internal/call.js"
+import * as OpenAI from "./internal/protocol.js"
+import { fromConfig, trimSlash } from "../internal/options.js"
+import * as StreamDecoder from "../internal/stream.js"
+import type * as ModelConfigError from "../ModelConfigError.js"
+import * as ModelError from "../ModelError.js"
+import type * as ModelResponse from "../ModelResponse.js"
+import type * as ModelService from "../ModelService.js"
+import * as RetryPolicy from "../RetryPolicy.js"
+
+/**
+ * The fields of a chat completion we read (vLLM's extension fields tolerated).
+ *
+ * @since 0.2.0
+ * @category Schemas
+ */
+export const ChatCompletion = OpenAI.ChatCompletion
+
+/**
+ * @since 0.2.0
+ * @category Models
+ */
+export type ChatCompletion = typeof OpenAI.ChatCompletion.Type
+
+/**
+ * Per-call settings (headers, per-attempt timeout, stream deadlines).
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export type CallOptions = ModelService.CallOptions
 
 /**
  * @since 0.1.0
@@ -41,16 +66,19 @@ export declare namespace OpenAICompatibleClient {
    * @category Models
    */
   export interface Service {
-    /** POST `/v1/chat/completions` with `stream: false`; the response's JSON body. */
+    /** POST `/v1/chat/completions` with `stream: false`; the decoded completion. */
     readonly chatCompletions: (
-      body: unknown,
-      options?: Client.CallOptions
-    ) => Effect.Effect<unknown, ModelError.ModelError>
-    /** POST `/v1/chat/completions` with `stream: true`; each SSE event's JSON payload until `[DONE]`. */
+      body: Readonly<Record<string, unknown>>,
+      options?: CallOptions
+    ) => Effect.Effect<ChatCompletion, ModelError.ModelError>
+    /**
+     * POST `/v1/chat/completions` with `stream: true`; the SSE events as chunks, the
+     * last with the finish, usage and the assembled tool calls.
+     */
     readonly chatCompletionsStream: (
-      body: unknown,
-      options?: Client.CallOptions
-    ) => Stream.Stream<unknown, ModelError.ModelError>
+      body: Readonly<Record<string, unknown>>,
+      options?: CallOptions
+    ) => Stream.Stream<ModelResponse.ModelStreamChunk, ModelError.ModelError>
   }
 }
 
@@ -58,7 +86,7 @@ export declare namespace OpenAICompatibleClient {
  * @since 0.1.0
  * @category Models
  */
-export interface Options extends CommonOptions {
+export interface Options extends ModelService.BackendOptions {
   /** The service URL, without `/v1`. */
   readonly url: string
   /** ID token audience; default: the URL's origin. */
@@ -77,7 +105,7 @@ export const make = (
   options: Options
 ): Effect.Effect<OpenAICompatibleClient.Service, never, HttpClient.HttpClient | AuthService> =>
   Effect.map(
-    Client.make({
+    Call.make({
       backend: "openai-compatible",
       target: {
         kind: "id",
@@ -90,18 +118,25 @@ export const make = (
         ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${Redacted.value(options.apiKey)}` })
       },
       timeout: options.timeout ?? "5 minutes",
-      retry: options.retry ?? RetryPolicy.defaultPolicy
+      retry: options.retry ?? RetryPolicy.defaultPolicy,
+      maxRetryAfter: options.maxRetryAfter,
+      firstChunkTimeout: options.firstChunkTimeout,
+      idleTimeout: options.idleTimeout
     }),
-    (client) => {
+    (engine) => {
       const url = `${trimSlash(options.url)}/v1/chat/completions`
+      const context = (model: string | undefined): ModelError.Context => ({
+        backend: "openai-compatible",
+        model,
+        url: ModelError.urlForErrors(url)
+      })
       return OpenAICompatibleClient.of({
-        chatCompletions: (body, call = {}) => client.postJson(url, body, call),
+        chatCompletions: (body, call = {}) =>
+          Effect.flatMap(engine.json(url, body, call), (json) => OpenAI.decodeResponse(context(call.model), json)),
         chatCompletionsStream: (body, call = {}) =>
-          Stream.unwrap(Effect.map(client.post(url, body, call), (response) =>
-            Client.sseData("openai-compatible", response).pipe(
-              Stream.takeWhile((data) => data.trim() !== "[DONE]"),
-              Stream.mapEffect((data) => parseJson("openai-compatible", data, "an SSE event"))
-            )))
+          engine.bytes(url, body, call).pipe(
+            StreamDecoder.decode(StreamDecoder.sse, () => new OpenAI.StreamState(context(call.model)))
+          )
       })
     }
   )

@@ -6,13 +6,11 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import type * as ModelError from "../ModelError.js"
-import * as ModelRequest from "../ModelRequest.js"
-import type * as ModelResponse from "../ModelResponse.js"
-import { decodeWire, defined, parseArguments } from "./common.js"
-import { fromStreamError } from "./errors.js"
-
-const backend = "ollama" as const
+import type * as ModelError from "../../ModelError.js"
+import * as ModelRequest from "../../ModelRequest.js"
+import * as ModelResponse from "../../ModelResponse.js"
+import { decodeWire, defined, frameJson, parseArguments, truncated } from "../../internal/common.js"
+import type * as Stream from "../../internal/stream.js"
 
 const ToolCall = Schema.Struct({
   id: Schema.optional(Schema.String),
@@ -50,7 +48,7 @@ export const ChatResponse = Schema.Struct({
 export type ChatResponse = typeof ChatResponse.Type
 
 /** @internal */
-export const decodeResponse = decodeWire(backend, ChatResponse, "an Ollama chat response")
+export const decodeResponse = decodeWire(ChatResponse, "an Ollama chat response")
 
 // -----------------------------------------------------------------------------
 // Request
@@ -124,103 +122,87 @@ const finishReason = (raw: string | undefined, hasToolCalls: boolean): ModelResp
   }
 }
 
-const toolCalls = (
-  body: ChatResponse,
-  offset: number
-): Either.Either<Array<ModelResponse.ToolCall>, ModelError.Decode> =>
-  Either.all((body.message?.tool_calls ?? []).map((call, i) => {
-    const args = call.function.arguments
-    const parsed = typeof args === "string"
-      ? parseArguments(backend, call.function.name, args)
-      : Either.right(args ?? {})
-    return Either.map(parsed, (args) => ({ id: call.id ?? `call_${offset + i}`, name: call.function.name, args }))
-  }))
-
-const usage = (body: ChatResponse): ModelResponse.Usage => {
-  const total = body.prompt_eval_count !== undefined && body.eval_count !== undefined
+const usage = (body: ChatResponse): ModelResponse.Usage => ({
+  inputTokens: body.prompt_eval_count,
+  outputTokens: body.eval_count,
+  totalTokens: body.prompt_eval_count !== undefined && body.eval_count !== undefined
     ? body.prompt_eval_count + body.eval_count
     : undefined
-  return defined({ inputTokens: body.prompt_eval_count, outputTokens: body.eval_count, totalTokens: total })
+})
+
+/** The parts one body or line holds: thinking, text, tool calls (`call_N` ids from `offset`). */
+const partsOf = (
+  context: ModelError.Context,
+  body: ChatResponse,
+  offset: number
+): Either.Either<Array<ModelRequest.Part>, ModelError.Decode> => {
+  const parts: Array<ModelRequest.Part> = []
+  const thinking = body.message?.thinking ?? body.thinking ?? ""
+  const text = body.message?.content ?? body.response ?? ""
+  if (thinking !== "") parts.push(({ _tag: "text",  text: thinking, thought: true }))
+  if (text !== "") parts.push(({ _tag: "text",  text }))
+  const calls = body.message?.tool_calls ?? []
+  for (let i = 0; i < calls.length; i++) {
+    const call = calls[i]!
+    const args = call.function.arguments
+    const parsed = typeof args === "string" ? parseArguments(context, call.function.name, args) : Either.right(args ?? {})
+    if (Either.isLeft(parsed)) return Either.left(parsed.left)
+    parts.push(({ _tag: "functionCall", 
+      id: call.id ?? `call_${offset + i}`,
+      name: call.function.name,
+      args: parsed.right
+    }))
+  }
+  return Either.right(parts)
 }
 
-const build = (
-  text: string,
-  thoughts: string,
-  calls: ReadonlyArray<ModelResponse.ToolCall>,
-  last: ChatResponse,
-  raw: unknown
-): ModelResponse.ModelResponse => {
-  const parts: Array<ModelRequest.Part> = []
-  if (thoughts !== "") parts.push(ModelRequest.TextPart.make({ text: thoughts, thought: true }))
-  if (text !== "") parts.push(ModelRequest.TextPart.make({ text }))
-  for (const call of calls) parts.push(ModelRequest.FunctionCallPart.make({ id: call.id, name: call.name, args: call.args }))
-  return defined({
-    text,
-    thoughts: thoughts === "" ? undefined : thoughts,
-    content: { role: "model" as const, parts },
-    toolCalls: calls,
-    finishReason: last.done ? finishReason(last.done_reason, calls.length > 0) : "unknown",
-    rawFinishReason: last.done_reason,
-    usage: usage(last),
-    modelVersion: last.model,
-    raw
-  }) as ModelResponse.ModelResponse
-}
+const finishOf = (last: ChatResponse, hasToolCalls: boolean): ModelResponse.Finish => ({
+  finishReason: last.done ? finishReason(last.done_reason, hasToolCalls) : "unknown",
+  rawFinishReason: last.done_reason,
+  usage: usage(last),
+  modelVersion: last.model
+})
 
 /** Normalise a non-streaming response. @internal */
 export const normalise = (
+  context: ModelError.Context,
   body: ChatResponse,
   raw: unknown
 ): Either.Either<ModelResponse.ModelResponse, ModelError.ModelError> =>
-  Either.map(toolCalls(body, 0), (calls) =>
-    build(
-      body.message?.content ?? body.response ?? "",
-      body.message?.thinking ?? body.thinking ?? "",
-      calls,
-      body,
-      raw
-    ))
+  Either.map(partsOf(context, body, 0), (parts) =>
+    ModelResponse.make(parts, finishOf(body, parts.some((part) => part._tag === "functionCall")), raw))
 
 /**
  * Folds NDJSON lines. A line `{"error": ...}` (Ollama's mid-stream error, HTTP 200)
- * fails the stream with ServerError.
+ * fails the stream with ServerError; the `done: true` line is the end marker and
+ * carries the finish; a body that ends without it fails with StreamTruncated.
  *
  * @internal
  */
-export class StreamState {
-  private text = ""
-  private thoughts = ""
-  private readonly calls: Array<ModelResponse.ToolCall> = []
-  private last: ChatResponse = { done: false }
-  private lastRaw: unknown = undefined
+export class StreamState implements Stream.Protocol {
+  private calls = 0
+  private done: { readonly parts: Array<ModelRequest.Part>; readonly body: ChatResponse; readonly raw: unknown } | undefined
+  constructor(readonly context: ModelError.Context) {}
 
-  /** One parsed line → one chunk. */
-  step(line: unknown): Either.Either<ModelResponse.ModelStreamChunk, ModelError.ModelError> {
-    const error = fromStreamError(backend, line)
-    if (error !== undefined) return Either.left(error)
-    return Either.flatMap(decodeResponse(line), (body) =>
-      Either.map(toolCalls(body, this.calls.length), (calls) => {
-        const textDelta = body.message?.content ?? body.response ?? ""
-        const thoughtDelta = body.message?.thinking ?? body.thinking ?? ""
-        this.text += textDelta
-        this.thoughts += thoughtDelta
-        this.calls.push(...calls)
-        this.last = body
-        this.lastRaw = line
-        return defined({
-          textDelta,
-          thoughtDelta: thoughtDelta === "" ? undefined : thoughtDelta,
-          toolCalls: calls,
-          finishReason: body.done ? finishReason(body.done_reason, this.calls.length > 0) : undefined,
-          usage: body.done ? usage(body) : undefined,
-          modelVersion: body.model,
-          raw: line
-        }) as ModelResponse.ModelStreamChunk
-      }))
+  step(frame: Stream.Frame, out: Array<ModelResponse.ModelStreamChunk>): ModelError.ModelError | undefined {
+    if (this.done !== undefined) return undefined
+    const json = frameJson(this.context, frame)
+    if (json === undefined) return undefined
+    if (Either.isLeft(json)) return json.left
+    const decoded = decodeResponse(this.context, json.right)
+    if (Either.isLeft(decoded)) return decoded.left
+    const body = decoded.right
+    const parts = partsOf(this.context, body, this.calls)
+    if (Either.isLeft(parts)) return parts.left
+    for (const part of parts.right) if (part._tag === "functionCall") this.calls++
+    if (body.done) this.done = { parts: parts.right, body, raw: json.right }
+    else out.push(ModelResponse.chunk(parts.right, json.right, undefined, body.model))
+    return undefined
   }
 
-  /** The whole stream as one response. */
-  finish(): ModelResponse.ModelResponse {
-    return build(this.text, this.thoughts, this.calls, this.last, this.lastRaw)
+  end(out: Array<ModelResponse.ModelStreamChunk>): ModelError.ModelError | undefined {
+    if (this.done === undefined) return truncated(this.context, "its `done: true` line")
+    out.push(ModelResponse.chunk(this.done.parts, this.done.raw, finishOf(this.done.body, this.calls > 0)))
+    return undefined
   }
 }

@@ -7,11 +7,11 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import * as ModelError from "../ModelError.js"
-import * as ModelRequest from "../ModelRequest.js"
-import type * as ModelResponse from "../ModelResponse.js"
-import { decodeWire, defined } from "./common.js"
-import { fromStreamError } from "./errors.js"
+import * as ModelError from "../../ModelError.js"
+import * as ModelRequest from "../../ModelRequest.js"
+import * as ModelResponse from "../../ModelResponse.js"
+import { decodeWire, defined, frameJson, truncated } from "../../internal/common.js"
+import type * as Stream from "../../internal/stream.js"
 
 const Args = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
@@ -47,6 +47,12 @@ export const Part = Schema.Struct({
 /** @internal */
 export type Part = typeof Part.Type
 
+const SafetyRating = Schema.Struct({
+  category: Schema.String,
+  probability: Schema.optional(Schema.String),
+  blocked: Schema.optional(Schema.Boolean)
+})
+
 const Candidate = Schema.Struct({
   content: Schema.optional(Schema.Struct({
     role: Schema.optional(Schema.String),
@@ -54,6 +60,8 @@ const Candidate = Schema.Struct({
   })),
   finishReason: Schema.optional(Schema.String),
   finishMessage: Schema.optional(Schema.String),
+  safetyRatings: Schema.optional(Schema.Array(SafetyRating)),
+  groundingMetadata: Schema.optional(Schema.Unknown),
   index: Schema.optional(Schema.Number)
 })
 
@@ -88,12 +96,10 @@ export const CountTokensResponse = Schema.Struct({
 })
 
 /** @internal */
-export const decodeResponse = (backend: ModelError.Backend) =>
-  decodeWire(backend, GenerateContentResponse, "a generateContent response")
+export const decodeResponse = decodeWire(GenerateContentResponse, "a generateContent response")
 
 /** @internal */
-export const decodeCountTokens = (backend: ModelError.Backend) =>
-  decodeWire(backend, CountTokensResponse, "a countTokens response")
+export const decodeCountTokens = decodeWire(CountTokensResponse, "a countTokens response")
 
 // -----------------------------------------------------------------------------
 // Request
@@ -157,7 +163,7 @@ export const encodeRequest = (request: ModelRequest.ModelRequest<any>): Record<s
 // Response
 // -----------------------------------------------------------------------------
 
-const blockedFinishReasons = new Set([
+const filterFinishReasons = new Set([
   "SAFETY",
   "RECITATION",
   "BLOCKLIST",
@@ -181,99 +187,99 @@ const finishReason = (raw: string | undefined, hasToolCalls: boolean): ModelResp
     case "TOO_MANY_TOOL_CALLS":
       return "malformed-tool-call"
     default:
-      return blockedFinishReasons.has(raw) ? "content-filter" : "other"
+      return filterFinishReasons.has(raw) ? "content-filter" : "other"
   }
 }
 
 const usage = (metadata: typeof UsageMetadata.Type | undefined): ModelResponse.Usage =>
-  metadata === undefined ? {} : defined({
+  metadata === undefined ? {} : {
     inputTokens: metadata.promptTokenCount,
     outputTokens: metadata.candidatesTokenCount,
     thoughtTokens: metadata.thoughtsTokenCount,
     cachedInputTokens: metadata.cachedContentTokenCount,
     totalTokens: metadata.totalTokenCount
-  })
+  }
 
-/** A prompt block or a blocked candidate, as ContentBlocked. */
-const blocked = (
-  backend: ModelError.Backend,
+/** A prompt blocked before any candidate: the one content filter that is an error. */
+const promptBlocked = (
+  context: ModelError.Context,
   body: GenerateContentResponse
 ): ModelError.ContentBlocked | undefined => {
   const feedback = body.promptFeedback
-  if (feedback?.blockReason !== undefined && feedback.blockReason !== "BLOCKED_REASON_UNSPECIFIED") {
-    return new ModelError.ContentBlocked({
-      backend,
-      where: "prompt",
-      blockReason: feedback.blockReason,
-      detail: feedback.blockReasonMessage ?? ""
-    })
-  }
-  const candidate = body.candidates?.[0]
-  if (candidate?.finishReason !== undefined && blockedFinishReasons.has(candidate.finishReason)) {
-    return new ModelError.ContentBlocked({
-      backend,
-      where: "response",
-      blockReason: candidate.finishReason,
-      detail: candidate.finishMessage ?? ""
-    })
-  }
-  return undefined
+  if (
+    feedback?.blockReason === undefined || feedback.blockReason === "BLOCKED_REASON_UNSPECIFIED" ||
+    (body.candidates !== undefined && body.candidates.length > 0)
+  ) return undefined
+  const counted = body.usageMetadata
+  return new ModelError.ContentBlocked({
+    ...context,
+    where: "prompt",
+    blockReason: feedback.blockReason,
+    detail: feedback.blockReasonMessage ?? "",
+    usage: counted === undefined ? undefined : {
+      inputTokens: counted.promptTokenCount,
+      totalTokens: counted.totalTokenCount
+    }
+  })
 }
 
-const toRequestPart = (part: Part, callIndex: () => number): ModelRequest.Part | undefined => {
+/** A wire part as a content part (`callId` numbers calls without an id). */
+const toRequestPart = (part: Part, callId: () => string): ModelRequest.Part | undefined => {
   if (part.functionCall !== undefined && part.functionCall.name !== undefined) {
-    return ModelRequest.FunctionCallPart.make(defined({
-      id: part.functionCall.id ?? `call_${callIndex()}`,
+    return ({ _tag: "functionCall", 
+      id: part.functionCall.id ?? callId(),
       name: part.functionCall.name,
       args: part.functionCall.args ?? {},
       thoughtSignature: part.thoughtSignature
-    }) as ModelRequest.FunctionCallPart)
+    })
   }
-  if (part.inlineData !== undefined) return ModelRequest.InlineDataPart.make(part.inlineData)
+  if (part.inlineData !== undefined) return { _tag: "inlineData", mimeType: part.inlineData.mimeType, data: part.inlineData.data }
   if (part.text !== undefined) {
-    if (part.text === "" && part.thoughtSignature === undefined) return undefined
-    return ModelRequest.TextPart.make(defined({
-      text: part.text,
-      thought: part.thought,
-      thoughtSignature: part.thoughtSignature
-    }) as ModelRequest.TextPart)
+    return ({ _tag: "text",  text: part.text, thought: part.thought, thoughtSignature: part.thoughtSignature })
   }
   return undefined
 }
 
-/** Normalise a decoded non-streaming response (or a stream folded into one). @internal */
+type Candidate = typeof Candidate.Type
+
+const finishOf = (
+  candidate: Candidate | undefined,
+  body: GenerateContentResponse,
+  hasToolCalls: boolean
+): ModelResponse.Finish => ({
+  finishReason: finishReason(candidate?.finishReason, hasToolCalls),
+  rawFinishReason: candidate?.finishReason,
+  finishMessage: candidate?.finishMessage,
+  safetyRatings: candidate?.safetyRatings,
+  groundingMetadata: candidate?.groundingMetadata,
+  usage: usage(body.usageMetadata),
+  modelVersion: body.modelVersion,
+  responseId: body.responseId
+})
+
+/**
+ * Normalise a decoded non-streaming response. A candidate a filter stopped keeps its
+ * content (`finishReason: "content-filter"`); only a prompt blocked with no candidate
+ * fails, with ContentBlocked.
+ *
+ * @internal
+ */
 export const normalise = (
-  backend: ModelError.Backend,
+  context: ModelError.Context,
   body: GenerateContentResponse,
   raw: unknown
 ): Either.Either<ModelResponse.ModelResponse, ModelError.ModelError> => {
-  const block = blocked(backend, body)
+  const block = promptBlocked(context, body)
   if (block !== undefined) return Either.left(block)
   const candidate = body.candidates?.[0]
   let calls = 0
-  const parts = (candidate?.content?.parts ?? []).flatMap((part) => {
-    const converted = toRequestPart(part, () => calls++)
-    return converted === undefined ? [] : [converted]
-  })
-  const toolCalls: Array<ModelResponse.ToolCall> = parts.flatMap((part) =>
-    part._tag === "functionCall"
-      ? [defined({ id: part.id, name: part.name, args: part.args, thoughtSignature: part.thoughtSignature }) as ModelResponse.ToolCall]
-      : []
-  )
-  const texts = parts.filter((part): part is ModelRequest.TextPart => part._tag === "text")
-  const thoughts = texts.filter((part) => part.thought === true).map((part) => part.text).join("")
-  return Either.right(defined({
-    text: texts.filter((part) => part.thought !== true).map((part) => part.text).join(""),
-    thoughts: thoughts === "" ? undefined : thoughts,
-    content: { role: "model" as const, parts },
-    toolCalls,
-    finishReason: finishReason(candidate?.finishReason, toolCalls.length > 0),
-    rawFinishReason: candidate?.finishReason,
-    usage: usage(body.usageMetadata),
-    modelVersion: body.modelVersion,
-    responseId: body.responseId,
-    raw
-  }) as ModelResponse.ModelResponse)
+  const parts: Array<ModelRequest.Part> = []
+  for (const part of candidate?.content?.parts ?? []) {
+    const converted = toRequestPart(part, () => `call_${calls++}`)
+    if (converted !== undefined) parts.push(converted)
+  }
+  const hasToolCalls = parts.some((part) => part._tag === "functionCall")
+  return Either.right(ModelResponse.make(parts, finishOf(candidate, body, hasToolCalls), raw))
 }
 
 // -----------------------------------------------------------------------------
@@ -284,103 +290,116 @@ interface PendingCall {
   readonly name: string
   readonly id: string | undefined
   readonly thoughtSignature: string | undefined
-  args: Record<string, unknown>
+  readonly args: Record<string, unknown>
 }
 
 /**
  * Folds `streamGenerateContent?alt=sse` events: every event is a whole
  * GenerateContentResponse with new parts only. Function calls streamed as
  * `partialArgs` (Gemini 3 `streamFunctionCallArguments`) are assembled and emitted
- * once complete.
+ * once complete. The event with the candidate's `finishReason` is the end marker: its
+ * chunk is held until the body ends (later events only add usage) and carries the
+ * finish; a body that ends without it fails with StreamTruncated.
  *
  * @internal
  */
-export class StreamState {
-  private readonly parts: Array<Part> = []
+export class StreamState implements Stream.Protocol {
   private pending: PendingCall | undefined = undefined
-  private last: GenerateContentResponse = {}
-  private lastRaw: unknown = undefined
   private calls = 0
-  constructor(readonly backend: ModelError.Backend) {}
+  private hasToolCalls = false
+  private last: GenerateContentResponse = {}
+  private candidate: Candidate | undefined = undefined
+  private finished = false
+  private readonly held: Array<ModelRequest.Part> = []
+  private heldRaw: unknown = undefined
+  constructor(readonly context: ModelError.Context) {}
 
-  /** One decoded event → one chunk, or the error the event reports. */
-  step(body: GenerateContentResponse, raw: unknown): Either.Either<ModelResponse.ModelStreamChunk, ModelError.ModelError> {
-    const block = blocked(this.backend, body)
-    if (block !== undefined) return Either.left(block)
-    this.lastRaw = raw
+  step(frame: Stream.Frame, out: Array<ModelResponse.ModelStreamChunk>): ModelError.ModelError | undefined {
+    const json = frameJson(this.context, frame)
+    if (json === undefined) return undefined
+    if (Either.isLeft(json)) return json.left
+    const decoded = decodeResponse(this.context, json.right)
+    if (Either.isLeft(decoded)) return decoded.left
+    return this.event(decoded.right, json.right, out)
+  }
+
+  /** One decoded event. */
+  event(
+    body: GenerateContentResponse,
+    raw: unknown,
+    out: Array<ModelResponse.ModelStreamChunk>
+  ): ModelError.ModelError | undefined {
+    const block = promptBlocked(this.context, body)
+    if (block !== undefined) return block
     this.last = {
       ...this.last,
-      ...defined({ usageMetadata: body.usageMetadata, modelVersion: body.modelVersion, responseId: body.responseId })
+      ...(body.usageMetadata === undefined ? {} : { usageMetadata: body.usageMetadata }),
+      ...(body.modelVersion === undefined ? {} : { modelVersion: body.modelVersion }),
+      ...(body.responseId === undefined ? {} : { responseId: body.responseId })
     }
     const candidate = body.candidates?.[0]
-    let textDelta = ""
-    let thoughtDelta = ""
-    const toolCalls: Array<ModelResponse.ToolCall> = []
+    const parts: Array<ModelRequest.Part> = []
     for (const part of candidate?.content?.parts ?? []) {
-      const call = part.functionCall
-      if (call !== undefined) {
-        const done = this.onFunctionCall(part)
-        if (done !== undefined) toolCalls.push(done)
+      if (part.functionCall !== undefined) {
+        this.onFunctionCall(part, parts)
         continue
       }
-      this.parts.push(part)
-      if (part.text !== undefined) {
-        if (part.thought === true) thoughtDelta += part.text
-        else textDelta += part.text
-      }
+      const converted = toRequestPart(part, () => this.nextId())
+      if (converted !== undefined) parts.push(converted)
+    }
+    if (candidate !== undefined) {
+      this.candidate = { ...this.candidate, ...candidate }
     }
     if (candidate?.finishReason !== undefined) {
-      this.last = { ...this.last, candidates: [{ finishReason: candidate.finishReason }] }
-      if (this.pending !== undefined) toolCalls.push(this.complete())
+      if (this.pending !== undefined) parts.push(this.complete())
+      this.finished = true
     }
-    const finished = candidate?.finishReason
-    return Either.right(defined({
-      textDelta,
-      thoughtDelta: thoughtDelta === "" ? undefined : thoughtDelta,
-      toolCalls,
-      finishReason: finished === undefined
-        ? undefined
-        : finishReason(finished, this.parts.some((part) => part.functionCall !== undefined)),
-      usage: finished === undefined ? undefined : usage(this.last.usageMetadata),
-      modelVersion: body.modelVersion,
-      raw
-    }) as ModelResponse.ModelStreamChunk)
+    if (this.finished) {
+      this.held.push(...parts)
+      this.heldRaw = raw
+      return undefined
+    }
+    out.push(ModelResponse.chunk(parts, raw, undefined, body.modelVersion))
+    return undefined
   }
 
-  /** The whole stream as one response. */
-  finish(): Either.Either<ModelResponse.ModelResponse, ModelError.ModelError> {
-    if (this.pending !== undefined) this.complete()
-    const finish = this.last.candidates?.[0]?.finishReason
-    return normalise(this.backend, {
-      ...this.last,
-      candidates: [defined({ content: { role: "model", parts: this.parts }, finishReason: finish })]
-    }, this.lastRaw)
+  end(out: Array<ModelResponse.ModelStreamChunk>): ModelError.ModelError | undefined {
+    if (!this.finished) return truncated(this.context, "a finishReason")
+    if (this.pending !== undefined) this.held.push(this.complete())
+    out.push(ModelResponse.chunk(this.held, this.heldRaw, finishOf(this.candidate, this.last, this.hasToolCalls)))
+    return undefined
   }
 
-  private onFunctionCall(part: Part): ModelResponse.ToolCall | undefined {
+  private nextId(): string {
+    return `call_${this.calls++}`
+  }
+
+  private onFunctionCall(part: Part, parts: Array<ModelRequest.Part>): void {
     const call = part.functionCall!
     if (call.name !== undefined) {
-      if (this.pending !== undefined) this.complete()
+      // a new call starts: an open one is complete
+      if (this.pending !== undefined) parts.push(this.complete())
       const args = call.args === undefined ? {} : { ...call.args }
       this.pending = { name: call.name, id: call.id, thoughtSignature: part.thoughtSignature, args }
       applyPartialArgs(args, call.partialArgs ?? [])
-      return call.willContinue === true ? undefined : this.complete()
+    } else if (this.pending !== undefined) {
+      applyPartialArgs(this.pending.args, call.partialArgs ?? [])
+    } else {
+      return
     }
-    if (this.pending === undefined) return undefined
-    applyPartialArgs(this.pending.args, call.partialArgs ?? [])
-    return call.willContinue === true ? undefined : this.complete()
+    if (call.willContinue !== true) parts.push(this.complete())
   }
 
-  private complete(): ModelResponse.ToolCall {
+  private complete(): ModelRequest.FunctionCallPart {
     const pending = this.pending!
     this.pending = undefined
-    const id = pending.id ?? `call_${this.calls}`
-    this.calls++
-    this.parts.push(defined({
-      functionCall: { id, name: pending.name, args: pending.args },
+    this.hasToolCalls = true
+    return ({ _tag: "functionCall", 
+      id: pending.id ?? this.nextId(),
+      name: pending.name,
+      args: pending.args,
       thoughtSignature: pending.thoughtSignature
-    }) as Part)
-    return defined({ id, name: pending.name, args: pending.args, thoughtSignature: pending.thoughtSignature }) as ModelResponse.ToolCall
+    })
   }
 }
 
@@ -408,19 +427,3 @@ const applyPartialArgs = (target: Record<string, unknown>, partials: ReadonlyArr
   }
 }
 
-/**
- * One parsed SSE payload through the state: an `{"error": {...}}` event (Google sends
- * one when a stream fails after it started) fails the stream.
- *
- * @internal
- */
-export const stepPayload = (
-  state: StreamState,
-  json: unknown
-): Either.Either<ModelResponse.ModelStreamChunk, ModelError.ModelError> => {
-  if (typeof json === "object" && json !== null && "error" in json) {
-    const error = fromStreamError(state.backend, json)
-    if (error !== undefined) return Either.left(error)
-  }
-  return Either.flatMap(decodeResponse(state.backend)(json), (body) => state.step(body, json))
-}

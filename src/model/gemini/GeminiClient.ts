@@ -1,0 +1,191 @@
+/**
+ * The low-level Gemini wire client: `generateContent`, `streamGenerateContent?alt=sse`
+ * and `countTokens` under one models URL, signed through AuthService, with the
+ * per-attempt timeout, the retry policy around opening a response and every failure
+ * translated into ModelError once. Bodies are the wire JSON; `GeminiVertex.layerModel`
+ * and `GeminiApi.layerModel` turn this client into ModelService. It serves Vertex AI,
+ * the Gemini API, and a Cloud Run service speaking the Gemini protocol (Google's
+ * prebuilt Gemma images) with an ID token.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import type { AuthService } from "../../auth/AuthService.js"
+import type { TokenTarget } from "../../auth/TokenTarget.js"
+import * as Call from "../internal/call.js"
+import * as Gemini from "./internal/protocol.js"
+import { fromConfig, requireHttps, trimSlash, warnAboutApiKeys } from "../internal/options.js"
+import * as StreamDecoder from "../internal/stream.js"
+import type * as ModelConfigError from "../ModelConfigError.js"
+import * as ModelError from "../ModelError.js"
+import type * as ModelResponse from "../ModelResponse.js"
+import type * as ModelService from "../ModelService.js"
+import * as RetryPolicy from "../RetryPolicy.js"
+
+/**
+ * The fields of a `generateContent` response we read (candidates with their content
+ * parts, finish reason and message, safety ratings, grounding metadata; prompt
+ * feedback; usage; model version; response id). Other fields are kept as received.
+ *
+ * @since 0.2.0
+ * @category Schemas
+ */
+export const GenerateContentResponse = Gemini.GenerateContentResponse
+
+/**
+ * @since 0.2.0
+ * @category Models
+ */
+export type GenerateContentResponse = typeof Gemini.GenerateContentResponse.Type
+
+/**
+ * @since 0.2.0
+ * @category Schemas
+ */
+export const CountTokensResponse = Gemini.CountTokensResponse
+
+/**
+ * @since 0.2.0
+ * @category Models
+ */
+export type CountTokensResponse = typeof Gemini.CountTokensResponse.Type
+
+/**
+ * Per-call settings: the request's own headers, per-attempt timeout, and for streams
+ * the first-chunk deadline and the idle timeout between reads.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export type CallOptions = Omit<ModelService.CallOptions, "model">
+
+/**
+ * @since 0.1.0
+ * @category Tags
+ */
+export class GeminiClient extends Context.Tag("effect-adc/GeminiClient")<GeminiClient, GeminiClient.Service>() {}
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export declare namespace GeminiClient {
+  /**
+   * @since 0.1.0
+   * @category Models
+   */
+  export interface Service {
+    /** Which backend the errors name (`gemini-vertex` or `gemini-api`). */
+    readonly backend: "gemini-vertex" | "gemini-api"
+    /** POST `{model}:generateContent`; the decoded response. */
+    readonly generateContent: (
+      model: string,
+      body: Readonly<Record<string, unknown>>,
+      options?: CallOptions
+    ) => Effect.Effect<GenerateContentResponse, ModelError.ModelError>
+    /**
+     * POST `{model}:streamGenerateContent?alt=sse`; the events as chunks, the last
+     * carrying the finish (or StreamTruncated when the body ends before it).
+     */
+    readonly streamGenerateContent: (
+      model: string,
+      body: Readonly<Record<string, unknown>>,
+      options?: CallOptions
+    ) => Stream.Stream<ModelResponse.ModelStreamChunk, ModelError.ModelError>
+    /** POST `{model}:countTokens`; the decoded response. */
+    readonly countTokens: (
+      model: string,
+      body: Readonly<Record<string, unknown>>,
+      options?: CallOptions
+    ) => Effect.Effect<CountTokensResponse, ModelError.ModelError>
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Options extends ModelService.BackendOptions {
+  /** The backend the errors name. */
+  readonly backend: "gemini-vertex" | "gemini-api"
+  /** The URL the model names are appended to, e.g. `https://generativelanguage.googleapis.com/v1beta/models`. */
+  readonly modelsUrl: string
+  /** The token: an access token for Google hosts, an ID token for a Cloud Run service. */
+  readonly target: TokenTarget
+  /** The setting `modelsUrl` came from, named by the error when it is plain http to a non-loopback host. */
+  readonly urlSetting?: string | undefined
+}
+
+/**
+ * The client. A plain `http://` URL to a host other than loopback is refused (the
+ * token would cross the network in clear) with ModelConfigError naming the setting.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = (
+  options: Options
+): Effect.Effect<GeminiClient.Service, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =>
+  Effect.gen(function*() {
+    yield* requireHttps(options.modelsUrl, options.urlSetting ?? "modelsUrl")
+    yield* warnAboutApiKeys
+    const engine = yield* Call.make({
+      backend: options.backend,
+      target: options.target,
+      origins: options.origins,
+      headers: options.headers,
+      timeout: options.timeout ?? "2 minutes",
+      retry: options.retry ?? RetryPolicy.defaultPolicy,
+      maxRetryAfter: options.maxRetryAfter,
+      firstChunkTimeout: options.firstChunkTimeout,
+      idleTimeout: options.idleTimeout
+    })
+    const backend = options.backend
+    const base = trimSlash(options.modelsUrl)
+    const url = (model: string, method: string) => `${base}/${encodeURIComponent(model)}:${method}`
+    const context = (model: string, method: string): ModelError.Context => ({
+      backend,
+      model,
+      url: ModelError.urlForErrors(url(model, method))
+    })
+    return GeminiClient.of({
+      backend,
+      generateContent: (model, body, call = {}) =>
+        Effect.flatMap(
+          engine.json(url(model, "generateContent"), body, { ...call, model }),
+          (json) => Gemini.decodeResponse(context(model, "generateContent"), json)
+        ),
+      countTokens: (model, body, call = {}) =>
+        Effect.flatMap(
+          engine.json(url(model, "countTokens"), body, { ...call, model }),
+          (json) => Gemini.decodeCountTokens(context(model, "countTokens"), json)
+        ),
+      streamGenerateContent: (model, body, call = {}) =>
+        engine.bytes(`${url(model, "streamGenerateContent")}?alt=sse`, body, { ...call, model }).pipe(
+          StreamDecoder.decode(StreamDecoder.sse, () => new Gemini.StreamState(context(model, "streamGenerateContent")))
+        )
+    })
+  })
+
+/**
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<GeminiClient, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =>
+  Layer.effect(GeminiClient, make(options))
+
+/**
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<Options>
+): Layer.Layer<GeminiClient, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =>
+  fromConfig(options, layer)

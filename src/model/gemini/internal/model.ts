@@ -1,0 +1,45 @@
+/**
+ * ModelService over the Gemini wire client (the Gemini API, Vertex AI, or a Cloud Run
+ * service speaking the protocol): encode the request, normalise the decoded answer.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+import { callOptions, withValue } from "../../internal/common.js"
+import type { ModelService } from "../../ModelService.js"
+import type { GeminiClient } from "../GeminiClient.js"
+import * as Gemini from "./protocol.js"
+
+/** @internal */
+export const gemini = (client: GeminiClient.Service): ModelService.Service => {
+  const backend = client.backend
+  return {
+    generate: (request) => {
+      const context = { backend, model: request.model }
+      return Effect.flatMap(
+        client.generateContent(request.model, Gemini.encodeRequest(request), callOptions(request)),
+        (body) =>
+          Gemini.normalise(context, body, body).pipe(
+            Either.flatMap((response) => withValue(context, response, request.output))
+          )
+      )
+    },
+    stream: (request) =>
+      Stream.suspend(() => client.streamGenerateContent(request.model, Gemini.encodeRequest(request), callOptions(request))),
+    countTokens: (request) => {
+      const { contents, systemInstruction } = Gemini.encodeRequest(request)
+      return Effect.map(
+        client.countTokens(
+          request.model,
+          // the Gemini API's countTokens takes only contents; Vertex also systemInstruction
+          backend === "gemini-vertex" ? { contents, systemInstruction } : { contents },
+          callOptions(request)
+        ),
+        (body) => body.totalTokens
+      )
+    }
+  }
+}
+

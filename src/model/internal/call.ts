@@ -1,0 +1,208 @@
+/**
+ * The call engine every wire client uses: requests signed with the AuthService
+ * captured at construction (`AuthHttpClient.sign`: 401 → invalidate + replay once),
+ * a per-attempt timeout, the retry policy around opening a response (a server delay
+ * above `maxRetryAfter` fails at once), streamed bodies bounded by a first-chunk
+ * deadline and an idle timeout, and every failure translated into a ModelError once,
+ * with the call's context (backend, model, origin + path) and its cause as scrubbed
+ * text (never the request: it holds the token).
+ *
+ * @internal
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import type { AuthError } from "../../auth/AuthError.js"
+import { AuthService } from "../../auth/AuthService.js"
+import type { TokenTarget } from "../../auth/TokenTarget.js"
+import * as AuthHttpClient from "../../http/AuthHttpClient.js"
+import { scrub } from "../../internal/scrub.js"
+import * as ModelError from "../ModelError.js"
+import type * as ModelService from "../ModelService.js"
+import * as RetryPolicy from "../RetryPolicy.js"
+import { fromResponse } from "./errors.js"
+import { deadlines } from "./stream.js"
+
+/** @internal */
+export interface EngineOptions {
+  readonly backend: ModelError.Backend
+  readonly target: TokenTarget
+  /** Extra origins the token may go to (a loopback emulator, a PSC endpoint). */
+  readonly origins?: ReadonlyArray<string> | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  readonly timeout: Duration.DurationInput
+  readonly retry: RetryPolicy.RetryPolicy
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
+  readonly firstChunkTimeout?: Duration.DurationInput | undefined
+  readonly idleTimeout?: Duration.DurationInput | undefined
+}
+
+/** @internal */
+export type CallOptions = ModelService.CallOptions
+
+/** @internal */
+export interface Engine {
+  readonly backend: ModelError.Backend
+  /** POST JSON and read the JSON body, all inside one attempt's timeout, retried per policy. */
+  readonly json: (url: string, body: unknown, options: CallOptions) => Effect.Effect<unknown, ModelError.ModelError>
+  /** POST JSON and stream the body's bytes (opening retried per policy; the body bounded by the deadlines). */
+  readonly bytes: (
+    url: string,
+    body: unknown,
+    options: CallOptions
+  ) => Stream.Stream<Uint8Array, ModelError.ModelError>
+}
+
+/** A cause as text, scrubbed: what an error may keep. */
+const causeText = (cause: unknown): string => {
+  const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
+  const inner = cause instanceof Error && cause.cause !== undefined ? ` (${causeText(cause.cause)})` : ""
+  return scrub(`${text}${inner}`).slice(0, 500)
+}
+
+/** @internal */
+export const fromAuthError = (context: ModelError.Context, error: AuthError): ModelError.ModelError =>
+  new ModelError.CredentialsUnavailable({
+    ...context,
+    authError: error._tag,
+    detail: scrub(error.message),
+    cause: error
+  })
+
+/** @internal */
+export const fromRequestError = (context: ModelError.Context, error: HttpClientError.RequestError) =>
+  new ModelError.Transport({
+    ...context,
+    detail: scrub(error.description ?? error.reason),
+    cause: causeText(error.cause ?? error.description ?? error.reason)
+  })
+
+/** A failure while reading a body: the connection broke (not a body we misread). @internal */
+export const fromBodyError = (context: ModelError.Context, error: HttpClientError.ResponseError) =>
+  new ModelError.Transport({
+    ...context,
+    status: error.response.status,
+    detail: "the connection broke while the body was read",
+    cause: causeText(error.cause ?? error.description ?? error.reason)
+  })
+
+/** @internal */
+export const make = (options: EngineOptions) =>
+  Effect.gen(function*() {
+    const auth = yield* AuthService
+    const http = (yield* HttpClient.HttpClient).pipe(
+      AuthHttpClient.withAuth(options.target, { origins: options.origins })
+    )
+    const backend = options.backend
+    const retrying = RetryPolicy.retry(options.retry, { maxRetryAfter: options.maxRetryAfter })
+
+    const open = (
+      url: string,
+      body: unknown,
+      call: CallOptions,
+      context: ModelError.Context
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, ModelError.ModelError> =>
+      http.execute(
+        HttpClientRequest.post(url).pipe(
+          HttpClientRequest.setHeaders(options.headers ?? {}),
+          HttpClientRequest.setHeaders(call.headers ?? {}),
+          HttpClientRequest.bodyUnsafeJson(body)
+        )
+      ).pipe(
+        // the AuthService captured at construction (`AuthHttpClient.sign` at a6e701f
+        // signs in request preprocessing, outside its transform: it lost the service)
+        Effect.provideService(AuthService, auth),
+        Effect.catchTags({
+          RequestError: (error) => Effect.fail(fromRequestError(context, error)),
+          ResponseError: (error) => Effect.fail(fromBodyError(context, error))
+        }),
+        Effect.mapError((error) => ModelError.isModelError(error) ? error : fromAuthError(context, error)),
+        Effect.flatMap((response) =>
+          response.status < 400 ? Effect.succeed(response) : response.text.pipe(
+            Effect.orElseSucceed(() => ""),
+            Effect.flatMap((text) =>
+              Effect.fail(fromResponse({
+                ...context,
+                status: response.status,
+                headers: response.headers,
+                body: text
+              }))
+            )
+          )
+        )
+      )
+
+    const withTimeout = <A>(
+      effect: Effect.Effect<A, ModelError.ModelError>,
+      timeout: Duration.DurationInput | undefined,
+      context: ModelError.Context
+    ) => {
+      const duration = Duration.decode(timeout ?? options.timeout)
+      return Effect.timeoutFail(effect, {
+        duration,
+        onTimeout: () => new ModelError.Timeout({ ...context, detail: `no answer within ${Duration.format(duration)}` })
+      })
+    }
+
+    const contextOf = (url: string, call: CallOptions): ModelError.Context => ({
+      backend,
+      model: call.model,
+      url: ModelError.urlForErrors(url)
+    })
+
+    const readJson = (response: HttpClientResponse.HttpClientResponse, context: ModelError.Context) =>
+      Effect.flatMap(
+        Effect.catchTag(response.text, "ResponseError", (error) => Effect.fail(fromBodyError(context, error))),
+        (text) =>
+          Effect.try({
+            try: (): unknown => JSON.parse(text),
+            catch: (cause) =>
+              new ModelError.Decode({
+                ...context,
+                status: response.status,
+                detail: `the body is not JSON (${cause instanceof Error ? cause.message : "unreadable"}): ${
+                  scrub(text.slice(0, 120))
+                }`
+              })
+          })
+      )
+
+    const engine: Engine = {
+      backend,
+      json: (url, body, call) => {
+        const context = contextOf(url, call)
+        return retrying(withTimeout(
+          Effect.flatMap(open(url, body, call, context), (response) => readJson(response, context)),
+          call.timeout,
+          context
+        ))
+      },
+      bytes: (url, body, call) => {
+        const context = contextOf(url, call)
+        const first = call.firstChunkTimeout ?? options.firstChunkTimeout ?? call.timeout ?? options.timeout
+        const idle = call.idleTimeout ?? options.idleTimeout ?? "60 seconds"
+        return Stream.unwrapScoped(Effect.map(
+          retrying(withTimeout(open(url, body, call, context), call.timeout, context)),
+          (response) =>
+            response.stream.pipe(
+              Stream.catchTag("ResponseError", (error) => Stream.fail(fromBodyError(context, error))),
+              deadlinesFor(context, first, idle)
+            )
+        ))
+      }
+    }
+    return engine
+  })
+
+const deadlinesFor = (context: ModelError.Context, first: Duration.DurationInput, idle: Duration.DurationInput) =>
+  deadlines(first, idle, (started, after) =>
+    new ModelError.Timeout({
+      ...context,
+      detail: started
+        ? `the stream went silent: no data for ${Duration.format(after)} (idleTimeout)`
+        : `the stream sent no data within ${Duration.format(after)} of opening (firstChunkTimeout)`
+    }))

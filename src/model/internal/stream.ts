@@ -1,0 +1,255 @@
+/**
+ * The one-step stream decoder every backend reads through: network reads (bytes) →
+ * one continuous UTF-8 decode (a character split across two reads stays whole) →
+ * framing (server-sent events or NDJSON lines) → the protocol's own step, which
+ * parses and normalises each payload into chunks → the protocol's end, which either
+ * emits the final chunk (finish reason and usage) or fails with `StreamTruncated`
+ * when the body ended before the protocol's end marker.
+ *
+ * All of it runs inside one `Channel` loop, once per network read, with no Effect per
+ * event: a read holding thousands of events costs one pass over its text.
+ *
+ * Why not `@effect/experimental`'s `Sse` and `@effect/platform`'s `Ndjson`: the former
+ * (0.61) rescans its buffer from the start for every line (quadratic in events per
+ * read), the latter decodes every read on its own (a multi-byte character split
+ * between reads became `\ufffd`), and neither sees text outside events, where Google
+ * writes its error JSON when a stream fails after it started.
+ *
+ * @internal
+ */
+import * as Channel from "effect/Channel"
+import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type * as ModelError from "../ModelError.js"
+import type * as ModelResponse from "../ModelResponse.js"
+
+// -----------------------------------------------------------------------------
+// Framing
+// -----------------------------------------------------------------------------
+
+/** Text of a stream that belongs to no event (SSE lines that are not fields we know). @internal */
+export class Stray {
+  constructor(readonly text: string) {}
+}
+
+/** @internal */
+export type Frame = string | Stray
+
+/** @internal */
+export interface Framer {
+  /** Frames completed by this text. */
+  readonly push: (text: string, out: Array<Frame>) => void
+  /** The body ended: frames left unterminated (a last event without its blank line). */
+  readonly end: (out: Array<Frame>) => void
+}
+
+/**
+ * Server-sent events: the `data` of each event (lines ended by `\n`, `\r\n` or a lone
+ * `\r`, also across reads), and lines that are no SSE field as `Stray` text.
+ *
+ * @internal
+ */
+export const sse = (): Framer => {
+  let rest = ""
+  let afterCr = false
+  let data: Array<string> | undefined
+  let stray: Array<string> | undefined
+  const dispatch = (out: Array<Frame>) => {
+    if (stray !== undefined) {
+      out.push(new Stray(stray.join("\n")))
+      stray = undefined
+    }
+    if (data !== undefined) {
+      out.push(data.join("\n"))
+      data = undefined
+    }
+  }
+  const line = (text: string, out: Array<Frame>) => {
+    if (text === "") return dispatch(out)
+    if (text.startsWith("data")) {
+      const after = text.slice(4)
+      if (after === "" || after.startsWith(":")) {
+        const value = after.startsWith(": ") ? after.slice(2) : after.slice(1)
+        if (data === undefined) data = [value]
+        else data.push(value)
+        return
+      }
+    }
+    // comments and the fields that carry no data
+    if (text.startsWith(":") || /^(event|id|retry)(:|$)/.test(text)) return
+    if (stray === undefined) stray = [text]
+    else stray.push(text)
+  }
+  const lines = (text: string, out: Array<Frame>) => {
+    // a `\r\n` split between two reads: the `\r` already ended the line
+    const input = afterCr && text.startsWith("\n") ? text.slice(1) : text
+    afterCr = text.endsWith("\r")
+    const all = rest + input
+    let start = 0
+    for (let i = 0; i < all.length; i++) {
+      const c = all.charCodeAt(i)
+      if (c === 10 || c === 13) {
+        line(all.slice(start, i), out)
+        if (c === 13 && all.charCodeAt(i + 1) === 10) i++
+        start = i + 1
+      }
+    }
+    rest = all.slice(start)
+  }
+  return {
+    push: (text, out) => {
+      if (text !== "") lines(text, out)
+    },
+    end: (out) => {
+      if (rest !== "") line(rest, out)
+      rest = ""
+      dispatch(out)
+    }
+  }
+}
+
+/**
+ * Newline-delimited JSON: each non-empty line (a `\r` before the `\n` dropped); a last
+ * line without its newline at the end of the body.
+ *
+ * @internal
+ */
+export const ndjson = (): Framer => {
+  let rest = ""
+  return {
+    push: (text, out) => {
+      const all = rest + text
+      let start = 0
+      for (let i = all.indexOf("\n"); i !== -1; i = all.indexOf("\n", start)) {
+        const end = i > start && all.charCodeAt(i - 1) === 13 ? i - 1 : i
+        if (end > start) out.push(all.slice(start, end))
+        start = i + 1
+      }
+      rest = all.slice(start)
+    },
+    end: (out) => {
+      if (rest.trim() !== "") out.push(rest)
+      rest = ""
+    }
+  }
+}
+
+// -----------------------------------------------------------------------------
+// The decoder
+// -----------------------------------------------------------------------------
+
+/**
+ * A protocol's stream state: one payload in, chunks out (pushed to `out`), or the error
+ * the payload reports; at the end of the body the final chunk, or `StreamTruncated`.
+ *
+ * @internal
+ */
+export interface Protocol {
+  readonly step: (frame: Frame, out: Array<ModelResponse.ModelStreamChunk>) => ModelError.ModelError | undefined
+  readonly end: (out: Array<ModelResponse.ModelStreamChunk>) => ModelError.ModelError | undefined
+}
+
+/**
+ * Bytes → chunks, through one UTF-8 decoder, a framer and a protocol, all created per
+ * subscription. Chunks decoded before an error are delivered before it.
+ *
+ * @internal
+ */
+export const decode = (makeFramer: () => Framer, makeProtocol: () => Protocol) =>
+<R>(
+  bytes: Stream.Stream<Uint8Array, ModelError.ModelError, R>
+): Stream.Stream<ModelResponse.ModelStreamChunk, ModelError.ModelError, R> =>
+  Stream.suspend(() => {
+    const utf8 = new TextDecoder("utf-8")
+    const framer = makeFramer()
+    const protocol = makeProtocol()
+    const frames: Array<Frame> = []
+    const run = (out: Array<ModelResponse.ModelStreamChunk>): ModelError.ModelError | undefined => {
+      for (let i = 0; i < frames.length; i++) {
+        const error = protocol.step(frames[i]!, out)
+        if (error !== undefined) {
+          frames.length = 0
+          return error
+        }
+      }
+      frames.length = 0
+      return undefined
+    }
+    const emit = (
+      out: Array<ModelResponse.ModelStreamChunk>,
+      error: ModelError.ModelError | undefined,
+      next: () => Channel.Channel<
+        Chunk.Chunk<ModelResponse.ModelStreamChunk>,
+        Chunk.Chunk<Uint8Array>,
+        ModelError.ModelError,
+        ModelError.ModelError,
+        void,
+        unknown
+      >
+    ) => {
+      const write = out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out))
+      return error === undefined ? Channel.zipRight(write, Channel.suspend(next)) : Channel.zipRight(write, Channel.fail(error))
+    }
+    const loop: Channel.Channel<
+      Chunk.Chunk<ModelResponse.ModelStreamChunk>,
+      Chunk.Chunk<Uint8Array>,
+      ModelError.ModelError,
+      ModelError.ModelError,
+      void,
+      unknown
+    > = Channel.readWithCause({
+      onInput: (reads: Chunk.Chunk<Uint8Array>) => {
+        const out: Array<ModelResponse.ModelStreamChunk> = []
+        let error: ModelError.ModelError | undefined
+        for (const read of reads) {
+          framer.push(utf8.decode(read, { stream: true }), frames)
+          error = run(out)
+          if (error !== undefined) break
+        }
+        return emit(out, error, () => loop)
+      },
+      onFailure: (cause) => Channel.failCause(cause),
+      onDone: () => {
+        const out: Array<ModelResponse.ModelStreamChunk> = []
+        framer.push(utf8.decode(), frames)
+        framer.end(frames)
+        const error = run(out) ?? protocol.end(out)
+        return emit(out, error, () => Channel.void)
+      }
+    })
+    return Stream.pipeThroughChannel(bytes, loop)
+  })
+
+/**
+ * Bounds the waits of a stream: `first` until its first element, `idle` between two
+ * elements. A wait that runs out fails the stream with `onTimeout(started)`.
+ *
+ * @internal
+ */
+export const deadlines = <E>(
+  first: Duration.DurationInput,
+  idle: Duration.DurationInput,
+  onTimeout: (started: boolean, after: Duration.Duration) => E
+) =>
+<A, E2, R>(stream: Stream.Stream<A, E2, R>): Stream.Stream<A, E | E2, R> =>
+  Stream.unwrapScoped(Effect.map(Stream.toPull(stream), (pull) => {
+    const firstDuration = Duration.decode(first)
+    const idleDuration = Duration.decode(idle)
+    let started = false
+    return Stream.repeatEffectChunkOption(Effect.suspend(() => {
+      const duration = started ? idleDuration : firstDuration
+      const wasStarted = started
+      return pull.pipe(
+        Effect.timeoutFail({
+          duration,
+          onTimeout: (): Option.Option<E | E2> => Option.some(onTimeout(wasStarted, duration))
+        }),
+        Effect.tap(() => {
+          started = true
+        })
+      )
+    }))
+  }))

@@ -1,0 +1,38 @@
+/**
+ * ModelService over the OpenAI-compatible wire client: encode the request, normalise the decoded
+ * answer.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+import { callOptions, withValue } from "../../internal/common.js"
+import * as ModelError from "../../ModelError.js"
+import type { ModelService } from "../../ModelService.js"
+import type { OpenAICompatibleClient } from "../OpenAICompatibleClient.js"
+import * as OpenAI from "./protocol.js"
+
+/** The OpenAI-compatible `/v1/chat/completions`. @internal */
+export const openai = (client: OpenAICompatibleClient.Service): ModelService.Service => {
+  const backend = "openai-compatible"
+  return {
+    generate: (request) => {
+      const context = { backend, model: request.model } as const
+      return Effect.flatMap(client.chatCompletions(OpenAI.encodeRequest(request, false), callOptions(request)), (body) =>
+        OpenAI.normalise(context, body, body).pipe(
+          Either.flatMap((response) => withValue(context, response, request.output))
+        ))
+    },
+    stream: (request) =>
+      Stream.suspend(() => client.chatCompletionsStream(OpenAI.encodeRequest(request, true), callOptions(request))),
+    countTokens: (request) =>
+      Effect.fail(
+        new ModelError.InvalidRequest({
+          backend,
+          model: request.model,
+          detail: "the OpenAI-compatible API has no token counting endpoint"
+        })
+      )
+  }
+}
