@@ -95,7 +95,7 @@ export const make = (options: EngineOptions) =>
   Effect.gen(function*() {
     const auth = yield* AuthService
     const http = (yield* HttpClient.HttpClient).pipe(
-      AuthHttpClient.withAuth(options.target, { origins: options.origins })
+      AuthHttpClient.sign(auth, options.target, { origins: options.origins })
     )
     const backend = options.backend
     const retrying = RetryPolicy.retry(options.retry, { maxRetryAfter: options.maxRetryAfter })
@@ -113,9 +113,6 @@ export const make = (options: EngineOptions) =>
           HttpClientRequest.bodyUnsafeJson(body)
         )
       ).pipe(
-        // the AuthService captured at construction (`AuthHttpClient.sign` at a6e701f
-        // signs in request preprocessing, outside its transform: it lost the service)
-        Effect.provideService(AuthService, auth),
         Effect.catchTags({
           RequestError: (error) => Effect.fail(fromRequestError(context, error)),
           ResponseError: (error) => Effect.fail(fromBodyError(context, error))
