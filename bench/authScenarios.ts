@@ -50,7 +50,9 @@ export const withEmulator = async <A>(
 }
 
 const ours = (emulator: Emulator.EmulatorHandle, cache?: AuthService.Options["cache"]) =>
-  ManagedRuntime.make(AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions, cache }))
+  ManagedRuntime.make(
+    AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions, cache })
+  )
 
 const peerAuth = (emulator: Emulator.EmulatorHandle, eagerRefreshThresholdMillis?: number) =>
   new GoogleAuth({
@@ -75,9 +77,11 @@ export const coldStampede = (sizes: ReadonlyArray<number>): Promise<Array<Row>> 
         emulator.controls.setLatency(endpoint, 20)
         const runtime = ours(emulator)
         await runtime.runPromise(Effect.all(
-          Array.from({ length: n }, () => Effect.flatMap(AuthService.AuthService, (a) => a.token(
-            kind === "access" ? { kind: "access" } : { kind: "id", audience }
-          ))),
+          Array.from({ length: n }, () =>
+            Effect.flatMap(AuthService.AuthService, (a) =>
+              a.token(
+                kind === "access" ? { kind: "access" } : { kind: "id", audience }
+              ))),
           { concurrency: "unbounded" }
         ))
         const oursFetches = emulator.controls.count(endpoint)
@@ -228,10 +232,12 @@ export const expiryStall = (options: {
       while (Date.now() < end) {
         const t = performance.now()
         // A failed call counts as an endless wait.
-        inflight.push(call().then(
-          () => void waits.push(performance.now() - t),
-          () => void waits.push(Number.POSITIVE_INFINITY)
-        ))
+        inflight.push(
+          call().then(
+            () => void waits.push(performance.now() - t),
+            () => void waits.push(Number.POSITIVE_INFINITY)
+          )
+        )
         await new Promise((r) => setTimeout(r, options.intervalMs))
       }
       await Promise.all(inflight)
@@ -271,50 +277,52 @@ export const expiryStall = (options: {
  * an in-memory source) → fetches per key per hour, which must not grow with the rate.
  */
 export const scaleModel = (rates: ReadonlyArray<number>, hours: number): Promise<Array<Row>> =>
-  Effect.runPromise(Effect.gen(function*() {
-    const rows: Array<Row> = []
-    for (const rate of rates) {
-      const fetches = yield* Ref.make(0)
-      const source: CredentialSource = {
-        identity: {
-          source: "other",
-          origin: "bench",
-          principal: undefined,
-          projectId: undefined,
-          quotaProject: undefined,
-          idTokens: { audience: "requested" }
-        },
-        fetchAccessToken: () =>
-          Effect.gen(function*() {
-            const n = yield* Ref.updateAndGet(fetches, (k) => k + 1)
-            const now = yield* Clock.currentTimeMillis
-            return AuthToken.make("access", `token-${n}`, now + 3600_000)
-          }),
-        fetchIdToken: () => Effect.die("unused")
-      }
-      yield* Effect.scoped(Effect.gen(function*() {
-        const service = yield* AuthService.make(source)
-        // Each simulated minute: rate × 60 calls, then the clock moves one minute.
-        const minutes = hours * 60
-        const loop = Effect.gen(function*() {
-          for (let m = 0; m < minutes; m++) {
-            for (let i = 0; i < rate * 60; i++) yield* service.accessToken()
-            yield* Effect.sleep("1 minute")
-          }
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const rows: Array<Row> = []
+      for (const rate of rates) {
+        const fetches = yield* Ref.make(0)
+        const source: CredentialSource = {
+          identity: {
+            source: "other",
+            origin: "bench",
+            principal: undefined,
+            projectId: undefined,
+            quotaProject: undefined,
+            idTokens: { audience: "requested" }
+          },
+          fetchAccessToken: () =>
+            Effect.gen(function*() {
+              const n = yield* Ref.updateAndGet(fetches, (k) => k + 1)
+              const now = yield* Clock.currentTimeMillis
+              return AuthToken.make("access", `token-${n}`, now + 3600_000)
+            }),
+          fetchIdToken: () => Effect.die("unused")
+        }
+        yield* Effect.scoped(Effect.gen(function*() {
+          const service = yield* AuthService.make(source)
+          // Each simulated minute: rate × 60 calls, then the clock moves one minute.
+          const minutes = hours * 60
+          const loop = Effect.gen(function*() {
+            for (let m = 0; m < minutes; m++) {
+              for (let i = 0; i < rate * 60; i++) yield* service.accessToken()
+              yield* Effect.sleep("1 minute")
+            }
+          })
+          const fiber = yield* Effect.fork(loop)
+          for (let m = 0; m < minutes; m++) yield* TestClock.adjust("1 minute")
+          yield* Fiber.join(fiber)
+        }))
+        const count = yield* Ref.get(fetches)
+        rows.push({
+          scenario: "scale model",
+          measure: `${rate} req/s, ${hours} simulated h, 1-h tokens → fetches/key/h`,
+          ours: `${(count / hours).toFixed(2)} (${count} in all)`,
+          peer: "—",
+          peerName: "must not grow with the rate",
+          ratio: `${((rate * 3600 * hours) / count).toFixed(0)} calls per fetch`
         })
-        const fiber = yield* Effect.fork(loop)
-        for (let m = 0; m < minutes; m++) yield* TestClock.adjust("1 minute")
-        yield* Fiber.join(fiber)
-      }))
-      const count = yield* Ref.get(fetches)
-      rows.push({
-        scenario: "scale model",
-        measure: `${rate} req/s, ${hours} simulated h, 1-h tokens → fetches/key/h`,
-        ours: `${(count / hours).toFixed(2)} (${count} in all)`,
-        peer: "—",
-        peerName: "must not grow with the rate",
-        ratio: `${((rate * 3600 * hours) / count).toFixed(0)} calls per fetch`
-      })
-    }
-    return rows
-  }).pipe(Effect.provide(TestContext.TestContext)))
+      }
+      return rows
+    }).pipe(Effect.provide(TestContext.TestContext))
+  )

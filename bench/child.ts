@@ -48,4 +48,3 @@ export const exitWithParent = () => {
   process.stdin.once("end", () => process.exit(0))
   process.stdin.once("error", () => process.exit(0))
 }
-

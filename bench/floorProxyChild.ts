@@ -10,8 +10,9 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { exitWithParent } from "./child.js"
 
-const routes = (JSON.parse(process.argv[2] ?? "[]") as Array<{ prefix: string; upstream: string; authorization: string }>)
-  .map((r) => ({ ...r, url: new URL(r.upstream) }))
+const routes =
+  (JSON.parse(process.argv[2] ?? "[]") as Array<{ prefix: string; upstream: string; authorization: string }>)
+    .map((r) => ({ ...r, url: new URL(r.upstream) }))
 const agent = new Http.Agent({ keepAlive: true })
 
 const server = Http.createServer((req, res) => {
@@ -19,7 +20,14 @@ const server = Http.createServer((req, res) => {
   if (route === undefined) return res.writeHead(404).end()
   const headers = { ...req.headers, host: route.url.host, authorization: route.authorization }
   const path = req.url!.slice(route.prefix.length)
-  const upstream = Http.request({ agent, hostname: route.url.hostname, port: route.url.port, method: req.method, path, headers }, (response) => {
+  const upstream = Http.request({
+    agent,
+    hostname: route.url.hostname,
+    port: route.url.port,
+    method: req.method,
+    path,
+    headers
+  }, (response) => {
     const { connection: _c, "keep-alive": _k, ...headers } = response.headers // this hop's own keep-alive, not the upstream's
     res.writeHead(response.statusCode ?? 502, headers)
     response.pipe(res)

@@ -5,8 +5,8 @@
  * ollama), same server, same prompt, same run. The server runs in its own process (`modelServers.ts`); the identity
  * emulator (metadata server) runs here and every client is warm before timing starts.
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { GoogleGenAI } from "@google/genai"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -125,8 +125,10 @@ export const requestOverhead = (options: {
           Effect.forEach(
             Array.from({ length: n }),
             () =>
-              Effect.flatMap(service.generate(request), (r) =>
-                r.text === expected ? Effect.void : Effect.dieMessage(`ours: unexpected answer ${r.text}`)),
+              Effect.flatMap(
+                service.generate(request),
+                (r) => r.text === expected ? Effect.void : Effect.dieMessage(`ours: unexpected answer ${r.text}`)
+              ),
             { concurrency, discard: true }
           )))
 
@@ -271,8 +273,10 @@ export const streaming = (options: { readonly chunks: number; readonly rounds: n
       const ollamaModel = `long:${n}`
       const request = (m: string): ModelRequest.ModelRequest => ({ model: m, contents: [ModelRequest.user("go")] })
       const countOurs = (runtime: typeof gemini, m: string): Reader => () =>
-        runtime.runPromise(Effect.flatMap(ModelService, (service) =>
-          Stream.runFold(service.stream(request(m)), 0, (k, chunk) => chunk.textDelta === "" ? k : k + 1)))
+        runtime.runPromise(
+          Effect.flatMap(ModelService, (service) =>
+            Stream.runFold(service.stream(request(m)), 0, (k, chunk) => chunk.textDelta === "" ? k : k + 1))
+        )
 
       const ai = vertexGenAI(auth, server.url)
       const genai: Reader = async () => {
@@ -301,7 +305,11 @@ export const streaming = (options: { readonly chunks: number; readonly rounds: n
       const ollamaClient = new OllamaClient(OllamaAuth.config(auth, server.url))
       const ollamaNpm: Reader = async () => {
         let k = 0
-        const parts = await ollamaClient.chat({ model: ollamaModel, messages: [{ role: "user", content: "go" }], stream: true })
+        const parts = await ollamaClient.chat({
+          model: ollamaModel,
+          messages: [{ role: "user", content: "go" }],
+          stream: true
+        })
         for await (const part of parts) if (part.message.content !== "") k++
         return k
       }

@@ -56,7 +56,10 @@ export const proxy = (options: {
     const env = { ...process.env, ...emulator.env, GOOGLE_AUTH_SUPPRESS_CREDENTIALS_WARNINGS: "true" }
     const signing = await spawnTsx<{ url: string }>(
       fileURLToPath(new URL("./proxyChild.ts", import.meta.url)),
-      [JSON.stringify({ port: 0, routes: [{ prefix: "/svc", upstream: echo.url }, { prefix: "/slow", upstream: slow.url }] })],
+      [JSON.stringify({
+        port: 0,
+        routes: [{ prefix: "/svc", upstream: echo.url }, { prefix: "/slow", upstream: slow.url }]
+      })],
       env
     )
     const floor = await spawnTsx<{ url: string }>(
@@ -71,10 +74,28 @@ export const proxy = (options: {
       const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "How far is the moon?" }] }] })
       const path = "/v1/models/gemma:generateContent"
       const json = { "content-type": "application/json" }
-      const base: Record<Contender, { url: string; headers: Record<string, string>; slow: string; slowHeaders: Record<string, string> }> = {
-        direct: { url: `${echo.url}${path}`, headers: { ...echoAuth, ...json }, slow: `${slow.url}/stream`, slowHeaders: { ...slowAuth, ...json } },
-        proxy: { url: `${signing.value.url}/svc${path}`, headers: json, slow: `${signing.value.url}/slow/stream`, slowHeaders: json },
-        floor: { url: `${floor.value.url}/svc${path}`, headers: json, slow: `${floor.value.url}/slow/stream`, slowHeaders: json }
+      const base: Record<
+        Contender,
+        { url: string; headers: Record<string, string>; slow: string; slowHeaders: Record<string, string> }
+      > = {
+        direct: {
+          url: `${echo.url}${path}`,
+          headers: { ...echoAuth, ...json },
+          slow: `${slow.url}/stream`,
+          slowHeaders: { ...slowAuth, ...json }
+        },
+        proxy: {
+          url: `${signing.value.url}/svc${path}`,
+          headers: json,
+          slow: `${signing.value.url}/slow/stream`,
+          slowHeaders: json
+        },
+        floor: {
+          url: `${floor.value.url}/svc${path}`,
+          headers: json,
+          slow: `${floor.value.url}/slow/stream`,
+          slowHeaders: json
+        }
       }
       const call = async (who: Contender) => {
         const response = await fetch(base[who].url, { method: "POST", headers: base[who].headers, body })
@@ -147,7 +168,9 @@ export const proxy = (options: {
       const rps = (who: Contender) => percentile(rates[who], 0.5)
       rows.push({
         scenario: "proxy",
-        measure: `throughput, ${options.n} POSTs, ${options.concurrency} in flight → req/s (median of 3; direct ${rps("direct").toFixed(0)})`,
+        measure: `throughput, ${options.n} POSTs, ${options.concurrency} in flight → req/s (median of 3; direct ${
+          rps("direct").toFixed(0)
+        })`,
         ours: rps("proxy").toFixed(0),
         peer: rps("floor").toFixed(0),
         peerName: "node:http floor proxy",
@@ -187,7 +210,9 @@ export const proxy = (options: {
       const extra = first("proxy") - first("direct")
       rows.push({
         scenario: "proxy",
-        measure: `stream TTFB p50, 2nd chunk ${options.gapMs} ms later (${options.ttfbRuns} runs; direct ${ms(first("direct"))})`,
+        measure: `stream TTFB p50, 2nd chunk ${options.gapMs} ms later (${options.ttfbRuns} runs; direct ${
+          ms(first("direct"))
+        })`,
         ours: ms(first("proxy")),
         peer: ms(first("floor")),
         peerName: "node:http floor proxy",

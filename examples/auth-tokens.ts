@@ -16,10 +16,11 @@ export const program = Effect.gen(function*() {
   const auth = yield* AuthService.AuthService
   const audience = process.env["CLOUD_RUN_URL"] ?? "https://gemma-abc123-uc.a.run.app"
   const lines: Array<string> = []
-  const say = (line: string) => Effect.sync(() => {
-    lines.push(line)
-    console.log(line)
-  })
+  const say = (line: string) =>
+    Effect.sync(() => {
+      lines.push(line)
+      console.log(line)
+    })
 
   yield* say(`ADC source: ${auth.identity.source} (${auth.identity.origin})`)
   yield* say(`principal:  ${auth.identity.principal ?? "unknown"}, project: ${auth.identity.projectId ?? "unknown"}`)

@@ -16,8 +16,8 @@ import {
 import { randomUUID } from "node:crypto"
 import * as AuthClient from "../src/auth/AuthClient.js"
 import * as A2A from "../src/integrations/a2a.js"
-import { a2aServer, cloudRunDemo } from "./integration-servers.js"
 import { runMain } from "./demoMode.js"
+import { a2aServer, cloudRunDemo } from "./integration-servers.js"
 
 /** The example; returns what it printed, for the examples test. */
 export const main = async (): Promise<ReadonlyArray<string>> => {
@@ -44,7 +44,12 @@ export const main = async (): Promise<ReadonlyArray<string>> => {
         contextId: "",
         taskId: "",
         role: Role.ROLE_USER,
-        parts: [{ content: { $case: "text", value: "hello agent" }, metadata: undefined, filename: "", mediaType: "text/plain" }],
+        parts: [{
+          content: { $case: "text", value: "hello agent" },
+          metadata: undefined,
+          filename: "",
+          mediaType: "text/plain"
+        }],
         metadata: undefined,
         extensions: [],
         referenceTaskIds: []

@@ -53,7 +53,9 @@ export const main = async (): Promise<ReadonlyArray<string>> => {
     say(`gemini: ${first.text ?? ""}`)
     const second = await ai.models.generateContent({ model, contents: "And at sunset?" })
     say(`gemini: ${second.text ?? ""}`)
-    if (demo !== undefined) say(`access tokens fetched for two calls: ${demo.emulator.controls.count("metadata.token")}`)
+    if (demo !== undefined) {
+      say(`access tokens fetched for two calls: ${demo.emulator.controls.count("metadata.token")}`)
+    }
   } finally {
     await auth.close()
     await demo?.close()

@@ -11,8 +11,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import * as AuthClient from "../src/auth/AuthClient.js"
 import * as Mcp from "../src/integrations/mcp.js"
-import { cloudRunDemo, mcpServer } from "./integration-servers.js"
 import { runMain } from "./demoMode.js"
+import { cloudRunDemo, mcpServer } from "./integration-servers.js"
 
 /** The example; returns what it printed, for the examples test. */
 export const main = async (): Promise<ReadonlyArray<string>> => {
@@ -38,7 +38,11 @@ export const main = async (): Promise<ReadonlyArray<string>> => {
       say(`whoami: ${text(await client.callTool({ name: "whoami", arguments: {} }))}`)
       // Two hours later at the front door: the held ID token has expired.
       demo.emulator.controls.setClockOffset(2 * 3600 * 1000)
-      say(`after the token expired, add(20, 22) = ${text(await client.callTool({ name: "add", arguments: { a: 20, b: 22 } }))}`)
+      say(
+        `after the token expired, add(20, 22) = ${
+          text(await client.callTool({ name: "add", arguments: { a: 20, b: 22 } }))
+        }`
+      )
       say(`ID tokens fetched: ${demo.emulator.controls.count("metadata.identity")}`)
     }
   } finally {

@@ -9,8 +9,8 @@ import { Ollama } from "ollama"
 import * as AuthClient from "../src/auth/AuthClient.js"
 import * as OllamaAuth from "../src/integrations/ollama.js"
 import * as OllamaEmulator from "../src/testing/models/OllamaEmulator.js"
-import { cloudRunDemo, admittedBy } from "./integration-servers.js"
 import { runMain } from "./demoMode.js"
+import { admittedBy, cloudRunDemo } from "./integration-servers.js"
 
 /** The example; returns what it printed, for the examples test. */
 export const main = async (): Promise<ReadonlyArray<string>> => {

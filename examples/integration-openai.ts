@@ -9,8 +9,8 @@ import OpenAI from "openai"
 import * as AuthClient from "../src/auth/AuthClient.js"
 import * as OpenAi from "../src/integrations/openai.js"
 import * as OpenAICompatibleEmulator from "../src/testing/models/OpenAICompatibleEmulator.js"
-import { cloudRunDemo, admittedBy } from "./integration-servers.js"
 import { runMain } from "./demoMode.js"
+import { admittedBy, cloudRunDemo } from "./integration-servers.js"
 
 /** The example; returns what it printed, for the examples test. */
 export const main = async (): Promise<ReadonlyArray<string>> => {

@@ -17,14 +17,14 @@ import {
   STATE_HEADERS_KEY,
   UnauthenticatedUser
 } from "@a2a-js/sdk/server"
-import type * as AuthService from "../src/auth/AuthService.js"
-import * as Emulator from "../src/testing/Emulator.js"
-import { isDemo } from "./demoMode.js"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
 import { randomUUID } from "node:crypto"
 import type * as Http from "node:http"
 import { z } from "zod"
+import type * as AuthService from "../src/auth/AuthService.js"
+import * as Emulator from "../src/testing/Emulator.js"
+import { isDemo } from "./demoMode.js"
 
 /** The email in the ID token Cloud Run forwarded (`X-Serverless-Authorization`, else `Authorization`). */
 export const callerOf = (headers: Http.IncomingHttpHeaders): string => {
@@ -128,7 +128,12 @@ export const a2aServer = (): Http.RequestListener => {
             contextId: context.contextId,
             taskId: "",
             role: Role.ROLE_AGENT,
-            parts: [{ content: { $case: "text", value: `Echo: ${text} (caller ${caller})` }, metadata: undefined, filename: "", mediaType: "text/plain" }],
+            parts: [{
+              content: { $case: "text", value: `Echo: ${text} (caller ${caller})` },
+              metadata: undefined,
+              filename: "",
+              mediaType: "text/plain"
+            }],
             metadata: undefined,
             extensions: [],
             referenceTaskIds: []
@@ -144,7 +149,9 @@ export const a2aServer = (): Http.RequestListener => {
   }
   return (req, res) => {
     const url = `http://${req.headers.host ?? "localhost"}`
-    if (req.method === "GET" && req.url === `/${AGENT_CARD_PATH.replace(/^\//, "")}`) return sendJson(res, 200, card(url))
+    if (req.method === "GET" && req.url === `/${AGENT_CARD_PATH.replace(/^\//, "")}`) {
+      return sendJson(res, 200, card(url))
+    }
     if (req.method !== "POST" || req.url !== "/") return sendJson(res, 404, { error: "not found" })
     void readJson(req).then(async (body) => {
       const context = defaultServerCallContextBuilder({
@@ -179,7 +186,9 @@ export const cloudRunDemo = async (name: string, handler: Http.RequestListener, 
   if (!isDemo()) {
     const url = process.env[envVar]
     if (url === undefined || url === "") {
-      throw new Error(`Set ${envVar} to your Cloud Run service URL, or run with EFFECT_ADC_DEMO=1 against the local emulator.`)
+      throw new Error(
+        `Set ${envVar} to your Cloud Run service URL, or run with EFFECT_ADC_DEMO=1 against the local emulator.`
+      )
     }
     return { url, authOptions: {}, emulator: undefined, close: () => Promise.resolve() }
   }

@@ -16,7 +16,10 @@ import { ModelService } from "../src/model/ModelService.js"
 /** Ask once, print the answer. */
 export const program = Effect.gen(function*() {
   const model = yield* ModelService
-  const answer = yield* model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("Why is the sky blue?")] })
+  const answer = yield* model.generate({
+    model: "gemini-2.5-flash",
+    contents: [ModelRequest.user("Why is the sky blue?")]
+  })
   yield* Effect.log(answer.text)
   return answer.text
 })

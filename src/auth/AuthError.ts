@@ -175,7 +175,9 @@ export class TokenEndpointUnreachable
         "on Cloud Run it is transient, retry."
       : "Check network access to Google APIs (proxy, firewall, DNS); the request is retried in the background."
     if (this.reason === "RateLimited") {
-      const after = this.retryAfterMillis === undefined ? "" : ` and asked to retry after ${Math.ceil(this.retryAfterMillis / 1000)} s`
+      const after = this.retryAfterMillis === undefined
+        ? ""
+        : ` and asked to retry after ${Math.ceil(this.retryAfterMillis / 1000)} s`
       return `${endpointName[this.endpoint]} is rate limiting token requests (${this.detail})${after}. ` +
         `Requests are retried with backoff; too many token requests usually mean tokens are not cached ` +
         `(one AuthService per app).`
@@ -286,7 +288,9 @@ export class TokenTooShortLived extends Schema.TaggedError<TokenTooShortLived>("
       : `had ${left} s left by this machine's clock, less than the ${Math.round(this.minimumMillis / 1000)} s minimum`
     const skew = this.issuedLifetimeMillis !== undefined && this.issuedLifetimeMillis > this.remainingMillis + 60_000
       ? ` The issuer gave it ${Math.round(this.issuedLifetimeMillis / 1000)} s, so this machine's clock is about ` +
-        `${Math.round((this.issuedLifetimeMillis - this.remainingMillis) / 60_000)} min ahead of Google's: sync it (NTP).`
+        `${
+          Math.round((this.issuedLifetimeMillis - this.remainingMillis) / 60_000)
+        } min ahead of Google's: sync it (NTP).`
       : this.kind === "id"
       ? " If this machine's clock runs ahead of Google's, sync it (NTP)."
       : " Check for a proxy or token broker that hands out tokens about to expire; a machine clock ahead of Google's " +
@@ -338,7 +342,6 @@ export class AuthConfigInvalid extends Schema.TaggedError<AuthConfigInvalid>("ef
       `or "5 minutes"; see docs/auth.md for every variable.`
   }
 }
-
 
 /**
  * What detecting Application Default Credentials can fail with.

@@ -133,7 +133,6 @@ export interface Options {
   readonly cache?: TokenCache.Options | undefined
 }
 
-
 /**
  * Options of {@link make} and {@link layerSource}.
  *
@@ -190,7 +189,11 @@ export const make = (
     // After the scope closed every call fails at once (the cache's own check covers the
     // calls already waiting). Added after the cache's finalizer, so it runs first.
     let closed = false
-    yield* Effect.addFinalizer(() => Effect.sync(() => { closed = true }))
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        closed = true
+      })
+    )
     /** Names the endpoint in TokenTooShortLived (the cache does not know it). */
     const withEndpoint = (endpoint: TokenEndpoint | undefined) => (error: IdTokenError): IdTokenError =>
       error instanceof TokenTooShortLived && error.endpoint === undefined && endpoint !== undefined
@@ -220,7 +223,8 @@ export const make = (
     const token = ((target: TokenTarget) =>
       target.kind === "access" ? accessFor(target) : idFor(target.audience)) as AuthService.Service["token"]
 
-    const headersOf = (target: TokenTarget) => (token: AuthToken): AuthHeaders => {
+    const headersOf = (target: TokenTarget) =>
+    (token: AuthToken): AuthHeaders => {
       if (target.kind === "id") {
         return target.header === "X-Serverless-Authorization"
           ? recordFor(token, "x-serverless-authorization", (b) => ({ "x-serverless-authorization": b }))
@@ -319,9 +323,11 @@ export const config: Config.Config<Options> = Config.all({
   margin: Config.option(Config.duration("EFFECT_ADC_TOKEN_MARGIN")),
   refreshAhead: Config.option(Config.duration("EFFECT_ADC_REFRESH_AHEAD")),
   idleTimeout: Config.option(Config.duration("EFFECT_ADC_IDLE_TIMEOUT")),
-  maxEntries: Config.option(Config.integer("EFFECT_ADC_MAX_ENTRIES").pipe(
-    Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 })
-  )),
+  maxEntries: Config.option(
+    Config.integer("EFFECT_ADC_MAX_ENTRIES").pipe(
+      Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 })
+    )
+  ),
   minLifetime: Config.option(Config.duration("EFFECT_ADC_MIN_TOKEN_LIFETIME"))
 }).pipe(Config.map((c) => ({
   projectId: Option.getOrUndefined(c.projectId),

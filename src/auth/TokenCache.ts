@@ -183,7 +183,11 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
     let closed = false
     // Runs before the FiberMap's finalizer (finalizers run in reverse order): the loops
     // interrupted next see `closed` and fail their waiters with AuthServiceClosed.
-    yield* Effect.addFinalizer(() => Effect.sync(() => { closed = true }))
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        closed = true
+      })
+    )
 
     const closedError = (kind: string) => new AuthServiceClosed({ operation: `TokenCache.get (${kind} token)` })
 

@@ -67,10 +67,12 @@ export const configProvider = (options: Pick<ChatOptions, "backend" | "url">): C
  * @since 0.1.0
  * @category Errors
  */
-export class ChatConfigInvalid extends Schema.TaggedError<ChatConfigInvalid>("effect-adc/ChatConfigInvalid")("ChatConfigInvalid", {
-  /** What is wrong and how to fix it (one line). */
-  detail: Schema.String
-}) {
+export class ChatConfigInvalid
+  extends Schema.TaggedError<ChatConfigInvalid>("effect-adc/ChatConfigInvalid")("ChatConfigInvalid", {
+    /** What is wrong and how to fix it (one line). */
+    detail: Schema.String
+  })
+{
   /** @since 0.1.0 */
   override get message(): string {
     return this.detail

@@ -21,13 +21,13 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import { readFileSync } from "node:fs"
 import type { AuthConfigInvalid as AuthConfigInvalidError, AuthError } from "../auth/AuthError.js"
 import type * as AuthServiceModule from "../auth/AuthService.js"
 import type { AuthToken } from "../auth/AuthToken.js"
 import type * as ModelConfig from "../model/ModelConfig.js"
 import type * as ModelError from "../model/ModelError.js"
 import type * as ProxyConfigModule from "../proxy/ProxyConfig.js"
-import { readFileSync } from "node:fs"
 import { oneLine } from "./internal/oneLine.js"
 import { version } from "./internal/version.js"
 
@@ -100,10 +100,13 @@ const withAuth = <A, E extends AuthError, C extends AuthError>(
   check: Effect.Effect<A, C>,
   body: (AuthService: typeof AuthServiceModule, checked: A) => Effect.Effect<void, E, AuthServiceModule.AuthService>
 ) =>
-  lazily(load.auth, (AuthService) =>
-    Effect.flatMap(check, (checked) => body(AuthService, checked).pipe(Effect.provide(AuthService.layerConfig())))).pipe(
-      Effect.catchAll(report)
-    )
+  lazily(
+    load.auth,
+    (AuthService) =>
+      Effect.flatMap(check, (checked) => body(AuthService, checked).pipe(Effect.provide(AuthService.layerConfig())))
+  ).pipe(
+    Effect.catchAll(report)
+  )
 
 /** A scope is a bare word (`openid`, `email`) or an https URL. */
 const scopeProblem = (scope: string): string | undefined => {
@@ -134,7 +137,8 @@ const checkScopes = (scopes: Option.Option<string>) =>
     }))
 
 /** The `--audience` flag, checked (before any credential lookup). */
-const checkAudience = (audience: string) => lazily(load.tokenTarget, (TokenTarget) => TokenTarget.validateAudience(audience))
+const checkAudience = (audience: string) =>
+  lazily(load.tokenTarget, (TokenTarget) => TokenTarget.validateAudience(audience))
 
 const accessCommand = Command.make(
   "access",
@@ -174,12 +178,16 @@ const tokenCommand = Command.make("token").pipe(
   Command.withSubcommands([accessCommand, idCommand])
 )
 
-const identityCommand = Command.make("identity", {}, () =>
-  withAuth(Effect.void, (AuthService) =>
-    Effect.gen(function*() {
-      const auth = yield* AuthService.AuthService
-      yield* Console.log(JSON.stringify(auth.identity, null, 2))
-    }))).pipe(Command.withDescription("show which ADC source was found, its principal and project (no secrets)"))
+const identityCommand = Command.make(
+  "identity",
+  {},
+  () =>
+    withAuth(Effect.void, (AuthService) =>
+      Effect.gen(function*() {
+        const auth = yield* AuthService.AuthService
+        yield* Console.log(JSON.stringify(auth.identity, null, 2))
+      }))
+).pipe(Command.withDescription("show which ADC source was found, its principal and project (no secrets)"))
 
 const doctorCommand = Command.make(
   "doctor",
@@ -218,7 +226,9 @@ const emulatorCommand = Command.make(
         ...(Option.isSome(lifetime) ? { tokenLifetimeSeconds: lifetime.value } : {}),
         envFile: Option.getOrUndefined(envFile)
       }))
-).pipe(Command.withDescription("run the local Google Cloud emulator and print the environment that points clients at it"))
+).pipe(
+  Command.withDescription("run the local Google Cloud emulator and print the environment that points clients at it")
+)
 
 const proxyCommand = Command.make(
   "proxy",
@@ -227,7 +237,10 @@ const proxyCommand = Command.make(
       Options.withDescription("/prefix=https://upstream[,id|access][,audience=A][,header=X-Serverless-Authorization]"),
       Options.repeated
     ),
-    config: Options.text("config").pipe(Options.withDescription("a JSON route table (docs/proxy.md)"), Options.optional),
+    config: Options.text("config").pipe(
+      Options.withDescription("a JSON route table (docs/proxy.md)"),
+      Options.optional
+    ),
     host: Options.text("host").pipe(Options.optional),
     port: Options.integer("port").pipe(Options.optional),
     allowNonLoopback: Options.boolean("allow-non-loopback").pipe(
@@ -243,14 +256,17 @@ const proxyCommand = Command.make(
           const config = yield* proxyConfigFrom(ProxyConfig, flags)
           return yield* Effect.gen(function*() {
             const proxy = yield* SigningProxy.start(config)
-            yield* Console.error(`effect-adc proxy: listening on ${proxy.url} (${config.routes.length} routes); Ctrl-C stops it`)
+            yield* Console.error(
+              `effect-adc proxy: listening on ${proxy.url} (${config.routes.length} routes); Ctrl-C stops it`
+            )
             return yield* Effect.never
           }).pipe(Effect.scoped, Effect.provide(AuthService.layerConfig()))
         }).pipe(
           Effect.catchAll((error) =>
             Console.error(`effect-adc: ${error.message}`).pipe(
               Effect.zipRight(Effect.sync(() => {
-                process.exitCode = error._tag === "ProxyConfigInvalid" ? 1 : error._tag === "ProxyListenFailed" ? 4 :
+                process.exitCode = error._tag === "ProxyConfigInvalid" ? 1 : error._tag === "ProxyListenFailed" ?
+                  4 :
                   exitCodeOf(error)
               }))
             )
@@ -306,7 +322,9 @@ const urlFlag = (name: string) =>
       return url !== undefined && (url.protocol === "https:" || url.protocol === "http:")
         ? Effect.succeed(value)
         : Effect.fail(ValidationError.invalidValue(HelpDoc.p(
-          `--${name} must be an absolute http(s) URL such as https://gemma-abc-uc.a.run.app, got ${JSON.stringify(value)}`
+          `--${name} must be an absolute http(s) URL such as https://gemma-abc-uc.a.run.app, got ${
+            JSON.stringify(value)
+          }`
         )))
     })
   )
@@ -320,23 +338,32 @@ const chatCommand = Command.make(
       Options.optional
     ),
     url: urlFlag("url").pipe(
-      Options.withDescription("Cloud Run service URL (ollama, openai-compatible) or Gemini base URL; default EFFECT_ADC_MODEL_URL"),
+      Options.withDescription(
+        "Cloud Run service URL (ollama, openai-compatible) or Gemini base URL; default EFFECT_ADC_MODEL_URL"
+      ),
       Options.optional
     ),
     system: Options.text("system").pipe(Options.withDescription("a system instruction"), Options.optional)
   },
   (flags) =>
-    lazily(load.chat, ({ chat }) =>
-      chat({ ...flags, backend: flags.backend as Option.Option<ModelConfig.BackendName> }).pipe(
-        Effect.catchAll(reportAny)
-      ))
-).pipe(Command.withDescription("a streaming conversation through ModelService (lines from stdin; /exit or EOF ends it)"))
+    lazily(
+      load.chat,
+      ({ chat }) =>
+        chat({ ...flags, backend: flags.backend as Option.Option<ModelConfig.BackendName> }).pipe(
+          Effect.catchAll(reportAny)
+        )
+    )
+).pipe(
+  Command.withDescription("a streaming conversation through ModelService (lines from stdin; /exit or EOF ends it)")
+)
 
 const demoCommand = Command.make(
   "demo",
   {
     real: Options.boolean("real").pipe(
-      Options.withDescription("run against Google Cloud with your ADC and the EFFECT_ADC_DEMO_* variables (docs/cli.md)")
+      Options.withDescription(
+        "run against Google Cloud with your ADC and the EFFECT_ADC_DEMO_* variables (docs/cli.md)"
+      )
     )
   },
   ({ real }) => lazily(load.demo, ({ demo }) => demo({ real }).pipe(Effect.catchAll(reportAny)))

@@ -32,8 +32,8 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
-import type * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import type * as Http from "node:http"
@@ -49,8 +49,8 @@ import * as ModelRequest from "../model/ModelRequest.js"
 import { ModelService } from "../model/ModelService.js"
 import * as Ollama from "../model/ollama/Ollama.js"
 import * as Emulator from "../testing/Emulator.js"
-import type * as GeminiEmulator from "../testing/models/GeminiEmulator.js"
 import * as ModelEmulators from "../testing/ModelEmulators.js"
+import type * as GeminiEmulator from "../testing/models/GeminiEmulator.js"
 
 const step = (n: number, text: string) => Console.log(`\n[${n}/7] ${text}`)
 const info = (text: string) => Console.log(`      ${text}`)
@@ -77,7 +77,12 @@ export interface DemoOptions {
 /** What the steps talk to. */
 interface Setup {
   readonly auth: Layer.Layer<AuthService.AuthService, DetectError | AuthError>
-  readonly gemini: { readonly project: string; readonly location: string; readonly model: string; readonly baseUrl?: string }
+  readonly gemini: {
+    readonly project: string
+    readonly location: string
+    readonly model: string
+    readonly baseUrl?: string
+  }
   readonly gemma: Option.Option<{ readonly url: string; readonly model: string }>
   readonly mcp: Option.Option<
     { readonly url: string; readonly tool: Option.Option<string>; readonly args: Record<string, unknown> }
@@ -142,7 +147,12 @@ const emulatedSetup = (lifetime: number): Effect.Effect<Setup, never, Scope.Scop
         // short-lived tokens in step 6: refresh when half the lifetime is left
         cache: { margin: "1 second", refreshAhead: `${Math.max(1, Math.floor(lifetime / 2))} seconds` }
       }),
-      gemini: { project: emulator.projectId, location: "global", model: "gemini-2.5-flash", baseUrl: models.gemini.url },
+      gemini: {
+        project: emulator.projectId,
+        location: "global",
+        model: "gemini-2.5-flash",
+        baseUrl: models.gemini.url
+      },
       gemma: Option.some({ url: models.ollama.url, model: "gemma3:4b" }),
       mcp: Option.map(mcp, (s) => ({ url: `${s.url}/mcp`, tool: Option.some("add"), args: { a: 2, b: 3 } })),
       emulated: Option.some({ emulator, gemini })
@@ -187,10 +197,12 @@ const realSetup = Config.all({
  * @since 0.1.0
  * @category Errors
  */
-export class DemoConfigInvalid extends Schema.TaggedError<DemoConfigInvalid>("effect-adc/DemoConfigInvalid")("DemoConfigInvalid", {
-  /** What is wrong and how to fix it (one line). */
-  detail: Schema.String
-}) {
+export class DemoConfigInvalid
+  extends Schema.TaggedError<DemoConfigInvalid>("effect-adc/DemoConfigInvalid")("DemoConfigInvalid", {
+    /** What is wrong and how to fix it (one line). */
+    detail: Schema.String
+  })
+{
   /** @since 0.1.0 */
   override get message(): string {
     return this.detail
@@ -265,7 +277,8 @@ const run = (setup: Setup, lifetime: number) =>
         ),
       onSome: (mcp) =>
         Option.match(sdk, {
-          onNone: () => skip("skipped: @modelcontextprotocol/sdk is not installed (npm install @modelcontextprotocol/sdk)"),
+          onNone: () =>
+            skip("skipped: @modelcontextprotocol/sdk is not installed (npm install @modelcontextprotocol/sdk)"),
           onSome: ({ Client, Transport }) =>
             Effect.gen(function*() {
               const runtime = yield* Effect.runtime<never>()
@@ -308,7 +321,10 @@ const run = (setup: Setup, lifetime: number) =>
           "the cache refreshes it ahead of expiry in the background"
       )
     } else {
-      const target = setup.gemma.pipe(Option.map((g) => new URL(g.url).origin), Option.getOrElse(() => "https://demo.a.run.app"))
+      const target = setup.gemma.pipe(
+        Option.map((g) => new URL(g.url).origin),
+        Option.getOrElse(() => "https://demo.a.run.app")
+      )
       emulated.emulator.controls.setTokenLifetime(lifetime)
       yield* auth.invalidate({ kind: "id", audience: target })
       yield* info(`${lifetime}-second ID tokens; one call per second:`)
@@ -341,9 +357,21 @@ const run = (setup: Setup, lifetime: number) =>
       yield* ok("done against Google Cloud")
     } else {
       const counts = emulated.emulator.controls.counts()
-      yield* info(`metadata server: ${counts["metadata.token"] ?? 0} access-token fetches, ${counts["metadata.identity"] ?? 0} ID-token fetches`)
-      yield* info(`Gemini endpoint: ${emulated.gemini.requests.length} requests, API keys seen: ${emulated.gemini.requests.filter((r) => r.headers["x-goog-api-key"] !== undefined).length}`)
-      yield* info(`Cloud Run front door: gemma ${counts["cloudrun:gemma"] ?? 0} requests, mcp-tools ${counts["cloudrun:mcp-tools"] ?? 0} requests`)
+      yield* info(
+        `metadata server: ${counts["metadata.token"] ?? 0} access-token fetches, ${
+          counts["metadata.identity"] ?? 0
+        } ID-token fetches`
+      )
+      yield* info(
+        `Gemini endpoint: ${emulated.gemini.requests.length} requests, API keys seen: ${
+          emulated.gemini.requests.filter((r) => r.headers["x-goog-api-key"] !== undefined).length
+        }`
+      )
+      yield* info(
+        `Cloud Run front door: gemma ${counts["cloudrun:gemma"] ?? 0} requests, mcp-tools ${
+          counts["cloudrun:mcp-tools"] ?? 0
+        } requests`
+      )
       yield* ok("Done. `effect-adc demo --real` runs the same program against Google Cloud (docs/cli.md).")
     }
   }).pipe(Effect.provide(setup.auth))
@@ -362,7 +390,12 @@ export const demo = (
 > =>
   Effect.gen(function*() {
     const real = options.real === true
-    yield* step(1, real ? "Google Cloud with your Application Default Credentials" : "Booting as if on Cloud Run: a metadata server, no gcloud, no API key")
+    yield* step(
+      1,
+      real
+        ? "Google Cloud with your Application Default Credentials"
+        : "Booting as if on Cloud Run: a metadata server, no gcloud, no API key"
+    )
     const setup = real
       ? yield* Effect.mapError(realSetup, (e) =>
         new DemoConfigInvalid({
@@ -372,7 +405,11 @@ export const demo = (
       : yield* emulatedSetup(options.lifetimeSeconds ?? 4)
     for (const { emulator } of Option.toArray(setup.emulated)) {
       yield* ok(`metadata server at ${emulator.metadataHost} (GCE_METADATA_HOST), project ${emulator.projectId}`)
-      yield* info(`Gemini endpoint ${setup.gemini.baseUrl}; Cloud Run services: ${[...Option.toArray(setup.gemma), ...Option.toArray(setup.mcp)].map((s) => s.url).join(", ")}`)
+      yield* info(
+        `Gemini endpoint ${setup.gemini.baseUrl}; Cloud Run services: ${
+          [...Option.toArray(setup.gemma), ...Option.toArray(setup.mcp)].map((s) => s.url).join(", ")
+        }`
+      )
     }
     yield* run(setup, options.lifetimeSeconds ?? 4)
   }).pipe(Effect.provide(FetchHttpClient.layer), Effect.scoped)

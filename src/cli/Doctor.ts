@@ -74,62 +74,64 @@ export const diagnose = <E extends AuthError>(
       checks.push({ name: "audience", ok: false, detail: error.message })
       return { checks, exitCode: 1 }
     }
-    const built = yield* Effect.either(Effect.scoped(Effect.gen(function*() {
-      const auth = yield* AuthService.AuthService
-      const identity = auth.identity
-      checks.push({ name: "ADC source", ok: true, detail: `${identity.source} (found through ${identity.origin})` })
-      checks.push({
-        name: "principal",
-        ok: identity.principal !== undefined,
-        detail: identity.principal ?? "unknown (gcloud user credentials do not name the user until a token is minted)"
-      })
-      checks.push({
-        name: "project",
-        ok: identity.projectId !== undefined,
-        detail: identity.projectId ?? "unknown: set GOOGLE_CLOUD_PROJECT (it also avoids a slow gcloud lookup)"
-      })
-      if (identity.quotaProject !== undefined) {
-        checks.push({ name: "quota project", ok: true, detail: identity.quotaProject })
-      }
-
-      const access = yield* Effect.either(auth.accessToken())
-      checks.push(Either.match(access, {
-        onLeft: (error) => ({ name: "access token", ok: false, detail: describeError(error) }),
-        onRight: (token) => ({
-          name: "access token",
-          ok: true,
-          detail: `minted, valid for ${Math.round((token.expiresAt - Date.now()) / 1000)} s`
+    const built = yield* Effect.either(Effect.scoped(
+      Effect.gen(function*() {
+        const auth = yield* AuthService.AuthService
+        const identity = auth.identity
+        checks.push({ name: "ADC source", ok: true, detail: `${identity.source} (found through ${identity.origin})` })
+        checks.push({
+          name: "principal",
+          ok: identity.principal !== undefined,
+          detail: identity.principal ?? "unknown (gcloud user credentials do not name the user until a token is minted)"
         })
-      }))
-
-      const receivedAt = Date.now()
-      const id = yield* Effect.either(auth.idToken(options.audience))
-      checks.push(Either.match(id, {
-        onLeft: (error) => ({ name: "ID token", ok: false, detail: describeError(error) }),
-        onRight: (token) => ({
-          name: "ID token",
-          ok: true,
-          detail: identity.idTokens.audience === "oauth-client"
-            ? `minted; its audience is the OAuth client ${identity.idTokens.clientId}, not ${options.audience} ` +
-              "(Cloud Run accepts it for users with roles/run.invoker; impersonate a service account for a " +
-              "URL audience)"
-            : `minted for ${options.audience}, valid for ${Math.round((token.expiresAt - Date.now()) / 1000)} s`
+        checks.push({
+          name: "project",
+          ok: identity.projectId !== undefined,
+          detail: identity.projectId ?? "unknown: set GOOGLE_CLOUD_PROJECT (it also avoids a slow gcloud lookup)"
         })
-      }))
-      if (Either.isRight(id)) {
-        const skew = skewSeconds(id.right, receivedAt)
-        if (skew !== undefined) {
-          checks.push({
-            name: "clock skew",
-            ok: Math.abs(skew) <= 60,
-            detail: Math.abs(skew) <= 60
-              ? `${skew} s against the token issuer`
-              : `${skew} s against the token issuer: sync this machine's clock (NTP); tokens may look expired`
-          })
+        if (identity.quotaProject !== undefined) {
+          checks.push({ name: "quota project", ok: true, detail: identity.quotaProject })
         }
-      }
-      return Either.isLeft(access) || Either.isLeft(id) ? 3 : 0
-    }).pipe(Effect.provide(layer))))
+
+        const access = yield* Effect.either(auth.accessToken())
+        checks.push(Either.match(access, {
+          onLeft: (error) => ({ name: "access token", ok: false, detail: describeError(error) }),
+          onRight: (token) => ({
+            name: "access token",
+            ok: true,
+            detail: `minted, valid for ${Math.round((token.expiresAt - Date.now()) / 1000)} s`
+          })
+        }))
+
+        const receivedAt = Date.now()
+        const id = yield* Effect.either(auth.idToken(options.audience))
+        checks.push(Either.match(id, {
+          onLeft: (error) => ({ name: "ID token", ok: false, detail: describeError(error) }),
+          onRight: (token) => ({
+            name: "ID token",
+            ok: true,
+            detail: identity.idTokens.audience === "oauth-client"
+              ? `minted; its audience is the OAuth client ${identity.idTokens.clientId}, not ${options.audience} ` +
+                "(Cloud Run accepts it for users with roles/run.invoker; impersonate a service account for a " +
+                "URL audience)"
+              : `minted for ${options.audience}, valid for ${Math.round((token.expiresAt - Date.now()) / 1000)} s`
+          })
+        }))
+        if (Either.isRight(id)) {
+          const skew = skewSeconds(id.right, receivedAt)
+          if (skew !== undefined) {
+            checks.push({
+              name: "clock skew",
+              ok: Math.abs(skew) <= 60,
+              detail: Math.abs(skew) <= 60
+                ? `${skew} s against the token issuer`
+                : `${skew} s against the token issuer: sync this machine's clock (NTP); tokens may look expired`
+            })
+          }
+        }
+        return Either.isLeft(access) || Either.isLeft(id) ? 3 : 0
+      }).pipe(Effect.provide(layer))
+    ))
     if (Either.isLeft(built)) {
       checks.push({ name: "ADC source", ok: false, detail: describeError(built.left) })
       return { checks, exitCode: 2 }

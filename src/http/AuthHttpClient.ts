@@ -139,7 +139,8 @@ export function sign(
   options?: Options
 ): <E, R>(client: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E | IdTokenError, R>
 export function sign(auth: AuthService["Type"], target: TokenTarget, options: Options = {}) {
-  return <E, R>(client: HttpClient.HttpClient.With<E, R>) => signing.signClient(client, fromService(auth), target, options)
+  return <E, R>(client: HttpClient.HttpClient.With<E, R>) =>
+    signing.signClient(client, fromService(auth), target, options)
 }
 
 /**

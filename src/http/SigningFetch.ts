@@ -78,7 +78,10 @@ export interface Options {
  */
 export interface Signer {
   /** The headers for a target; a signer may stop waiting when `signal` aborts (the fetch also stops waiting). */
-  readonly headers: (target: TokenTarget, options?: { readonly signal?: AbortSignal | undefined }) => Promise<AuthHeaders>
+  readonly headers: (
+    target: TokenTarget,
+    options?: { readonly signal?: AbortSignal | undefined }
+  ) => Promise<AuthHeaders>
   readonly invalidate: (target: TokenTarget, rejected?: AuthToken.AuthToken) => Promise<void>
 }
 
@@ -93,7 +96,9 @@ const entriesOf = (targets: Options["targets"]): ReadonlyArray<Entry> =>
     try {
       origin = new URL(key).origin
     } catch {
-      throw new TypeError(`effect-adc SigningFetch: the target key "${key}" is not a URL; use an origin such as https://svc-abc-uc.a.run.app`)
+      throw new TypeError(
+        `effect-adc SigningFetch: the target key "${key}" is not a URL; use an origin such as https://svc-abc-uc.a.run.app`
+      )
     }
     const target: TokenTarget = route === "id"
       ? { kind: "id", audience: origin }
@@ -302,7 +307,7 @@ export const make = (auth: Signer, options: Options): typeof globalThis.fetch =>
         for (const name of bodyHeaders) callerHeaders.delete(name)
       } else body = again?.body
       method = next.method
-      if (next.url.origin !== url.origin) for (const name of crossOriginHeaders) callerHeaders.delete(name)
+      if (next.url.origin !== url.origin) { for (const name of crossOriginHeaders) callerHeaders.delete(name) }
       await discard(response)
       url = next.url
       // Each hop is signed for its own origin only, or not at all.

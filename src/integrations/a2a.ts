@@ -48,5 +48,8 @@ export interface Options {
  * @since 0.1.0
  * @category Constructors
  */
-export const fetchImpl = (auth: SigningFetch.Signer, agentUrl: string | URL, options: Options = {}): typeof globalThis.fetch =>
-  idTokenFetch(auth, agentUrl, options)
+export const fetchImpl = (
+  auth: SigningFetch.Signer,
+  agentUrl: string | URL,
+  options: Options = {}
+): typeof globalThis.fetch => idTokenFetch(auth, agentUrl, options)

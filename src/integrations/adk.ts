@@ -36,10 +36,10 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { BaseLlm, type BaseLlmConnection, type LlmRequest, type LlmResponse } from "@google/adk"
+import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Cause from "effect/Cause"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Runtime from "effect/Runtime"
@@ -93,8 +93,7 @@ export interface Options {
 // LlmRequest → ModelRequest
 // -----------------------------------------------------------------------------
 
-const isRecord = (u: unknown): u is Record<string, unknown> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 const systemText = (instruction: GenerateContentConfig["systemInstruction"]): string | undefined => {
   if (instruction === undefined) return undefined
@@ -103,7 +102,9 @@ const systemText = (instruction: GenerateContentConfig["systemInstruction"]): st
     if (typeof item === "string") return [item]
     if (!isRecord(item)) return []
     if (Array.isArray(item["parts"])) {
-      return (item["parts"] as Array<Part>).flatMap((p) => (typeof p.text === "string" && p.thought !== true ? [p.text] : []))
+      return (item["parts"] as Array<Part>).flatMap((
+        p
+      ) => (typeof p.text === "string" && p.thought !== true ? [p.text] : []))
     }
     return typeof item["text"] === "string" ? [item["text"]] : []
   })
@@ -139,12 +140,23 @@ const toContents = (contents: ReadonlyArray<Content>): Array<ModelRequest.Conten
           response: part.functionResponse.response ?? {}
         })
       } else if (part.inlineData?.data !== undefined) {
-        parts.push({ _tag: "inlineData", mimeType: part.inlineData.mimeType ?? "application/octet-stream", data: part.inlineData.data })
+        parts.push({
+          _tag: "inlineData",
+          mimeType: part.inlineData.mimeType ?? "application/octet-stream",
+          data: part.inlineData.data
+        })
       } else if (typeof part.text === "string") {
-        parts.push({ _tag: "text", text: part.text, ...(part.thought === true ? { thought: true } : {}), ...thoughtSignature })
+        parts.push({
+          _tag: "text",
+          text: part.text,
+          ...(part.thought === true ? { thought: true } : {}),
+          ...thoughtSignature
+        })
       } else if (part.fileData !== undefined) {
         throw new Error(
-          `effect-adc/adk: fileData parts (${part.fileData.fileUri ?? "a file URI"}) are not supported; send the bytes as inlineData`
+          `effect-adc/adk: fileData parts (${
+            part.fileData.fileUri ?? "a file URI"
+          }) are not supported; send the bytes as inlineData`
         )
       }
     }
@@ -335,12 +347,14 @@ export class AdcLlm extends BaseLlm {
   readonly #options: Options
   readonly #dispose: () => Promise<void>
 
-  constructor(options: Options & {
-    /** The runtime that provides ModelService. */
-    readonly runtime: () => Promise<Runtime.Runtime<ModelService>>
-    /** Releases the runtime (for {@link fromLayer}). */
-    readonly dispose?: (() => Promise<void>) | undefined
-  }) {
+  constructor(
+    options: Options & {
+      /** The runtime that provides ModelService. */
+      readonly runtime: () => Promise<Runtime.Runtime<ModelService>>
+      /** Releases the runtime (for {@link fromLayer}). */
+      readonly dispose?: (() => Promise<void>) | undefined
+    }
+  ) {
     super({ model: options.model })
     const { runtime, dispose, ...rest } = options
     this.#runtime = runtime
@@ -363,7 +377,10 @@ export class AdcLlm extends BaseLlm {
     const runtime = await this.#runtime()
     const signal = abortSignal === undefined ? {} : { signal: abortSignal }
     if (!stream) {
-      const exit = await Runtime.runPromiseExit(runtime)(Effect.flatMap(ModelService, (m) => m.generate(request)), signal)
+      const exit = await Runtime.runPromiseExit(runtime)(
+        Effect.flatMap(ModelService, (m) => m.generate(request)),
+        signal
+      )
       if (Exit.isFailure(exit)) throw failureOf(exit)
       yield toLlmResponse(exit.value)
       return
@@ -427,7 +444,10 @@ class StreamFailure {
  * @category Constructors
  */
 export const make = (options: Options): Effect.Effect<AdcLlm, never, ModelService> =>
-  Effect.map(Effect.runtime<ModelService>(), (runtime) => new AdcLlm({ ...options, runtime: () => Promise.resolve(runtime) }))
+  Effect.map(
+    Effect.runtime<ModelService>(),
+    (runtime) => new AdcLlm({ ...options, runtime: () => Promise.resolve(runtime) })
+  )
 
 /**
  * The model over a ModelService layer, on its own `ManagedRuntime` (built on first
@@ -458,7 +478,9 @@ export const fromAuthClient = <E>(
   fromLayer(
     backend.pipe(
       Layer.provide(FetchHttpClient.layer),
-      Layer.provide(Layer.effect(AuthService, Effect.orDie(Effect.tryPromise(() => auth.runtime.runPromise(AuthService)))))
+      Layer.provide(
+        Layer.effect(AuthService, Effect.orDie(Effect.tryPromise(() => auth.runtime.runPromise(AuthService))))
+      )
     ),
     options
   )

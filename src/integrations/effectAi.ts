@@ -98,8 +98,10 @@ export const withConfigOverride: {
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, overrides: Partial<Options>): Effect.Effect<A, E, R> =>
-    Effect.flatMap(Effect.serviceOption(Config), (current) =>
-      Effect.provideService(self, Config, merge(Option.getOrElse(current, () => ({})), overrides)))
+    Effect.flatMap(
+      Effect.serviceOption(Config),
+      (current) => Effect.provideService(self, Config, merge(Option.getOrElse(current, () => ({})), overrides))
+    )
 )
 
 const merge = <O extends Partial<Options>>(base: O, overrides: Partial<Options>): O => ({
@@ -157,10 +159,12 @@ const signatureOf = (options: Prompt.ProviderOptions): string | undefined => {
   return typeof value === "string" ? value : undefined
 }
 
-const isRecord = (u: unknown): u is Record<string, unknown> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
-const fileData = (method: string, part: Prompt.FilePart): Effect.Effect<ModelRequest.InlineDataPart, AiError.AiError> => {
+const fileData = (
+  method: string,
+  part: Prompt.FilePart
+): Effect.Effect<ModelRequest.InlineDataPart, AiError.AiError> => {
   const mimeType = part.mediaType === "image/*" ? "image/jpeg" : part.mediaType
   if (typeof part.data === "string") return Effect.succeed({ _tag: "inlineData", mimeType, data: part.data })
   if (part.data instanceof Uint8Array) {

@@ -49,8 +49,11 @@ export interface Options {
  * @since 0.1.0
  * @category Constructors
  */
-export const fetch = (auth: SigningFetch.Signer, serverUrl: string | URL, options: Options = {}): typeof globalThis.fetch =>
-  idTokenFetch(auth, serverUrl, options)
+export const fetch = (
+  auth: SigningFetch.Signer,
+  serverUrl: string | URL,
+  options: Options = {}
+): typeof globalThis.fetch => idTokenFetch(auth, serverUrl, options)
 
 /**
  * The options of `new StreamableHTTPClientTransport(url, options)`; `extra` options

@@ -22,8 +22,7 @@ const secretPatterns: ReadonlyArray<RegExp> = [
 export const scrub = (text: string): string => {
   let out = text
   for (const pattern of secretPatterns) {
-    out = out.replace(pattern, (_match, prefix?: unknown) =>
-      `${typeof prefix === "string" ? prefix : ""}<redacted>`)
+    out = out.replace(pattern, (_match, prefix?: unknown) => `${typeof prefix === "string" ? prefix : ""}<redacted>`)
   }
   return out
 }

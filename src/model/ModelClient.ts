@@ -56,7 +56,11 @@ export const make = <E>(layer: Layer.Layer<ModelService, E, never>): ModelClient
     generate: (request, options) =>
       bridge.run("ModelClient.generate", Effect.flatMap(ModelService, (model) => model.generate(request)), options),
     countTokens: (request, options) =>
-      bridge.run("ModelClient.countTokens", Effect.flatMap(ModelService, (model) => model.countTokens(request)), options),
+      bridge.run(
+        "ModelClient.countTokens",
+        Effect.flatMap(ModelService, (model) => model.countTokens(request)),
+        options
+      ),
     stream: (request, options) => ({
       [Symbol.asyncIterator]: () => {
         const signal = options?.signal
@@ -80,7 +84,9 @@ export const make = <E>(layer: Layer.Layer<ModelService, E, never>): ModelClient
             reject(error)
           }
           if (signal?.aborted === true) stop(new CallAborted({ operation: "ModelClient.stream" }))
-          signal?.addEventListener("abort", () => stop(new CallAborted({ operation: "ModelClient.stream" })), { once: true })
+          signal?.addEventListener("abort", () => stop(new CallAborted({ operation: "ModelClient.stream" })), {
+            once: true
+          })
           closers.set(close, () => stop(new ClientClosed({ operation: "ModelClient.stream" })))
         })
         stopped.catch(() => {})

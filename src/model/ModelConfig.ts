@@ -89,7 +89,11 @@ export const RoutesFromString: Schema.Schema<ReadonlyArray<RouteConfig>, string>
         }
         if (!Schema.is(BackendName)(backend)) {
           return ParseResult.fail(
-            new ParseResult.Type(ast, text, `unknown backend "${backend}" in "${entry}" (use ${BackendName.literals.join(", ")})`)
+            new ParseResult.Type(
+              ast,
+              text,
+              `unknown backend "${backend}" in "${entry}" (use ${BackendName.literals.join(", ")})`
+            )
           )
         }
         routes.push({ match, backend })
@@ -148,7 +152,11 @@ const perBackend = (
     )),
     (pairs) => {
       const out: Partial<Record<BackendName, string>> = {}
-      for (const [backend, value] of pairs) if (Option.isSome(value)) out[backend] = value.value
+      for (const [backend, value] of pairs) {
+        if (Option.isSome(value)) {
+          out[backend] = value.value
+        }
+      }
       return out
     }
   )
@@ -166,7 +174,9 @@ export const config: Config.Config<ModelConfig> = Config.all({
   urls: perBackend("URL", url),
   audience: Config.option(Config.string("EFFECT_ADC_MODEL_AUDIENCE")),
   audiences: perBackend("AUDIENCE", Config.string),
-  header: Config.option(Schema.Config("EFFECT_ADC_MODEL_TOKEN_HEADER", Schema.Literal("Authorization", "X-Serverless-Authorization"))).pipe(
+  header: Config.option(
+    Schema.Config("EFFECT_ADC_MODEL_TOKEN_HEADER", Schema.Literal("Authorization", "X-Serverless-Authorization"))
+  ).pipe(
     Config.map(Option.getOrUndefined)
   ),
   apiKey: Config.option(Config.redacted("EFFECT_ADC_MODEL_API_KEY")),
@@ -240,7 +250,10 @@ export const layerFrom = (c: ModelConfig): Built => {
   return Router.layer({
     routes: routes.value.map((route) => ({
       match: route.match,
-      layer: layerOf(route.backend, `required because EFFECT_ADC_MODEL_ROUTES routes ${route.match} to ${route.backend}`)
+      layer: layerOf(
+        route.backend,
+        `required because EFFECT_ADC_MODEL_ROUTES routes ${route.match} to ${route.backend}`
+      )
     })),
     fallback: fallback === undefined ? undefined : {
       layer: layerOf(fallback, `required because EFFECT_ADC_MODEL_FALLBACK=${fallback}`),

@@ -99,7 +99,10 @@ export const fromConfigError = (error: ConfigError.ConfigError): ModelConfigErro
     variable,
     reason: ConfigError.isMissingDataOnly(error) ? "Missing" : "Invalid",
     // Effect's messages repeat the path; keep what it says about the value
-    detail: detail.replace(/^Expected \S+ to exist in the provided map$/, "").replace(/^\(Missing data at [^)]*\)\s*/, ""),
+    detail: detail.replace(/^Expected \S+ to exist in the provided map$/, "").replace(
+      /^\(Missing data at [^)]*\)\s*/,
+      ""
+    ),
     cause: error
   })
 }

@@ -81,8 +81,13 @@ const said = (detail: string) => {
 const located = (error: { readonly model?: string | undefined; readonly url?: string | undefined }) =>
   error.model === undefined && error.url === undefined
     ? ""
-    : ` [${[error.model === undefined ? undefined : `model ${error.model}`, error.url === undefined ? undefined : `at ${error.url}`]
-      .filter((s) => s !== undefined).join(" ")}]`
+    : ` [${
+      [
+        error.model === undefined ? undefined : `model ${error.model}`,
+        error.url === undefined ? undefined : `at ${error.url}`
+      ]
+        .filter((s) => s !== undefined).join(" ")
+    }]`
 
 /**
  * The context every error of one call carries: backend, model, and the request's
@@ -150,7 +155,9 @@ export class RateLimited extends Retryable(
   /** @since 0.1.0 */
   override get message(): string {
     const wait = this.retryAfterMillis === undefined ? "" : ` The server asked to wait ${this.retryAfterMillis} ms.`
-    return `${backendName[this.backend]} is rate limiting this caller${statusText(this.status)}${located(this)}${said(this.detail)}.` +
+    return `${backendName[this.backend]} is rate limiting this caller${statusText(this.status)}${located(this)}${
+      said(this.detail)
+    }.` +
       `${wait} The default retry policy waits and retries; if it persists, request a higher quota ` +
       `(https://cloud.google.com/docs/quotas/help/request_increase), lower concurrency, or raise the ` +
       `Cloud Run service's max instances.`
@@ -181,7 +188,9 @@ export class Unauthorized extends Retryable(
         "(or a custom audience configured on it); check the configured audience."
       : "Check Application Default Credentials (`gcloud auth application-default login` locally, the " +
         "service account on Cloud Run) and that the access token has the cloud-platform scope."
-    return `${backendName[this.backend]} rejected the credentials${statusText(this.status)}${located(this)}${said(this.detail)}. ${hint}`
+    return `${backendName[this.backend]} rejected the credentials${statusText(this.status)}${located(this)}${
+      said(this.detail)
+    }. ${hint}`
   }
 }
 
@@ -212,7 +221,9 @@ export class PermissionDenied extends Retryable(
       ? "Grant the caller roles/aiplatform.user on the project, and check project, location and model name."
       : "Grant the caller roles/serviceusage.serviceUsageConsumer on the quota project (x-goog-user-project) " +
         "and enable generativelanguage.googleapis.com there."
-    return `${backendName[this.backend]} denied the request${statusText(this.status)}${located(this)}${said(this.detail)}. ${hint}`
+    return `${backendName[this.backend]} denied the request${statusText(this.status)}${located(this)}${
+      said(this.detail)
+    }. ${hint}`
   }
 }
 
@@ -237,7 +248,9 @@ export class NotFound extends Retryable(
       : this.backend === "gemini-vertex"
       ? "Check the model name and that it is available in the configured location (try `global`)."
       : "Check the model name (models.list shows what the API serves) and the API version."
-    return `${backendName[this.backend]} did not find it${statusText(this.status)}${located(this)}${said(this.detail)}. ${hint}`
+    return `${backendName[this.backend]} did not find it${statusText(this.status)}${located(this)}${
+      said(this.detail)
+    }. ${hint}`
   }
 }
 
@@ -261,7 +274,9 @@ export class InvalidRequest extends Retryable(
 ) {
   /** @since 0.1.0 */
   override get message(): string {
-    return `${backendName[this.backend]} rejected the request as invalid${statusText(this.status)}${located(this)}${said(this.detail)}` +
+    return `${backendName[this.backend]} rejected the request as invalid${statusText(this.status)}${located(this)}${
+      said(this.detail)
+    }` +
       `${this.field === undefined ? "" : ` (field ${this.field})`}. Fix the request: a setting this model ` +
       `does not support, a malformed tool schema or an unsupported content part are the usual causes.`
   }
@@ -295,8 +310,12 @@ export class ContentBlocked extends Retryable(
 ) {
   /** @since 0.1.0 */
   override get message(): string {
-    return `${backendName[this.backend]} blocked the ${this.where} (${this.blockReason})${located(this)}${said(this.detail)}. ` +
-      `Rephrase the ${this.where === "prompt" ? "prompt" : "request"} or adjust safetySettings where the model allows it.`
+    return `${backendName[this.backend]} blocked the ${this.where} (${this.blockReason})${located(this)}${
+      said(this.detail)
+    }. ` +
+      `Rephrase the ${
+        this.where === "prompt" ? "prompt" : "request"
+      } or adjust safetySettings where the model allows it.`
   }
 }
 
@@ -316,7 +335,9 @@ export class Unavailable extends Retryable(
 ) {
   /** @since 0.1.0 */
   override get message(): string {
-    return `${backendName[this.backend]} is temporarily unavailable${statusText(this.status)}${located(this)}${said(this.detail)}. ` +
+    return `${backendName[this.backend]} is temporarily unavailable${statusText(this.status)}${located(this)}${
+      said(this.detail)
+    }. ` +
       `It is retried with backoff; for Cloud Run GPU services set min instances to avoid cold starts.`
   }
 }
@@ -355,7 +376,9 @@ export class Timeout extends Retryable(
 ) {
   /** @since 0.1.0 */
   override get message(): string {
-    return `${backendName[this.backend]} did not answer in time${statusText(this.status)}${located(this)}${said(this.detail)}. ` +
+    return `${backendName[this.backend]} did not answer in time${statusText(this.status)}${located(this)}${
+      said(this.detail)
+    }. ` +
       `Raise the request's timeout (a GPU Cloud Run cold start takes tens of seconds) or lower maxOutputTokens.`
   }
 }
@@ -374,7 +397,9 @@ export class Transport extends Retryable(
 ) {
   /** @since 0.1.0 */
   override get message(): string {
-    return `Could not talk to ${backendName[this.backend].replace(/^The /, "the ")}${located(this)}${said(this.detail)}. ` +
+    return `Could not talk to ${backendName[this.backend].replace(/^The /, "the ")}${located(this)}${
+      said(this.detail)
+    }. ` +
       `Check the base URL, DNS and network egress (VPC connector, proxy).`
   }
 }
@@ -394,7 +419,11 @@ export class Decode extends Retryable(
 ) {
   /** @since 0.1.0 */
   override get message(): string {
-    return `${backendName[this.backend]} answered with a body we could not read${statusText(this.status)}${located(this)}${said(this.detail)}. Check that the base URL points at the right kind of server; if it does, please report this with the body.`
+    return `${backendName[this.backend]} answered with a body we could not read${statusText(this.status)}${
+      located(this)
+    }${
+      said(this.detail)
+    }. Check that the base URL points at the right kind of server; if it does, please report this with the body.`
   }
 }
 

@@ -35,7 +35,9 @@ export interface Route<E, R> {
 export interface Options<E, R> {
   readonly routes: ReadonlyArray<Route<E, R>>
   /** Where a retryable failure goes next; `model` replaces the request's model. */
-  readonly fallback?: { readonly layer: Layer.Layer<ModelService, E, R>; readonly model?: string | undefined } | undefined
+  readonly fallback?:
+    | { readonly layer: Layer.Layer<ModelService, E, R>; readonly model?: string | undefined }
+    | undefined
 }
 
 const toRegExp = (match: string | RegExp): RegExp =>

@@ -86,7 +86,8 @@ const check = (config: ProxyConfig): Effect.Effect<ProxyConfig, ProxyConfigInval
   if (!config.allowNonLoopback && !loopback.has(config.host)) {
     return Effect.fail(
       new ProxyConfigInvalid({
-        detail: `binding to ${config.host} exposes the proxy beyond this machine; pass --allow-non-loopback if you mean it`
+        detail:
+          `binding to ${config.host} exposes the proxy beyond this machine; pass --allow-non-loopback if you mean it`
       })
     )
   }
@@ -100,7 +101,8 @@ const check = (config: ProxyConfig): Effect.Effect<ProxyConfig, ProxyConfigInval
     if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
       return Effect.fail(
         new ProxyConfigInvalid({
-          detail: `upstream of route ${route.prefix} must be scheme://host[:port][/base-path], without user info, query or fragment`
+          detail:
+            `upstream of route ${route.prefix} must be scheme://host[:port][/base-path], without user info, query or fragment`
         })
       )
     }
@@ -112,7 +114,8 @@ const check = (config: ProxyConfig): Effect.Effect<ProxyConfig, ProxyConfigInval
     if (route.forwardAuthorization === true && route.header !== "X-Serverless-Authorization") {
       return Effect.fail(
         new ProxyConfigInvalid({
-          detail: `route ${route.prefix} forwards the caller's Authorization, so the token must go in X-Serverless-Authorization`
+          detail:
+            `route ${route.prefix} forwards the caller's Authorization, so the token must go in X-Serverless-Authorization`
         })
       )
     }

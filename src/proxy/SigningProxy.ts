@@ -129,7 +129,9 @@ export class ProxyListenFailed extends Schema.TaggedError<ProxyListenFailed>("ef
       : this.code === "EADDRNOTAVAIL"
       ? "that address is not one of this machine's; use 127.0.0.1"
       : "check --host and --port"
-    return `The proxy could not listen on ${this.host}:${this.port}${this.code === undefined ? "" : ` (${this.code})`}: ${why}.`
+    return `The proxy could not listen on ${this.host}:${this.port}${
+      this.code === undefined ? "" : ` (${this.code})`
+    }: ${why}.`
   }
 }
 
@@ -264,8 +266,9 @@ export const make = (
  * @since 0.1.0
  * @category Constructors
  */
-export const start = (config: ProxyConfig): Effect.Effect<SigningProxy.Service, ProxyListenFailed, AuthService | Scope.Scope> =>
-  make(config)
+export const start = (
+  config: ProxyConfig
+): Effect.Effect<SigningProxy.Service, ProxyListenFailed, AuthService | Scope.Scope> => make(config)
 
 /**
  * The proxy as a layer: it listens while the layer is alive.
@@ -273,8 +276,10 @@ export const start = (config: ProxyConfig): Effect.Effect<SigningProxy.Service, 
  * @since 0.2.0
  * @category Layers
  */
-export const layer = (config: ProxyConfig, options: Options = {}): Layer.Layer<SigningProxy, ProxyListenFailed, AuthService> =>
-  Layer.scoped(SigningProxy, make(config, options))
+export const layer = (
+  config: ProxyConfig,
+  options: Options = {}
+): Layer.Layer<SigningProxy, ProxyListenFailed, AuthService> => Layer.scoped(SigningProxy, make(config, options))
 
 /**
  * What running the proxy needs.

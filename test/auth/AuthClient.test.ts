@@ -6,7 +6,6 @@ import { useEmulator } from "../support/emulator.js"
 
 const emulator = useEmulator({ env: true })
 
-
 const audience = "https://gemma-abc123-uc.a.run.app"
 
 describe("AuthClient (Promise facade)", () => {

@@ -316,7 +316,10 @@ describe("project of a gcloud user without GOOGLE_CLOUD_PROJECT", () => {
     await fs.mkdir(path.join(config, "configurations"))
     await fs.writeFile(path.join(config, "active_config"), "work\n")
     await fs.writeFile(path.join(config, "configurations", "config_default"), "[core]\nproject = not-the-active-one\n")
-    await fs.writeFile(path.join(config, "configurations", "config_work"), "[auth]\naccount = a@b.c\n[core]\naccount = a@b.c\nproject = from-gcloud-config\n")
+    await fs.writeFile(
+      path.join(config, "configurations", "config_work"),
+      "[auth]\naccount = a@b.c\n[core]\naccount = a@b.c\nproject = from-gcloud-config\n"
+    )
     const saved = { project: process.env["GOOGLE_CLOUD_PROJECT"], config: process.env["CLOUDSDK_CONFIG"] }
     process.env["GOOGLE_CLOUD_PROJECT"] = ""
     process.env["CLOUDSDK_CONFIG"] = config
@@ -327,7 +330,9 @@ describe("project of a gcloud user without GOOGLE_CLOUD_PROJECT", () => {
       )))
       expect(identity.projectId).toBe("from-gcloud-config")
     } finally {
-      for (const [name, value] of [["GOOGLE_CLOUD_PROJECT", saved.project], ["CLOUDSDK_CONFIG", saved.config]] as const) {
+      for (
+        const [name, value] of [["GOOGLE_CLOUD_PROJECT", saved.project], ["CLOUDSDK_CONFIG", saved.config]] as const
+      ) {
         if (value === undefined) delete process.env[name]
         else process.env[name] = value
       }

@@ -24,9 +24,14 @@ const noCredentials: Record<string, string> = {
 
 const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...noCredentials, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
-    })
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { env: { ...noCredentials, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
+      }
+    )
   })
 
 const adc = /No Application Default Credentials|application-default login/
@@ -37,11 +42,24 @@ const mistakes: ReadonlyArray<{
   readonly env?: Record<string, string>
   readonly blames: RegExp
 }> = [
-  { name: "token id with an http audience", args: ["token", "id", "--audience", "http://example.com"], blames: /audience.*use https/ },
-  { name: "token access with a malformed scope", args: ["token", "access", "--scopes", "cloud platform"], blames: /--scopes/ },
-  { name: "identity with a bad auth variable", args: ["identity"], env: { EFFECT_ADC_TOKEN_MARGIN: "banana" }, blames: /auth configuration is invalid/ },
+  {
+    name: "token id with an http audience",
+    args: ["token", "id", "--audience", "http://example.com"],
+    blames: /audience.*use https/
+  },
+  {
+    name: "token access with a malformed scope",
+    args: ["token", "access", "--scopes", "cloud platform"],
+    blames: /--scopes/
+  },
+  {
+    name: "identity with a bad auth variable",
+    args: ["identity"],
+    env: { EFFECT_ADC_TOKEN_MARGIN: "banana" },
+    blames: /auth configuration is invalid/
+  },
   { name: "doctor with an ftp audience", args: ["doctor", "--audience", "ftp://svc"], blames: /✗ audience: .*ftp/ },
-  { name: "proxy with a malformed route", args: ["proxy", "--route", "no-equals-sign"], blames: /route/i },
+  { name: "proxy with a malformed route", args: ["proxy", "--route", "no-equals-sign"], blames: /route/i }
 ]
 
 // Subprocesses start slowly (tsx): run them side by side.

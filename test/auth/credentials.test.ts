@@ -37,7 +37,12 @@ const withJson = async <A, E>(
   if (via === "GOOGLE_APPLICATION_CREDENTIALS") process.env["GOOGLE_APPLICATION_CREDENTIALS"] = path
   try {
     return await Effect.runPromiseExit(
-      Effect.scoped(Effect.flatMap(Layer.build(AuthService.layer(options)), (context) => use(Context.get(context, AuthService.AuthService))))
+      Effect.scoped(
+        Effect.flatMap(
+          Layer.build(AuthService.layer(options)),
+          (context) => use(Context.get(context, AuthService.AuthService))
+        )
+      )
     )
   } finally {
     process.env["GOOGLE_APPLICATION_CREDENTIALS"] = ""
@@ -63,15 +68,24 @@ afterEach(() => {
 const kinds = [
   { name: "service_account", write: () => emulator.credentials.writeServiceAccountKey() },
   { name: "authorized_user", write: () => emulator.credentials.writeAuthorizedUser() },
-  { name: "impersonated_service_account", write: () => emulator.credentials.writeImpersonated({ source: "service_account" }) },
-  { name: "external_account (impersonating)", write: () => emulator.credentials.writeExternalAccount({ impersonate: true }) }
+  {
+    name: "impersonated_service_account",
+    write: () => emulator.credentials.writeImpersonated({ source: "service_account" })
+  },
+  {
+    name: "external_account (impersonating)",
+    write: () => emulator.credentials.writeExternalAccount({ impersonate: true })
+  }
 ] as const
 
 describe.each(vias)("a good credential through %s", (via) => {
   it.each(kinds)("$name: both token kinds, and no warning printed", async ({ write }) => {
     const json = await readJson(await write())
-    const exit = await withJson(json, via, (auth) =>
-      Effect.all([auth.accessToken(), auth.idToken(audience)]).pipe(Effect.as(auth.identity.origin)))
+    const exit = await withJson(
+      json,
+      via,
+      (auth) => Effect.all([auth.accessToken(), auth.idToken(audience)]).pipe(Effect.as(auth.identity.origin))
+    )
     expect(Exit.isSuccess(exit)).toBe(true)
     if (Exit.isSuccess(exit)) expect(exit.value).toContain(via === "credentials" ? "`credentials` option" : via)
     expect(warnings).toEqual([])
@@ -92,15 +106,33 @@ const broken = [
     mangle: (j: Record<string, unknown>) => ({ ...j, private_key: String(j["private_key"]).slice(0, 200) }),
     field: "private_key"
   },
-  { name: "no client_email", base: "service_account", mangle: ({ client_email: _, ...j }: Record<string, unknown>) => j, field: "client_email" },
-  { name: "no refresh_token", base: "authorized_user", mangle: ({ refresh_token: _, ...j }: Record<string, unknown>) => j, field: "refresh_token" },
-  { name: "an unsupported type", base: "service_account", mangle: (j: Record<string, unknown>) => ({ ...j, type: "api_key" }), field: "type" },
+  {
+    name: "no client_email",
+    base: "service_account",
+    mangle: ({ client_email: _, ...j }: Record<string, unknown>) => j,
+    field: "client_email"
+  },
+  {
+    name: "no refresh_token",
+    base: "authorized_user",
+    mangle: ({ refresh_token: _, ...j }: Record<string, unknown>) => j,
+    field: "refresh_token"
+  },
+  {
+    name: "an unsupported type",
+    base: "service_account",
+    mangle: (j: Record<string, unknown>) => ({ ...j, type: "api_key" }),
+    field: "type"
+  },
   {
     name: "an impersonation source with a broken private_key",
     base: "impersonated_service_account",
     mangle: (j: Record<string, unknown>) => ({
       ...j,
-      source_credentials: { ...(j["source_credentials"] as Record<string, unknown>), private_key: "-----BEGIN PRIVATE KEY-----\\nAAAA" }
+      source_credentials: {
+        ...(j["source_credentials"] as Record<string, unknown>),
+        private_key: "-----BEGIN PRIVATE KEY-----\\nAAAA"
+      }
     }),
     field: "source_credentials.private_key"
   }
@@ -114,24 +146,26 @@ const baseFile = (base: (typeof broken)[number]["base"]) =>
     : emulator.credentials.writeImpersonated({ source: "service_account" })
 
 describe.each(vias)("a broken credential through %s", (via) => {
-  it.each(broken)("$name: CredentialsInvalid at build, naming $field, no token request", async ({ base, field, mangle }) => {
-    emulator.controls.reset()
-    const json = mangle(await readJson(await baseFile(base)))
-    const exit = await withJson(json, via, () => Effect.void)
-    expect(Exit.isFailure(exit)).toBe(true)
-    const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
-    expect(error?._tag).toBe("CredentialsInvalid")
-    if (error?._tag === "CredentialsInvalid") {
-      expect(error.field).toBe(field)
-      expect(error.message).toContain(field)
-      expect(error.message).not.toMatch(/token endpoint|unusable token response/)
-      if (field.endsWith("private_key")) expect(error.message).toContain("not a valid PEM private key")
-      expect(error.message).not.toContain("PRIVATE KEY-----")
+  it.each(broken)(
+    "$name: CredentialsInvalid at build, naming $field, no token request",
+    async ({ base, field, mangle }) => {
+      emulator.controls.reset()
+      const json = mangle(await readJson(await baseFile(base)))
+      const exit = await withJson(json, via, () => Effect.void)
+      expect(Exit.isFailure(exit)).toBe(true)
+      const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+      expect(error?._tag).toBe("CredentialsInvalid")
+      if (error?._tag === "CredentialsInvalid") {
+        expect(error.field).toBe(field)
+        expect(error.message).toContain(field)
+        expect(error.message).not.toMatch(/token endpoint|unusable token response/)
+        if (field.endsWith("private_key")) expect(error.message).toContain("not a valid PEM private key")
+        expect(error.message).not.toContain("PRIVATE KEY-----")
+      }
+      expect(emulator.controls.counts()).toEqual({})
+      expect(warnings).toEqual([])
     }
-    expect(emulator.controls.counts()).toEqual({})
-    expect(warnings).toEqual([])
-  })
-
+  )
 })
 
 describe.each(["keyFile", "GOOGLE_APPLICATION_CREDENTIALS"] as const)("a file that is not JSON through %s", (via) => {

@@ -82,9 +82,18 @@ describe("effect-adc emulator --token-lifetime 30", () => {
         [...stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1] ?? "", m[2] ?? ""])
       )
       const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, [bin, "token", "access", "--json"], { env: { ...base, ...env }, timeout: 60_000 }, (error, out, err) => {
-          resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout: out, stderr: err })
-        })
+        execFile(
+          process.execPath,
+          [bin, "token", "access", "--json"],
+          { env: { ...base, ...env }, timeout: 60_000 },
+          (error, out, err) => {
+            resolve({
+              code: error === null ? 0 : typeof error.code === "number" ? error.code : 1,
+              stdout: out,
+              stderr: err
+            })
+          }
+        )
       })
       expect(result.stderr).toBe("")
       expect(result.code).toBe(0)

@@ -60,7 +60,8 @@ describe("translating Google's token errors (recorded bodies)", () => {
     const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
     const body = {
       error: "invalid_request",
-      error_description: `bad assertion=${jwt} with ya29.a0AfH6SMBsecret and refresh_token=1//0gsecretsecretsecretsecret`
+      error_description:
+        `bad assertion=${jwt} with ya29.a0AfH6SMBsecret and refresh_token=1//0gsecretsecretsecretsecret`
     }
     const error = fromLibraryError("oauth", gaxiosError(400, body))
     for (const secret of [jwt, "ya29.a0AfH6SMBsecret", "1//0gsecretsecretsecretsecret"]) {
@@ -89,7 +90,14 @@ describe("translating Google's token errors (recorded bodies)", () => {
 describe("TokenTarget", () => {
   it.effect("accepts https URLs, loopback http and custom audiences", () =>
     Effect.gen(function*() {
-      for (const ok of ["https://svc-abc-uc.a.run.app", "http://127.0.0.1:8080", "my-custom-audience", "32555940559.apps.googleusercontent.com"]) {
+      for (
+        const ok of [
+          "https://svc-abc-uc.a.run.app",
+          "http://127.0.0.1:8080",
+          "my-custom-audience",
+          "32555940559.apps.googleusercontent.com"
+        ]
+      ) {
         expect(yield* TokenTarget.validateAudience(ok)).toBe(ok)
       }
     }))
@@ -108,7 +116,9 @@ describe("TokenTarget", () => {
       .toBe(TokenTarget.cacheKey({ kind: "access", scopes: ["a", "b"] }))
     expect(TokenTarget.cacheKey({ kind: "access" }))
       .toBe(TokenTarget.cacheKey({ kind: "access", scopes: [TokenTarget.cloudPlatformScope] }))
-    expect(TokenTarget.cacheKey({ kind: "access", quotaProject: "q" })).not.toBe(TokenTarget.cacheKey({ kind: "access" }))
+    expect(TokenTarget.cacheKey({ kind: "access", quotaProject: "q" })).not.toBe(
+      TokenTarget.cacheKey({ kind: "access" })
+    )
     expect(TokenTarget.cacheKey({ kind: "id", audience: "a", header: "X-Serverless-Authorization" }))
       .toBe(TokenTarget.cacheKey({ kind: "id", audience: "a" }))
   })

@@ -52,7 +52,12 @@ describe("bench scenarios (smoke)", () => {
     // streaming() throws when a contender counts a different number of text chunks
     const rows = await streaming({ chunks: 50, rounds: 1 })
     expect(rows).toHaveLength(4)
-    expect(rows.map((r) => r.measure.split(",")[0])).toEqual(["Gemini SSE", "Gemini SSE", "Ollama NDJSON", "Ollama NDJSON"])
+    expect(rows.map((r) => r.measure.split(",")[0])).toEqual([
+      "Gemini SSE",
+      "Gemini SSE",
+      "Ollama NDJSON",
+      "Ollama NDJSON"
+    ])
     for (const row of rows) {
       expect(row.ours).toMatch(/ch\/s, [\d.]+ MB\/s$/)
       expect(lead(row.peer)).toBeGreaterThan(0)

@@ -53,7 +53,11 @@ beforeAll(async () => {
       signedBodies.push(JSON.parse(Buffer.concat(chunks).toString("utf8")))
       res.writeHead(200, { "content-type": "text/event-stream" })
       const event = (parts: Array<unknown>, last: boolean) =>
-        `data: ${JSON.stringify({ candidates: [{ content: { role: "model", parts }, ...(last ? { finishReason: "STOP" } : {}) }] })}\r\n\r\n`
+        `data: ${
+          JSON.stringify({
+            candidates: [{ content: { role: "model", parts }, ...(last ? { finishReason: "STOP" } : {}) }]
+          })
+        }\r\n\r\n`
       res.write(event([{ text: "Thought about it. ", thought: true }], false))
       res.write(event([{ text: "Hello " }], false))
       res.end(event([{ text: "world", thoughtSignature: "c2lnbmF0dXJlLTE=" }], true))
@@ -116,7 +120,9 @@ const chat = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Ch
         listeners.add(check)
         check()
         void exited.then(() => {
-          if (!out[stream].includes(text)) reject(new Error(`exited without ${JSON.stringify(text)}: ${JSON.stringify(out)}`))
+          if (!out[stream].includes(text)) {
+            reject(new Error(`exited without ${JSON.stringify(text)}: ${JSON.stringify(out)}`))
+          }
         })
       }),
     end: async () => {
@@ -258,7 +264,10 @@ describe("effect-adc chat", () => {
   }, 60_000)
 
   it("the backend and URL from the environment when no flag names them", async () => {
-    const session = chat(["--model", "gemma3:4b"], { EFFECT_ADC_MODEL_BACKEND: "ollama", EFFECT_ADC_MODEL_URL: gemmaUrl })
+    const session = chat(["--model", "gemma3:4b"], {
+      EFFECT_ADC_MODEL_BACKEND: "ollama",
+      EFFECT_ADC_MODEL_URL: gemmaUrl
+    })
     session.say("from the environment")
     await session.waitFor("Echo: from the environment\n")
     const result = await session.end()
@@ -290,32 +299,40 @@ describe("effect-adc chat", () => {
   }, 60_000)
 
   it("an invalid EFFECT_ADC_MODEL_URL: one line naming the variable, exit 1", async () => {
-    const result = await chat(["--model", "gemma3:4b", "--backend", "ollama"], { EFFECT_ADC_MODEL_URL: "not a url" }).end()
+    const result = await chat(["--model", "gemma3:4b", "--backend", "ollama"], { EFFECT_ADC_MODEL_URL: "not a url" })
+      .end()
     expect(result.code).toBe(1)
     expect(result.stderr.trim().split("\n")).toHaveLength(1)
     expect(result.stderr).toMatch(/^effect-adc: invalid model configuration: EFFECT_ADC_MODEL_URL is invalid/)
   }, 60_000)
 
-  it("flags beat variables: --url over EFFECT_ADC_OLLAMA_URL, --backend over EFFECT_ADC_MODEL_ROUTES; /exit ends it", async () => {
-    // every variable points at a closed loopback port: only the flags can reach Gemma
-    const session = chat(["--model", "gemma3:4b", "--backend", "ollama", "--url", gemmaUrl], {
-      EFFECT_ADC_MODEL_ROUTES: "*=openai-compatible",
-      EFFECT_ADC_OPENAI_COMPATIBLE_URL: "http://127.0.0.1:1",
-      EFFECT_ADC_OLLAMA_URL: "http://127.0.0.1:1"
-    })
-    session.say("flags win")
-    await session.waitFor("Echo: flags win\n")
-    session.say("/exit")
-    session.say("never sent")
-    const result = await session.exited
-    expect(result.code, result.stderr).toBe(0)
-    expect(result.stdout).toBe("Echo: flags win\n")
-    expect(emulator.controls.count("cloudrun:gemma")).toBe(1)
-    expect(ollama.requests).toHaveLength(1)
-  }, 60_000)
+  it(
+    "flags beat variables: --url over EFFECT_ADC_OLLAMA_URL, --backend over EFFECT_ADC_MODEL_ROUTES; /exit ends it",
+    async () => {
+      // every variable points at a closed loopback port: only the flags can reach Gemma
+      const session = chat(["--model", "gemma3:4b", "--backend", "ollama", "--url", gemmaUrl], {
+        EFFECT_ADC_MODEL_ROUTES: "*=openai-compatible",
+        EFFECT_ADC_OPENAI_COMPATIBLE_URL: "http://127.0.0.1:1",
+        EFFECT_ADC_OLLAMA_URL: "http://127.0.0.1:1"
+      })
+      session.say("flags win")
+      await session.waitFor("Echo: flags win\n")
+      session.say("/exit")
+      session.say("never sent")
+      const result = await session.exited
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stdout).toBe("Echo: flags win\n")
+      expect(emulator.controls.count("cloudrun:gemma")).toBe(1)
+      expect(ollama.requests).toHaveLength(1)
+    },
+    60_000
+  )
 
   it("a per-backend URL variable alone is enough (EFFECT_ADC_OLLAMA_URL)", async () => {
-    const session = chat(["--model", "gemma3:4b"], { EFFECT_ADC_MODEL_BACKEND: "ollama", EFFECT_ADC_OLLAMA_URL: gemmaUrl })
+    const session = chat(["--model", "gemma3:4b"], {
+      EFFECT_ADC_MODEL_BACKEND: "ollama",
+      EFFECT_ADC_OLLAMA_URL: gemmaUrl
+    })
     session.say("per backend")
     await session.waitFor("Echo: per backend\n")
     const result = await session.end()
@@ -323,26 +340,30 @@ describe("effect-adc chat", () => {
     expect(emulator.controls.count("cloudrun:gemma")).toBe(1)
   }, 60_000)
 
-  it("with a Router (EFFECT_ADC_MODEL_ROUTES) every turn stays in the history: Gemma via the ollama route", async () => {
-    const session = chat(["--model", "gemma3:4b"], {
-      EFFECT_ADC_MODEL_ROUTES: "gemini-*=gemini-vertex,gemma*=ollama",
-      EFFECT_ADC_OLLAMA_URL: gemmaUrl
-    })
-    session.say("first")
-    await session.waitFor("Echo: first\n")
-    session.say("second")
-    await session.waitFor("Echo: second\n")
-    session.say("third")
-    await session.waitFor("Echo: third\n")
-    const result = await session.end()
-    expect(result.code, result.stderr).toBe(0)
-    const last = ollama.requests.at(-1)!.body as Record<string, any>
-    expect((last["messages"] as Array<{ role: string; content: string }>).map((m) => [m.role, m.content])).toEqual([
-      ["user", "first"],
-      ["assistant", "Echo: first"],
-      ["user", "second"],
-      ["assistant", "Echo: second"],
-      ["user", "third"]
-    ])
-  }, 60_000)
+  it(
+    "with a Router (EFFECT_ADC_MODEL_ROUTES) every turn stays in the history: Gemma via the ollama route",
+    async () => {
+      const session = chat(["--model", "gemma3:4b"], {
+        EFFECT_ADC_MODEL_ROUTES: "gemini-*=gemini-vertex,gemma*=ollama",
+        EFFECT_ADC_OLLAMA_URL: gemmaUrl
+      })
+      session.say("first")
+      await session.waitFor("Echo: first\n")
+      session.say("second")
+      await session.waitFor("Echo: second\n")
+      session.say("third")
+      await session.waitFor("Echo: third\n")
+      const result = await session.end()
+      expect(result.code, result.stderr).toBe(0)
+      const last = ollama.requests.at(-1)!.body as Record<string, any>
+      expect((last["messages"] as Array<{ role: string; content: string }>).map((m) => [m.role, m.content])).toEqual([
+        ["user", "first"],
+        ["assistant", "Echo: first"],
+        ["user", "second"],
+        ["assistant", "Echo: second"],
+        ["user", "third"]
+      ])
+    },
+    60_000
+  )
 })

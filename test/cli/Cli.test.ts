@@ -12,7 +12,6 @@ import { useEmulator } from "../support/emulator.js"
 const bin = fileURLToPath(new URL("../../bin/effect-adc.mjs", import.meta.url))
 const emulator = useEmulator()
 
-
 const empty = mkdtempSync(join(tmpdir(), "effect-adc-cli-"))
 /** Nothing to find: no metadata server, no gcloud files, no key file. */
 const noCredentials = {
@@ -183,7 +182,9 @@ describe("effect-adc token", () => {
 
 describe("effect-adc usage", () => {
   it("--version prints package.json's version", async () => {
-    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version: string
+    }
     const result = await cli(["--version"])
     expect(result.code).toBe(0)
     expect(result.stdout).toBe(`${version}\n`)

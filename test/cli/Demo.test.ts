@@ -45,7 +45,9 @@ describe("effect-adc demo", () => {
     const out = result.stdout
     expect(`${out}${result.stderr}`).not.toMatch(/ya29\.|eyJ/)
 
-    expect(stepOf(out, 1)).toMatch(/✓ metadata server at 127\.0\.0\.1:\d+ \(GCE_METADATA_HOST\), project emulator-project/)
+    expect(stepOf(out, 1)).toMatch(
+      /✓ metadata server at 127\.0\.0\.1:\d+ \(GCE_METADATA_HOST\), project emulator-project/
+    )
 
     const adc = stepOf(out, 2)
     expect(adc).toContain("✓ source:    metadata")

@@ -29,7 +29,10 @@ const calls: ReadonlyArray<{ readonly name: string; readonly call: Call }> = [
   { name: "idToken for a new audience", call: (auth) => auth.idToken(`${audience}/new`) },
   { name: "idToken for a cached audience", call: (auth) => auth.idToken(audience) },
   { name: "accessToken", call: (auth) => auth.accessToken() },
-  { name: "accessToken with new scopes", call: (auth) => auth.accessToken({ scopes: ["https://www.googleapis.com/auth/new"] }) },
+  {
+    name: "accessToken with new scopes",
+    call: (auth) => auth.accessToken({ scopes: ["https://www.googleapis.com/auth/new"] })
+  },
   { name: "headers (id)", call: (auth) => auth.headers({ kind: "id", audience }) },
   { name: "headers (access)", call: (auth) => auth.headers({ kind: "access" }) }
 ]
@@ -82,7 +85,9 @@ const until = async (what: string, condition: () => boolean) => {
 }
 
 describe("AuthClient (Promise facade) cancels", () => {
-  const methods: ReadonlyArray<readonly [string, (client: AuthClient.AuthClient, signal?: AbortSignal) => Promise<unknown>]> = [
+  const methods: ReadonlyArray<
+    readonly [string, (client: AuthClient.AuthClient, signal?: AbortSignal) => Promise<unknown>]
+  > = [
     ["idToken", (client, signal) => client.idToken(`${audience}/promise`, { signal })],
     ["headers", (client, signal) => client.headers({ kind: "id", audience: `${audience}/promise` }, { signal })],
     ["accessToken", (client, signal) => client.accessToken({ scopes: ["https://www.googleapis.com/auth/p"], signal })]
@@ -105,16 +110,19 @@ describe("AuthClient (Promise facade) cancels", () => {
     }
   })
 
-  it.each(methods)("%s: close() rejects a waiting call with ClientClosed, closes the socket, refuses later calls", async (_name, method) => {
-    const client = AuthClient.make(options())
-    await client.identity()
-    emulator.controls.fail("metadata.identity", { kind: "hang" })
-    emulator.controls.fail("metadata.token", { kind: "hang" })
-    const call = method(client).then(() => undefined, (e: unknown) => e)
-    await until("the request to hang", () => emulator.controls.hangingSockets() === 1)
-    await client.close()
-    expect(await call).toBeInstanceOf(ClientClosed)
-    await until("the socket to close", () => emulator.controls.hangingSockets() === 0)
-    expect(await method(client).then(() => undefined, (e: unknown) => e)).toBeInstanceOf(ClientClosed)
-  })
+  it.each(methods)(
+    "%s: close() rejects a waiting call with ClientClosed, closes the socket, refuses later calls",
+    async (_name, method) => {
+      const client = AuthClient.make(options())
+      await client.identity()
+      emulator.controls.fail("metadata.identity", { kind: "hang" })
+      emulator.controls.fail("metadata.token", { kind: "hang" })
+      const call = method(client).then(() => undefined, (e: unknown) => e)
+      await until("the request to hang", () => emulator.controls.hangingSockets() === 1)
+      await client.close()
+      expect(await call).toBeInstanceOf(ClientClosed)
+      await until("the socket to close", () => emulator.controls.hangingSockets() === 0)
+      expect(await method(client).then(() => undefined, (e: unknown) => e)).toBeInstanceOf(ClientClosed)
+    }
+  )
 })

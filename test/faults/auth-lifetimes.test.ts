@@ -56,61 +56,66 @@ const figures = { cases: 0, callers: 0, settled: 0, fetches: 0, maxFetches: 0 }
 
 describe.each(skews)("clock skew $name", (skew) => {
   describe.each(["access", "id"] as const)("%s tokens", (kind) => {
-    it.scoped.each(lifetimes)("lifetime %i s: every caller settles, fetches bounded", (lifetime) =>
-      Effect.gen(function*() {
-        emulator.controls.setTokenLifetime(lifetime)
-        const clock = clocks(emulator, skew.ms)
-        yield* clock.start
-        const auth = yield* Layer.build(
-          AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })
-        ).pipe(Effect.map(Context.get(AuthService.AuthService)))
-        const endpoint = kind === "access" ? "metadata.token" : "metadata.identity"
-        // A scope set of its own per case: the metadata server keeps handing out an access
-        // token per scope set until 5 minutes before its expiry, across cases.
-        const scopes = [`https://www.googleapis.com/auth/fault-case-${skew.ms}-${lifetime}`]
-        const call = kind === "access" ? auth.accessToken({ scopes }) : auth.idToken(`${audience}/${skew.ms}/${lifetime}`)
-        const expected = lifeSeen(kind, lifetime, skew.ms)
+    it.scoped.each(lifetimes)(
+      "lifetime %i s: every caller settles, fetches bounded",
+      (lifetime) =>
+        Effect.gen(function*() {
+          emulator.controls.setTokenLifetime(lifetime)
+          const clock = clocks(emulator, skew.ms)
+          yield* clock.start
+          const auth = yield* Layer.build(
+            AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })
+          ).pipe(Effect.map(Context.get(AuthService.AuthService)))
+          const endpoint = kind === "access" ? "metadata.token" : "metadata.identity"
+          // A scope set of its own per case: the metadata server keeps handing out an access
+          // token per scope set until 5 minutes before its expiry, across cases.
+          const scopes = [`https://www.googleapis.com/auth/fault-case-${skew.ms}-${lifetime}`]
+          const call = kind === "access"
+            ? auth.accessToken({ scopes })
+            : auth.idToken(`${audience}/${skew.ms}/${lifetime}`)
+          const expected = lifeSeen(kind, lifetime, skew.ms)
 
-        const check = (exit: Exit.Exit<unknown, { readonly _tag: string }>) => {
-          if (Option.isSome(expected)) expect(Exit.isSuccess(exit)).toBe(true)
-          else {
-            expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : "not a failure")
-              .toBe("TokenTooShortLived")
+          const check = (exit: Exit.Exit<unknown, { readonly _tag: string }>) => {
+            if (Option.isSome(expected)) expect(Exit.isSuccess(exit)).toBe(true)
+            else {
+              expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : "not a failure")
+                .toBe("TokenTooShortLived")
+            }
           }
-        }
 
-        // 100 concurrent cold callers: they settle as soon as the one fetch answers.
-        const cold = yield* Effect.fork(Effect.all(Array.from({ length: CALLERS }, () => Effect.exit(call)), {
-          concurrency: "unbounded"
-        }))
-        yield* waitUntil("the cold callers", () => cold.unsafePoll() !== null)
-        const exits = yield* Fiber.join(cold)
-        exits.forEach(check)
-        expect(emulator.controls.count(endpoint)).toBe(1)
-        let settled = exits.length
-
-        // Then 10 callers every 4 s: each settles within its step (no clock movement needed).
-        for (let step = 0; step < STEPS; step++) {
-          yield* clock.advance(`${SECONDS / STEPS} seconds`)
-          const callers = yield* Effect.fork(Effect.all(Array.from({ length: PER_STEP }, () => Effect.exit(call)), {
+          // 100 concurrent cold callers: they settle as soon as the one fetch answers.
+          const cold = yield* Effect.fork(Effect.all(Array.from({ length: CALLERS }, () => Effect.exit(call)), {
             concurrency: "unbounded"
           }))
-          yield* waitUntil(`the callers of step ${step}`, () => callers.unsafePoll() !== null)
-          const later = yield* Fiber.join(callers)
-          later.forEach(check)
-          settled += later.length
-        }
-        yield* turns()
-        const fetches = emulator.controls.count(endpoint)
-        const bound = Option.match(expected, { onNone: () => REFUSED_BOUND, onSome: usedBound })
-        expect(fetches).toBeLessThanOrEqual(bound)
-        expect(settled).toBe(CALLERS + STEPS * PER_STEP)
-        figures.cases++
-        figures.callers += CALLERS + STEPS * PER_STEP
-        figures.settled += settled
-        figures.fetches += fetches
-        figures.maxFetches = Math.max(figures.maxFetches, fetches)
-      }))
+          yield* waitUntil("the cold callers", () => cold.unsafePoll() !== null)
+          const exits = yield* Fiber.join(cold)
+          exits.forEach(check)
+          expect(emulator.controls.count(endpoint)).toBe(1)
+          let settled = exits.length
+
+          // Then 10 callers every 4 s: each settles within its step (no clock movement needed).
+          for (let step = 0; step < STEPS; step++) {
+            yield* clock.advance(`${SECONDS / STEPS} seconds`)
+            const callers = yield* Effect.fork(Effect.all(Array.from({ length: PER_STEP }, () => Effect.exit(call)), {
+              concurrency: "unbounded"
+            }))
+            yield* waitUntil(`the callers of step ${step}`, () => callers.unsafePoll() !== null)
+            const later = yield* Fiber.join(callers)
+            later.forEach(check)
+            settled += later.length
+          }
+          yield* turns()
+          const fetches = emulator.controls.count(endpoint)
+          const bound = Option.match(expected, { onNone: () => REFUSED_BOUND, onSome: usedBound })
+          expect(fetches).toBeLessThanOrEqual(bound)
+          expect(settled).toBe(CALLERS + STEPS * PER_STEP)
+          figures.cases++
+          figures.callers += CALLERS + STEPS * PER_STEP
+          figures.settled += settled
+          figures.fetches += fetches
+          figures.maxFetches = Math.max(figures.maxFetches, fetches)
+        })
+    )
   })
 })
 

@@ -22,7 +22,9 @@ const CALLERS = 20
 const layerOptions = () => ({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })
 
 const buildAuth = (options: AuthService.Options = {}) =>
-  Layer.build(AuthService.layer({ ...layerOptions(), ...options })).pipe(Effect.map(Context.get(AuthService.AuthService)))
+  Layer.build(AuthService.layer({ ...layerOptions(), ...options })).pipe(
+    Effect.map(Context.get(AuthService.AuthService))
+  )
 
 type Kind = "access" | "id"
 const endpointOf = (kind: Kind): Emulator.Endpoint => kind === "access" ? "metadata.token" : "metadata.identity"
@@ -54,47 +56,88 @@ interface Fault {
 }
 
 const faults: ReadonlyArray<Fault> = [
-  { name: "down (connection closed)", failure: { kind: "close" }, expected: "TokenEndpointUnreachable/Unreachable", requestsPerCaller: 1, advance: "0 seconds" },
-  { name: "garbage 200", failure: { kind: "garbage" }, expected: "TokenResponseInvalid", requestsPerCaller: 1, advance: "0 seconds" },
-  { name: "HTTP 404", failure: { kind: "status", status: 404, body: "not here" }, expected: "TokenRequestRejected", requestsPerCaller: 1, advance: "0 seconds" },
-  { name: "HTTP 503 every time", failure: { kind: "status", status: 503 }, expected: "TokenEndpointUnreachable/Unreachable", requestsPerCaller: 8, advance: "10 seconds" },
-  { name: "429 with Retry-After: 86400", failure: { kind: "status", status: 429, headers: { "Retry-After": "86400" } }, expected: "TokenEndpointUnreachable/RateLimited", requestsPerCaller: 1, advance: "0 seconds" },
-  { name: "hang", failure: { kind: "hang" }, expected: "TokenEndpointUnreachable/Timeout", requestsPerCaller: 1, advance: "30 seconds" }
+  {
+    name: "down (connection closed)",
+    failure: { kind: "close" },
+    expected: "TokenEndpointUnreachable/Unreachable",
+    requestsPerCaller: 1,
+    advance: "0 seconds"
+  },
+  {
+    name: "garbage 200",
+    failure: { kind: "garbage" },
+    expected: "TokenResponseInvalid",
+    requestsPerCaller: 1,
+    advance: "0 seconds"
+  },
+  {
+    name: "HTTP 404",
+    failure: { kind: "status", status: 404, body: "not here" },
+    expected: "TokenRequestRejected",
+    requestsPerCaller: 1,
+    advance: "0 seconds"
+  },
+  {
+    name: "HTTP 503 every time",
+    failure: { kind: "status", status: 503 },
+    expected: "TokenEndpointUnreachable/Unreachable",
+    requestsPerCaller: 8,
+    advance: "10 seconds"
+  },
+  {
+    name: "429 with Retry-After: 86400",
+    failure: { kind: "status", status: 429, headers: { "Retry-After": "86400" } },
+    expected: "TokenEndpointUnreachable/RateLimited",
+    requestsPerCaller: 1,
+    advance: "0 seconds"
+  },
+  {
+    name: "hang",
+    failure: { kind: "hang" },
+    expected: "TokenEndpointUnreachable/Timeout",
+    requestsPerCaller: 1,
+    advance: "30 seconds"
+  }
 ]
 
 const figures = { cases: 0, callers: 0, settled: 0, requests: 0, socketsLeftOpen: 0 }
 
 describe.each(["access", "id"] as const)("metadata server faults, %s tokens", (kind) => {
-  it.scoped.each(faults)("$name: every caller settles with the typed error, sockets closed", (fault) =>
-    Effect.gen(function*() {
-      yield* clocks(emulator, 0).start
-      const auth = yield* buildAuth()
-      const endpoint = endpointOf(kind)
-      emulator.controls.fail(endpoint, fault.failure)
-      const callers = yield* Effect.fork(
-        Effect.all(Array.from({ length: CALLERS }, (_, i) => Effect.exit(callFor(auth, kind, i))), { concurrency: "unbounded" })
-      )
-      if (fault.failure.kind === "hang") {
-        yield* waitUntil("every request to hang", () => emulator.controls.hangingSockets(endpoint) === CALLERS)
-      }
-      // Let time pass in small steps so I/O between retries can run.
-      const total = Number.parseInt(fault.advance, 10)
-      for (let s = 0; s < total && callers.unsafePoll() === null; s++) {
-        yield* TestClock.adjust("1 second")
-        yield* turns(5)
-      }
-      yield* waitUntil("every caller", () => callers.unsafePoll() !== null)
-      const exits = yield* Fiber.join(callers)
-      expect(exits.map(tagOf)).toEqual(Array.from({ length: CALLERS }, () => fault.expected))
-      const requests = emulator.controls.count(endpoint)
-      expect(requests).toBeLessThanOrEqual(CALLERS * fault.requestsPerCaller)
-      yield* waitUntil("the hung sockets to close", () => emulator.controls.hangingSockets() === 0)
-      figures.cases++
-      figures.callers += CALLERS
-      figures.settled += exits.length
-      figures.requests += requests
-      figures.socketsLeftOpen += emulator.controls.hangingSockets()
-    }))
+  it.scoped.each(faults)(
+    "$name: every caller settles with the typed error, sockets closed",
+    (fault) =>
+      Effect.gen(function*() {
+        yield* clocks(emulator, 0).start
+        const auth = yield* buildAuth()
+        const endpoint = endpointOf(kind)
+        emulator.controls.fail(endpoint, fault.failure)
+        const callers = yield* Effect.fork(
+          Effect.all(Array.from({ length: CALLERS }, (_, i) => Effect.exit(callFor(auth, kind, i))), {
+            concurrency: "unbounded"
+          })
+        )
+        if (fault.failure.kind === "hang") {
+          yield* waitUntil("every request to hang", () => emulator.controls.hangingSockets(endpoint) === CALLERS)
+        }
+        // Let time pass in small steps so I/O between retries can run.
+        const total = Number.parseInt(fault.advance, 10)
+        for (let s = 0; s < total && callers.unsafePoll() === null; s++) {
+          yield* TestClock.adjust("1 second")
+          yield* turns(5)
+        }
+        yield* waitUntil("every caller", () => callers.unsafePoll() !== null)
+        const exits = yield* Fiber.join(callers)
+        expect(exits.map(tagOf)).toEqual(Array.from({ length: CALLERS }, () => fault.expected))
+        const requests = emulator.controls.count(endpoint)
+        expect(requests).toBeLessThanOrEqual(CALLERS * fault.requestsPerCaller)
+        yield* waitUntil("the hung sockets to close", () => emulator.controls.hangingSockets() === 0)
+        figures.cases++
+        figures.callers += CALLERS
+        figures.settled += exits.length
+        figures.requests += requests
+        figures.socketsLeftOpen += emulator.controls.hangingSockets()
+      })
+  )
 
   it.scoped("429 with Retry-After: 2 is retried after 2 s, then the token arrives", () =>
     Effect.gen(function*() {

@@ -28,12 +28,15 @@ export const waitUntil = (what: string, condition: () => boolean, limit = 5000) 
 
 /** A clock pair: the TestClock at the wall clock, the emulator's `skewMs` behind it. */
 export const clocks = (emulator: Emulator.EmulatorHandle, skewMs: number) => {
-  const sync = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-    Effect.sync(() => emulator.controls.setClockOffset(now - skewMs - Date.now())))
+  const sync = Effect.flatMap(
+    Clock.currentTimeMillis,
+    (now) => Effect.sync(() => emulator.controls.setClockOffset(now - skewMs - Date.now()))
+  )
   return {
     /** Sets the TestClock to the wall clock and the emulator `skewMs` behind. */
     start: Effect.zipRight(TestClock.setTime(Date.now()), sync),
     /** Advances the TestClock (the emulator follows), letting I/O run. */
-    advance: (duration: Duration.DurationInput) => Effect.zipRight(TestClock.adjust(duration), sync).pipe(Effect.zipRight(turns(2)))
+    advance: (duration: Duration.DurationInput) =>
+      Effect.zipRight(TestClock.adjust(duration), sync).pipe(Effect.zipRight(turns(2)))
   }
 }

@@ -87,7 +87,9 @@ afterAll(async () => {
 /** One AuthService for the file (each case uses its own audience, so its own cache entry). */
 let runtime: ManagedRuntime.ManagedRuntime<AuthService.AuthService, unknown>
 beforeAll(() => {
-  runtime = ManagedRuntime.make(AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions }))
+  runtime = ManagedRuntime.make(
+    AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })
+  )
 })
 afterAll(() => runtime.dispose())
 
@@ -100,7 +102,9 @@ const effectSend = (layer: Layer.Layer<HttpClient.HttpClient>): Send => (target,
       const encoder = new TextEncoder()
       const request = body.stream
         ? HttpClientRequest.post(url).pipe(
-          HttpClientRequest.bodyStream(Stream.fromIterable(body.parts.map((part) => encoder.encode(part))), { contentType: "text/plain" })
+          HttpClientRequest.bodyStream(Stream.fromIterable(body.parts.map((part) => encoder.encode(part))), {
+            contentType: "text/plain"
+          })
         )
         : HttpClientRequest.post(url).pipe(HttpClientRequest.bodyText(body.parts.join("")))
       const response = yield* client.execute(request)
@@ -110,7 +114,9 @@ const effectSend = (layer: Layer.Layer<HttpClient.HttpClient>): Send => (target,
   )
 
 const fetchSend: Send = async (target, url, body) => {
-  const fetch = await runtime.runPromise(SigningFetch.makeEffect({ targets: { [base]: target }, replayBufferBytes: limit }))
+  const fetch = await runtime.runPromise(
+    SigningFetch.makeEffect({ targets: { [base]: target }, replayBufferBytes: limit })
+  )
   const encoder = new TextEncoder()
   const init: RequestInit & { duplex?: "half" } = body.stream
     ? {
@@ -162,15 +168,23 @@ describe.each(clients)("%s", (clientName, send) => {
         const ours = challenge.header === invalidToken || (challenge.header === undefined && header === "Authorization")
         const replayable = body.name !== "8 KiB chunked stream (over replayBufferBytes)"
         const expected = ours
-          ? replayable ? { status: 200, upstream: 2, during: 2, next: 0 } : { status: 401, upstream: 1, during: 1, next: 1 }
+          ? replayable
+            ? { status: 200, upstream: 2, during: 2, next: 0 }
+            : { status: 401, upstream: 1, during: 1, next: 1 }
           : { status: 401, upstream: 1, during: 1, next: 0 }
         const actual = { status, upstream: upstream.length, during, next }
         if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-          mismatches.push(`${challenge.name} / ${body.name}: ${JSON.stringify(actual)} expected ${JSON.stringify(expected)}`)
+          mismatches.push(
+            `${challenge.name} / ${body.name}: ${JSON.stringify(actual)} expected ${JSON.stringify(expected)}`
+          )
         }
         // A replay carries the whole body again.
-        if (upstream.length === 2 && upstream[1] !== body.parts.join("")) mismatches.push(`${id}: replayed body differs`)
-        if (body.name === "bytes") figures.set(`${challenge.name} | ${header}`, `${actual.upstream} | ${actual.during} | ${actual.next}`)
+        if (upstream.length === 2 && upstream[1] !== body.parts.join("")) {
+          mismatches.push(`${id}: replayed body differs`)
+        }
+        if (body.name === "bytes") {
+          figures.set(`${challenge.name} | ${header}`, `${actual.upstream} | ${actual.during} | ${actual.next}`)
+        }
       }
     }
     expect(mismatches).toEqual([])

@@ -17,8 +17,8 @@ import * as ModelClient from "../../src/model/ModelClient.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
-import { useEmulator } from "../support/emulator.js"
 import { emulatorBase } from "../model/support.js"
+import { useEmulator } from "../support/emulator.js"
 
 const emulator = useEmulator({ env: true })
 
@@ -92,20 +92,23 @@ describe("ModelClient cancels", () => {
 })
 
 describe("ModelClient streams cancel", () => {
-  it.each(["signal", "dispose"] as const)("stream: %s while the model is silent settles next() with a typed error and closes the socket", async (how) => {
-    const client = ModelClient.make(layer(true))
-    const controller = new AbortController()
-    const iterator = client.stream(hi, { signal: controller.signal })[Symbol.asyncIterator]()
-    const arrival = nextRequest()
-    const pending = iterator.next()
-    await arrival
-    const socketClosed = nextClose()
-    if (how === "signal") controller.abort()
-    else void client.dispose()
-    await expect(pending).rejects.toMatchObject({ _tag: how === "signal" ? "CallAborted" : "ClientClosed" })
-    await socketClosed
-    await client.dispose()
-  })
+  it.each(["signal", "dispose"] as const)(
+    "stream: %s while the model is silent settles next() with a typed error and closes the socket",
+    async (how) => {
+      const client = ModelClient.make(layer(true))
+      const controller = new AbortController()
+      const iterator = client.stream(hi, { signal: controller.signal })[Symbol.asyncIterator]()
+      const arrival = nextRequest()
+      const pending = iterator.next()
+      await arrival
+      const socketClosed = nextClose()
+      if (how === "signal") controller.abort()
+      else void client.dispose()
+      await expect(pending).rejects.toMatchObject({ _tag: how === "signal" ? "CallAborted" : "ClientClosed" })
+      await socketClosed
+      await client.dispose()
+    }
+  )
 })
 
 describe("ADK AdcLlm cancels", () => {

@@ -24,8 +24,8 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Http from "node:http"
-import { inspect } from "node:util"
 import type { AddressInfo } from "node:net"
+import { inspect } from "node:util"
 import * as GeminiApi from "../../src/model/gemini/GeminiApi.js"
 import * as ModelError from "../../src/model/ModelError.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
@@ -34,8 +34,8 @@ import { ModelService } from "../../src/model/ModelService.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as OpenAICompatible from "../../src/model/openai/OpenAICompatible.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
-import { useEmulator } from "../support/emulator.js"
 import { emulatorBase, tick } from "../model/support.js"
+import { useEmulator } from "../support/emulator.js"
 
 const emulator = useEmulator({ env: true })
 
@@ -80,7 +80,8 @@ beforeAll(async () => {
 })
 
 const utf8 = (text: string) => new TextEncoder().encode(text)
-const sse = (events: ReadonlyArray<unknown>) => events.map((e) => `data: ${typeof e === "string" ? e : JSON.stringify(e)}\n\n`).join("")
+const sse = (events: ReadonlyArray<unknown>) =>
+  events.map((e) => `data: ${typeof e === "string" ? e : JSON.stringify(e)}\n\n`).join("")
 const ndjson = (lines: ReadonlyArray<unknown>) => lines.map((l) => `${JSON.stringify(l)}\n`).join("")
 
 interface Backend {
@@ -185,24 +186,28 @@ const serve = (backend: Backend, next: Omit<Plan, "headers"> & { readonly header
 }
 
 describe.each(backends)("$name stream", (backend) => {
-  it.effect("every two-read split of a body with multi-byte characters: the same answer, the finish on the last chunk only", () =>
-    Effect.gen(function*() {
-      const bytes = utf8(backend.body)
-      let splits = 0
-      for (let at = 1; at < bytes.length; at++) {
-        serve(backend, { slices: [bytes.subarray(0, at), bytes.subarray(at)], then: "end" })
-        const { chunks, result } = yield* collect(backend)
-        expect(Either.isRight(result)).toBe(true)
-        const answer = ModelResponse.fromChunks(chunks)
-        expect(answer.text).toBe(text1 + text2)
-        expect(answer.finishReason).toBe("stop")
-        expect(answer.usage.totalTokens).toBe(7)
-        expect(chunks.at(-1)?.finish?.usage.inputTokens).toBe(3)
-        expect(chunks.slice(0, -1).every((chunk) => chunk.finish === undefined)).toBe(true)
-        splits++
-      }
-      expect(splits).toBe(bytes.length - 1)
-    }).pipe(Effect.provide(backend.layer())), 60_000)
+  it.effect(
+    "every two-read split of a body with multi-byte characters: the same answer, the finish on the last chunk only",
+    () =>
+      Effect.gen(function*() {
+        const bytes = utf8(backend.body)
+        let splits = 0
+        for (let at = 1; at < bytes.length; at++) {
+          serve(backend, { slices: [bytes.subarray(0, at), bytes.subarray(at)], then: "end" })
+          const { chunks, result } = yield* collect(backend)
+          expect(Either.isRight(result)).toBe(true)
+          const answer = ModelResponse.fromChunks(chunks)
+          expect(answer.text).toBe(text1 + text2)
+          expect(answer.finishReason).toBe("stop")
+          expect(answer.usage.totalTokens).toBe(7)
+          expect(chunks.at(-1)?.finish?.usage.inputTokens).toBe(3)
+          expect(chunks.slice(0, -1).every((chunk) => chunk.finish === undefined)).toBe(true)
+          splits++
+        }
+        expect(splits).toBe(bytes.length - 1)
+      }).pipe(Effect.provide(backend.layer())),
+    60_000
+  )
 
   it.effect("a body that ends without its end marker fails with StreamTruncated after the chunks before it", () =>
     Effect.gen(function*() {
@@ -248,7 +253,9 @@ describe.each(backends)("$name stream", (backend) => {
         yield* tick
       }
       const { chunks, result } = yield* Fiber.join(fiber)
-      expect(Either.isLeft(result) && result.left.message).toMatch(/no data within 20s of opening \(firstChunkTimeout\)/)
+      expect(Either.isLeft(result) && result.left.message).toMatch(
+        /no data within 20s of opening \(firstChunkTimeout\)/
+      )
       expect(chunks).toEqual([])
     }).pipe(Effect.provide(backend.layer())))
 
@@ -288,7 +295,11 @@ describe("errors and tool calls inside streams", () => {
 
   it.effect("Gemini: Google's error JSON without SSE framing after two events fails with the typed error", () =>
     Effect.gen(function*() {
-      const error = JSON.stringify({ error: { code: 503, message: "The model is overloaded.", status: "UNAVAILABLE" } }, null, 2)
+      const error = JSON.stringify(
+        { error: { code: 503, message: "The model is overloaded.", status: "UNAVAILABLE" } },
+        null,
+        2
+      )
       serve(gemini, { slices: [utf8(gemini.truncated + error + "\n")], then: "end" })
       const { chunks, result } = yield* collect(gemini)
       expect(Either.isLeft(result) && result.left._tag).toBe("Unavailable")
@@ -299,43 +310,80 @@ describe("errors and tool calls inside streams", () => {
 
   const vllmToolCall = (finish: boolean) =>
     sse([
-      { choices: [{ index: 0, delta: { role: "assistant", tool_calls: [{ index: 0, function: { name: "get_weather", arguments: "" } }] } }] },
+      {
+        choices: [{
+          index: 0,
+          delta: { role: "assistant", tool_calls: [{ index: 0, function: { name: "get_weather", arguments: "" } }] }
+        }]
+      },
       { choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: "{\"city\": \"Mün" } }] } }] },
       { choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: "chen\"}" } }] } }] },
-      { choices: [{ index: 0, delta: { tool_calls: [{ index: 1, function: { name: "get_time", arguments: "{}" } }] } }] },
+      {
+        choices: [{ index: 0, delta: { tool_calls: [{ index: 1, function: { name: "get_time", arguments: "{}" } }] } }]
+      },
       ...(finish ? [{ choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] }] : []),
       "[DONE]"
     ])
 
-  it.effect.each([true, false])("OpenAI-compatible: index-based tool call fragments without ids (finish_reason sent: %s) are assembled at the end", (finish) =>
-    Effect.gen(function*() {
-      serve(openai, { slices: [utf8(vllmToolCall(finish))], then: "end" })
-      const { chunks, result } = yield* collect(openai)
-      expect(Either.isRight(result)).toBe(true)
-      const last = chunks.at(-1)!
-      expect(last.toolCalls).toEqual([
-        { id: "call_0", name: "get_weather", args: { city: "München" } },
-        { id: "call_1", name: "get_time", args: {} }
-      ])
-      expect(last.finishReason).toBe("tool-calls")
-      expect(ModelResponse.fromChunks(chunks).toolCalls.length).toBe(2)
-    }).pipe(Effect.provide(openai.layer())))
+  it.effect.each([true, false])(
+    "OpenAI-compatible: index-based tool call fragments without ids (finish_reason sent: %s) are assembled at the end",
+    (finish) =>
+      Effect.gen(function*() {
+        serve(openai, { slices: [utf8(vllmToolCall(finish))], then: "end" })
+        const { chunks, result } = yield* collect(openai)
+        expect(Either.isRight(result)).toBe(true)
+        const last = chunks.at(-1)!
+        expect(last.toolCalls).toEqual([
+          { id: "call_0", name: "get_weather", args: { city: "München" } },
+          { id: "call_1", name: "get_time", args: {} }
+        ])
+        expect(last.finishReason).toBe("tool-calls")
+        expect(ModelResponse.fromChunks(chunks).toolCalls.length).toBe(2)
+      }).pipe(Effect.provide(openai.layer()))
+  )
 
   it.effect("Ollama and Gemini: tool calls without ids get call_N ids, on the chunk that completes them", () =>
     Effect.gen(function*() {
       serve(ollama, {
         slices: [utf8(ndjson([
-          { model: "gemma3:4b", message: { role: "assistant", content: "", tool_calls: [{ function: { name: "get_weather", arguments: { city: "Tokyo" } } }] }, done: false },
-          { model: "gemma3:4b", message: { role: "assistant", content: "" }, done: true, done_reason: "stop", prompt_eval_count: 1, eval_count: 1 }
+          {
+            model: "gemma3:4b",
+            message: {
+              role: "assistant",
+              content: "",
+              tool_calls: [{ function: { name: "get_weather", arguments: { city: "Tokyo" } } }]
+            },
+            done: false
+          },
+          {
+            model: "gemma3:4b",
+            message: { role: "assistant", content: "" },
+            done: true,
+            done_reason: "stop",
+            prompt_eval_count: 1,
+            eval_count: 1
+          }
         ]))],
         then: "end"
       })
       const fromOllama = yield* collect(ollama).pipe(Effect.provide(ollama.layer()))
-      expect(ModelResponse.fromChunks(fromOllama.chunks).toolCalls).toEqual([{ id: "call_0", name: "get_weather", args: { city: "Tokyo" } }])
+      expect(ModelResponse.fromChunks(fromOllama.chunks).toolCalls).toEqual([{
+        id: "call_0",
+        name: "get_weather",
+        args: { city: "Tokyo" }
+      }])
       expect(fromOllama.chunks.at(-1)?.finishReason).toBe("tool-calls")
       serve(gemini, {
         slices: [utf8(sse([
-          { candidates: [{ content: { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Tokyo" } }, thoughtSignature: "c2ln" }] }, finishReason: "STOP" }] }
+          {
+            candidates: [{
+              content: {
+                role: "model",
+                parts: [{ functionCall: { name: "get_weather", args: { city: "Tokyo" } }, thoughtSignature: "c2ln" }]
+              },
+              finishReason: "STOP"
+            }]
+          }
         ]))],
         then: "end"
       })
@@ -384,25 +432,38 @@ describe("errors keep no token", () => {
       )
       emulator.controls.clearFailures()
       expect(error._tag).toBe("CredentialsUnavailable")
-      expect(error.message).toMatch(/^No token for the Ollama server \[model gemma3:4b at http:\/\/127\.0\.0\.1:\d+\/api\/chat\]: the request was not sent/)
+      expect(error.message).toMatch(
+        /^No token for the Ollama server \[model gemma3:4b at http:\/\/127\.0\.0\.1:\d+\/api\/chat\]: the request was not sent/
+      )
       expect(requests).toBe(before)
     }))
 })
 
 describe("configuration", () => {
-  it.effect.each([
-    ["GeminiApi baseUrl", () => GeminiApi.layer({ baseUrl: "http://gemini.example.com" }), "baseUrl"],
-    ["ModelConfig's EFFECT_ADC_MODEL_URL", () => GeminiApi.layer({ baseUrl: "http://10.0.0.5:8080", urlSetting: "EFFECT_ADC_MODEL_URL" }), "EFFECT_ADC_MODEL_URL"]
-  ] as const)("a plain-http non-loopback Gemini URL is refused before any request (%s)", ([, layer, setting]) =>
-    Effect.gen(function*() {
-      const before = requests
-      const error = yield* Effect.flip(
-        Effect.flatMap(ModelService, () => Effect.void).pipe(Effect.provide(layer().pipe(Layer.provide(emulatorBase(emulator)))))
-      )
-      expect(error._tag).toBe("ModelConfigError")
-      expect(error.message).toMatch(new RegExp(`^${setting} is invalid .*not https`))
-      expect(requests).toBe(before)
-    }))
+  it.effect.each(
+    [
+      ["GeminiApi baseUrl", () => GeminiApi.layer({ baseUrl: "http://gemini.example.com" }), "baseUrl"],
+      [
+        "ModelConfig's EFFECT_ADC_MODEL_URL",
+        () => GeminiApi.layer({ baseUrl: "http://10.0.0.5:8080", urlSetting: "EFFECT_ADC_MODEL_URL" }),
+        "EFFECT_ADC_MODEL_URL"
+      ]
+    ] as const
+  )(
+    "a plain-http non-loopback Gemini URL is refused before any request (%s)",
+    ([, layer, setting]) =>
+      Effect.gen(function*() {
+        const before = requests
+        const error = yield* Effect.flip(
+          Effect.flatMap(ModelService, () => Effect.void).pipe(
+            Effect.provide(layer().pipe(Layer.provide(emulatorBase(emulator))))
+          )
+        )
+        expect(error._tag).toBe("ModelConfigError")
+        expect(error.message).toMatch(new RegExp(`^${setting} is invalid .*not https`))
+        expect(requests).toBe(before)
+      })
+  )
 
   it.effect("loopback http stays allowed (emulators)", () =>
     Effect.gen(function*() {

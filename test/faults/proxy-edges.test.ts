@@ -19,8 +19,8 @@ import * as AuthService from "../../src/auth/AuthService.js"
 import * as ProxyConfig from "../../src/proxy/ProxyConfig.js"
 import * as ProxyProblem from "../../src/proxy/ProxyProblem.js"
 import * as SigningProxy from "../../src/proxy/SigningProxy.js"
-import { useEmulator } from "../support/emulator.js"
 import { curl, head, raw, request, type Upstream, upstream, values } from "../proxy/harness.js"
+import { useEmulator } from "../support/emulator.js"
 
 const emulator = useEmulator({ env: true })
 
@@ -36,7 +36,8 @@ const withProxy = <A>(target: string, f: (url: string) => Promise<A>, extra: Rec
     })).pipe(Effect.provide(auth))
   )
 
-const decodeProblem = (body: string | Buffer) => Schema.decodeUnknownSync(ProxyProblem.ProxyProblem)(JSON.parse(body.toString()))
+const decodeProblem = (body: string | Buffer) =>
+  Schema.decodeUnknownSync(ProxyProblem.ProxyProblem)(JSON.parse(body.toString()))
 
 /** Answers with what it received: method, url, raw headers, body length and sha256. */
 const echo = (req: Http.IncomingMessage, res: Http.ServerResponse) => {
@@ -47,7 +48,13 @@ const echo = (req: Http.IncomingMessage, res: Http.ServerResponse) => {
     length += c.length
   })
   req.on("end", () => {
-    const body = JSON.stringify({ method: req.method, url: req.url, rawHeaders: req.rawHeaders, length, sha256: hash.digest("hex") })
+    const body = JSON.stringify({
+      method: req.method,
+      url: req.url,
+      rawHeaders: req.rawHeaders,
+      length,
+      sha256: hash.digest("hex")
+    })
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
     res.end(body)
   })
@@ -66,9 +73,21 @@ afterAll(async () => {
 
 describe("Expect: 100-continue (curl)", () => {
   const bodies = [
-    { name: "2 MiB body, curl adds Expect itself", size: 2 * 1024 * 1024, expectHeader: false, limit: 32 * 1024 * 1024, status: 200 },
+    {
+      name: "2 MiB body, curl adds Expect itself",
+      size: 2 * 1024 * 1024,
+      expectHeader: false,
+      limit: 32 * 1024 * 1024,
+      status: 200
+    },
     { name: "1 KiB body, Expect set by hand", size: 1024, expectHeader: true, limit: 32 * 1024 * 1024, status: 200 },
-    { name: "2 MiB body over a 1 MiB limit", size: 2 * 1024 * 1024, expectHeader: false, limit: 1024 * 1024, status: 413 }
+    {
+      name: "2 MiB body over a 1 MiB limit",
+      size: 2 * 1024 * 1024,
+      expectHeader: false,
+      limit: 1024 * 1024,
+      status: 413
+    }
   ]
   it.each(bodies)("$name → $status", async ({ expectHeader, limit, size, status }) => {
     const payload = Crypto.randomBytes(size)
@@ -105,7 +124,16 @@ describe("Set-Cookie", () => {
   it("three Set-Cookie headers from the upstream reach the client as three headers", async () => {
     const cookies = ["a=1; Path=/", "b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT; HttpOnly", "c=3, d=4"]
     const up = await upstream((_req, res) => {
-      res.writeHead(200, ["Set-Cookie", cookies[0]!, "Set-Cookie", cookies[1]!, "Set-Cookie", cookies[2]!, "Content-Length", "0"])
+      res.writeHead(200, [
+        "Set-Cookie",
+        cookies[0]!,
+        "Set-Cookie",
+        cookies[1]!,
+        "Set-Cookie",
+        cookies[2]!,
+        "Content-Length",
+        "0"
+      ])
       res.end()
     })
     try {
@@ -122,9 +150,17 @@ describe("Set-Cookie", () => {
 })
 
 describe("hop-by-hop headers", () => {
-  const requestCases: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, string]>, ReadonlyArray<string>]> = [
-    ["named in Connection", [["Connection", "keep-alive, X-Hop-A, x-hop-b"], ["X-Hop-A", "1"], ["X-Hop-B", "2"]], ["x-hop-a", "x-hop-b"]],
-    ["two Connection headers", [["Connection", "X-Hop-A"], ["Connection", "X-Hop-B"], ["X-Hop-A", "1"], ["X-Hop-B", "2"]], ["x-hop-a", "x-hop-b"]],
+  const requestCases: ReadonlyArray<
+    readonly [string, ReadonlyArray<readonly [string, string]>, ReadonlyArray<string>]
+  > = [
+    ["named in Connection", [["Connection", "keep-alive, X-Hop-A, x-hop-b"], ["X-Hop-A", "1"], ["X-Hop-B", "2"]], [
+      "x-hop-a",
+      "x-hop-b"
+    ]],
+    ["two Connection headers", [["Connection", "X-Hop-A"], ["Connection", "X-Hop-B"], ["X-Hop-A", "1"], [
+      "X-Hop-B",
+      "2"
+    ]], ["x-hop-a", "x-hop-b"]],
     ["Keep-Alive", [["Keep-Alive", "timeout=5"]], ["keep-alive"]],
     ["TE and Trailer", [["TE", "trailers"], ["Trailer", "X-T"]], ["te", "trailer"]],
     ["Proxy-Authorization", [["Proxy-Authorization", "Basic dXNlcjpwYXNz"]], ["proxy-authorization"]],
@@ -132,7 +168,10 @@ describe("hop-by-hop headers", () => {
   ]
   it.each(requestCases)("request: %s never reaches the upstream", async (_name, headers, dropped) => {
     const seen = await withProxy(echoUp.url, async (url) => {
-      const response = await raw(url, head("GET", "/svc/h", "proxy", [...headers, ["X-Kept", "yes"], ["Connection", "close"]]))
+      const response = await raw(
+        url,
+        head("GET", "/svc/h", "proxy", [...headers, ["X-Kept", "yes"], ["Connection", "close"]])
+      )
       expect(response.status).toBe(200)
       return JSON.parse(response.body) as { rawHeaders: Array<string> }
     })
@@ -156,7 +195,10 @@ describe("hop-by-hop headers", () => {
       res.end("ok")
     })
     try {
-      const response = await withProxy(up.url, (url) => raw(url, head("GET", "/svc/r", "proxy", [["Connection", "close"]])))
+      const response = await withProxy(
+        up.url,
+        (url) => raw(url, head("GET", "/svc/r", "proxy", [["Connection", "close"]]))
+      )
       expect(response.status).toBe(200)
       expect(response.body).toBe("ok")
       for (const name of dropped) expect(values(response.rawHeaders, name)).toEqual([])
@@ -188,7 +230,10 @@ describe("paths cannot leave the route's base path", () => {
   ]
   it.each(refused)("%s → 400 bad-path, nothing sent upstream", async (path) => {
     const before = echoUp.seen.length
-    const response = await withProxy(`${echoUp.url}/base`, (url) => raw(url, head("GET", path, "proxy", [["Connection", "close"]])))
+    const response = await withProxy(
+      `${echoUp.url}/base`,
+      (url) => raw(url, head("GET", path, "proxy", [["Connection", "close"]]))
+    )
     expect(response.status).toBe(400)
     expect(decodeProblem(response.body)).toMatchObject({ reason: "bad-path", status: 400 })
     expect(echoUp.seen.length).toBe(before)
@@ -207,7 +252,10 @@ describe("paths cannot leave the route's base path", () => {
     ["/svc?x=1", "/base?x=1"]
   ]
   it.each(normalised)("%s → the upstream gets %s", async (path, expected) => {
-    const response = await withProxy(`${echoUp.url}/base`, (url) => raw(url, head("GET", path, "proxy", [["Connection", "close"]])))
+    const response = await withProxy(
+      `${echoUp.url}/base`,
+      (url) => raw(url, head("GET", path, "proxy", [["Connection", "close"]]))
+    )
     expect(response.status).toBe(200)
     expect(JSON.parse(response.body).url).toBe(expected)
   })
@@ -230,7 +278,8 @@ describe("oversized bodies get 413 with a typed body", () => {
       send: (url: string) =>
         raw(url, [
           head("POST", "/svc/big", "proxy", [["Transfer-Encoding", "chunked"], ["Connection", "close"]]),
-          ...Array.from({ length: 6 }, () => Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")])),
+          ...Array.from({ length: 6 }, () =>
+            Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")])),
           "0\r\n\r\n"
         ])
     },
@@ -265,7 +314,8 @@ describe("oversized bodies get 413 with a typed body", () => {
     const response = await withProxy(echoUp.url, (url) =>
       raw(url, [
         head("POST", "/svc/ok", "proxy", [["Transfer-Encoding", "chunked"], ["Connection", "close"]]),
-        ...Array.from({ length: 3 }, () => Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")])),
+        ...Array.from({ length: 3 }, () =>
+          Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")])),
         "0\r\n\r\n"
       ]), { maxBodyBytes: limit })
     expect(response.status).toBe(200)
@@ -319,7 +369,11 @@ describe("a client that leaves aborts the upstream request", () => {
     const up = await upstream(() => {})
     try {
       await withProxy(up.url, async (url) => {
-        const req = Http.request(`${url}/svc/upload`, { agent: false, method: "POST", headers: { "transfer-encoding": "chunked" } })
+        const req = Http.request(`${url}/svc/upload`, {
+          agent: false,
+          method: "POST",
+          headers: { "transfer-encoding": "chunked" }
+        })
         req.on("error", () => {})
         req.write("first part")
         const seen = await up.nth(1)
@@ -336,7 +390,12 @@ describe("a client that leaves aborts the upstream request", () => {
 describe("the caller's token headers are replaced, never forwarded beside ours", () => {
   const routes = [
     { name: "token in Authorization", route: {}, ours: "authorization", kept: [] as Array<string> },
-    { name: "token in X-Serverless-Authorization", route: { header: "X-Serverless-Authorization" }, ours: "x-serverless-authorization", kept: [] },
+    {
+      name: "token in X-Serverless-Authorization",
+      route: { header: "X-Serverless-Authorization" },
+      ours: "x-serverless-authorization",
+      kept: []
+    },
     {
       name: "X-Serverless-Authorization, forwardAuthorization",
       route: { header: "X-Serverless-Authorization", forwardAuthorization: true },
@@ -347,15 +406,21 @@ describe("the caller's token headers are replaced, never forwarded beside ours",
   it.each(routes)("$name", async ({ kept, ours, route }) => {
     const response = await Effect.runPromise(
       Effect.scoped(Effect.gen(function*() {
-        const config = yield* ProxyConfig.decode({ port: 0, routes: [{ prefix: "/svc", upstream: echoUp.url, ...route }] })
+        const config = yield* ProxyConfig.decode({
+          port: 0,
+          routes: [{ prefix: "/svc", upstream: echoUp.url, ...route }]
+        })
         const proxy = yield* SigningProxy.make(config)
         return yield* Effect.promise(() =>
-          raw(proxy.url, head("GET", "/svc/t", "proxy", [
-            ["Authorization", "Bearer caller-1"],
-            ["Authorization", "Bearer caller-2"],
-            ["X-Serverless-Authorization", "Bearer caller-3"],
-            ["Connection", "close"]
-          ]))
+          raw(
+            proxy.url,
+            head("GET", "/svc/t", "proxy", [
+              ["Authorization", "Bearer caller-1"],
+              ["Authorization", "Bearer caller-2"],
+              ["X-Serverless-Authorization", "Bearer caller-3"],
+              ["Connection", "close"]
+            ])
+          )
         )
       })).pipe(Effect.provide(auth))
     )
@@ -432,7 +497,10 @@ describe("upstream timeouts (TestClock)", () => {
 
   it.scoped("no response head within responseTimeoutMs → 504 upstream-timeout, upstream socket closed", () =>
     Effect.gen(function*() {
-      const silent = yield* Effect.acquireRelease(Effect.promise(() => upstream(() => {})), (u) => Effect.promise(u.close))
+      const silent = yield* Effect.acquireRelease(
+        Effect.promise(() => upstream(() => {})),
+        (u) => Effect.promise(u.close)
+      )
       const proxy = yield* timed({ responseTimeoutMs: 5_000 }, silent.url)
       const response = yield* Effect.fork(Effect.promise(() => request(`${proxy.url}/svc/slow`)))
       const seen = yield* Effect.promise(() => silent.nth(1))
@@ -459,17 +527,19 @@ describe("upstream timeouts (TestClock)", () => {
         (u) => Effect.promise(u.close)
       )
       const proxy = yield* timed({ idleTimeoutMs: 10_000 }, stalled.url)
-      const outcome = yield* Effect.fork(Effect.promise(() =>
-        new Promise<{ first: string; ended: boolean; aborted: boolean }>((resolve) => {
-          Http.get(`${proxy.url}/svc/stream`, { agent: false }, (res) => {
-            let first = ""
-            res.once("data", (c: Buffer) => (first = c.toString()))
-            res.on("end", () => resolve({ first, ended: true, aborted: false }))
-            res.on("error", () => resolve({ first, ended: false, aborted: true }))
-            res.on("close", () => resolve({ first, ended: res.complete, aborted: !res.complete }))
-          }).on("error", () => {})
-        })
-      ))
+      const outcome = yield* Effect.fork(
+        Effect.promise(() =>
+          new Promise<{ first: string; ended: boolean; aborted: boolean }>((resolve) => {
+            Http.get(`${proxy.url}/svc/stream`, { agent: false }, (res) => {
+              let first = ""
+              res.once("data", (c: Buffer) => (first = c.toString()))
+              res.on("end", () => resolve({ first, ended: true, aborted: false }))
+              res.on("error", () => resolve({ first, ended: false, aborted: true }))
+              res.on("close", () => resolve({ first, ended: res.complete, aborted: !res.complete }))
+            }).on("error", () => {})
+          })
+        )
+      )
       const seen = yield* Effect.promise(() => stalled.nth(1))
       yield* Effect.promise(() => request(`${proxy.url}/healthz`))
       yield* TestClock.adjust("9999 millis")

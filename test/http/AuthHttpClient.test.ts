@@ -46,7 +46,12 @@ const layer = Layer.mergeAll(
   FetchHttpClient.layer
 )
 
-const run = <A, E>(f: (client: HttpClient.HttpClient.With<unknown, AuthService.AuthService>) => Effect.Effect<A, E, AuthService.AuthService>, target?: Parameters<typeof AuthHttpClient.withAuth>[0]) =>
+const run = <A, E>(
+  f: (
+    client: HttpClient.HttpClient.With<unknown, AuthService.AuthService>
+  ) => Effect.Effect<A, E, AuthService.AuthService>,
+  target?: Parameters<typeof AuthHttpClient.withAuth>[0]
+) =>
   Effect.runPromise(
     Effect.gen(function*() {
       const client = (yield* HttpClient.HttpClient).pipe(
@@ -69,7 +74,9 @@ describe("AuthHttpClient.withAuth", () => {
       { kind: "id", audience: service.url, header: "X-Serverless-Authorization" }
     )
     expect(status).toBe(200)
-    expect(seen[0]?.["x-serverless-authorization"]).toMatch(/^Bearer eyJ[\w-]+\.[\w-]+(\.SIGNATURE_REMOVED_BY_GOOGLE)?$/) // signature stripped by Cloud Run
+    expect(seen[0]?.["x-serverless-authorization"]).toMatch(
+      /^Bearer eyJ[\w-]+\.[\w-]+(\.SIGNATURE_REMOVED_BY_GOOGLE)?$/
+    ) // signature stripped by Cloud Run
     expect(seen[0]?.["authorization"]).toBeUndefined()
   })
 
@@ -86,7 +93,9 @@ describe("AuthHttpClient.withAuth", () => {
       Effect.gen(function*() {
         yield* client.get(service.url)
         emulator.controls.setClockOffset(2 * 3600 * 1000)
-        const response = yield* client.execute(HttpClientRequest.post(service.url).pipe(HttpClientRequest.bodyText("hi")))
+        const response = yield* client.execute(
+          HttpClientRequest.post(service.url).pipe(HttpClientRequest.bodyText("hi"))
+        )
         expect(response.status).toBe(200)
         expect(yield* response.text).toBe("ok:hi")
       })
@@ -172,7 +181,9 @@ describe("AuthHttpClient with the client's own preprocessing", () => {
           HttpClient.mapRequest(HttpClientRequest.prependUrl(service.url)),
           AuthHttpClient.withAuth({ kind: "id", audience: service.url })
         )
-        const response = yield* client.execute(HttpClientRequest.post("/start").pipe(HttpClientRequest.bodyText("kept")))
+        const response = yield* client.execute(
+          HttpClientRequest.post("/start").pipe(HttpClientRequest.bodyText("kept"))
+        )
         return yield* response.text
       }).pipe(Effect.provide(layer))
     )
@@ -189,12 +200,21 @@ describe("AuthHttpClient.mayReceive", () => {
     expect(AuthHttpClient.mayReceive(id, "https://user:pw@svc-abc-uc.a.run.app/x")).toBe(false)
     expect(AuthHttpClient.mayReceive(id, "https://user@svc-abc-uc.a.run.app/x")).toBe(false)
     const access = { kind: "access" } as const
-    expect(AuthHttpClient.mayReceive(access, "http://10.0.0.5:8080/v1", { origins: ["http://10.0.0.5:8080"] })).toBe(false)
-    expect(AuthHttpClient.mayReceive(access, "http://gemini.internal/v1", { origins: ["http://gemini.internal"] })).toBe(false)
-    expect(AuthHttpClient.mayReceive(access, "http://127.0.0.2:8080/v1", { origins: ["http://127.0.0.2:8080"] })).toBe(true)
-    expect(AuthHttpClient.mayReceive(access, "http://localhost:8080/v1", { origins: ["http://localhost:8080"] })).toBe(true)
+    expect(AuthHttpClient.mayReceive(access, "http://10.0.0.5:8080/v1", { origins: ["http://10.0.0.5:8080"] })).toBe(
+      false
+    )
+    expect(AuthHttpClient.mayReceive(access, "http://gemini.internal/v1", { origins: ["http://gemini.internal"] }))
+      .toBe(false)
+    expect(AuthHttpClient.mayReceive(access, "http://127.0.0.2:8080/v1", { origins: ["http://127.0.0.2:8080"] })).toBe(
+      true
+    )
+    expect(AuthHttpClient.mayReceive(access, "http://localhost:8080/v1", { origins: ["http://localhost:8080"] })).toBe(
+      true
+    )
     expect(AuthHttpClient.mayReceive(access, "http://[::1]:8080/v1", { origins: ["http://[::1]:8080"] })).toBe(true)
-    expect(AuthHttpClient.mayReceive(access, "https://10.0.0.5:8443/v1", { origins: ["https://10.0.0.5:8443"] })).toBe(true)
+    expect(AuthHttpClient.mayReceive(access, "https://10.0.0.5:8443/v1", { origins: ["https://10.0.0.5:8443"] })).toBe(
+      true
+    )
   })
 
   it("access tokens only to https Google API hosts and configured origins", () => {
@@ -204,7 +224,9 @@ describe("AuthHttpClient.mayReceive", () => {
     expect(AuthHttpClient.mayReceive(access, "http://aiplatform.googleapis.com/v1")).toBe(false)
     expect(AuthHttpClient.mayReceive(access, "https://googleapis.com.evil.example/v1")).toBe(false)
     expect(AuthHttpClient.mayReceive(access, "https://svc.a.run.app")).toBe(false)
-    expect(AuthHttpClient.mayReceive(access, "http://127.0.0.1:9000/v1", { origins: ["http://127.0.0.1:9000"] })).toBe(true)
+    expect(AuthHttpClient.mayReceive(access, "http://127.0.0.1:9000/v1", { origins: ["http://127.0.0.1:9000"] })).toBe(
+      true
+    )
   })
 
   it("ID tokens only to the audience's origin and configured origins", () => {
@@ -214,7 +236,9 @@ describe("AuthHttpClient.mayReceive", () => {
     expect(AuthHttpClient.mayReceive(id, "not a url")).toBe(false)
     const custom = { kind: "id", audience: "my-audience" } as const
     expect(AuthHttpClient.mayReceive(custom, "https://svc-abc-uc.a.run.app")).toBe(false)
-    expect(AuthHttpClient.mayReceive(custom, "https://svc-abc-uc.a.run.app", { origins: ["https://svc-abc-uc.a.run.app"] }))
+    expect(
+      AuthHttpClient.mayReceive(custom, "https://svc-abc-uc.a.run.app", { origins: ["https://svc-abc-uc.a.run.app"] })
+    )
       .toBe(true)
   })
 })

@@ -53,7 +53,11 @@ const handler = (where: "service" | "outside"): Http.RequestListener => async (r
 
 beforeAll(async () => {
   service = await emulator.cloudRun.deploy({ name: "svc", handler: handler("service") })
-  forbidden = await emulator.cloudRun.deploy({ name: "forbidden", handler: handler("service"), invokers: ["someone@else.com"] })
+  forbidden = await emulator.cloudRun.deploy({
+    name: "forbidden",
+    handler: handler("service"),
+    invokers: ["someone@else.com"]
+  })
   const server = Http.createServer(handler("outside"))
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   outside = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }
@@ -70,8 +74,7 @@ beforeEach(() => {
 })
 afterEach(() => auth.close())
 
-const signingFetch = () =>
-  SigningFetch.make(auth, { targets: { [service.url]: "id", [forbidden.url]: "id" } })
+const signingFetch = () => SigningFetch.make(auth, { targets: { [service.url]: "id", [forbidden.url]: "id" } })
 
 describe("SigningFetch", () => {
   it("signs a listed origin with an ID token the front door accepts, read per request, not at construction", async () => {
@@ -145,7 +148,9 @@ describe("SigningFetch", () => {
         const pending = fetch(`${service.url}/echo`, { signal: controller.signal })
         controller.abort(new Error("stop"))
         return yield* Effect.promise(() => pending.then(() => "resolved", (e: unknown) => String(e)))
-      }).pipe(Effect.provide(AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })))
+      }).pipe(
+        Effect.provide(AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions }))
+      )
     )
     expect(result).toBe("Error: stop")
     expect(emulator.controls.count("cloudrun:svc")).toBe(0)
@@ -247,7 +252,9 @@ describe("SigningFetch", () => {
     const targets = { "https://svc-abc-uc.a.run.app/mcp": "id", "https://aiplatform.googleapis.com": "access" } as const
     expect(SigningFetch.targetFor(targets, "https://svc-abc-uc.a.run.app/other"))
       .toEqual({ kind: "id", audience: "https://svc-abc-uc.a.run.app" })
-    expect(SigningFetch.targetFor(targets, "https://us-central1-aiplatform.googleapis.com/v1")).toEqual({ kind: "access" })
+    expect(SigningFetch.targetFor(targets, "https://us-central1-aiplatform.googleapis.com/v1")).toEqual({
+      kind: "access"
+    })
     expect(SigningFetch.targetFor(targets, "https://svc-abc-uc.a.run.app.evil.example/")).toBeUndefined()
     expect(SigningFetch.targetFor(targets, "http://aiplatform.googleapis.com/v1")).toBeUndefined()
   })
@@ -259,7 +266,9 @@ describe("SigningFetch", () => {
         const first = yield* Effect.promise(() => fetch(`${service.url}/echo`))
         const second = yield* Effect.promise(() => fetch(`${service.url}/echo`))
         return [first.status, second.status]
-      }).pipe(Effect.provide(AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })))
+      }).pipe(
+        Effect.provide(AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions }))
+      )
     )
     expect(status).toEqual([200, 200])
     expect(emulator.controls.count("metadata.identity")).toBe(1)

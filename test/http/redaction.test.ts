@@ -8,8 +8,8 @@ import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -89,12 +89,18 @@ const spansText = () =>
 const headers = ["Authorization", "X-Serverless-Authorization"] as const
 const targetFor = (header: typeof headers[number]): TokenTarget => ({ kind: "id", audience: service.url, header })
 
-type Path = (client: HttpClient.HttpClient.With<unknown, AuthService.AuthService>, base: string) => Effect.Effect<unknown, unknown, AuthService.AuthService>
+type Path = (
+  client: HttpClient.HttpClient.With<unknown, AuthService.AuthService>,
+  base: string
+) => Effect.Effect<unknown, unknown, AuthService.AuthService>
 
 /** The error paths (and a success) a caller can hit; each returns what the caller holds. */
 const paths: ReadonlyArray<readonly [string, Path]> = [
   ["a successful call", (client, base) => Effect.flatMap(client.get(`${base}/ok`), (r) => r.json)],
-  ["filterStatusOk after the middleware (500)", (client, base) => HttpClient.filterStatusOk(client).get(`${base}/fail`)],
+  [
+    "filterStatusOk after the middleware (500)",
+    (client, base) => HttpClient.filterStatusOk(client).get(`${base}/fail`)
+  ],
   ["Decode: json of a non-JSON 200", (client, base) => Effect.flatMap(client.get(`${base}/html`), (r) => r.json)],
   ["the response itself, printed", (client, base) => client.get(`${base}/ok`)],
   ["transport: nothing listens", (client) => client.get("http://127.0.0.1:9/x")]
@@ -109,7 +115,16 @@ describe.each(paths)("%s", (_name, path) => {
           AuthHttpClient.withAuth(target, { origins: ["http://127.0.0.1:9"] })
         )
         return yield* path(client, service.url)
-      }).pipe(Effect.withSpan("caller"), Effect.provide(Layer.mergeAll(AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions }), FetchHttpClient.layer, tracing)))
+      }).pipe(
+        Effect.withSpan("caller"),
+        Effect.provide(
+          Layer.mergeAll(
+            AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions }),
+            FetchHttpClient.layer,
+            tracing
+          )
+        )
+      )
     )
     const held = Exit.match(exit, { onFailure: (cause) => cause, onSuccess: (value) => value })
     const failure = Exit.isFailure(exit) ? exit.cause : undefined
@@ -132,9 +147,18 @@ describe("transformClient", () => {
     const error = await Effect.runPromise(
       Effect.gen(function*() {
         const auth = yield* AuthService.AuthService
-        const client = (yield* HttpClient.HttpClient).pipe(AuthHttpClient.transformClient(auth, { kind: "id", audience: forbidden.url }))
+        const client = (yield* HttpClient.HttpClient).pipe(
+          AuthHttpClient.transformClient(auth, { kind: "id", audience: forbidden.url })
+        )
         return yield* Effect.flip(client.execute(HttpClientRequest.get(`${forbidden.url}/x`)))
-      }).pipe(Effect.provide(Layer.mergeAll(AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions }), FetchHttpClient.layer)))
+      }).pipe(
+        Effect.provide(
+          Layer.mergeAll(
+            AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions }),
+            FetchHttpClient.layer
+          )
+        )
+      )
     )
     emulator.controls.clearFailures()
     expect(error._tag).toBe("RequestError")
@@ -148,9 +172,18 @@ describe("transformClient", () => {
     const status = await Effect.runPromise(
       Effect.gen(function*() {
         const auth = yield* AuthService.AuthService
-        const client = (yield* HttpClient.HttpClient).pipe(AuthHttpClient.transformClient(auth, { kind: "id", audience: service.url }))
+        const client = (yield* HttpClient.HttpClient).pipe(
+          AuthHttpClient.transformClient(auth, { kind: "id", audience: service.url })
+        )
         return (yield* client.get(`${service.url}/ok`)).status
-      }).pipe(Effect.provide(Layer.mergeAll(AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions }), FetchHttpClient.layer)))
+      }).pipe(
+        Effect.provide(
+          Layer.mergeAll(
+            AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions }),
+            FetchHttpClient.layer
+          )
+        )
+      )
     )
     expect(status).toBe(200)
   })

@@ -27,7 +27,10 @@ afterEach(() => auth.close())
 
 const factoryWith = (fetchImpl: typeof fetch | undefined) =>
   new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
-    transports: [new JsonRpcTransportFactory(fetchImpl === undefined ? {} : { fetchImpl }), new RestTransportFactory(fetchImpl === undefined ? {} : { fetchImpl })],
+    transports: [
+      new JsonRpcTransportFactory(fetchImpl === undefined ? {} : { fetchImpl }),
+      new RestTransportFactory(fetchImpl === undefined ? {} : { fetchImpl })
+    ],
     cardResolver: new DefaultAgentCardResolver(fetchImpl === undefined ? {} : { fetchImpl })
   }))
 
@@ -40,7 +43,12 @@ const message = (text: string) => ({
     contextId: "",
     taskId: "",
     role: Role.ROLE_USER,
-    parts: [{ content: { $case: "text" as const, value: text }, metadata: undefined, filename: "", mediaType: "text/plain" }],
+    parts: [{
+      content: { $case: "text" as const, value: text },
+      metadata: undefined,
+      filename: "",
+      mediaType: "text/plain"
+    }],
     metadata: undefined,
     extensions: [],
     referenceTaskIds: []

@@ -4,8 +4,8 @@
  * `BaseLlm`, and the MCP server on another Cloud Run service as its MCPToolset, signed
  * with our fetch. The real @google/adk runs the agent.
  */
-import { InMemoryRunner, type LlmRequest, type LlmResponse, LlmAgent, MCPToolset, StreamingMode } from "@google/adk"
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
+import { InMemoryRunner, LlmAgent, type LlmRequest, type LlmResponse, MCPToolset, StreamingMode } from "@google/adk"
 import { mcpServer } from "../../examples/integration-servers.js"
 import * as AuthClient from "../../src/auth/AuthClient.js"
 import * as Adk from "../../src/integrations/adk.js"
@@ -63,7 +63,9 @@ const body = (i: number) => ollama.requests[i]?.body as any
 
 /** An `add` declaration as ADK's MCPTool / FunctionTool send it: a Gemini Schema with upper-case types. */
 type ToolItem = NonNullable<NonNullable<LlmRequest["config"]>["tools"]>[number]
-type FunctionDeclaration = NonNullable<Extract<ToolItem, { functionDeclarations?: unknown }>["functionDeclarations"]>[number]
+type FunctionDeclaration = NonNullable<
+  Extract<ToolItem, { functionDeclarations?: unknown }>["functionDeclarations"]
+>[number]
 const addDeclaration = {
   name: "add",
   description: "Adds two numbers",
@@ -82,7 +84,10 @@ describe("Adk.AdcLlm: ADK's BaseLlm on Gemma (Ollama on Cloud Run)", () => {
     expect(response?.content).toEqual({ role: "model", parts: [{ text: "Echo: hello adk" }] })
     expect(String(response?.finishReason)).toBe("STOP")
     expect(response?.usageMetadata).toEqual({ promptTokenCount: 5, candidatesTokenCount: 3, totalTokenCount: 8 })
-    expect(body(0).messages).toEqual([{ role: "system", content: "You are terse." }, { role: "user", content: "hello adk" }])
+    expect(body(0).messages).toEqual([{ role: "system", content: "You are terse." }, {
+      role: "user",
+      content: "hello adk"
+    }])
     expect(body(0).options).toEqual({ temperature: 0.2, num_predict: 64 })
     // signed with an ID token the front door accepted
     expect(emulator.controls.log.findLast((l) => l.endpoint === "cloudrun:gemma")?.principal).toBe(
@@ -190,7 +195,9 @@ describe("an LlmAgent with AdcLlm and an MCPToolset on Cloud Run, run by InMemor
       })
       expect(body(1).messages.at(-1).role).toBe("tool")
       // Both Cloud Run services let in our service account: one ID token per audience from one cache.
-      const principals = emulator.controls.log.filter((l) => l.endpoint === "cloudrun:gemma" || l.endpoint === "cloudrun:mcp")
+      const principals = emulator.controls.log.filter((l) =>
+        l.endpoint === "cloudrun:gemma" || l.endpoint === "cloudrun:mcp"
+      )
         .map((l) => l.principal)
       expect(new Set(principals)).toEqual(new Set([emulator.serviceAccount.email]))
       expect(emulator.controls.count("metadata.identity")).toBe(2)
@@ -204,7 +211,11 @@ describe("an LlmAgent with AdcLlm and an MCPToolset on Cloud Run, run by InMemor
     const run = async (text: string) => {
       const events = []
       for await (
-        const event of runner.runAsync({ userId: "u1", sessionId: session.id, newMessage: { role: "user", parts: [{ text }] } })
+        const event of runner.runAsync({
+          userId: "u1",
+          sessionId: session.id,
+          newMessage: { role: "user", parts: [{ text }] }
+        })
       ) events.push(event)
       return events
     }
@@ -218,7 +229,9 @@ describe("an LlmAgent with AdcLlm and an MCPToolset on Cloud Run, run by InMemor
     const roles = body(ollama.requests.length - 1).messages.map((m: any) => m.role)
     expect(roles).toEqual(["system", "user", "assistant", "tool", "assistant", "user"])
     expect(emulator.controls.count("metadata.identity")).toBe(4)
-    const rejected = emulator.controls.log.filter((l) => l.detail?.startsWith("rejected 401") === true).map((l) => l.endpoint)
+    const rejected = emulator.controls.log.filter((l) => l.detail?.startsWith("rejected 401") === true).map((l) =>
+      l.endpoint
+    )
     expect(rejected.sort()).toEqual(["cloudrun:gemma", "cloudrun:mcp"])
   })
 })
@@ -227,7 +240,12 @@ describe("Adk.AdcLlm on Gemini on Vertex AI (access token checked with tokeninfo
   const vertex = () =>
     Adk.fromAuthClient(
       auth,
-      GeminiVertex.layer({ project: "emulator-project", location: "global", baseUrl: geminiServer.url, origins: [geminiServer.url] }),
+      GeminiVertex.layer({
+        project: "emulator-project",
+        location: "global",
+        baseUrl: geminiServer.url,
+        origins: [geminiServer.url]
+      }),
       { model: "gemini-2.5-flash" }
     )
 
@@ -238,7 +256,10 @@ describe("Adk.AdcLlm on Gemini on Vertex AI (access token checked with tokeninfo
       const config = { tools: [{ functionDeclarations: [addDeclaration] }] }
       const [called] = await collect(model.generateContentAsync(request("add a=2 b=3", config)))
       const part = called?.content?.parts?.[0]
-      expect(part).toEqual({ functionCall: { name: "add", args: { a: 2, b: 3 } }, thoughtSignature: "ZW11bGF0b3Itc2lnbmF0dXJl" })
+      expect(part).toEqual({
+        functionCall: { name: "add", args: { a: 2, b: 3 } },
+        thoughtSignature: "ZW11bGF0b3Itc2lnbmF0dXJl"
+      })
       expect(gemini.requests[0]?.principal).toBe(emulator.serviceAccount.email)
       const sent = gemini.requests[0]?.body as any
       expect(sent.tools[0].functionDeclarations[0].parametersJsonSchema.properties.a).toEqual({ type: "number" })
@@ -256,7 +277,11 @@ describe("Adk.AdcLlm on Gemini on Vertex AI (access token checked with tokeninfo
         functionCall: { id: "adk-7", name: "add", args: { a: 2, b: 3 } },
         thoughtSignature: "ZW11bGF0b3Itc2lnbmF0dXJl"
       })
-      expect(replayed.contents[2].parts[0].functionResponse).toEqual({ id: "adk-7", name: "add", response: { result: 5 } })
+      expect(replayed.contents[2].parts[0].functionResponse).toEqual({
+        id: "adk-7",
+        name: "add",
+        response: { result: 5 }
+      })
     } finally {
       await model.close()
     }

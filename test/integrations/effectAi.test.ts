@@ -46,7 +46,11 @@ afterAll(() => geminiServer.close())
 interface Backend {
   readonly name: string
   readonly model: string
-  readonly layer: () => Layer.Layer<ModelService, unknown, AuthService.AuthService | import("@effect/platform/HttpClient").HttpClient>
+  readonly layer: () => Layer.Layer<
+    ModelService,
+    unknown,
+    AuthService.AuthService | import("@effect/platform/HttpClient").HttpClient
+  >
   /** The JSON bodies the backend received, in order. */
   readonly bodies: () => ReadonlyArray<any>
   /** Who the request acted as (the principal the access token or the front door's ID token named). */
@@ -126,7 +130,9 @@ for (const backend of backends) {
           expect(response.usage.inputTokens).toBeGreaterThan(0)
           expect(response.usage.outputTokens).toBe(3)
           const metadata = response.content.find((p) => p.type === "response-metadata")
-          expect(metadata?.type === "response-metadata" && metadata.modelId._tag === "Some" ? metadata.modelId.value : "")
+          expect(
+            metadata?.type === "response-metadata" && metadata.modelId._tag === "Some" ? metadata.modelId.value : ""
+          )
             .toContain(backend.model.split(":")[0]!)
           expect(backend.principal()).toBe(emulator.serviceAccount.email)
           const body = backend.bodies()[0]
@@ -295,7 +301,14 @@ for (const backend of backends) {
             const thanks = yield* chat.generateText({ prompt: "thanks" })
             expect(thanks.text).toBe("Echo: thanks")
             const history = yield* Ref.get(chat.history)
-            expect(history.content.map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant", "user", "assistant"])
+            expect(history.content.map((m) => m.role)).toEqual([
+              "user",
+              "assistant",
+              "tool",
+              "assistant",
+              "user",
+              "assistant"
+            ])
             expect(yield* Ref.get(calls)).toEqual(["Paris"])
           }).pipe(Effect.provide(weatherHandlers(calls)))
         )

@@ -59,11 +59,19 @@ describe("GenAI.authClient with the real @google/genai", () => {
 
   it("streams on the Gemini API path with a quota project and no API key", async () => {
     const ai = new GoogleGenAI({
-      googleAuthOptions: GenAI.googleAuthOptions(auth, { origins: [server.url], target: { quotaProject: "billing-project" } }),
+      googleAuthOptions: GenAI.googleAuthOptions(auth, {
+        origins: [server.url],
+        target: { quotaProject: "billing-project" }
+      }),
       httpOptions: { baseUrl: server.url }
     })
     let text = ""
-    for await (const chunk of await ai.models.generateContentStream({ model: "gemini-2.5-flash", contents: "tell me about robins" })) {
+    for await (
+      const chunk of await ai.models.generateContentStream({
+        model: "gemini-2.5-flash",
+        contents: "tell me about robins"
+      })
+    ) {
       text += chunk.text ?? ""
     }
     expect(text).toBe("Echo: tell me about robins")

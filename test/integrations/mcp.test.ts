@@ -38,7 +38,11 @@ describe("Mcp with the real MCP SDK behind the Cloud Run front door", () => {
   it("without our fetch the front door refuses the client", async () => {
     const client = new Client({ name: "plain", version: "1.0.0" })
     await expect(client.connect(new StreamableHTTPClientTransport(new URL(`${service.url}/mcp`)))).rejects.toThrow()
-    expect(emulator.controls.log.filter((l) => l.endpoint === "cloudrun:mcp").every((l) => l.detail?.startsWith("rejected 401")))
+    expect(
+      emulator.controls.log.filter((l) => l.endpoint === "cloudrun:mcp").every((l) =>
+        l.detail?.startsWith("rejected 401")
+      )
+    )
       .toBe(true)
   })
 
@@ -50,7 +54,11 @@ describe("Mcp with the real MCP SDK behind the Cloud Run front door", () => {
     expect(textOf(await client.callTool({ name: "whoami", arguments: {} }))).toBe(emulator.serviceAccount.email)
     // Every request of the session reused one cached ID token.
     expect(emulator.controls.count("metadata.identity")).toBe(1)
-    expect(emulator.controls.log.filter((l) => l.endpoint === "cloudrun:mcp").every((l) => l.principal === emulator.serviceAccount.email))
+    expect(
+      emulator.controls.log.filter((l) => l.endpoint === "cloudrun:mcp").every((l) =>
+        l.principal === emulator.serviceAccount.email
+      )
+    )
       .toBe(true)
   })
 

@@ -24,7 +24,9 @@ describe("PromiseBridge", () => {
   it("an already aborted signal rejects without running the effect", async () => {
     const bridge = PromiseBridge.make(Layer.empty)
     let ran = false
-    const error = await bridge.run("generate", Effect.sync(() => (ran = true)), { signal: AbortSignal.abort() }).catch((e: unknown) => e)
+    const error = await bridge.run("generate", Effect.sync(() => (ran = true)), { signal: AbortSignal.abort() }).catch((
+      e: unknown
+    ) => e)
     expect(error).toBeInstanceOf(CallAborted)
     expect(ran).toBe(false)
     await bridge.dispose()

@@ -25,8 +25,7 @@ beforeAll(async () => {
   service = await emulator.cloudRun.deploy({ name: "facade-ollama", handler: ollama.handler })
 })
 
-const base = () =>
-  emulatorBase(emulator)
+const base = () => emulatorBase(emulator)
 
 describe("ModelClient (Promise facade)", () => {
   it("generate, stream as an async iterable, typed rejections, dispose", async () => {
@@ -39,14 +38,19 @@ describe("ModelClient (Promise facade)", () => {
         text += chunk.textDelta
       }
       expect(text).toBe("Echo: a b c d")
-      const error = await client.generate({ model: "nope", contents: [ModelRequest.user("x")] }).catch((e: unknown) => e)
+      const error = await client.generate({ model: "nope", contents: [ModelRequest.user("x")] }).catch((e: unknown) =>
+        e
+      )
       expect(ModelError.isModelError(error)).toBe(true)
       expect((error as ModelError.ModelError)._tag).toBe("NotFound")
       expect(error).toBeInstanceOf(Error)
       const seen: Array<string> = []
       const streamError = await (async () => {
         for await (
-          const chunk of client.stream({ model: "gemma3:4b", contents: [ModelRequest.user("a b c d e f [[midstream_error]]")] })
+          const chunk of client.stream({
+            model: "gemma3:4b",
+            contents: [ModelRequest.user("a b c d e f [[midstream_error]]")]
+          })
         ) seen.push(chunk.textDelta)
       })().catch((e: unknown) => e)
       expect(seen.length).toBe(2)
@@ -70,7 +74,10 @@ describe("keyless", () => {
 
   it.effect("GOOGLE_API_KEY and GEMINI_API_KEY set: two Gemini backends never send them; one warning names both", () =>
     Effect.gen(function*() {
-      const keys = { GOOGLE_API_KEY: "AIzaSyGoogleDoNotSend0000000000000000", GEMINI_API_KEY: "AIzaSyGeminiDoNotSend000000000000000" }
+      const keys = {
+        GOOGLE_API_KEY: "AIzaSyGoogleDoNotSend0000000000000000",
+        GEMINI_API_KEY: "AIzaSyGeminiDoNotSend000000000000000"
+      }
       Object.assign(process.env, keys)
       const logs: Array<string> = []
       const logger = Logger.make(({ message }) => logs.push(String(message)))
@@ -84,7 +91,14 @@ describe("keyless", () => {
         }).pipe(Effect.provide(backend.pipe(Layer.provide(base()))))
       yield* Effect.all([
         run(GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl] })),
-        run(GeminiVertex.layer({ project: "emulator-project", location: "global", baseUrl: geminiUrl, origins: [geminiUrl] }))
+        run(
+          GeminiVertex.layer({
+            project: "emulator-project",
+            location: "global",
+            baseUrl: geminiUrl,
+            origins: [geminiUrl]
+          })
+        )
       ]).pipe(
         Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
         Effect.ensuring(Effect.sync(() => {

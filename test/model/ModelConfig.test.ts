@@ -31,7 +31,8 @@ beforeAll(async () => {
   vllmService = await emulator.cloudRun.deploy({ name: "cfg-vllm", handler: vllm.handler })
 })
 
-const withEnv = (env: Record<string, string>) =>
+const withEnv =
+  (env: Record<string, string>) =>
   <A, E>(effect: Effect.Effect<A, E, ModelService>): Effect.Effect<A, E | ModelConfigError.ModelConfigError> =>
     effect.pipe(
       Effect.provide(
@@ -48,8 +49,14 @@ const backendOf = (raw: unknown) => {
   return "message" in body ? "ollama" : "choices" in body ? "openai-compatible" : "gemini"
 }
 
-const hello = Effect.flatMap(ModelService, (model) =>
-  Effect.map(model.generate({ model: "gemma3:4b", contents: [ModelRequest.user("hi")] }), (r) => [backendOf(r.raw), r.text]))
+const hello = Effect.flatMap(
+  ModelService,
+  (model) =>
+    Effect.map(
+      model.generate({ model: "gemma3:4b", contents: [ModelRequest.user("hi")] }),
+      (r) => [backendOf(r.raw), r.text]
+    )
+)
 
 const configError = (env: Record<string, string>) =>
   Effect.flatMap(Effect.flip(hello.pipe(withEnv(env))), (error) =>
@@ -66,19 +73,21 @@ describe("ModelConfig.layerConfig", () => {
     ))
 
   it.effect("swapping to openai-compatible is configuration only (API key + X-Serverless-Authorization)", () =>
-    Effect.flatMap(ModelService, (model) =>
-      model.generate({ model: "google/gemma-3-4b-it", contents: [ModelRequest.user("hi")] })).pipe(
-        withEnv({
-          EFFECT_ADC_MODEL_BACKEND: "openai-compatible",
-          EFFECT_ADC_MODEL_URL: vllmService.url,
-          EFFECT_ADC_MODEL_API_KEY: "app-key",
-          EFFECT_ADC_MODEL_TIMEOUT: "30 seconds"
-        }),
-        Effect.map((response) => {
-          expect(response.text).toBe("Echo: hi")
-          expect(vllm.requests.at(-1)?.headers["authorization"]).toBe("Bearer app-key")
-        })
-      ))
+    Effect.flatMap(
+      ModelService,
+      (model) => model.generate({ model: "google/gemma-3-4b-it", contents: [ModelRequest.user("hi")] })
+    ).pipe(
+      withEnv({
+        EFFECT_ADC_MODEL_BACKEND: "openai-compatible",
+        EFFECT_ADC_MODEL_URL: vllmService.url,
+        EFFECT_ADC_MODEL_API_KEY: "app-key",
+        EFFECT_ADC_MODEL_TIMEOUT: "30 seconds"
+      }),
+      Effect.map((response) => {
+        expect(response.text).toBe("Echo: hi")
+        expect(vllm.requests.at(-1)?.headers["authorization"]).toBe("Bearer app-key")
+      })
+    ))
 
   it.effect("a missing URL or project is a ModelConfigError naming the variable and what to set", () =>
     Effect.gen(function*() {
@@ -130,7 +139,9 @@ describe("EFFECT_ADC_MODEL_ROUTES", () => {
       const b = yield* model.generate({ model: "google/gemma-3-4b-it", contents: [ModelRequest.user("to vllm")] })
       expect([a.text, b.text]).toEqual(["Echo: to ollama", "Echo: to vllm"])
       expect([ollama.requests.length, vllm.requests.length]).toEqual([1, 1])
-      const unrouted = yield* Effect.flip(model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] }))
+      const unrouted = yield* Effect.flip(
+        model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] })
+      )
       expect(unrouted._tag).toBe("NoRoute")
     }).pipe(withEnv(env())))
 
@@ -141,7 +152,9 @@ describe("EFFECT_ADC_MODEL_ROUTES", () => {
       // every attempt of vLLM fails (the first and the default policy's 3 retries)
       vllm.fail({ status: 500 }, 4)
       const model = yield* ModelService
-      const fiber = yield* Effect.fork(model.generate({ model: "google/gemma-3-4b-it", contents: [ModelRequest.user("hi")] }))
+      const fiber = yield* Effect.fork(
+        model.generate({ model: "google/gemma-3-4b-it", contents: [ModelRequest.user("hi")] })
+      )
       // let the retries' backoff pass (real loopback I/O between TestClock steps)
       for (let i = 0; i < 2_000 && ollama.requests.length === 0; i++) {
         yield* tick
@@ -174,60 +187,83 @@ describe("EFFECT_ADC_MODEL_ROUTES", () => {
 })
 
 describe("per-backend layerConfig", () => {
-  const provideWith = (env: Record<string, string>) =>
-    <E, R>(layer: Layer.Layer<ModelService, E, R>) =>
-      layer.pipe(
-        Layer.provide(emulatorBase(emulator)),
-        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson(env)))
-      )
+  const provideWith = (env: Record<string, string>) => <E, R>(layer: Layer.Layer<ModelService, E, R>) =>
+    layer.pipe(
+      Layer.provide(emulatorBase(emulator)),
+      Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson(env)))
+    )
 
   it.effect("Ollama.layerConfig and OpenAICompatible.layerConfig read their options through Config", () =>
     Effect.gen(function*() {
       const env = { OLLAMA_URL: ollamaService.url, VLLM_URL: vllmService.url, VLLM_KEY: "app-key" }
-      const a = yield* Effect.flatMap(ModelService, (m) => m.generate({ model: "gemma3:4b", contents: [ModelRequest.user("a")] })).pipe(
+      const a = yield* Effect.flatMap(
+        ModelService,
+        (m) => m.generate({ model: "gemma3:4b", contents: [ModelRequest.user("a")] })
+      ).pipe(
         Effect.provide(provideWith(env)(Ollama.layerConfig({ url: Config.string("OLLAMA_URL") })))
       )
-      const b = yield* Effect.flatMap(ModelService, (m) => m.generate({ model: "google/gemma-3-4b-it", contents: [ModelRequest.user("b")] })).pipe(
-        Effect.provide(provideWith(env)(OpenAICompatible.layerConfig({
-          url: Config.string("VLLM_URL"),
-          apiKey: Config.redacted("VLLM_KEY")
-        })))
+      const b = yield* Effect.flatMap(
+        ModelService,
+        (m) => m.generate({ model: "google/gemma-3-4b-it", contents: [ModelRequest.user("b")] })
+      ).pipe(
+        Effect.provide(
+          provideWith(env)(OpenAICompatible.layerConfig({
+            url: Config.string("VLLM_URL"),
+            apiKey: Config.redacted("VLLM_KEY")
+          }))
+        )
       )
       expect([a.text, b.text]).toEqual(["Echo: a", "Echo: b"])
     }))
 
   it.effect("a missing option of GeminiVertex/GeminiApi.layerConfig is a ModelConfigError naming it", () =>
     Effect.gen(function*() {
-      const vertex = yield* Effect.flip(Effect.flatMap(ModelService, (m) => Effect.succeed(m)).pipe(
-        Effect.provide(provideWith({})(GeminiVertex.layerConfig({
-          project: Config.string("MY_PROJECT"),
-          location: Config.withDefault(Config.string("MY_LOCATION"), "global")
-        })))
-      ))
+      const vertex = yield* Effect.flip(
+        Effect.flatMap(ModelService, (m) => Effect.succeed(m)).pipe(
+          Effect.provide(
+            provideWith({})(GeminiVertex.layerConfig({
+              project: Config.string("MY_PROJECT"),
+              location: Config.withDefault(Config.string("MY_LOCATION"), "global")
+            }))
+          )
+        )
+      )
       expect(ModelConfigError.isModelConfigError(vertex)).toBe(true)
       expect(vertex.message).toMatch(/^MY_PROJECT is not set/)
-      const api = yield* Effect.flip(Effect.flatMap(ModelService, (m) => Effect.succeed(m)).pipe(
-        Effect.provide(provideWith({ BASE: "not a url" })(GeminiApi.layerConfig({
-          baseUrl: Config.url("BASE").pipe(Config.map(String))
-        })))
-      ))
+      const api = yield* Effect.flip(
+        Effect.flatMap(ModelService, (m) => Effect.succeed(m)).pipe(
+          Effect.provide(
+            provideWith({ BASE: "not a url" })(GeminiApi.layerConfig({
+              baseUrl: Config.url("BASE").pipe(Config.map(String))
+            }))
+          )
+        )
+      )
       expect([api.variable, api.reason]).toEqual(["BASE", "Invalid"])
     }))
 
   it.effect("a backend's layerModel needs only its client tag (the client layer supplies the wire)", () =>
     Effect.gen(function*() {
-      const response = yield* Effect.flatMap(ModelService, (m) =>
-        m.generate({ model: "gemma3:4b", contents: [ModelRequest.user("via client")] })).pipe(
-          Effect.provide(provideWith({})(Ollama.layerModel.pipe(Layer.provide(OllamaClient.layer({ url: ollamaService.url })))))
+      const response = yield* Effect.flatMap(
+        ModelService,
+        (m) => m.generate({ model: "gemma3:4b", contents: [ModelRequest.user("via client")] })
+      ).pipe(
+        Effect.provide(
+          provideWith({})(Ollama.layerModel.pipe(Layer.provide(OllamaClient.layer({ url: ollamaService.url }))))
         )
+      )
       expect(response.text).toBe("Echo: via client")
       // the client alone speaks the wire: its body is Ollama's JSON
-      const raw = yield* Effect.flatMap(OllamaClient.OllamaClient, (client) =>
-        client.chat({ model: "gemma3:4b", messages: [{ role: "user", content: "raw" }], stream: false })).pipe(
-          Effect.provide(OllamaClient.layer({ url: ollamaService.url }).pipe(
+      const raw = yield* Effect.flatMap(
+        OllamaClient.OllamaClient,
+        (client) => client.chat({ model: "gemma3:4b", messages: [{ role: "user", content: "raw" }], stream: false })
+      ).pipe(
+        Effect.provide(
+          OllamaClient.layer({ url: ollamaService.url }).pipe(
             Layer.provide(emulatorBase(emulator))
-          ))
+          )
         )
+      )
       expect((raw as { message: { content: string } }).message.content).toBe("Echo: raw")
     }))
 })

@@ -4,9 +4,9 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { readFileSync } from "node:fs"
+import { fromResponse, fromStreamError, parseRetryAfter, scrub } from "../../src/model/internal/errors.js"
 import * as ModelError from "../../src/model/ModelError.js"
 import { fixturesRoot } from "./support.js"
-import { fromResponse, fromStreamError, parseRetryAfter, scrub } from "../../src/model/internal/errors.js"
 
 const fixture = (path: string) =>
   JSON.parse(readFileSync(new URL(path, fixturesRoot), "utf8")) as {
@@ -51,7 +51,12 @@ describe("ModelError translation", () => {
   })
 
   it("503 with Retry-After → Unavailable with retryAfter; 504 → Timeout; 500 → ServerError", () => {
-    const unavailable = fromResponse({ backend: "gemini-vertex", status: 503, headers: { "retry-after": "2" }, body: "" })
+    const unavailable = fromResponse({
+      backend: "gemini-vertex",
+      status: 503,
+      headers: { "retry-after": "2" },
+      body: ""
+    })
     expect(unavailable._tag).toBe("Unavailable")
     expect(Option.map(unavailable.retryAfter, Duration.toMillis)).toEqual(Option.some(2000))
     expect(fromResponse({ backend: "gemini-api", status: 504, headers: {}, body: "" })._tag).toBe("Timeout")
@@ -99,10 +104,19 @@ describe("ModelError translation", () => {
 
   it("mid-stream error payloads: Ollama line, nested SSE error", () => {
     expect(fromStreamError({ backend: "ollama" }, { error: "boom" })?._tag).toBe("ServerError")
-    expect(fromStreamError({ backend: "openai-compatible" }, { error: { message: "overloaded", code: 503 } })?._tag).toBe(
-      "Unavailable"
-    )
-    expect(fromStreamError({ backend: "openai-compatible" }, { object: "error", message: "engine died", type: "InternalServerError", param: null, code: 500 })?._tag).toBe("ServerError")
+    expect(fromStreamError({ backend: "openai-compatible" }, { error: { message: "overloaded", code: 503 } })?._tag)
+      .toBe(
+        "Unavailable"
+      )
+    expect(
+      fromStreamError({ backend: "openai-compatible" }, {
+        object: "error",
+        message: "engine died",
+        type: "InternalServerError",
+        param: null,
+        code: 500
+      })?._tag
+    ).toBe("ServerError")
     expect(fromStreamError({ backend: "ollama" }, { done: false })).toBeUndefined()
   })
 
@@ -116,7 +130,12 @@ describe("ModelError translation", () => {
   })
 
   it("errors are Schema.TaggedErrors that round-trip through the ModelError union", () => {
-    const error = new ModelError.RateLimited({ backend: "gemini-api", status: 429, detail: "slow", retryAfterMillis: 26_000 })
+    const error = new ModelError.RateLimited({
+      backend: "gemini-api",
+      status: 429,
+      detail: "slow",
+      retryAfterMillis: 26_000
+    })
     const encoded = Schema.encodeSync(ModelError.ModelError)(error)
     const decoded = Schema.decodeUnknownEither(ModelError.ModelError)(encoded)
     expect(Either.isRight(decoded)).toBe(true)

@@ -41,7 +41,12 @@ const server = new ModelError.ServerError({ backend: "ollama", status: 500, deta
 describe("RetryPolicy", () => {
   it.effect("waits at least the server's retry-after (RetryInfo 26s beats a 1s backoff)", () =>
     Effect.gen(function*() {
-      const limited = new ModelError.RateLimited({ backend: "gemini-api", status: 429, detail: "", retryAfterMillis: 26_000 })
+      const limited = new ModelError.RateLimited({
+        backend: "gemini-api",
+        status: 429,
+        detail: "",
+        retryAfterMillis: 26_000
+      })
       const op = yield* failing([limited], 1)
       const fiber = yield* Effect.fork(RetryPolicy.retry(op.run, RetryPolicy.make({ base: "1 second" })))
       yield* TestClock.adjust("25999 millis")
@@ -56,9 +61,10 @@ describe("RetryPolicy", () => {
       // the jitter's random factor: 0 → ×0.8, 0.5 → ×1, 1 → ×1.2
       const op = yield* failing([server])
       const fiber = yield* Effect.fork(
-        Effect.flip(RetryPolicy.retry(op.run, RetryPolicy.make({ base: "1 second", cap: "4 seconds", retries: 5 }))).pipe(
-          Effect.withRandom(Random.fixed([0, 0.5, 1, 1, 1]))
-        )
+        Effect.flip(RetryPolicy.retry(op.run, RetryPolicy.make({ base: "1 second", cap: "4 seconds", retries: 5 })))
+          .pipe(
+            Effect.withRandom(Random.fixed([0, 0.5, 1, 1, 1]))
+          )
       )
       yield* TestClock.adjust("1 minute")
       const error = yield* Fiber.join(fiber)
@@ -104,10 +110,17 @@ describe("RetryPolicy", () => {
 
   it.effect("a user Schedule wrapped in honourRetryAfter: its own delay, raised to the server's retry-after", () =>
     Effect.gen(function*() {
-      const limited = new ModelError.RateLimited({ backend: "ollama", status: 429, detail: "", retryAfterMillis: 5_000 })
+      const limited = new ModelError.RateLimited({
+        backend: "ollama",
+        status: 429,
+        detail: "",
+        retryAfterMillis: 5_000
+      })
       const unavailable = new ModelError.Unavailable({ backend: "ollama", status: 503, detail: "" })
       const op = yield* failing([unavailable, limited, unavailable])
-      const policy = RetryPolicy.honourRetryAfter(Schedule.spaced("2 seconds").pipe(Schedule.intersect(Schedule.recurs(2))))
+      const policy = RetryPolicy.honourRetryAfter(
+        Schedule.spaced("2 seconds").pipe(Schedule.intersect(Schedule.recurs(2)))
+      )
       const fiber = yield* Effect.fork(Effect.flip(RetryPolicy.retry(op.run, policy)))
       yield* TestClock.adjust("1 minute")
       // the user's 2 retries, 2s apart, except after the 429 asking for 5s; then the last error
@@ -136,7 +149,9 @@ describe("a user-supplied Schedule on a backend", () => {
       ollama.reset()
       ollama.fail({ status: 503 }, 10)
       const model = yield* ModelService
-      const fiber = yield* Effect.fork(Effect.flip(model.generate({ model: "gemma3:4b", contents: [ModelRequest.user("x")] })))
+      const fiber = yield* Effect.fork(
+        Effect.flip(model.generate({ model: "gemma3:4b", contents: [ModelRequest.user("x")] }))
+      )
       for (let i = 1; i <= 2; i++) {
         yield* awaitRetrySleep(() => ollama.requests.length, i, { exactly: 7_000 })
         yield* TestClock.adjust("6999 millis")
@@ -147,7 +162,10 @@ describe("a user-supplied Schedule on a backend", () => {
       expect(error._tag).toBe("Unavailable")
       expect(ollama.requests.length).toBe(3)
     }).pipe(Effect.provide(
-      Ollama.layer({ url: service.url, retry: Schedule.spaced("7 seconds").pipe(Schedule.intersect(Schedule.recurs(2))) }).pipe(
+      Ollama.layer({
+        url: service.url,
+        retry: Schedule.spaced("7 seconds").pipe(Schedule.intersect(Schedule.recurs(2)))
+      }).pipe(
         Layer.provide(emulatorBase(emulator))
       )
     )))

@@ -71,7 +71,9 @@ describe("Router", () => {
       expect((ollama.requests[0]?.body as { model: string }).model).toBe("gemma3:4b")
       // a non-retryable failure does not fall back
       gemini.fail({ status: 400 })
-      const error = yield* Effect.flip(model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] }))
+      const error = yield* Effect.flip(
+        model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] })
+      )
       expect(error._tag).toBe("InvalidRequest")
       expect(ollama.requests.length).toBe(1)
     }).pipe(Effect.provide(router(true))))
@@ -104,7 +106,9 @@ describe("Router", () => {
       expect(gemini.requests.length).toBe(0)
       // the same failure before output does fall back
       ollama.fail({ status: 500 })
-      const chunks = yield* Stream.runCollect(model.stream({ model: "gemma3:4b", contents: [ModelRequest.user("p q")] }))
+      const chunks = yield* Stream.runCollect(
+        model.stream({ model: "gemma3:4b", contents: [ModelRequest.user("p q")] })
+      )
       expect(Chunk.toArray(chunks).map((c) => c.textDelta).join("")).toBe("Echo: p q")
       expect(gemini.requests.length).toBe(1)
     }).pipe(Effect.provide(
@@ -127,10 +131,18 @@ describe("Router", () => {
             role: "model",
             parts: [
               ModelRequest.TextPart.make({ text: "let me think", thought: true, thoughtSignature: "sig-thought" }),
-              ModelRequest.FunctionCallPart.make({ id: "c1", name: "get_weather", args: {}, thoughtSignature: "sig-call" })
+              ModelRequest.FunctionCallPart.make({
+                id: "c1",
+                name: "get_weather",
+                args: {},
+                thoughtSignature: "sig-call"
+              })
             ]
           },
-          { role: "user", parts: [ModelRequest.FunctionResponsePart.make({ id: "c1", name: "get_weather", response: { t: 20 } })] }
+          {
+            role: "user",
+            parts: [ModelRequest.FunctionResponsePart.make({ id: "c1", name: "get_weather", response: { t: 20 } })]
+          }
         ]
       })
       expect(response.modelVersion).toBeDefined()
@@ -142,7 +154,10 @@ describe("Router", () => {
       expect(JSON.stringify(second?.body)).not.toContain("let me think")
     }).pipe(Effect.provide(
       Router.layer({
-        routes: [{ match: "gemini-*", layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl], retry: RetryPolicy.none }) }],
+        routes: [{
+          match: "gemini-*",
+          layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl], retry: RetryPolicy.none })
+        }],
         fallback: { layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl] }), model: "gemini-2.5-flash" }
       }).pipe(
         Layer.provide(emulatorBase(emulator))
@@ -158,8 +173,21 @@ describe("Router", () => {
         model: "gemini-3-pro",
         contents: [
           ModelRequest.user("weather?"),
-          { role: "model", parts: [ModelRequest.FunctionCallPart.make({ id: "c1", name: "get_weather", args: {}, thoughtSignature: "sig-call" })] },
-          { role: "user", parts: [ModelRequest.FunctionResponsePart.make({ id: "c1", name: "get_weather", response: { t: 20 } })] }
+          {
+            role: "model",
+            parts: [
+              ModelRequest.FunctionCallPart.make({
+                id: "c1",
+                name: "get_weather",
+                args: {},
+                thoughtSignature: "sig-call"
+              })
+            ]
+          },
+          {
+            role: "user",
+            parts: [ModelRequest.FunctionResponsePart.make({ id: "c1", name: "get_weather", response: { t: 20 } })]
+          }
         ]
       })
       const [first, second] = gemini.requests

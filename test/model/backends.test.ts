@@ -46,8 +46,7 @@ beforeAll(async () => {
 })
 
 /** A fresh AuthService (stateful token cache) and HttpClient per test. */
-const base = () =>
-  emulatorBase(emulator)
+const base = () => emulatorBase(emulator)
 
 const provide = <A, E>(
   backend: Layer.Layer<ModelService, any, any>,
@@ -156,7 +155,11 @@ describe("Ollama behind the Cloud Run front door", () => {
 
   it.effect("a wrong audience: the front door's 401 becomes Unauthorized after one replay", () =>
     provide(
-      Ollama.layer({ url: ollamaService.url, audience: "https://someone-else.a.run.app" , origins: [ollamaService.url] }),
+      Ollama.layer({
+        url: ollamaService.url,
+        audience: "https://someone-else.a.run.app",
+        origins: [ollamaService.url]
+      }),
       Effect.gen(function*() {
         const model = yield* ModelService
         const error = yield* Effect.flip(model.generate({ model: "gemma3:4b", contents: [ModelRequest.user("x")] }))
@@ -237,7 +240,9 @@ describe("vLLM (OpenAI-compatible) behind the Cloud Run front door", () => {
       Effect.gen(function*() {
         const model = yield* ModelService
         vllm.fail({ status: 429, message: "queue full", retryAfterSeconds: 10 })
-        const fiber = yield* Effect.fork(model.generate({ model: "google/gemma-3-4b-it", contents: [ModelRequest.user("x")] }))
+        const fiber = yield* Effect.fork(
+          model.generate({ model: "google/gemma-3-4b-it", contents: [ModelRequest.user("x")] })
+        )
         yield* awaitRetrySleep(() => vllm.requests.length, 1, { exactly: 10_000 })
         yield* TestClock.adjust("9 seconds")
         expect(vllm.requests.length).toBe(1)
@@ -246,7 +251,9 @@ describe("vLLM (OpenAI-compatible) behind the Cloud Run front door", () => {
         expect(response.text).toBe("Echo: x")
         expect(vllm.requests.length).toBe(2)
         vllm.fail({ status: 400, message: "bad" })
-        const error = yield* Effect.flip(model.generate({ model: "google/gemma-3-4b-it", contents: [ModelRequest.user("x")] }))
+        const error = yield* Effect.flip(
+          model.generate({ model: "google/gemma-3-4b-it", contents: [ModelRequest.user("x")] })
+        )
         expect(error._tag).toBe("InvalidRequest")
         expect(vllm.requests.length).toBe(3)
       })
@@ -314,7 +321,9 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
       apiLayer(),
       Effect.gen(function*() {
         const model = yield* ModelService
-        const error = yield* Effect.flip(model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("[[safety]]")] }))
+        const error = yield* Effect.flip(
+          model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("[[safety]]")] })
+        )
         expect(error._tag).toBe("ContentBlocked")
         const cut = yield* model.generate({
           model: "gemini-2.5-flash",
@@ -332,7 +341,9 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
       Effect.gen(function*() {
         const model = yield* ModelService
         gemini.fail({ status: 429, retryDelay: "26s" })
-        const fiber = yield* Effect.fork(model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] }))
+        const fiber = yield* Effect.fork(
+          model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] })
+        )
         yield* awaitRetrySleep(() => gemini.requests.length, 1, { exactly: 26_000 })
         yield* TestClock.adjust("25 seconds")
         expect(gemini.requests.length).toBe(1)
@@ -393,7 +404,9 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
         // TestClock keeps the sleeps of finished timeouts (the metadata probe's 3 s) until
         // time passes them: pass them first, so only retry sleeps are within 5 s below.
         yield* TestClock.adjust("5 seconds")
-        const fiber = yield* Effect.fork(Effect.flip(model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] })))
+        const fiber = yield* Effect.fork(
+          Effect.flip(model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] }))
+        )
         for (let i = 1; i <= 3; i++) {
           yield* awaitRetrySleep(() => gemini.requests.length, i, { within: 5_000 })
           yield* TestClock.adjust("5 seconds")
@@ -413,7 +426,10 @@ describe("inline data (image bytes) end to end", () => {
     model,
     contents: [{
       role: "user",
-      parts: [ModelRequest.TextPart.make({ text: "what is this?" }), ModelRequest.InlineDataPart.make({ mimeType: "image/png", data: png })]
+      parts: [
+        ModelRequest.TextPart.make({ text: "what is this?" }),
+        ModelRequest.InlineDataPart.make({ mimeType: "image/png", data: png })
+      ]
     }]
   })
   const generate = (model: string) => Effect.flatMap(ModelService, (m) => m.generate(request(model)))

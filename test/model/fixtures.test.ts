@@ -3,19 +3,19 @@
  * our Schemas into the normalised response, or translates into the right ModelError.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import { readdirSync, readFileSync } from "node:fs"
+import * as Gemini from "../../src/model/gemini/internal/protocol.js"
+import { fromResponse } from "../../src/model/internal/errors.js"
+import * as Decoder from "../../src/model/internal/stream.js"
 import * as ModelError from "../../src/model/ModelError.js"
 import * as ModelResponse from "../../src/model/ModelResponse.js"
-import * as Decoder from "../../src/model/internal/stream.js"
-import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
-import { fromResponse } from "../../src/model/internal/errors.js"
-import { fixturesRoot } from "./support.js"
-import * as Gemini from "../../src/model/gemini/internal/protocol.js"
 import * as Ollama from "../../src/model/ollama/internal/protocol.js"
 import * as OpenAI from "../../src/model/openai/internal/protocol.js"
+import { fixturesRoot } from "./support.js"
 
 const root = fixturesRoot
 const read = (path: string) => readFileSync(new URL(path, root), "utf8")
@@ -66,10 +66,19 @@ const outcome = (file: string): Outcome => {
   const payloads = streamPayloads(file)
   if (payloads === undefined) {
     const result = dir === "gemini"
-      ? Either.flatMap(Gemini.decodeResponse({ backend }, parsed), (body) => Gemini.normalise({ backend }, body, parsed))
+      ? Either.flatMap(
+        Gemini.decodeResponse({ backend }, parsed),
+        (body) => Gemini.normalise({ backend }, body, parsed)
+      )
       : dir === "ollama"
-      ? Either.flatMap(Ollama.decodeResponse({ backend }, parsed), (body) => Ollama.normalise({ backend }, body, parsed))
-      : Either.flatMap(OpenAI.decodeResponse({ backend }, parsed), (body) => OpenAI.normalise({ backend }, body, parsed))
+      ? Either.flatMap(
+        Ollama.decodeResponse({ backend }, parsed),
+        (body) => Ollama.normalise({ backend }, body, parsed)
+      )
+      : Either.flatMap(
+        OpenAI.decodeResponse({ backend }, parsed),
+        (body) => OpenAI.normalise({ backend }, body, parsed)
+      )
     return Either.isRight(result)
       ? { _tag: "Right", response: result.right, chunks: 0 }
       : { _tag: "Left", error: result.left, chunks: 0 }
@@ -100,13 +109,14 @@ const ok = (check: (r: ModelResponse.ModelResponse, chunks: number) => void) => 
   check(o.response, o.chunks)
 }
 
-const fails = (tag: ModelError.ModelError["_tag"], check: (e: any, chunks: number) => void = () => {}) => (o: Outcome) => {
-  if (o._tag === "Right") throw new Error(`expected ${tag}, got a response`)
-  expect(o.error._tag).toBe(tag)
-  expect(ModelError.isModelError(o.error)).toBe(true)
-  expect(o.error.message).not.toMatch(/ya29\.|eyJ[A-Za-z0-9_-]{10,}\./)
-  check(o.error, o.chunks)
-}
+const fails =
+  (tag: ModelError.ModelError["_tag"], check: (e: any, chunks: number) => void = () => {}) => (o: Outcome) => {
+    if (o._tag === "Right") throw new Error(`expected ${tag}, got a response`)
+    expect(o.error._tag).toBe(tag)
+    expect(ModelError.isModelError(o.error)).toBe(true)
+    expect(o.error.message).not.toMatch(/ya29\.|eyJ[A-Za-z0-9_-]{10,}\./)
+    check(o.error, o.chunks)
+  }
 
 const expectations: Record<string, (o: Outcome) => void> = {
   // ---------------------------------------------------------------- gemini
@@ -115,7 +125,10 @@ const expectations: Record<string, (o: Outcome) => void> = {
     expect(Either.getOrThrow(result).totalTokens).toBe(11)
   },
   "gemini/vertex-count-tokens.json": () => {
-    const result = Gemini.decodeCountTokens({ backend: "gemini-vertex" }, JSON.parse(read("gemini/vertex-count-tokens.json")))
+    const result = Gemini.decodeCountTokens(
+      { backend: "gemini-vertex" },
+      JSON.parse(read("gemini/vertex-count-tokens.json"))
+    )
     expect(Either.getOrThrow(result)).toMatchObject({ totalTokens: 10, totalBillableCharacters: 36 })
   },
   "gemini/api-generate-citations.json": ok((r) => {
@@ -132,7 +145,10 @@ const expectations: Record<string, (o: Outcome) => void> = {
       args: { firstString: "hello", secondString: "world" }
     })
     expect(r.toolCalls[0]?.thoughtSignature).toMatch(/^CrcCAdHtim9L/)
-    expect(r.content.parts[0]).toMatchObject({ _tag: "functionCall", thoughtSignature: r.toolCalls[0]?.thoughtSignature })
+    expect(r.content.parts[0]).toMatchObject({
+      _tag: "functionCall",
+      thoughtSignature: r.toolCalls[0]?.thoughtSignature
+    })
     expect(r.usage).toEqual({ inputTokens: 65, outputTokens: 22, thoughtTokens: 69, totalTokens: 156 })
   }),
   "gemini/api-generate-max-tokens.json": ok((r) => {

@@ -20,12 +20,24 @@ const text = FastCheck.string({ minLength: 1, maxLength: 12, unit: "grapheme" })
 const wirePart: FastCheck.Arbitrary<WirePart> = FastCheck.oneof(
   FastCheck.record({ text }),
   FastCheck.record({ text, thought: FastCheck.constant(true) }),
-  FastCheck.record({ text: FastCheck.oneof(text, FastCheck.constant("")), thoughtSignature: FastCheck.base64String({ minLength: 4, maxLength: 8 }) }),
-  FastCheck.record({ inlineData: FastCheck.record({ mimeType: FastCheck.constant("image/png"), data: FastCheck.base64String({ minLength: 4, maxLength: 8 }) }) }),
+  FastCheck.record({
+    text: FastCheck.oneof(text, FastCheck.constant("")),
+    thoughtSignature: FastCheck.base64String({ minLength: 4, maxLength: 8 })
+  }),
+  FastCheck.record({
+    inlineData: FastCheck.record({
+      mimeType: FastCheck.constant("image/png"),
+      data: FastCheck.base64String({ minLength: 4, maxLength: 8 })
+    })
+  }),
   FastCheck.record(
     {
       functionCall: FastCheck.record(
-        { id: FastCheck.stringMatching(/^[a-z0-9]{3,6}$/), name: FastCheck.stringMatching(/^[a-z_]{1,8}$/), args: FastCheck.dictionary(FastCheck.stringMatching(/^[a-z]{1,4}$/), FastCheck.integer()) },
+        {
+          id: FastCheck.stringMatching(/^[a-z0-9]{3,6}$/),
+          name: FastCheck.stringMatching(/^[a-z_]{1,8}$/),
+          args: FastCheck.dictionary(FastCheck.stringMatching(/^[a-z]{1,4}$/), FastCheck.integer())
+        },
         { requiredKeys: ["name", "args"] }
       ),
       thoughtSignature: FastCheck.base64String({ minLength: 4, maxLength: 8 })
@@ -45,7 +57,9 @@ const events = (parts: ReadonlyArray<WirePart>, finishReason: string, cuts: Read
   const pieces: Array<WirePart> = []
   parts.forEach((part, i) => {
     const cut = cuts[i] ?? 0
-    if (typeof part["text"] === "string" && part["thoughtSignature"] === undefined && cut > 0 && cut < part["text"].length) {
+    if (
+      typeof part["text"] === "string" && part["thoughtSignature"] === undefined && cut > 0 && cut < part["text"].length
+    ) {
       const chars = [...part["text"]]
       pieces.push({ ...part, text: chars.slice(0, cut).join("") }, { ...part, text: chars.slice(cut).join("") })
     } else {
@@ -53,9 +67,17 @@ const events = (parts: ReadonlyArray<WirePart>, finishReason: string, cuts: Read
     }
   })
   const usageMetadata = { promptTokenCount: 3, candidatesTokenCount: 5, totalTokenCount: 8 }
-  const bodies = pieces.map((part) => ({ candidates: [{ content: { role: "model", parts: [part] } }], modelVersion: "m" }))
+  const bodies = pieces.map((part) => ({
+    candidates: [{ content: { role: "model", parts: [part] } }],
+    modelVersion: "m"
+  }))
   bodies.push({
-    candidates: [{ content: { role: "model", parts: [] }, finishReason, finishMessage: "done", safetyRatings: [{ category: "HARM_CATEGORY_HARASSMENT", probability: "LOW" }] }] as any,
+    candidates: [{
+      content: { role: "model", parts: [] },
+      finishReason,
+      finishMessage: "done",
+      safetyRatings: [{ category: "HARM_CATEGORY_HARASSMENT", probability: "LOW" }]
+    }] as any,
     usageMetadata,
     modelVersion: "m",
     responseId: "r1"
@@ -71,7 +93,12 @@ describe("ModelResponse.fromChunks", () => {
       FastCheck.property(answer, ({ parts, finishReason, cuts }) => {
         const context = { backend: "gemini-api" as const }
         const whole = {
-          candidates: [{ content: { role: "model", parts }, finishReason, finishMessage: "done", safetyRatings: [{ category: "HARM_CATEGORY_HARASSMENT", probability: "LOW" }] }],
+          candidates: [{
+            content: { role: "model", parts },
+            finishReason,
+            finishMessage: "done",
+            safetyRatings: [{ category: "HARM_CATEGORY_HARASSMENT", probability: "LOW" }]
+          }],
           usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 5, totalTokenCount: 8 },
           modelVersion: "m",
           responseId: "r1"
@@ -95,10 +122,17 @@ describe("ModelResponse.fromChunks", () => {
   it("a filtered answer keeps its content, on both paths", () => {
     const context = { backend: "gemini-vertex" as const }
     const whole = {
-      candidates: [{ content: { role: "model", parts: [{ text: "The first verse" }] }, finishReason: "RECITATION", finishMessage: "recited", groundingMetadata: { webSearchQueries: ["q"] } }],
+      candidates: [{
+        content: { role: "model", parts: [{ text: "The first verse" }] },
+        finishReason: "RECITATION",
+        finishMessage: "recited",
+        groundingMetadata: { webSearchQueries: ["q"] }
+      }],
       usageMetadata: { promptTokenCount: 2, totalTokenCount: 9 }
     }
-    const generated = Either.getOrThrow(Either.flatMap(Gemini.decodeResponse(context, whole), (body) => Gemini.normalise(context, body, whole)))
+    const generated = Either.getOrThrow(
+      Either.flatMap(Gemini.decodeResponse(context, whole), (body) => Gemini.normalise(context, body, whole))
+    )
     expect(generated).toMatchObject({
       text: "The first verse",
       finishReason: "content-filter",
@@ -111,8 +145,14 @@ describe("ModelResponse.fromChunks", () => {
 
   it("only a prompt blocked with no candidate is an error, with its block reason and usage", () => {
     const context = { backend: "gemini-api" as const }
-    const body = { promptFeedback: { blockReason: "SAFETY" }, usageMetadata: { promptTokenCount: 7, totalTokenCount: 7 } }
-    const result = Either.flatMap(Gemini.decodeResponse(context, body), (decoded) => Gemini.normalise(context, decoded, body))
+    const body = {
+      promptFeedback: { blockReason: "SAFETY" },
+      usageMetadata: { promptTokenCount: 7, totalTokenCount: 7 }
+    }
+    const result = Either.flatMap(
+      Gemini.decodeResponse(context, body),
+      (decoded) => Gemini.normalise(context, decoded, body)
+    )
     expect(Either.isLeft(result)).toBe(true)
     if (Either.isLeft(result) && result.left._tag === "ContentBlocked") {
       expect(result.left.blockReason).toBe("SAFETY")

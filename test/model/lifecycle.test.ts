@@ -32,7 +32,9 @@ const hangingHandler: Http.RequestListener = (req, res) => {
   req.on("end", () => {
     if (req.url === "/api/chat" && req.headers["x-mode"] === "stream") {
       res.writeHead(200, { "content-type": "application/x-ndjson" })
-      res.write(JSON.stringify({ model: "gemma3:4b", message: { role: "assistant", content: "first" }, done: false }) + "\n")
+      res.write(
+        JSON.stringify({ model: "gemma3:4b", message: { role: "assistant", content: "first" }, done: false }) + "\n"
+      )
     }
     // otherwise: never answer
   })
@@ -113,7 +115,9 @@ describe("Cloud Run cold start and rejected tokens", () => {
       Ollama.layer({ url: coldService.url }),
       Effect.gen(function*() {
         const model = yield* ModelService
-        const fiber = yield* Effect.fork(model.generate({ model: "gemma3:4b", contents: [ModelRequest.user("warm up")] }))
+        const fiber = yield* Effect.fork(
+          model.generate({ model: "gemma3:4b", contents: [ModelRequest.user("warm up")] })
+        )
         for (let i = 0; i < 2; i++) {
           yield* until(() => emulator.controls.count("cloudrun:cold") >= i + 1)
           // the retry sleep is at most the capped, jittered exponential delay

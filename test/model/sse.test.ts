@@ -50,7 +50,9 @@ describe("SSE decoder", () => {
 
   it.effect("comments, event/id/retry fields and unknown fields carry no data; an event without data is dropped", () =>
     Effect.gen(function*() {
-      expect(yield* decode(": keep-alive\n\nevent: message\nid: 7\nretry: 100\ndatum: no\ndata: yes\n\n\n\n")).toEqual(["yes"])
+      expect(yield* decode(": keep-alive\n\nevent: message\nid: 7\nretry: 100\ndatum: no\ndata: yes\n\n\n\n")).toEqual([
+        "yes"
+      ])
     }))
 
   it.effect("a last event without the closing blank line is still delivered", () =>

@@ -45,7 +45,9 @@ export const awaitRetrySleep = (
         const sleeps = yield* TestClock.sleeps()
         const found = Chunk.some(sleeps, (at) =>
           wake.exactly !== undefined ? at - now === wake.exactly : at - now <= (wake.within ?? 5_000))
-        if (found) return
+        if (found) {
+          return
+        }
       }
       yield* tick
     }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import * as ModelRequest from "../../src/model/ModelRequest.js"
-import { withValue } from "../../src/model/internal/common.js"
 import * as Gemini from "../../src/model/gemini/internal/protocol.js"
+import { withValue } from "../../src/model/internal/common.js"
+import * as ModelRequest from "../../src/model/ModelRequest.js"
 import type * as ModelResponse from "../../src/model/ModelResponse.js"
 import * as Ollama from "../../src/model/ollama/internal/protocol.js"
 import * as OpenAI from "../../src/model/openai/internal/protocol.js"
@@ -81,7 +81,11 @@ describe("request encoding", () => {
     expect(body.messages[2]).toEqual({
       role: "assistant",
       content: null,
-      tool_calls: [{ id: "call_0", type: "function", function: { name: "get_weather", arguments: "{\"city\":\"Tokyo\"}" } }]
+      tool_calls: [{
+        id: "call_0",
+        type: "function",
+        function: { name: "get_weather", arguments: "{\"city\":\"Tokyo\"}" }
+      }]
     })
     expect(body.messages[3]).toEqual({ role: "tool", tool_call_id: "call_0", content: "{\"temp\":21}" })
     expect(body.tool_choice).toBe("required")
@@ -137,7 +141,9 @@ describe("Gemini stream payloads", () => {
       .toBeUndefined()
     expect(out[0]?.textDelta).toBe("Hel")
     const failed = state.step(
-      JSON.stringify({ error: { code: 503, message: "The model is overloaded. Please try again later.", status: "UNAVAILABLE" } }),
+      JSON.stringify({
+        error: { code: 503, message: "The model is overloaded. Please try again later.", status: "UNAVAILABLE" }
+      }),
       out
     )
     expect(failed?._tag).toBe("Unavailable")

@@ -70,10 +70,12 @@ const config = (extra: Record<string, unknown> = {}) =>
 
 /** Runs `f` with a proxy in its own scope. */
 const withProxy = <A>(f: (url: string) => Promise<A>, extra?: Record<string, unknown>) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const proxy = yield* SigningProxy.start(yield* config(extra))
-    return yield* Effect.promise(() => f(proxy.url))
-  })).pipe(Effect.provide(layer)))
+  Effect.runPromise(
+    Effect.scoped(Effect.gen(function*() {
+      const proxy = yield* SigningProxy.start(yield* config(extra))
+      return yield* Effect.promise(() => f(proxy.url))
+    })).pipe(Effect.provide(layer))
+  )
 
 /** A raw HTTP/1.1 exchange, for requests fetch will not send. */
 const raw = (url: string, text: string) =>
@@ -139,7 +141,11 @@ describe("SigningProxy", () => {
   it("the real ollama client talks to Gemma on Cloud Run through the proxy, streaming", async () => {
     const parts = await withProxy(async (url) => {
       const ollama = new Ollama({ host: `${url}/ollama` })
-      const stream = await ollama.chat({ model: "gemma3:4b", messages: [{ role: "user", content: "hi" }], stream: true })
+      const stream = await ollama.chat({
+        model: "gemma3:4b",
+        messages: [{ role: "user", content: "hi" }],
+        stream: true
+      })
       const out: Array<string> = []
       for await (const part of stream) out.push(part.message.content)
       return out
@@ -154,7 +160,10 @@ describe("SigningProxy", () => {
       expect(await health.json()).toEqual({ status: "ok", routes: ["/svc", "/app", "/stream", "/ollama"] })
       expect((await fetch(`${url}/nope`)).status).toBe(404)
       expect((await fetch(`${url}/svcx`)).status).toBe(404) // prefixes match whole segments
-      const absolute = await raw(url, "GET http://evil.example/ HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
+      const absolute = await raw(
+        url,
+        "GET http://evil.example/ HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+      )
       expect(absolute).toMatch(/^HTTP\/1\.1 400/)
       const connect = await raw(url, "CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n")
       expect(connect).not.toMatch(/^HTTP\/1\.1 200/)
@@ -197,12 +206,14 @@ describe("SigningProxy: layer, handler, listen errors", () => {
   it("layer: the proxy listens while the layer lives and stops with it", async () => {
     const cfg = await Effect.runPromise(config())
     const url = await Effect.runPromise(
-      Effect.scoped(Effect.gen(function*() {
-        const proxy = yield* SigningProxy.SigningProxy
-        const health = yield* Effect.promise(() => fetch(`${proxy.url}/healthz`))
-        expect(health.status).toBe(200)
-        return proxy.url
-      }).pipe(Effect.provide(SigningProxy.layer(cfg).pipe(Layer.provide(layer)))))
+      Effect.scoped(
+        Effect.gen(function*() {
+          const proxy = yield* SigningProxy.SigningProxy
+          const health = yield* Effect.promise(() => fetch(`${proxy.url}/healthz`))
+          expect(health.status).toBe(200)
+          return proxy.url
+        }).pipe(Effect.provide(SigningProxy.layer(cfg).pipe(Layer.provide(layer))))
+      )
     )
     await expect(fetch(`${url}/healthz`)).rejects.toThrow()
   })
@@ -233,7 +244,9 @@ describe("SigningProxy: layer, handler, listen errors", () => {
     const { port } = taken.address() as Net.AddressInfo
     try {
       const error = await Effect.runPromise(
-        Effect.scoped(Effect.flip(Effect.flatMap(config({ port }), (c) => SigningProxy.make(c)))).pipe(Effect.provide(layer))
+        Effect.scoped(Effect.flip(Effect.flatMap(config({ port }), (c) => SigningProxy.make(c)))).pipe(
+          Effect.provide(layer)
+        )
       )
       expect(error._tag).toBe("ProxyListenFailed")
       if (!SigningProxy.isProxyListenFailed(error)) throw error
@@ -258,16 +271,18 @@ describe("ProxyConfig", () => {
 
   it.effect("rejects non-https upstreams, unknown fields, and forwardAuthorization without X-Serverless-Authorization", () =>
     Effect.gen(function*() {
-      for (const input of [
-        { routes: [{ prefix: "/a", upstream: "http://example.com" }] },
-        { routes: [{ prefix: "/a", upstream: "https://x.a.run.app", extra: 1 }] },
-        { routes: [{ prefix: "/a", upstream: "https://x.a.run.app", forwardAuthorization: true }] },
-        { routes: [] },
-        { routes: [{ prefix: "a", upstream: "https://x.a.run.app" }] },
-        { routes: [{ prefix: "/a", upstream: "https://x.a.run.app", responseTimeoutMs: 5 }] },
-        { responseTimeoutMs: 0, routes: [{ prefix: "/a", upstream: "https://x.a.run.app" }] },
-        { idleTimeoutMs: -1, routes: [{ prefix: "/a", upstream: "https://x.a.run.app" }] }
-      ]) {
+      for (
+        const input of [
+          { routes: [{ prefix: "/a", upstream: "http://example.com" }] },
+          { routes: [{ prefix: "/a", upstream: "https://x.a.run.app", extra: 1 }] },
+          { routes: [{ prefix: "/a", upstream: "https://x.a.run.app", forwardAuthorization: true }] },
+          { routes: [] },
+          { routes: [{ prefix: "a", upstream: "https://x.a.run.app" }] },
+          { routes: [{ prefix: "/a", upstream: "https://x.a.run.app", responseTimeoutMs: 5 }] },
+          { responseTimeoutMs: 0, routes: [{ prefix: "/a", upstream: "https://x.a.run.app" }] },
+          { idleTimeoutMs: -1, routes: [{ prefix: "/a", upstream: "https://x.a.run.app" }] }
+        ]
+      ) {
         const error = yield* Effect.flip(ProxyConfig.decode(input))
         expect(error._tag).toBe("ProxyConfigInvalid")
       }
@@ -275,7 +290,13 @@ describe("ProxyConfig", () => {
 
   it.effect("an upstream with user info, a query or a fragment is refused, and its secret is not repeated", () =>
     Effect.gen(function*() {
-      for (const upstream of ["https://user:s3cret@x.a.run.app", "https://x.a.run.app/?key=s3cret", "https://x.a.run.app/#s3cret"]) {
+      for (
+        const upstream of [
+          "https://user:s3cret@x.a.run.app",
+          "https://x.a.run.app/?key=s3cret",
+          "https://x.a.run.app/#s3cret"
+        ]
+      ) {
         const error = yield* Effect.flip(ProxyConfig.decode({ routes: [{ prefix: "/a", upstream }] }))
         expect(error.message).toContain("without user info, query or fragment")
         expect(error.message).not.toContain("s3cret")
@@ -285,14 +306,18 @@ describe("ProxyConfig", () => {
   it.effect("parses --route flags", () =>
     Effect.gen(function*() {
       expect(yield* ProxyConfig.parseRouteFlag("/gemma=https://g.a.run.app,id,header=X-Serverless-Authorization"))
-        .toEqual({ prefix: "/gemma", upstream: "https://g.a.run.app", kind: "id", header: "X-Serverless-Authorization" })
+        .toEqual({
+          prefix: "/gemma",
+          upstream: "https://g.a.run.app",
+          kind: "id",
+          header: "X-Serverless-Authorization"
+        })
       const error = yield* Effect.flip(ProxyConfig.parseRouteFlag("gemma"))
       expect(error.message).toContain("/prefix=upstream")
     }))
 
   it("targets: access for googleapis upstreams, ID token for the upstream's origin otherwise", () => {
-    const target = (upstream: string) =>
-      SigningProxy.targetOf(new ProxyConfig.Route({ prefix: "/x", upstream }))
+    const target = (upstream: string) => SigningProxy.targetOf(new ProxyConfig.Route({ prefix: "/x", upstream }))
     expect(target("https://aiplatform.googleapis.com/v1")).toEqual({ kind: "access", scopes: undefined })
     expect(target("https://g-abc-uc.a.run.app/api")).toEqual({
       kind: "id",

@@ -37,7 +37,11 @@ export type UpstreamHandler = (req: Http.IncomingMessage, res: Http.ServerRespon
 /** A loopback upstream (http, or https with `tls`). */
 export const upstream = async (
   handler: UpstreamHandler,
-  options: { readonly host?: string; readonly port?: number; readonly tls?: { readonly key: string; readonly cert: string } } = {}
+  options: {
+    readonly host?: string
+    readonly port?: number
+    readonly tls?: { readonly key: string; readonly cert: string }
+  } = {}
 ): Promise<Upstream> => {
   const seen: Array<Seen> = []
   const waiters = new Map<number, (s: Seen) => void>()
@@ -146,13 +150,19 @@ const dechunk = (s: string): string => {
 }
 
 /** A request head for {@link raw}. */
-export const head = (method: string, path: string, host: string, headers: ReadonlyArray<readonly [string, string]> = []) =>
-  `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`
+export const head = (
+  method: string,
+  path: string,
+  host: string,
+  headers: ReadonlyArray<readonly [string, string]> = []
+) => `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`
 
 /** Runs curl; resolves with its exit code, stdout and stderr (curl -v writes the exchange there). */
 export const curl = (args: ReadonlyArray<string>): Promise<{ code: number; stdout: Buffer; stderr: string }> =>
   new Promise((resolve, reject) => {
-    const child = spawn("curl", ["--silent", "--show-error", "--noproxy", "*", ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn("curl", ["--silent", "--show-error", "--noproxy", "*", ...args], {
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     const out: Array<Buffer> = []
     let err = ""
     child.stdout.on("data", (d: Buffer) => out.push(d))
@@ -169,7 +179,14 @@ export const loopbackTls = (): { readonly key: string; readonly cert: string; re
   const notBefore = new Date(now - 3600_000)
   const notAfter = new Date(now + 86_400_000)
   const name = "effect-adc proxy test authority"
-  const caCert = createCertificate({ subject: name, publicKey: ca.publicKey, privateKey: ca.privateKey, isCa: true, notBefore, notAfter })
+  const caCert = createCertificate({
+    subject: name,
+    publicKey: ca.publicKey,
+    privateKey: ca.privateKey,
+    isCa: true,
+    notBefore,
+    notAfter
+  })
   const cert = createCertificate({
     subject: "127.0.0.1",
     publicKey: leaf.publicKey,
@@ -191,8 +208,16 @@ export const request = (
     const req = Http.request(url, { agent: false, ...options }, (res) => {
       const chunks: Array<Buffer> = []
       res.on("data", (c: Buffer) => chunks.push(c))
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, rawHeaders: res.rawHeaders, headers: res.headers, body: Buffer.concat(chunks) }))
+      res.on(
+        "end",
+        () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            rawHeaders: res.rawHeaders,
+            headers: res.headers,
+            body: Buffer.concat(chunks)
+          })
+      )
       res.on("error", reject)
     })
     req.on("error", reject)

@@ -13,11 +13,13 @@ const world = useWorld()
 const sharedAuth = useSharedAuth(world)
 
 const tokenOf = (kind: "access" | "id") =>
-  Effect.flatMap(AuthService.AuthService, (auth) =>
-    kind === "access" ? auth.accessToken() : auth.idToken("https://svc-abc-uc.a.run.app")).pipe(
-      Effect.map((token) => Redacted.value(token.value)),
-      Effect.provide(sharedAuth())
-    )
+  Effect.flatMap(
+    AuthService.AuthService,
+    (auth) => kind === "access" ? auth.accessToken() : auth.idToken("https://svc-abc-uc.a.run.app")
+  ).pipe(
+    Effect.map((token) => Redacted.value(token.value)),
+    Effect.provide(sharedAuth())
+  )
 
 /** Ways a program could print a value, and where the harness must report it. */
 const placements: ReadonlyArray<{
@@ -25,11 +27,27 @@ const placements: ReadonlyArray<{
   readonly where: RegExp
   readonly print: (value: string) => Effect.Effect<unknown, unknown>
 }> = [
-  { name: "a Debug log annotation", where: /^log DEBUG$/, print: (v) => Effect.logDebug("hello").pipe(Effect.annotateLogs("h", v)) },
-  { name: "a span attribute", where: /^span s attribute leak$/, print: (v) => Effect.annotateCurrentSpan("leak", v).pipe(Effect.withSpan("s")) },
-  { name: "an error's cause (JSON only)", where: /^error JSON\.stringify\(e\)$/, print: (v) => Effect.fail({ message: "no", cause: { header: v } }) },
+  {
+    name: "a Debug log annotation",
+    where: /^log DEBUG$/,
+    print: (v) => Effect.logDebug("hello").pipe(Effect.annotateLogs("h", v))
+  },
+  {
+    name: "a span attribute",
+    where: /^span s attribute leak$/,
+    print: (v) => Effect.annotateCurrentSpan("leak", v).pipe(Effect.withSpan("s"))
+  },
+  {
+    name: "an error's cause (JSON only)",
+    where: /^error JSON\.stringify\(e\)$/,
+    print: (v) => Effect.fail({ message: "no", cause: { header: v } })
+  },
   { name: "console.log", where: /^console\.log$/, print: (v) => Effect.sync(() => console.log(`token=${v}`)) },
-  { name: "the success value", where: /^value util\.inspect$/, print: (v) => Effect.succeed({ nested: { deeper: [v] } }) }
+  {
+    name: "the success value",
+    where: /^value util\.inspect$/,
+    print: (v) => Effect.succeed({ nested: { deeper: [v] } })
+  }
 ]
 
 describe.each(["access", "id"] as const)("a real %s token", (kind) => {

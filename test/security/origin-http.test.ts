@@ -133,7 +133,9 @@ const effectClient = (
             ? (yield* HttpClient.HttpClient).pipe(AuthHttpClient.withAuth(target, options))
             : (yield* HttpClient.HttpClient).pipe(AuthHttpClient.sign(auth, target, options))
           const client = follow ? HttpClient.followRedirects(signed) : signed
-          const response = yield* client.execute(HttpClientRequest.post(url).pipe(HttpClientRequest.bodyText("payload")))
+          const response = yield* client.execute(
+            HttpClientRequest.post(url).pipe(HttpClientRequest.bodyText("payload"))
+          )
           yield* response.text
           return String(response.status)
         }).pipe(Effect.catchAll(() => Effect.succeed("error")))
@@ -171,8 +173,14 @@ const clients: ReadonlyArray<readonly [string, () => { readonly send: Send; read
   ["sign on undici + followRedirects", () => effectClient(NodeHttpClient.layerUndici, "sign", true)],
   // The middleware hands every 3xx back (maxRedirects 0): Effect's followRedirects
   // follows them through the middleware, which judges each hop again.
-  ["withAuth(maxRedirects: 0) on fetch + followRedirects", () => effectClient(FetchHttpClient.layer, "withAuth", true, 0)],
-  ["withAuth(maxRedirects: 0) on undici + followRedirects", () => effectClient(NodeHttpClient.layerUndici, "withAuth", true, 0)]
+  [
+    "withAuth(maxRedirects: 0) on fetch + followRedirects",
+    () => effectClient(FetchHttpClient.layer, "withAuth", true, 0)
+  ],
+  [
+    "withAuth(maxRedirects: 0) on undici + followRedirects",
+    () => effectClient(NodeHttpClient.layerUndici, "withAuth", true, 0)
+  ]
 ]
 
 /** Figures for docs/reliability.md, printed after the file. */
@@ -211,7 +219,9 @@ describe.each(clients)("%s: a token never follows a redirect off its origin", (_
       const label = `${kind}/${header}/${status}/${destination.name} → ${outcome}`
       if (outside.length > 0) mismatches.push(`${label}: delivered to ${outside.map((s) => s.origin).join(", ")}`)
       // The first hop always reaches the minted origin, signed.
-      if (requests[0] === undefined || !carriesOurs(requests[0].headers)) mismatches.push(`${label}: first hop unsigned`)
+      if (requests[0] === undefined || !carriesOurs(requests[0].headers)) {
+        mismatches.push(`${label}: first hop unsigned`)
+      }
       if (destination.sameOrigin) {
         figures.sameOriginCases += 1
         const final = requests[1]

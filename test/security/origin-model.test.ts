@@ -125,8 +125,11 @@ describe.each(backends)("%s", (backend) => {
         const marks = all().map((server) => server.seen.length)
         cell = { minted, status, to: destination.to() }
         const exit = await runtimeFor(backend, client, minted).runPromiseExit(
-          Effect.flatMap(ModelService, (model) =>
-            model.generate({ model: modelOf(backend), contents: [ModelRequest.user("where does my token go?")] }))
+          Effect.flatMap(
+            ModelService,
+            (model) =>
+              model.generate({ model: modelOf(backend), contents: [ModelRequest.user("where does my token go?")] })
+          )
         )
         cell = undefined
         const seen = all().flatMap((server, i) => server.seen.slice(marks[i]))
@@ -138,7 +141,8 @@ describe.each(backends)("%s", (backend) => {
         totals.deliveriesOutside += deliveries.length
         if (deliveries.length > 0) totals.failingCells += 1
         // the call reached the minted origin with its token: this cell could see a delivery
-        expect(inside.length, `no request reached ${minted}; exit ${Exit.isFailure(exit) ? "failure" : "success"}`).toBeGreaterThan(0)
+        expect(inside.length, `no request reached ${minted}; exit ${Exit.isFailure(exit) ? "failure" : "success"}`)
+          .toBeGreaterThan(0)
         expect(secretHeaders(inside[0]!).length).toBeGreaterThan(0)
         expect(deliveries).toEqual([])
       })
@@ -155,8 +159,10 @@ describe.each(["gemini-vertex", "gemini-api"] as const)("%s without a configured
       )
     )
     const exit = await runtime.runPromiseExit(
-      Effect.flatMap(ModelService, (model) =>
-        model.generate({ model: modelOf(backend), contents: [ModelRequest.user("no origin configured")] }))
+      Effect.flatMap(
+        ModelService,
+        (model) => model.generate({ model: modelOf(backend), contents: [ModelRequest.user("no origin configured")] })
+      )
     )
     await runtime.dispose()
     const seen = a.seen.slice(mark)

@@ -24,8 +24,8 @@ import { Agent, interceptors, request as undiciRequest } from "undici"
 import * as AuthService from "../../src/auth/AuthService.js"
 import * as ProxyConfig from "../../src/proxy/ProxyConfig.js"
 import * as SigningProxy from "../../src/proxy/SigningProxy.js"
-import { useEmulator } from "../support/emulator.js"
 import { curl, dualPort, loopbackTls, request, type Upstream, upstream, values } from "../proxy/harness.js"
+import { useEmulator } from "../support/emulator.js"
 
 useEmulator({ env: true })
 
@@ -110,7 +110,10 @@ const setUp = async (scheme: "http" | "https"): Promise<Setup> => {
   const agents = secure ? { https: new Https.Agent({ keepAlive: true, ca: tls.ca }) } : {}
   const proxy = await Effect.runPromise(
     Effect.gen(function*() {
-      const context = yield* Layer.buildWithScope(AuthService.layer({ projectId: "emulator-project", clientOptions: {} }), scope)
+      const context = yield* Layer.buildWithScope(
+        AuthService.layer({ projectId: "emulator-project", clientOptions: {} }),
+        scope
+      )
       const config = yield* ProxyConfig.decode({ port: 0, routes: [{ prefix: "/svc", upstream: origin }] })
       return yield* SigningProxy.make(config, { agents }).pipe(Effect.provide(context), Scope.extend(scope))
     })
@@ -130,7 +133,10 @@ const clients: ReadonlyArray<{
     name: "fetch, redirect: follow",
     follows: true,
     send: async (url) => {
-      const response = await fetch(url, { method: "POST", body: "x", redirect: "follow", dispatcher: trusting } as RequestInit)
+      const response = await fetch(
+        url,
+        { method: "POST", body: "x", redirect: "follow", dispatcher: trusting } as RequestInit
+      )
       await response.arrayBuffer()
       return { status: response.status }
     }

@@ -69,17 +69,22 @@ const faultCell = (keyFile: string | undefined, kind: Kind, endpoint: Emulator.E
 
 describe.each(["metadata", "service-account", "authorized-user"] as const)("%s credentials", (source) => {
   describe.each(["access", "id"] as const)("%s token", (kind) => {
-    it.effect.each(faults)("token endpoint $name: no secret in any printed form", ({ failure }) =>
-      Effect.gen(function*() {
-        const keyFile = yield* Effect.promise(() => keyFileOf(source))
-        const endpoint = endpointOf(source, kind)
-        const observed = yield* observe(faultCell(keyFile, kind, endpoint, failure), world)
-        // gcloud user credentials cannot mint ID tokens for an arbitrary audience: that refusal is the path
-        expect(Exit.isFailure(observed.exit)).toBe(true)
-        expect(emulator.controls.log.some((l) => l.endpoint === endpoint && (l.detail ?? "").startsWith("injected"))
-          || (source === "authorized-user" && kind === "id")).toBe(true)
-        expect(leakReport(world.secrets, observed.forms)).toBe("")
-      }))
+    it.effect.each(faults)(
+      "token endpoint $name: no secret in any printed form",
+      ({ failure }) =>
+        Effect.gen(function*() {
+          const keyFile = yield* Effect.promise(() => keyFileOf(source))
+          const endpoint = endpointOf(source, kind)
+          const observed = yield* observe(faultCell(keyFile, kind, endpoint, failure), world)
+          // gcloud user credentials cannot mint ID tokens for an arbitrary audience: that refusal is the path
+          expect(Exit.isFailure(observed.exit)).toBe(true)
+          expect(
+            emulator.controls.log.some((l) => l.endpoint === endpoint && (l.detail ?? "").startsWith("injected"))
+              || (source === "authorized-user" && kind === "id")
+          ).toBe(true)
+          expect(leakReport(world.secrets, observed.forms)).toBe("")
+        })
+    )
   })
 
   it.effect("both tokens fetched: no secret in any printed form (logs and spans of the success path)", () =>
@@ -115,7 +120,10 @@ describe.each(["metadata", "service-account", "authorized-user"] as const)("%s c
 const corruptions: ReadonlyArray<{ readonly name: string; readonly corrupt: (pem: string) => string }> = [
   { name: "escaped newlines", corrupt: (pem) => pem.replace(/\n/g, "\\n") },
   { name: "newlines removed", corrupt: (pem) => pem.replace(/\n/g, "") },
-  { name: "body truncated", corrupt: (pem) => pem.slice(0, Math.floor(pem.length / 2)) + "\n-----END PRIVATE KEY-----\n" }
+  {
+    name: "body truncated",
+    corrupt: (pem) => pem.slice(0, Math.floor(pem.length / 2)) + "\n-----END PRIVATE KEY-----\n"
+  }
 ]
 
 describe.each(corruptions)("a service-account key with its private key $name", ({ corrupt }) => {
@@ -128,22 +136,28 @@ describe.each(corruptions)("a service-account key with its private key $name", (
     return { path, json: bad }
   }
 
-  it.effect.each(["access", "id"] as const)("through keyFile, %s token: no secret in any printed form", (kind) =>
-    Effect.gen(function*() {
-      const { path } = yield* Effect.promise(corruptFile)
-      const observed = yield* observe(Effect.provide(fetchToken(kind), world.auth({ keyFile: path })), world)
-      expect(Exit.isFailure(observed.exit)).toBe(true)
-      expect(leakReport(world.secrets, observed.forms)).toBe("")
-    }))
+  it.effect.each(["access", "id"] as const)(
+    "through keyFile, %s token: no secret in any printed form",
+    (kind) =>
+      Effect.gen(function*() {
+        const { path } = yield* Effect.promise(corruptFile)
+        const observed = yield* observe(Effect.provide(fetchToken(kind), world.auth({ keyFile: path })), world)
+        expect(Exit.isFailure(observed.exit)).toBe(true)
+        expect(leakReport(world.secrets, observed.forms)).toBe("")
+      })
+  )
 
-  it.effect.each(["access", "id"] as const)("through credentials, %s token: no secret in any printed form", (kind) =>
-    Effect.gen(function*() {
-      const { json } = yield* Effect.promise(corruptFile)
-      const layer = world.auth({ credentials: Redacted.make(json) })
-      const observed = yield* observe(Effect.provide(fetchToken(kind), layer), world)
-      expect(Exit.isFailure(observed.exit)).toBe(true)
-      expect(leakReport(world.secrets, observed.forms)).toBe("")
-    }))
+  it.effect.each(["access", "id"] as const)(
+    "through credentials, %s token: no secret in any printed form",
+    (kind) =>
+      Effect.gen(function*() {
+        const { json } = yield* Effect.promise(corruptFile)
+        const layer = world.auth({ credentials: Redacted.make(json) })
+        const observed = yield* observe(Effect.provide(fetchToken(kind), layer), world)
+        expect(Exit.isFailure(observed.exit)).toBe(true)
+        expect(leakReport(world.secrets, observed.forms)).toBe("")
+      })
+  )
 })
 
 describe("no credentials at all", () => {

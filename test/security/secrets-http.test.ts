@@ -82,8 +82,18 @@ interface ClientCase {
 
 const clientCases: ReadonlyArray<ClientCase> = [
   { name: "success", answer: "ok", succeeds: true, use: (c) => Effect.flatMap(c.get(`${service}/x`), (r) => r.json) },
-  { name: "filterStatusOk on an app 403", answer: "403", succeeds: false, use: (c) => HttpClient.filterStatusOk(c).get(`${service}/x`) },
-  { name: "filterStatusOk on an app 500", answer: "500", succeeds: false, use: (c) => HttpClient.filterStatusOk(c).get(`${service}/x`) },
+  {
+    name: "filterStatusOk on an app 403",
+    answer: "403",
+    succeeds: false,
+    use: (c) => HttpClient.filterStatusOk(c).get(`${service}/x`)
+  },
+  {
+    name: "filterStatusOk on an app 500",
+    answer: "500",
+    succeeds: false,
+    use: (c) => HttpClient.filterStatusOk(c).get(`${service}/x`)
+  },
   {
     name: "schemaBodyJson on a non-JSON 200 (decode)",
     answer: "non-json",
@@ -125,29 +135,37 @@ describe.each(headers)("SigningFetch, token in %s", (header) => {
     { name: "connection reset (rejects)", answer: "reset" as const, fault: false },
     { name: "no token: metadata identity 500 (rejects)", answer: "ok" as const, fault: true }
   ]
-  it.effect.each(fetchCases)("$name: no secret in the rejection, the response or any log", (cell) =>
-    Effect.gen(function*() {
-      answer = cell.answer
-      if (cell.fault) emulator.controls.fail("metadata.identity", { kind: "status", status: 500, body: "boom" })
-      const program = Effect.gen(function*() {
-        const signed = yield* SigningFetch.makeEffect({ targets: { [service]: targetOf(header) } })
-        const outcome = yield* Effect.promise(() =>
-          signed(`${service}/x`, { method: "POST", body: "hello" }).then(
-            async (response) => ({ ok: true as const, status: response.status, text: await response.text(), response }),
-            (error: unknown) => ({ ok: false as const, error })
+  it.effect.each(fetchCases)(
+    "$name: no secret in the rejection, the response or any log",
+    (cell) =>
+      Effect.gen(function*() {
+        answer = cell.answer
+        if (cell.fault) emulator.controls.fail("metadata.identity", { kind: "status", status: 500, body: "boom" })
+        const program = Effect.gen(function*() {
+          const signed = yield* SigningFetch.makeEffect({ targets: { [service]: targetOf(header) } })
+          const outcome = yield* Effect.promise(() =>
+            signed(`${service}/x`, { method: "POST", body: "hello" }).then(
+              async (response) => ({
+                ok: true as const,
+                status: response.status,
+                text: await response.text(),
+                response
+              }),
+              (error: unknown) => ({ ok: false as const, error })
+            )
           )
-        )
-        return outcome
-      }).pipe(Effect.provide(Layer.orDie(world.auth())))
-      const observed = yield* observe(program, world)
-      answer = "ok"
-      emulator.controls.clearFailures()
-      expect(Exit.isSuccess(observed.exit)).toBe(true)
-      const outcome = Exit.isSuccess(observed.exit) ? observed.exit.value : undefined
-      expect(outcome?.ok).toBe(cell.name !== "connection reset (rejects)" && !cell.fault)
-      const forms = outcome === undefined || outcome.ok ? [] : errorForms("rejection", outcome.error)
-      expect(leakReport(world.secrets, [...observed.forms, ...forms])).toBe("")
-    }))
+          return outcome
+        }).pipe(Effect.provide(Layer.orDie(world.auth())))
+        const observed = yield* observe(program, world)
+        answer = "ok"
+        emulator.controls.clearFailures()
+        expect(Exit.isSuccess(observed.exit)).toBe(true)
+        const outcome = Exit.isSuccess(observed.exit) ? observed.exit.value : undefined
+        expect(outcome?.ok).toBe(cell.name !== "connection reset (rejects)" && !cell.fault)
+        const forms = outcome === undefined || outcome.ok ? [] : errorForms("rejection", outcome.error)
+        expect(leakReport(world.secrets, [...observed.forms, ...forms])).toBe("")
+      })
+  )
 })
 
 describe("SigningProxy", () => {

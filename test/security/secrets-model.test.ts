@@ -49,7 +49,14 @@ let wire: WireFault = "none"
 
 const firstChunk = {
   gemini: `data: ${JSON.stringify({ candidates: [{ content: { role: "model", parts: [{ text: "Hel" }] } }] })}\r\n\r\n`,
-  ollama: `${JSON.stringify({ model: "gemma3:4b", created_at: "2026-11-29T00:00:00Z", message: { role: "assistant", content: "Hel" }, done: false })}\n`,
+  ollama: `${
+    JSON.stringify({
+      model: "gemma3:4b",
+      created_at: "2026-11-29T00:00:00Z",
+      message: { role: "assistant", content: "Hel" },
+      done: false
+    })
+  }\n`,
   openai: `data: ${
     JSON.stringify({
       id: "c",
@@ -62,27 +69,29 @@ const firstChunk = {
 } as const
 const streamType = { gemini: "text/event-stream", ollama: "application/x-ndjson", openai: "text/event-stream" } as const
 
-const faulty = (protocol: "gemini" | "ollama" | "openai", inner: Http.RequestListener): Http.RequestListener => (req, res) => {
-  switch (wire) {
-    case "none":
-      return inner(req, res)
-    case "non-json":
-      req.resume()
-      res.writeHead(200, { "content-type": "application/json" })
-      return res.end("<html><body>upstream maintenance</body></html>")
-    case "reset":
-      req.resume()
-      return req.socket.destroy()
-    case "reset-mid-stream":
-      req.resume()
-      res.writeHead(200, { "content-type": streamType[protocol] })
-      res.write(firstChunk[protocol], () => setImmediate(() => req.socket.destroy()))
-      return
+const faulty =
+  (protocol: "gemini" | "ollama" | "openai", inner: Http.RequestListener): Http.RequestListener => (req, res) => {
+    switch (wire) {
+      case "none":
+        return inner(req, res)
+      case "non-json":
+        req.resume()
+        res.writeHead(200, { "content-type": "application/json" })
+        return res.end("<html><body>upstream maintenance</body></html>")
+      case "reset":
+        req.resume()
+        return req.socket.destroy()
+      case "reset-mid-stream":
+        req.resume()
+        res.writeHead(200, { "content-type": streamType[protocol] })
+        res.write(firstChunk[protocol], () => setImmediate(() => req.socket.destroy()))
+        return
+    }
   }
-}
 
 const gemini = GeminiEmulator.make({
-  authorize: (request) => GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)(request)
+  authorize: (request) =>
+    GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)(request)
 })
 const geminiBehindCloudRun = GeminiEmulator.make()
 const ollama = OllamaEmulator.make()
@@ -103,28 +112,46 @@ beforeAll(async () => {
   const direct = await serve(faulty("gemini", gemini.handler), { secrets: world.secrets })
   const deploy = async (name: string, protocol: "gemini" | "ollama" | "openai", handler: Http.RequestListener) =>
     (await emulator.cloudRun.deploy({ name, handler: faulty(protocol, handler) })).url
-  const geminiFault = (e: GeminiEmulator.GeminiEmulator) => (status: number, midStream: boolean) => e.fail({ status, midStream }, 100)
+  const geminiFault = (e: GeminiEmulator.GeminiEmulator) => (status: number, midStream: boolean) =>
+    e.fail({ status, midStream }, 100)
   const geminiRun = await deploy("gemma-gemini", "gemini", geminiBehindCloudRun.handler)
   const ollamaRun = await deploy("gemma-ollama", "ollama", ollama.handler)
   const vllmRun = await deploy("gemma-vllm", "openai", vllm.handler)
   const vllmKeyedRun = await deploy("gemma-vllm-keyed", "openai", vllmKeyed.handler)
-  const ollamaUp = { fail: (status: number, midStream: boolean) => ollama.fail({ status, midStream }, 100), reset: ollama.reset }
-  const vllmUp = { fail: (status: number, midStream: boolean) => vllm.fail({ status, midStream }, 100), reset: vllm.reset }
-  Object.assign(upstreams, {
-    "gemini-vertex": { url: direct.url, fail: geminiFault(gemini), reset: gemini.reset },
-    "gemini-api": { url: direct.url, fail: geminiFault(gemini), reset: gemini.reset },
-    "gemini-cloud-run": { url: geminiRun, fail: geminiFault(geminiBehindCloudRun), reset: geminiBehindCloudRun.reset },
-    "ollama": { url: ollamaRun, ...ollamaUp },
-    "ollama-xsa": { url: ollamaRun, ...ollamaUp },
-    "openai": { url: vllmRun, ...vllmUp },
-    "openai-xsa": { url: vllmRun, ...vllmUp },
-    "openai-api-key": {
-      url: vllmKeyedRun,
-      fail: (status: number, midStream: boolean) => vllmKeyed.fail({ status, midStream }, 100),
-      reset: vllmKeyed.reset
-    }
-  } satisfies Record<BackendName, Upstream>)
-  forbidden = await emulator.cloudRun.deploy({ name: "forbidden", handler: ollama.handler, invokers: ["nobody@example.com"] })
+  const ollamaUp = {
+    fail: (status: number, midStream: boolean) => ollama.fail({ status, midStream }, 100),
+    reset: ollama.reset
+  }
+  const vllmUp = {
+    fail: (status: number, midStream: boolean) => vllm.fail({ status, midStream }, 100),
+    reset: vllm.reset
+  }
+  Object.assign(
+    upstreams,
+    {
+      "gemini-vertex": { url: direct.url, fail: geminiFault(gemini), reset: gemini.reset },
+      "gemini-api": { url: direct.url, fail: geminiFault(gemini), reset: gemini.reset },
+      "gemini-cloud-run": {
+        url: geminiRun,
+        fail: geminiFault(geminiBehindCloudRun),
+        reset: geminiBehindCloudRun.reset
+      },
+      "ollama": { url: ollamaRun, ...ollamaUp },
+      "ollama-xsa": { url: ollamaRun, ...ollamaUp },
+      "openai": { url: vllmRun, ...vllmUp },
+      "openai-xsa": { url: vllmRun, ...vllmUp },
+      "openai-api-key": {
+        url: vllmKeyedRun,
+        fail: (status: number, midStream: boolean) => vllmKeyed.fail({ status, midStream }, 100),
+        reset: vllmKeyed.reset
+      }
+    } satisfies Record<BackendName, Upstream>
+  )
+  forbidden = await emulator.cloudRun.deploy({
+    name: "forbidden",
+    handler: ollama.handler,
+    invokers: ["nobody@example.com"]
+  })
   return direct.close
 })
 
@@ -140,7 +167,11 @@ interface Fault {
 
 const faults: ReadonlyArray<Fault> = [
   { name: "success", ops: ["generate", "stream"] },
-  ...[400, 401, 403, 429, 503].map((status) => ({ name: `upstream ${status}`, ops: ["generate", "stream"] as const, status })),
+  ...[400, 401, 403, 429, 503].map((status) => ({
+    name: `upstream ${status}`,
+    ops: ["generate", "stream"] as const,
+    status
+  })),
   { name: "non-JSON 200 (decode)", ops: ["generate", "stream"], wire: "non-json" },
   { name: "connection reset (transport)", ops: ["generate", "stream"], wire: "reset" },
   { name: "error event mid-stream", ops: ["stream"], status: 500, midStream: true },
@@ -195,35 +226,47 @@ describe.each(backends)("%s", (backend) => {
   })
 })
 
-describe.each(["ollama", "ollama-xsa", "openai", "openai-xsa", "gemini-cloud-run"] as const)("%s: the Cloud Run front door", (backend) => {
-  it.effect("401 invalid_token on every attempt (token invalidated, replayed once): no secret in any printed form", () =>
-    Effect.gen(function*() {
-      const service = protocolOf(backend) === "gemini" ? "gemma-gemini" : protocolOf(backend) === "ollama" ? "gemma-ollama" : "gemma-vllm"
-      emulator.controls.fail(`cloudrun:${service}`, {
-        kind: "status",
-        status: 401,
-        body: "<html><body>Your client does not have permission</body></html>",
-        headers: { "www-authenticate": 'Bearer error="invalid_token" error_description="The access token could not be verified"' }
-      }, 100)
-      const observed = yield* observe(cell(backend, upstreams[backend].url, "generate"), world).pipe(
-        Effect.ensuring(Effect.sync(() => emulator.controls.clearFailures()))
-      )
-      expect(Exit.isFailure(observed.exit)).toBe(true)
-      expect(leakReport(world.secrets, observed.forms)).toBe("")
-    }))
+describe.each(["ollama", "ollama-xsa", "openai", "openai-xsa", "gemini-cloud-run"] as const)(
+  "%s: the Cloud Run front door",
+  (backend) => {
+    it.effect("401 invalid_token on every attempt (token invalidated, replayed once): no secret in any printed form", () =>
+      Effect.gen(function*() {
+        const service = protocolOf(backend) === "gemini"
+          ? "gemma-gemini"
+          : protocolOf(backend) === "ollama"
+          ? "gemma-ollama"
+          : "gemma-vllm"
+        emulator.controls.fail(`cloudrun:${service}`, {
+          kind: "status",
+          status: 401,
+          body: "<html><body>Your client does not have permission</body></html>",
+          headers: {
+            "www-authenticate":
+              "Bearer error=\"invalid_token\" error_description=\"The access token could not be verified\""
+          }
+        }, 100)
+        const observed = yield* observe(cell(backend, upstreams[backend].url, "generate"), world).pipe(
+          Effect.ensuring(Effect.sync(() => emulator.controls.clearFailures()))
+        )
+        expect(Exit.isFailure(observed.exit)).toBe(true)
+        expect(leakReport(world.secrets, observed.forms)).toBe("")
+      }))
 
-  it.effect("403 for a caller who is not an invoker: no secret in any printed form", () =>
-    Effect.gen(function*() {
-      const observed = yield* observe(
-        run("generate", backend).pipe(
-          Effect.provide(
-            backendLayer(backend, { url: forbidden.url }).pipe(Layer.provide(base()))
-          )
-        ),
-        world
-      )
-      expect(Exit.isFailure(observed.exit)).toBe(true)
-      expect(emulator.controls.log.some((l) => l.endpoint === "cloudrun:forbidden" && (l.detail ?? "").includes("403"))).toBe(true)
-      expect(leakReport(world.secrets, observed.forms)).toBe("")
-    }))
-})
+    it.effect("403 for a caller who is not an invoker: no secret in any printed form", () =>
+      Effect.gen(function*() {
+        const observed = yield* observe(
+          run("generate", backend).pipe(
+            Effect.provide(
+              backendLayer(backend, { url: forbidden.url }).pipe(Layer.provide(base()))
+            )
+          ),
+          world
+        )
+        expect(Exit.isFailure(observed.exit)).toBe(true)
+        expect(
+          emulator.controls.log.some((l) => l.endpoint === "cloudrun:forbidden" && (l.detail ?? "").includes("403"))
+        ).toBe(true)
+        expect(leakReport(world.secrets, observed.forms)).toBe("")
+      }))
+  }
+)

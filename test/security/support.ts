@@ -26,9 +26,9 @@
  */
 import * as OtelResource from "@effect/opentelemetry/Resource"
 import * as OtelTracer from "@effect/opentelemetry/Tracer"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { afterAll, beforeAll, expect } from "@effect/vitest"
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Cause from "effect/Cause"
@@ -275,7 +275,8 @@ const trustedTls = () => {
  */
 export const serve = async (
   handler: Http.RequestListener,
-  options: { readonly host?: "127.0.0.1" | "127.0.0.2" | "::1"; readonly tls?: boolean; readonly secrets?: Secrets } = {}
+  options: { readonly host?: "127.0.0.1" | "127.0.0.2" | "::1"; readonly tls?: boolean; readonly secrets?: Secrets } =
+    {}
 ): Promise<Served> => {
   const host = options.host ?? "127.0.0.1"
   const tls = options.tls === true
@@ -294,8 +295,13 @@ export const serve = async (
   const listener: Http.RequestListener = (req, res) => {
     res.on("close", track())
     const headers = flatHeaders(req)
-    served.seen.push({ origin: `${tls ? "https" : "http"}://${headers["host"] ?? ""}`, method: req.method ?? "GET", url: req.url ?? "/", headers })
-    if (options.secrets !== undefined) for (const value of Object.values(headers)) options.secrets.scan(value)
+    served.seen.push({
+      origin: `${tls ? "https" : "http"}://${headers["host"] ?? ""}`,
+      method: req.method ?? "GET",
+      url: req.url ?? "/",
+      headers
+    })
+    if (options.secrets !== undefined) { for (const value of Object.values(headers)) options.secrets.scan(value) }
     served.handler(req, res)
   }
   const server = tls ? Https.createServer(trustedTls(), listener) : Http.createServer(listener)
@@ -305,7 +311,10 @@ export const serve = async (
   })
   await new Promise<void>((resolve) => server.listen(0, host, resolve))
   const port = (server.address() as AddressInfo).port
-  return Object.assign(served, { url: `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`, port })
+  return Object.assign(served, {
+    url: `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port
+  })
 }
 
 // -----------------------------------------------------------------------------
@@ -339,7 +348,13 @@ export const useWorld = (options: Emulator.EmulatorOptions = {}): World => {
     const upstream = emulator.metadataHost
     relay = await serve((req, res) => {
       const forward = Http.request(
-        { host: upstream.split(":")[0], port: Number(upstream.split(":")[1]), method: req.method, path: req.url, headers: req.headers },
+        {
+          host: upstream.split(":")[0],
+          port: Number(upstream.split(":")[1]),
+          method: req.method,
+          path: req.url,
+          headers: req.headers
+        },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers)
           const chunks: Array<Buffer> = []
@@ -417,7 +432,11 @@ export const useSharedAuth = (world: World): () => Layer.Layer<AuthService.AuthS
   return () =>
     Layer.effect(
       AuthService.AuthService,
-      Effect.suspend(() => service === undefined ? Effect.dieMessage("the shared AuthService is built in beforeAll") : Effect.succeed(service))
+      Effect.suspend(() =>
+        service === undefined
+          ? Effect.dieMessage("the shared AuthService is built in beforeAll")
+          : Effect.succeed(service)
+      )
     )
 }
 
@@ -457,10 +476,21 @@ export const errorForms = (label: string, error: unknown): Array<Form> => {
     { where: `${label} util.inspect(e)`, text: safe(() => inspect(error)) }
   ]
   if (typeof error === "object" && error !== null) {
-    const e = error as { message?: unknown; toString?: () => string; toJSON?: () => unknown; stack?: unknown; cause?: unknown }
+    const e = error as {
+      message?: unknown
+      toString?: () => string
+      toJSON?: () => unknown
+      stack?: unknown
+      cause?: unknown
+    }
     forms.push({ where: `${label} e.message`, text: safe(() => String(e.message)) })
     forms.push({ where: `${label} e.toString()`, text: safe(() => String(e.toString?.())) })
-    if (typeof e.toJSON === "function") forms.push({ where: `${label} e.toJSON()`, text: safe(() => inspect(e.toJSON!())) })
+    if (typeof e.toJSON === "function") {
+      forms.push({
+        where: `${label} e.toJSON()`,
+        text: safe(() => inspect(e.toJSON!()))
+      })
+    }
     forms.push({ where: `${label} e.stack`, text: safe(() => String(e.stack)) })
     if (e.cause !== undefined) forms.push({ where: `${label} String(e.cause)`, text: safe(() => String(e.cause)) })
   }
@@ -537,12 +567,23 @@ const spanForms = (exporter: InMemorySpanExporter): Array<Form> =>
       { where: `span ${span.name} status`, text: `${span.status.code} ${span.status.message ?? ""}` }
     ]
     for (const [key, value] of Object.entries(span.attributes)) {
-      forms.push({ where: `span ${span.name} attribute ${key}`, text: safe(() => (typeof value === "string" ? value : JSON.stringify(value))) })
+      forms.push({
+        where: `span ${span.name} attribute ${key}`,
+        text: safe(() => (typeof value === "string" ? value : JSON.stringify(value)))
+      })
     }
     for (const event of span.events) {
-      forms.push({ where: `span ${span.name} event ${event.name}`, text: safe(() => `${event.name} ${JSON.stringify(event.attributes ?? {})}`) })
+      forms.push({
+        where: `span ${span.name} event ${event.name}`,
+        text: safe(() => `${event.name} ${JSON.stringify(event.attributes ?? {})}`)
+      })
     }
-    for (const link of span.links) forms.push({ where: `span ${span.name} link`, text: safe(() => JSON.stringify(link.attributes ?? {})) })
+    for (const link of span.links) {
+      forms.push({
+        where: `span ${span.name} link`,
+        text: safe(() => JSON.stringify(link.attributes ?? {}))
+      })
+    }
     return forms
   })
 
@@ -614,7 +655,9 @@ export const observe = <A, E>(
       }
     }
     restore()
-    if (process.env["SEC_DEBUG"] !== undefined) process.stderr.write(`observe: ${Date.now() - started} ms, ${adjusts} clock jumps\n`)
+    if (process.env["SEC_DEBUG"] !== undefined) {
+      process.stderr.write(`observe: ${Date.now() - started} ms, ${adjusts} clock jumps\n`)
+    }
     if (exit === undefined) {
       yield* Fiber.interrupt(fiber)
       return yield* Effect.dieMessage("the observed program did not settle")
@@ -624,8 +667,9 @@ export const observe = <A, E>(
   })
 
 /** Leaks as readable lines (`where: kind`), for `expect(...).toEqual([])`. */
-export const describeLeaks = (leaks: ReadonlyArray<Leak>): ReadonlyArray<string> =>
-  [...new Set(leaks.map((l) => `${l.where}: ${l.kind} (${l.hint}…)`))]
+export const describeLeaks = (
+  leaks: ReadonlyArray<Leak>
+): ReadonlyArray<string> => [...new Set(leaks.map((l) => `${l.where}: ${l.kind} (${l.hint}…)`))]
 
 /**
  * The leaks of a cell as one text ("" when none), for `expect(...).toBe("")`: a failure
@@ -636,7 +680,11 @@ export const leakReport = (secrets: Secrets, forms: ReadonlyArray<Form>): string
   const started = Date.now()
   const lines = describeLeaks(secrets.find(forms))
   if (process.env["SEC_DEBUG"] !== undefined) {
-    process.stderr.write(`find: ${Date.now() - started} ms, ${forms.length} forms, ${forms.reduce((n, f) => n + f.text.length, 0)} chars, ${secrets.all.length} secrets\n`)
+    process.stderr.write(
+      `find: ${Date.now() - started} ms, ${forms.length} forms, ${
+        forms.reduce((n, f) => n + f.text.length, 0)
+      } chars, ${secrets.all.length} secrets\n`
+    )
   }
   const file = process.env["EFFECT_ADC_SECURITY_REPORT"]
   if (file !== undefined && file !== "") {
@@ -675,14 +723,20 @@ export const tokenKindOf = (name: BackendName): "access" | "id" =>
 
 /** Where the token of a backend variant goes. */
 export const tokenHeaderOf = (name: BackendName): "authorization" | "x-serverless-authorization" =>
-  name === "ollama-xsa" || name === "openai-api-key" || name === "openai-xsa" ? "x-serverless-authorization" : "authorization"
+  name === "ollama-xsa" || name === "openai-api-key" || name === "openai-xsa"
+    ? "x-serverless-authorization"
+    : "authorization"
 
 /** The vLLM `--api-key` of the `openai-api-key` variant (a secret of its own). */
 export const vllmApiKey = Redacted.make(`vllm-${Crypto.randomBytes(18).toString("base64url")}`)
 
 /** The model name each protocol's emulator serves. */
 export const modelOf = (name: BackendName): string =>
-  protocolOf(name) === "gemini" ? "gemini-2.5-flash" : protocolOf(name) === "ollama" ? "gemma3:4b" : "google/gemma-3-4b-it"
+  protocolOf(name) === "gemini"
+    ? "gemini-2.5-flash"
+    : protocolOf(name) === "ollama"
+    ? "gemma3:4b"
+    : "google/gemma-3-4b-it"
 
 /** The HTTP clients the suites run on. */
 export const httpClients = {
@@ -712,11 +766,15 @@ export const backendLayer = (
   const common = { origins: options.origins ?? [origin], retry: options.retry ?? RetryPolicy.defaultPolicy }
   switch (name) {
     case "gemini-vertex":
-      return Layer.orDie(GeminiVertex.layer({ project: "emulator-project", location: "global", baseUrl: options.url, ...common }))
+      return Layer.orDie(
+        GeminiVertex.layer({ project: "emulator-project", location: "global", baseUrl: options.url, ...common })
+      )
     case "gemini-api":
       return Layer.orDie(GeminiApi.layer({ baseUrl: options.url, quotaProject: "quota-project", ...common }))
     case "gemini-cloud-run":
-      return Layer.orDie(GeminiApi.layer({ baseUrl: options.url, target: idTarget(origin, "authorization"), retry: common.retry }))
+      return Layer.orDie(
+        GeminiApi.layer({ baseUrl: options.url, target: idTarget(origin, "authorization"), retry: common.retry })
+      )
     case "ollama":
       return Ollama.layer({ url: options.url, retry: common.retry })
     case "ollama-xsa":

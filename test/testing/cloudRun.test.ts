@@ -6,8 +6,8 @@ import { generateKeyPair, SignJWT } from "jose"
 import type * as Http from "node:http"
 import { beforeAll, describe, expect, it } from "vitest"
 import { Emulator } from "../../src/testing/index.js"
-import { type ErrorFixture, fixtureJson, fixtureText } from "./fixtures.js"
 import { useEmulator } from "../support/emulator.js"
+import { type ErrorFixture, fixtureJson, fixtureText } from "./fixtures.js"
 
 const emulator = useEmulator({ env: true })
 let service: Emulator.CloudRunService
@@ -22,11 +22,17 @@ const echo: Http.RequestListener = (req, res) => {
 }
 
 const metadataIdToken = async (audience: string, format = "full") =>
-  (await fetch(`${emulator.metadataUrl}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${encodeURIComponent(audience)}&format=${format}`, {
-    headers: { "Metadata-Flavor": "Google" }
-  })).text()
+  (await fetch(
+    `${emulator.metadataUrl}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${
+      encodeURIComponent(audience)
+    }&format=${format}`,
+    {
+      headers: { "Metadata-Flavor": "Google" }
+    }
+  )).text()
 
-const call = (headers: Record<string, string>, path = "/hello", url = service.url) => fetch(`${url}${path}`, { headers })
+const call = (headers: Record<string, string>, path = "/hello", url = service.url) =>
+  fetch(`${url}${path}`, { headers })
 
 beforeAll(async () => {
   service = await emulator.cloudRun.deploy({ name: "echo", handler: echo, audiences: ["https://echo.custom.example"] })
@@ -41,7 +47,10 @@ describe("accepted tokens", () => {
     expect(seen.authorization).toBe(`Bearer ${token.split(".").slice(0, 2).join(".")}`)
     expect(seen.authorization.split(".")).toHaveLength(2)
     expect(emulator.controls.count("cloudrun:echo")).toBe(1)
-    expect(emulator.controls.log.at(-1)).toMatchObject({ endpoint: "cloudrun:echo", principal: emulator.serviceAccount.email })
+    expect(emulator.controls.log.at(-1)).toMatchObject({
+      endpoint: "cloudrun:echo",
+      principal: emulator.serviceAccount.email
+    })
   })
 
   it("in X-Serverless-Authorization: it wins, Authorization passes untouched", async () => {
@@ -57,11 +66,17 @@ describe("accepted tokens", () => {
   })
 
   it("a custom audience, the user's ID token (aud = gcloud's client id), format=standard tokens", async () => {
-    expect((await call({ Authorization: `Bearer ${await metadataIdToken("https://echo.custom.example")}` })).status).toBe(200)
+    expect((await call({ Authorization: `Bearer ${await metadataIdToken("https://echo.custom.example")}` })).status)
+      .toBe(200)
     expect((await call({ Authorization: `Bearer ${await metadataIdToken(service.url, "standard")}` })).status).toBe(200)
     const refresh = await emulator.fetch("https://oauth2.googleapis.com/token", {
       method: "POST",
-      body: new URLSearchParams({ client_id: emulator.user.clientId, client_secret: emulator.user.clientSecret, grant_type: "refresh_token", refresh_token: emulator.user.refreshToken })
+      body: new URLSearchParams({
+        client_id: emulator.user.clientId,
+        client_secret: emulator.user.clientSecret,
+        grant_type: "refresh_token",
+        refresh_token: emulator.user.refreshToken
+      })
     })
     const { id_token } = (await refresh.json()) as { id_token: string }
     const res = await call({ Authorization: `Bearer ${id_token}` })
@@ -102,9 +117,10 @@ describe("rejections", () => {
       .setIssuedAt(now)
       .setExpirationTime(now + 600)
       .sign(privateKey)
-    const access = ((await (await fetch(`${emulator.metadataUrl}/computeMetadata/v1/instance/service-accounts/default/token`, {
-      headers: { "Metadata-Flavor": "Google" }
-    })).json()) as { access_token: string }).access_token
+    const access =
+      ((await (await fetch(`${emulator.metadataUrl}/computeMetadata/v1/instance/service-accounts/default/token`, {
+        headers: { "Metadata-Flavor": "Google" }
+      })).json()) as { access_token: string }).access_token
     const headers: Array<Record<string, string>> = [
       { Authorization: `Bearer ${await metadataIdToken("https://elsewhere.example")}` },
       { Authorization: `Bearer ${access}` },
@@ -126,13 +142,24 @@ describe("rejections", () => {
   })
 
   it("a principal that is not an invoker: 403 HTML", async () => {
-    const restricted = await emulator.cloudRun.deploy({ name: "restricted", handler: echo, invokers: [emulator.user.email] })
-    const res = await call({ Authorization: `Bearer ${await metadataIdToken(restricted.url)}` }, "/secret", restricted.url)
+    const restricted = await emulator.cloudRun.deploy({
+      name: "restricted",
+      handler: echo,
+      invokers: [emulator.user.email]
+    })
+    const res = await call(
+      { Authorization: `Bearer ${await metadataIdToken(restricted.url)}` },
+      "/secret",
+      restricted.url
+    )
     expect(res.status).toBe(403)
     const body = await res.text()
     expect(body).toContain("<title>403 Forbidden</title>")
     expect(body).toContain("Your client does not have permission to get URL <code>/secret</code> from this server.")
-    expect(emulator.controls.log.at(-1)).toMatchObject({ endpoint: "cloudrun:restricted", principal: emulator.serviceAccount.email })
+    expect(emulator.controls.log.at(-1)).toMatchObject({
+      endpoint: "cloudrun:restricted",
+      principal: emulator.serviceAccount.email
+    })
     await restricted.close()
   })
 })
@@ -147,7 +174,11 @@ describe("public services and cold starts", () => {
   })
 
   it("503 while scaling up, then the handler", async () => {
-    const cold = await emulator.cloudRun.deploy({ name: "cold", handler: echo, coldStart: { status: 503, requests: 2 } })
+    const cold = await emulator.cloudRun.deploy({
+      name: "cold",
+      handler: echo,
+      coldStart: { status: 503, requests: 2 }
+    })
     const auth = { Authorization: `Bearer ${await metadataIdToken(cold.url)}` }
     const statuses = []
     for (let i = 0; i < 3; i++) statuses.push((await call(auth, "/", cold.url)).status)

@@ -7,7 +7,8 @@ import * as Fs from "node:fs/promises"
 import { describe, expect, it } from "vitest"
 import { useEmulator, withCredentials } from "../support/emulator.js"
 
-const decode = (jwt: string) => JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString("utf8")) as Record<string, unknown>
+const decode = (jwt: string) =>
+  JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString("utf8")) as Record<string, unknown>
 
 const emulator = useEmulator({ env: true })
 
@@ -52,13 +53,20 @@ describe("service-account key", () => {
     const { token } = await client.getAccessToken()
     expect(token).toMatch(/^ya29\.c\./)
     const idToken = await client.fetchIdToken("https://svc.example")
-    expect(decode(idToken)).toMatchObject({ aud: "https://svc.example", email: emulator.serviceAccount.email, azp: emulator.serviceAccount.email })
+    expect(decode(idToken)).toMatchObject({
+      aud: "https://svc.example",
+      email: emulator.serviceAccount.email,
+      azp: emulator.serviceAccount.email
+    })
   })
 
   it("ADC file through GoogleAuth", async () => {
     const file = await emulator.credentials.writeServiceAccountKey()
     await withCredentials(file, async () => {
-      const auth = new GoogleAuth({ scopes: "https://www.googleapis.com/auth/cloud-platform", clientOptions: emulator.clientOptions })
+      const auth = new GoogleAuth({
+        scopes: "https://www.googleapis.com/auth/cloud-platform",
+        clientOptions: emulator.clientOptions
+      })
       expect(await auth.getAccessToken()).toMatch(/^ya29\./)
       const headers = await (await auth.getIdTokenClient("https://adc.example")).getRequestHeaders()
       expect(decode(headers.get("authorization")!.slice(7))["aud"]).toBe("https://adc.example")
@@ -120,13 +128,18 @@ describe("impersonated service account", () => {
 describe("external account (identity pool, file-sourced) with impersonation", () => {
   it("gets an access token via STS + generateAccessToken; google-auth-library has no ID-token path", async () => {
     await withCredentials(await emulator.credentials.writeExternalAccount({ impersonate: true }), async () => {
-      const auth = new GoogleAuth({ scopes: "https://www.googleapis.com/auth/cloud-platform", clientOptions: emulator.clientOptions })
+      const auth = new GoogleAuth({
+        scopes: "https://www.googleapis.com/auth/cloud-platform",
+        clientOptions: emulator.clientOptions
+      })
       const before = emulator.controls.count("sts.token")
       expect(await auth.getAccessToken()).toMatch(/^ya29\.c\./)
       expect(emulator.controls.count("sts.token")).toBe(before + 1)
       const impersonation = emulator.controls.log.findLast((e) => e.endpoint === "iam.generateAccessToken")
       expect(impersonation?.principal).toBe(emulator.workloadIdentity.principal)
-      await expect(auth.getIdTokenClient("https://run.example")).rejects.toThrow(/Cannot fetch ID token in this environment/)
+      await expect(auth.getIdTokenClient("https://run.example")).rejects.toThrow(
+        /Cannot fetch ID token in this environment/
+      )
     })
   })
 })

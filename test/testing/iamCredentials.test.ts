@@ -3,8 +3,8 @@
  * fixtures/oauth/iam-generate-access-token-error-403.json.
  */
 import { describe, expect, it } from "vitest"
-import { decodeSegment, type ErrorFixture, fixtureJson } from "./fixtures.js"
 import { useEmulator } from "../support/emulator.js"
+import { decodeSegment, type ErrorFixture, fixtureJson } from "./fixtures.js"
 
 const emulator = useEmulator()
 const iam = (email: string, method: "generateAccessToken" | "generateIdToken") =>
@@ -13,7 +13,10 @@ const iam = (email: string, method: "generateAccessToken" | "generateIdToken") =
 const call = (url: string, token: string | undefined, body: unknown) =>
   emulator.fetch(url, {
     method: "POST",
-    headers: { "Content-Type": "application/json", ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }) },
+    headers: {
+      "Content-Type": "application/json",
+      ...(token === undefined ? {} : { Authorization: `Bearer ${token}` })
+    },
     body: typeof body === "string" ? body : JSON.stringify(body)
   })
 
@@ -51,7 +54,10 @@ describe("generateAccessToken", () => {
     expect(Object.keys(body)).toEqual(["accessToken", "expireTime"])
     expect(body.expireTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
     expect(Math.abs(Date.parse(body.expireTime) - (Date.now() + 1800_000))).toBeLessThan(2000)
-    expect(emulator.controls.log.at(-1)).toMatchObject({ endpoint: "iam.generateAccessToken", principal: emulator.user.email })
+    expect(emulator.controls.log.at(-1)).toMatchObject({
+      endpoint: "iam.generateAccessToken",
+      principal: emulator.user.email
+    })
   })
 
   it("a caller without the token-creator role: the fixture's 403 byte for byte", async () => {
@@ -88,7 +94,12 @@ describe("generateIdToken", () => {
   it("includeEmail / useEmailAzp decide the email claims and azp", async () => {
     const token = await userToken()
     const url = iam(emulator.impersonationTarget.email, "generateIdToken")
-    const withEmail = (await (await call(url, token, { audience: "https://a.example", includeEmail: true, useEmailAzp: true, delegates: [] })).json()) as { token: string }
+    const withEmail = (await (await call(url, token, {
+      audience: "https://a.example",
+      includeEmail: true,
+      useEmailAzp: true,
+      delegates: []
+    })).json()) as { token: string }
     expect(Object.keys(withEmail)).toEqual(["token"])
     expect(decodeSegment(withEmail.token, 1)).toMatchObject({
       aud: "https://a.example",
@@ -103,23 +114,33 @@ describe("generateIdToken", () => {
 
   it("403 names iam.serviceAccounts.getOpenIdToken", async () => {
     const fixture = fixtureJson<ErrorFixture>("oauth/iam-generate-access-token-error-403.json")
-    const res = await call(iam(emulator.serviceAccount.email, "generateIdToken"), await metadataToken(), { audience: "a" })
+    const res = await call(iam(emulator.serviceAccount.email, "generateIdToken"), await metadataToken(), {
+      audience: "a"
+    })
     expect(res.status).toBe(403)
-    expect(await res.text()).toBe((fixture.body as string).replaceAll("iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.getOpenIdToken"))
+    expect(await res.text()).toBe(
+      (fixture.body as string).replaceAll("iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.getOpenIdToken")
+    )
   })
 })
 
 describe("authentication and request errors", () => {
   const url = () => iam(emulator.impersonationTarget.email, "generateAccessToken")
-  const error = async (res: Response) => ((await res.json()) as { error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> } }).error
+  const error = async (res: Response) =>
+    ((await res.json()) as {
+      error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> }
+    }).error
 
   it("no token, an unknown token, an expired token: 401 UNAUTHENTICATED", async () => {
     const missing = await call(url(), undefined, { scope: ["s"] })
     expect(missing.status).toBe(401)
-    expect(missing.headers.get("www-authenticate")).toBe('Bearer realm="https://accounts.google.com/"')
+    expect(missing.headers.get("www-authenticate")).toBe("Bearer realm=\"https://accounts.google.com/\"")
     const missingError = await error(missing)
     expect(missingError).toMatchObject({ code: 401, status: "UNAUTHENTICATED" })
-    expect(missingError.details?.[0]).toMatchObject({ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "CREDENTIALS_MISSING" })
+    expect(missingError.details?.[0]).toMatchObject({
+      "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+      reason: "CREDENTIALS_MISSING"
+    })
 
     const unknown = await call(url(), "ya29.forged", { scope: ["s"] })
     expect(unknown.status).toBe(401)
@@ -140,17 +161,35 @@ describe("authentication and request errors", () => {
 
   it("unknown account 404, malformed JSON / unknown fields / bad values 400", async () => {
     const token = await userToken()
-    const notFound = await call(iam("ghost@emulator-project.iam.gserviceaccount.com", "generateAccessToken"), token, { scope: ["s"] })
+    const notFound = await call(iam("ghost@emulator-project.iam.gserviceaccount.com", "generateAccessToken"), token, {
+      scope: ["s"]
+    })
     expect(notFound.status).toBe(404)
-    expect(await error(notFound)).toEqual({ code: 404, message: "Not found; Gaia id not found for email ghost@emulator-project.iam.gserviceaccount.com", status: "NOT_FOUND" })
-    for (const body of ["{not json", { scope: ["s"], bogus: 1 }, { scope: [] }, { scope: ["s"], lifetime: "1h" }, { scope: ["s"], lifetime: "7200s" }, { scope: ["s"], delegates: "x" }, "[]"]) {
+    expect(await error(notFound)).toEqual({
+      code: 404,
+      message: "Not found; Gaia id not found for email ghost@emulator-project.iam.gserviceaccount.com",
+      status: "NOT_FOUND"
+    })
+    for (
+      const body of [
+        "{not json",
+        { scope: ["s"], bogus: 1 },
+        { scope: [] },
+        { scope: ["s"], lifetime: "1h" },
+        { scope: ["s"], lifetime: "7200s" },
+        { scope: ["s"], delegates: "x" },
+        "[]"
+      ]
+    ) {
       const res = await call(url(), token, body)
       expect(res.status).toBe(400)
       expect(await error(res)).toMatchObject({ code: 400, status: "INVALID_ARGUMENT" })
     }
     const malformed = await call(iam("%E0%A4%A", "generateAccessToken"), token, { scope: ["s"] })
     expect(malformed.status).toBe(404)
-    const noAudience = await call(iam(emulator.impersonationTarget.email, "generateIdToken"), token, { includeEmail: true })
+    const noAudience = await call(iam(emulator.impersonationTarget.email, "generateIdToken"), token, {
+      includeEmail: true
+    })
     expect(noAudience.status).toBe(400)
   })
 })

@@ -2,8 +2,8 @@
  * The metadata server against fixtures/metadata and gcp-metadata's probes.
  */
 import { beforeEach, describe, expect, it } from "vitest"
-import { decodeSegment, type ErrorFixture, fixtureJson, fixtureText } from "./fixtures.js"
 import { useEmulator } from "../support/emulator.js"
+import { decodeSegment, type ErrorFixture, fixtureJson, fixtureText } from "./fixtures.js"
 
 const emulator = useEmulator()
 const flavor = { "Metadata-Flavor": "Google" }
@@ -27,7 +27,9 @@ describe("fixtures/metadata", () => {
     expect(res.headers.get("content-length")).toBe(fixture.headers["Content-Length"])
     expect(await res.text()).toBe(fixture.body)
     // the same on any path, and with a wrong flavor
-    expect((await get("/computeMetadata/v1/instance/service-accounts/default/token", { "Metadata-Flavor": "google" })).status).toBe(403)
+    expect(
+      (await get("/computeMetadata/v1/instance/service-accounts/default/token", { "Metadata-Flavor": "google" })).status
+    ).toBe(403)
   })
 
   it("root with Metadata-Flavor: the fixture's body, content type and flavor header", async () => {
@@ -54,7 +56,9 @@ describe("fixtures/metadata", () => {
 
   it("identity: header and claims named and ordered as the fixture's", async () => {
     const fixture = fixtureText("metadata/identity-token.jwt").trim()
-    const res = await get("/computeMetadata/v1/instance/service-accounts/default/identity?audience=https://example.com&format=full&licenses=FALSE")
+    const res = await get(
+      "/computeMetadata/v1/instance/service-accounts/default/identity?audience=https://example.com&format=full&licenses=FALSE"
+    )
     expect(res.status).toBe(200)
     expect(res.headers.get("content-type")).toMatch(/^text\/plain/)
     const token = await res.text()
@@ -77,7 +81,10 @@ describe("fixtures/metadata", () => {
 
   it("identity: format=standard (the default) leaves out the email claims", async () => {
     for (const query of ["audience=aud&format=standard", "audience=aud"]) {
-      const claims = decodeSegment(await (await get(`/computeMetadata/v1/instance/service-accounts/default/identity?${query}`)).text(), 1)
+      const claims = decodeSegment(
+        await (await get(`/computeMetadata/v1/instance/service-accounts/default/identity?${query}`)).text(),
+        1
+      )
       expect(Object.keys(claims)).toEqual(["iss", "sub", "aud", "azp", "exp", "iat"])
     }
   })
@@ -126,18 +133,36 @@ describe("directory and values", () => {
     expect(await text("default/")).toBe("aliases\nemail\nidentity\nscopes\ntoken\n")
     expect(await text("default/email")).toBe(sa)
     expect(await text(`${sa}/email`)).toBe(sa)
-    expect(await text("default/scopes")).toBe("https://www.googleapis.com/auth/cloud-platform\nhttps://www.googleapis.com/auth/userinfo.email\n")
+    expect(await text("default/scopes")).toBe(
+      "https://www.googleapis.com/auth/cloud-platform\nhttps://www.googleapis.com/auth/userinfo.email\n"
+    )
     const recursive = await (await get("/computeMetadata/v1/instance/service-accounts/?recursive=true")).json()
     expect(recursive).toEqual({
-      default: { aliases: ["default"], email: sa, scopes: ["https://www.googleapis.com/auth/cloud-platform", "https://www.googleapis.com/auth/userinfo.email"] },
-      [sa]: { aliases: ["default"], email: sa, scopes: ["https://www.googleapis.com/auth/cloud-platform", "https://www.googleapis.com/auth/userinfo.email"] }
+      default: {
+        aliases: ["default"],
+        email: sa,
+        scopes: ["https://www.googleapis.com/auth/cloud-platform", "https://www.googleapis.com/auth/userinfo.email"]
+      },
+      [sa]: {
+        aliases: ["default"],
+        email: sa,
+        scopes: ["https://www.googleapis.com/auth/cloud-platform", "https://www.googleapis.com/auth/userinfo.email"]
+      }
     })
     const project = await (await get("/computeMetadata/v1/project/?recursive=true")).json()
     expect(project).toEqual({ numericProjectId: 123456789012, projectId: "emulator-project" })
   })
 
   it("unknown paths and accounts: 404 with Google's HTML page", async () => {
-    for (const path of ["/computeMetadata/v1/instance/nope", "/computeMetadata/v1/instance/%E0%A4%A", "/computeMetadata/v1/instance/service-accounts/other@x.iam.gserviceaccount.com/token", "/nope", "/computeMetadata/v1/project/project-id/"]) {
+    for (
+      const path of [
+        "/computeMetadata/v1/instance/nope",
+        "/computeMetadata/v1/instance/%E0%A4%A",
+        "/computeMetadata/v1/instance/service-accounts/other@x.iam.gserviceaccount.com/token",
+        "/nope",
+        "/computeMetadata/v1/project/project-id/"
+      ]
+    ) {
       const res = await get(path)
       expect(res.status).toBe(404)
       expect(res.headers.get("content-type")).toMatch(/^text\/html/)
@@ -148,14 +173,18 @@ describe("directory and values", () => {
   it("rejects X-Forwarded-For and non-GET methods", async () => {
     const forwarded = await get("/computeMetadata/v1/project/project-id", { ...flavor, "X-Forwarded-For": "10.0.0.1" })
     expect(forwarded.status).toBe(403)
-    const post = await get("/computeMetadata/v1/instance/service-accounts/default/token", flavor, { method: "POST", body: "x" })
+    const post = await get("/computeMetadata/v1/instance/service-accounts/default/token", flavor, {
+      method: "POST",
+      body: "x"
+    })
     expect(post.status).toBe(405)
   })
 })
 
 describe("token reuse window, scopes and the clock", () => {
   const tokenPath = "/computeMetadata/v1/instance/service-accounts/default/token"
-  const token = async (query = "") => (await (await get(`${tokenPath}${query}`)).json()) as { access_token: string; expires_in: number }
+  const token = async (query = "") =>
+    (await (await get(`${tokenPath}${query}`)).json()) as { access_token: string; expires_in: number }
 
   it("hands out the same token until the reuse window, then a fresh one", async () => {
     const first = await token()
@@ -174,8 +203,12 @@ describe("token reuse window, scopes and the clock", () => {
   it("one token per scope set", async () => {
     emulator.controls.setClockOffset(10 * 86_400_000)
     const a = await token("?scopes=https://www.googleapis.com/auth/cloud-platform")
-    const b = await token("?scopes=https://www.googleapis.com/auth/devstorage.read_only,https://www.googleapis.com/auth/cloud-platform")
-    const c = await token("?scopes=https://www.googleapis.com/auth/cloud-platform,https://www.googleapis.com/auth/devstorage.read_only")
+    const b = await token(
+      "?scopes=https://www.googleapis.com/auth/devstorage.read_only,https://www.googleapis.com/auth/cloud-platform"
+    )
+    const c = await token(
+      "?scopes=https://www.googleapis.com/auth/cloud-platform,https://www.googleapis.com/auth/devstorage.read_only"
+    )
     expect(a.access_token).not.toBe(b.access_token)
     expect(b.access_token).toBe(c.access_token)
   })
@@ -193,7 +226,11 @@ describe("token reuse window, scopes and the clock", () => {
     await token()
     await get("/computeMetadata/v1/instance/service-accounts/default/identity?audience=z")
     await get("/computeMetadata/v1/project/project-id")
-    expect(emulator.controls.counts()).toMatchObject({ "metadata.token": 1, "metadata.identity": 1, "metadata.other": 1 })
+    expect(emulator.controls.counts()).toMatchObject({
+      "metadata.token": 1,
+      "metadata.identity": 1,
+      "metadata.other": 1
+    })
     expect(emulator.controls.log.map((e) => [e.endpoint, e.principal])).toEqual([
       ["metadata.token", emulator.serviceAccount.email],
       ["metadata.identity", emulator.serviceAccount.email],

@@ -1,13 +1,13 @@
 /**
  * The token endpoint (via the fetch seam) against fixtures/oauth.
  */
+import { importPKCS8, SignJWT } from "jose"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
-import { importPKCS8, SignJWT } from "jose"
 import { beforeAll, describe, expect, it } from "vitest"
 import { Emulator } from "../../src/testing/index.js"
-import { decodeSegment, type ErrorFixture, fixtureJson, fixtureText } from "./fixtures.js"
 import { useEmulator } from "../support/emulator.js"
+import { decodeSegment, type ErrorFixture, fixtureJson, fixtureText } from "./fixtures.js"
 
 const emulator = useEmulator()
 let key: { client_email: string; private_key: string; private_key_id: string }
@@ -33,7 +33,9 @@ const assertion = async (
     exp: options.exp ?? iat + 3600,
     iat,
     ...claims
-  }).setProtectedHeader(options.kid === null ? { alg: "RS256" } : { alg: "RS256", kid: options.kid ?? key.private_key_id })
+  }).setProtectedHeader(
+    options.kid === null ? { alg: "RS256" } : { alg: "RS256", kid: options.kid ?? key.private_key_id }
+  )
   return jwt.sign(await importPKCS8(options.privateKey ?? key.private_key, "RS256"))
 }
 
@@ -71,14 +73,26 @@ describe("JWT-bearer grant (service-account key)", () => {
     const token = (JSON.parse(text) as { id_token: string }).id_token
     expect(text.replace(token, "<JWT_TOKEN>")).toBe(fixtureText("oauth/token-response-id-token-only.json"))
     const claims = decodeSegment(token, 1)
-    expect(Object.keys(claims)).toEqual(Object.keys(decodeSegment(fixtureText("metadata/identity-token.jwt").trim(), 1)))
+    expect(Object.keys(claims)).toEqual(
+      Object.keys(decodeSegment(fixtureText("metadata/identity-token.jwt").trim(), 1))
+    )
     expect(claims).toMatchObject({ aud: "https://svc.example", azp: key.client_email, email: key.client_email })
   })
 
   it("a signature from another key: the fixture's bytes", async () => {
     const fixture = fixtureJson<ErrorFixture>("oauth/error-invalid-grant-invalid-jwt-signature.json")
-    const other = Crypto.generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString()
-    for (const a of [await assertion({}, { privateKey: other }), await assertion({}, { kid: "0".repeat(40) }), "not.a.jwt", "x"]) {
+    const other = Crypto.generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
+      type: "pkcs8",
+      format: "pem"
+    }).toString()
+    for (
+      const a of [
+        await assertion({}, { privateKey: other }),
+        await assertion({}, { kid: "0".repeat(40) }),
+        "not.a.jwt",
+        "x"
+      ]
+    ) {
       const res = await jwtBearer(a)
       expect(res.status).toBe(400)
       expect(await res.text()).toBe(fixture.body)
@@ -104,10 +118,25 @@ describe("JWT-bearer grant (service-account key)", () => {
 
   it("wrong audience, unknown account, missing scope, domain-wide delegation", async () => {
     const cases: Array<[Record<string, unknown>, number, string, string]> = [
-      [{ aud: "https://example.com" }, 400, "invalid_grant", "Invalid JWT: Failed audience check. The right audience is https://oauth2.googleapis.com/token"],
-      [{ iss: "nobody@emulator-project.iam.gserviceaccount.com" }, 400, "invalid_grant", "Invalid grant: account not found"],
+      [
+        { aud: "https://example.com" },
+        400,
+        "invalid_grant",
+        "Invalid JWT: Failed audience check. The right audience is https://oauth2.googleapis.com/token"
+      ],
+      [
+        { iss: "nobody@emulator-project.iam.gserviceaccount.com" },
+        400,
+        "invalid_grant",
+        "Invalid grant: account not found"
+      ],
       [{ scope: "" }, 400, "invalid_scope", "Empty or missing scope not allowed."],
-      [{ sub: "someone@example.com" }, 401, "unauthorized_client", "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested."]
+      [
+        { sub: "someone@example.com" },
+        401,
+        "unauthorized_client",
+        "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested."
+      ]
     ]
     for (const [claims, status, error, description] of cases) {
       const res = await jwtBearer(await assertion(claims))
@@ -125,13 +154,23 @@ describe("refresh-token grant (authorized_user)", () => {
     expect(Object.keys(body)).toEqual(["access_token", "expires_in", "scope", "token_type", "id_token"])
     expect(body["scope"]).toContain("https://www.googleapis.com/auth/cloud-platform")
     const claims = decodeSegment(body["id_token"]!, 1)
-    expect(claims).toMatchObject({ aud: emulator.user.clientId, azp: emulator.user.clientId, email: emulator.user.email, iss: "https://accounts.google.com" })
-    const atHash = Crypto.createHash("sha256").update(body["access_token"]!).digest().subarray(0, 16).toString("base64url")
+    expect(claims).toMatchObject({
+      aud: emulator.user.clientId,
+      azp: emulator.user.clientId,
+      email: emulator.user.email,
+      iss: "https://accounts.google.com"
+    })
+    const atHash = Crypto.createHash("sha256").update(body["access_token"]!).digest().subarray(0, 16).toString(
+      "base64url"
+    )
     expect(claims["at_hash"]).toBe(atHash)
   })
 
   it("a narrower scope; no openid -> no id_token", async () => {
-    const body = (await (await refresh({ scope: "https://www.googleapis.com/auth/cloud-platform" })).json()) as Record<string, unknown>
+    const body = (await (await refresh({ scope: "https://www.googleapis.com/auth/cloud-platform" })).json()) as Record<
+      string,
+      unknown
+    >
     expect(body["scope"]).toBe("https://www.googleapis.com/auth/cloud-platform")
     expect(body["id_token"]).toBeUndefined()
     const invalid = await refresh({ scope: "https://www.googleapis.com/auth/gmail.readonly" })
@@ -149,7 +188,12 @@ describe("refresh-token grant (authorized_user)", () => {
       other.controls.revokeRefreshToken()
       const revoked = await other.fetch(TOKEN_URL, {
         method: "POST",
-        body: new URLSearchParams({ client_id: other.user.clientId, client_secret: other.user.clientSecret, grant_type: "refresh_token", refresh_token: other.user.refreshToken })
+        body: new URLSearchParams({
+          client_id: other.user.clientId,
+          client_secret: other.user.clientSecret,
+          grant_type: "refresh_token",
+          refresh_token: other.user.refreshToken
+        })
       })
       expect(revoked.status).toBe(400)
       expect(await revoked.json()).toEqual(fixture.body)
@@ -177,8 +221,16 @@ describe("client and request errors", () => {
       [{}, "unsupported_grant_type", "Invalid grant_type: "],
       ["\u0000{not a form", "unsupported_grant_type", "Invalid grant_type: "],
       [{ grant_type: "refresh_token" }, "invalid_request", "Could not determine client ID from request."],
-      [{ grant_type: "refresh_token", client_id: emulator.user.clientId, client_secret: emulator.user.clientSecret }, "invalid_request", "Missing required parameter: refresh_token"],
-      [{ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer" }, "invalid_request", "Missing required parameter: assertion"]
+      [
+        { grant_type: "refresh_token", client_id: emulator.user.clientId, client_secret: emulator.user.clientSecret },
+        "invalid_request",
+        "Missing required parameter: refresh_token"
+      ],
+      [
+        { grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer" },
+        "invalid_request",
+        "Missing required parameter: assertion"
+      ]
     ]
     for (const [body, error, description] of cases) {
       const res = await post(body)
@@ -200,11 +252,18 @@ describe("client and request errors", () => {
   it("the legacy accounts.google.com token URL answers in the legacy format (both legacy fixtures)", async () => {
     const LEGACY = "https://accounts.google.com/o/oauth2/token"
     const client = fixtureJson<ErrorFixture>("oauth/error-invalid-client-legacy-401.json")
-    const res = await post({ grant_type: "refresh_token", client_id: "1-abc.apps.googleusercontent.com", refresh_token: "x" }, LEGACY)
+    const res = await post({
+      grant_type: "refresh_token",
+      client_id: "1-abc.apps.googleusercontent.com",
+      refresh_token: "x"
+    }, LEGACY)
     expect(res.status).toBe(client.status)
     expect(await res.text()).toBe(client.body)
     const timeframe = fixtureJson<ErrorFixture>("oauth/error-invalid-grant-jwt-timeframe-legacy.json")
-    const old = await post({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: await assertion({}, { iat: Math.floor(Date.now() / 1000) - 7200 }) }, LEGACY)
+    const old = await post({
+      grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer",
+      assertion: await assertion({}, { iat: Math.floor(Date.now() / 1000) - 7200 })
+    }, LEGACY)
     expect(old.status).toBe(400)
     // the fixture's source collapsed the newlines of the body
     expect((await old.text()).replace(/\n */g, " ")).toBe(timeframe.body)
@@ -223,7 +282,8 @@ describe("client and request errors", () => {
 describe("tokeninfo", () => {
   it("describes an issued access token and rejects others", async () => {
     const { access_token } = (await (await refresh()).json()) as { access_token: string }
-    const info = (await (await emulator.fetch(`https://oauth2.googleapis.com/tokeninfo?access_token=${access_token}`)).json()) as Record<string, string>
+    const info = (await (await emulator.fetch(`https://oauth2.googleapis.com/tokeninfo?access_token=${access_token}`))
+      .json()) as Record<string, string>
     expect(info).toMatchObject({ aud: emulator.user.clientId, email: emulator.user.email, expires_in: "3600" })
     const bad = await emulator.fetch("https://oauth2.googleapis.com/tokeninfo?access_token=ya29.nope")
     expect(bad.status).toBe(400)

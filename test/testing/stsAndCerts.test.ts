@@ -26,9 +26,14 @@ const exchange = (overrides: Record<string, string> = {}) =>
   })
 
 const identityToken = async (audience: string) =>
-  (await fetch(`${emulator.metadataUrl}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${encodeURIComponent(audience)}&format=full`, {
-    headers: { "Metadata-Flavor": "Google" }
-  })).text()
+  (await fetch(
+    `${emulator.metadataUrl}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${
+      encodeURIComponent(audience)
+    }&format=full`,
+    {
+      headers: { "Metadata-Flavor": "Google" }
+    }
+  )).text()
 
 describe("STS", () => {
   it("exchanges a subject token for a federated access token", async () => {
@@ -36,17 +41,27 @@ describe("STS", () => {
     expect(res.status).toBe(200)
     const body = (await res.json()) as Record<string, unknown>
     expect(Object.keys(body)).toEqual(["access_token", "issued_token_type", "token_type", "expires_in"])
-    expect(body).toMatchObject({ issued_token_type: "urn:ietf:params:oauth:token-type:access_token", token_type: "Bearer", expires_in: 3600 })
-    expect(emulator.controls.log.at(-1)).toMatchObject({ endpoint: "sts.token", principal: emulator.workloadIdentity.principal })
+    expect(body).toMatchObject({
+      issued_token_type: "urn:ietf:params:oauth:token-type:access_token",
+      token_type: "Bearer",
+      expires_in: 3600
+    })
+    expect(emulator.controls.log.at(-1)).toMatchObject({
+      endpoint: "sts.token",
+      principal: emulator.workloadIdentity.principal
+    })
   })
 
   it("the federated principal can get an ID token for the impersonation target (what google-auth-library does not do)", async () => {
     const { access_token } = (await (await exchange()).json()) as { access_token: string }
-    const res = await emulator.fetch(`https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/${emulator.impersonationTarget.email}:generateIdToken`, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${access_token}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ audience: "https://run.example", includeEmail: true })
-    })
+    const res = await emulator.fetch(
+      `https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/${emulator.impersonationTarget.email}:generateIdToken`,
+      {
+        method: "POST",
+        headers: { Authorization: `Bearer ${access_token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ audience: "https://run.example", includeEmail: true })
+      }
+    )
     expect(res.status).toBe(200)
   })
 
@@ -63,9 +78,17 @@ describe("STS", () => {
     const cases: Array<[Record<string, string>, string]> = [
       [{ subject_token: "garbage" }, "invalid_grant"],
       [{ subject_token: forged }, "invalid_grant"],
-      [{ subject_token: emulator.workloadIdentity.mintSubjectToken({ iatOffsetSeconds: -7200, lifetimeSeconds: 3600 }) }, "invalid_grant"],
-      [{ subject_token: emulator.workloadIdentity.mintSubjectToken({ audience: "https://other.example" }) }, "invalid_grant"],
-      [{ audience: "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/q" }, "invalid_target"],
+      [{
+        subject_token: emulator.workloadIdentity.mintSubjectToken({ iatOffsetSeconds: -7200, lifetimeSeconds: 3600 })
+      }, "invalid_grant"],
+      [
+        { subject_token: emulator.workloadIdentity.mintSubjectToken({ audience: "https://other.example" }) },
+        "invalid_grant"
+      ],
+      [
+        { audience: "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/q" },
+        "invalid_target"
+      ],
       [{ grant_type: "client_credentials" }, "unsupported_grant_type"],
       [{ subject_token_type: "urn:ietf:params:oauth:token-type:saml2" }, "invalid_request"],
       [{ subject_token: "" }, "invalid_request"]
@@ -98,30 +121,47 @@ describe("certs", () => {
   })
 
   it("the same JWKS through the fetch seam at Google's URL, and key rotation", async () => {
-    const google = (await (await emulator.fetch("https://www.googleapis.com/oauth2/v3/certs")).json()) as { keys: Array<{ kid: string }> }
+    const google = (await (await emulator.fetch("https://www.googleapis.com/oauth2/v3/certs")).json()) as {
+      keys: Array<{ kid: string }>
+    }
     const kid = await emulator.controls.rotateSigningKeys()
-    const rotated = (await (await emulator.fetch("https://www.googleapis.com/oauth2/v3/certs")).json()) as { keys: Array<{ kid: string }> }
+    const rotated = (await (await emulator.fetch("https://www.googleapis.com/oauth2/v3/certs")).json()) as {
+      keys: Array<{ kid: string }>
+    }
     expect(rotated.keys.map((k) => k.kid)).toEqual([kid, google.keys[0]!.kid])
     const token = await identityToken("https://after.example")
     expect(JSON.parse(Buffer.from(token.split(".")[0]!, "base64url").toString()).kid).toBe(kid)
   })
 
   it("PEM certificates at /oauth2/v1/certs: google-auth-library's verifyIdToken accepts emulator ID tokens", async () => {
-    const pems = (await (await emulator.fetch("https://www.googleapis.com/oauth2/v1/certs")).json()) as Record<string, string>
+    const pems = (await (await emulator.fetch("https://www.googleapis.com/oauth2/v1/certs")).json()) as Record<
+      string,
+      string
+    >
     for (const pem of Object.values(pems)) {
       const cert = new Crypto.X509Certificate(pem)
       expect(cert.verify(cert.publicKey)).toBe(true)
     }
     const client = new OAuth2Client({ transporterOptions: { fetchImplementation: emulator.fetch } })
-    const ticket = await client.verifyIdToken({ idToken: await identityToken("https://gal.example"), audience: "https://gal.example" })
+    const ticket = await client.verifyIdToken({
+      idToken: await identityToken("https://gal.example"),
+      audience: "https://gal.example"
+    })
     expect(ticket.getPayload()?.email).toBe(emulator.serviceAccount.email)
   })
 
   it("a service account's own keys (robot x509 and jwk)", async () => {
     const email = encodeURIComponent(emulator.serviceAccount.email)
-    const x509 = (await (await emulator.fetch(`https://www.googleapis.com/robot/v1/metadata/x509/${email}`)).json()) as Record<string, string>
+    const x509 =
+      (await (await emulator.fetch(`https://www.googleapis.com/robot/v1/metadata/x509/${email}`)).json()) as Record<
+        string,
+        string
+      >
     expect(Object.keys(x509)).toEqual([emulator.serviceAccount.privateKeyId])
-    const jwk = (await (await emulator.fetch(`https://www.googleapis.com/service_accounts/v1/jwk/${email}`)).json()) as { keys: Array<{ kid: string }> }
+    const jwk =
+      (await (await emulator.fetch(`https://www.googleapis.com/service_accounts/v1/jwk/${email}`)).json()) as {
+        keys: Array<{ kid: string }>
+      }
     expect(jwk.keys[0]!.kid).toBe(emulator.serviceAccount.privateKeyId)
   })
 })

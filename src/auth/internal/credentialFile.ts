@@ -8,11 +8,11 @@
  *
  * @internal
  */
+import * as Effect from "effect/Effect"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import * as Effect from "effect/Effect"
 import { CredentialsInvalid } from "../AuthError.js"
 
 /** @internal */
@@ -83,7 +83,8 @@ export const gcloudProject = (): string | undefined => {
   const fromEnv = process.env["CLOUDSDK_CORE_PROJECT"]
   if (fromEnv !== undefined && fromEnv !== "") return fromEnv
   const directory = gcloudDirectory()
-  const active = process.env["CLOUDSDK_ACTIVE_CONFIG_NAME"] || readText(Path.join(directory, "active_config"))?.trim() || "default"
+  const active = process.env["CLOUDSDK_ACTIVE_CONFIG_NAME"] ||
+    readText(Path.join(directory, "active_config"))?.trim() || "default"
   const text = readText(Path.join(directory, "configurations", `config_${active}`))
   if (text === undefined) return undefined
   let section = ""
@@ -155,11 +156,17 @@ export const validate = (
     if (type === "external_account") {
       const credentialSource = json["credential_source"]
       if (typeof credentialSource !== "object" || credentialSource === null) {
-        return yield* invalid(source, `${prefix}credential_source`, `the \`${prefix}credential_source\` object is missing`)
+        return yield* invalid(
+          source,
+          `${prefix}credential_source`,
+          `the \`${prefix}credential_source\` object is missing`
+        )
       }
     }
     if (type === "impersonated_service_account") {
-      if (!/serviceAccounts\/[^/:]+:generate(Access|Id)Token$/.test(json["service_account_impersonation_url"] as string)) {
+      if (
+        !/serviceAccounts\/[^/:]+:generate(Access|Id)Token$/.test(json["service_account_impersonation_url"] as string)
+      ) {
         return yield* invalid(
           source,
           `${prefix}service_account_impersonation_url`,

@@ -18,7 +18,6 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { createRequire } from "node:module"
 import {
   type AuthClient,
   AwsClient,
@@ -31,6 +30,7 @@ import {
   PluggableAuthClient,
   UserRefreshClient
 } from "google-auth-library"
+import { createRequire } from "node:module"
 import {
   type AccessTokenError,
   CredentialsInvalid,
@@ -147,11 +147,15 @@ const find = (options: GoogleAuthSourceOptions): Effect.Effect<Found, DetectErro
       const json = yield* validate(options.credentials, origin)
       return { _tag: "file", json, origin } satisfies Found
     }
-    if (options.keyFile !== undefined) return yield* fromFile(options.keyFile, `the \`keyFile\` option (${options.keyFile})`)
+    if (options.keyFile !== undefined) {
+      return yield* fromFile(options.keyFile, `the \`keyFile\` option (${options.keyFile})`)
+    }
     const env = process.env["GOOGLE_APPLICATION_CREDENTIALS"]
     if (env !== undefined && env !== "") return yield* fromFile(env, `GOOGLE_APPLICATION_CREDENTIALS=${env}`)
     const wellKnown = wellKnownFile()
-    if (wellKnown !== undefined) return yield* fromFile(wellKnown, `gcloud's application_default_credentials.json (${wellKnown})`)
+    if (wellKnown !== undefined) {
+      return yield* fromFile(wellKnown, `gcloud's application_default_credentials.json (${wellKnown})`)
+    }
     const detection = process.env["METADATA_SERVER_DETECTION"]?.trim().toLowerCase()
     if (detection === "none") {
       return yield* new CredentialsNotFound({
@@ -159,12 +163,16 @@ const find = (options: GoogleAuthSourceOptions): Effect.Effect<Found, DetectErro
         detail: "no credential file, and METADATA_SERVER_DETECTION=none rules out the metadata server"
       })
     }
-    if (detection === "assume-present") return { _tag: "metadata", origin: metadataOrigin(), projectId: undefined } satisfies Found
+    if (detection === "assume-present") {
+      return { _tag: "metadata", origin: metadataOrigin(), projectId: undefined } satisfies Found
+    }
     const projectId = yield* Metadata.probe(Duration.min(probeTimeout, options.detectTimeout))
     if (projectId === undefined) {
       return yield* new CredentialsNotFound({
         reason: "NotFound",
-        detail: `no credential file and no metadata server answered within ${Duration.format(Duration.min(probeTimeout, options.detectTimeout))}`
+        detail: `no credential file and no metadata server answered within ${
+          Duration.format(Duration.min(probeTimeout, options.detectTimeout))
+        }`
       })
     }
     return { _tag: "metadata", origin: metadataOrigin(), projectId } satisfies Found
@@ -224,7 +232,12 @@ const impersonatedClient = (
   origin: string
 ): Effect.Effect<Impersonated, CredentialsInvalid> =>
   Effect.gen(function*() {
-    const sourceClient = yield* clientFromJson(json["source_credentials"] as JsonCredentials, [cloudPlatformScope], options, origin)
+    const sourceClient = yield* clientFromJson(
+      json["source_credentials"] as JsonCredentials,
+      [cloudPlatformScope],
+      options,
+      origin
+    )
     const target = emailFromImpersonationUrl(stringField(json, "service_account_impersonation_url")) ?? ""
     const delegates = Array.isArray(json["delegates"]) ? json["delegates"].filter((d) => typeof d === "string") : []
     return suppressAdcWarning(() =>
@@ -275,7 +288,10 @@ export const detect = (
       Effect.timeoutFail({
         duration: options.detectTimeout,
         onTimeout: () =>
-          new CredentialsNotFound({ reason: "Timeout", detail: `gave up after ${Duration.format(options.detectTimeout)}` })
+          new CredentialsNotFound({
+            reason: "Timeout",
+            detail: `gave up after ${Duration.format(options.detectTimeout)}`
+          })
       })
     )
     const http = yield* Effect.context<HttpClient.HttpClient>()
@@ -327,10 +343,16 @@ const metadataSource = (
 /** An ID token with its `exp` and `iat` (by the issuer's clock). */
 const idTokenOf = (jwt: string, endpoint: TokenEndpoint): Effect.Effect<AuthToken.AuthToken, TokenResponseInvalid> =>
   Option.match(expiryMillis(jwt), {
-    onNone: () => Effect.fail(new TokenResponseInvalid({ endpoint, detail: "the ID token is not a JWT with an exp claim" })),
+    onNone: () =>
+      Effect.fail(new TokenResponseInvalid({ endpoint, detail: "the ID token is not a JWT with an exp claim" })),
     onSome: (expiresAt) => {
-      const iat = Option.flatMap(decodeClaims(jwt), (claims) =>
-        typeof claims["iat"] === "number" && Number.isFinite(claims["iat"]) ? Option.some(claims["iat"] * 1000) : Option.none())
+      const iat = Option.flatMap(
+        decodeClaims(jwt),
+        (claims) =>
+          typeof claims["iat"] === "number" && Number.isFinite(claims["iat"])
+            ? Option.some(claims["iat"] * 1000)
+            : Option.none()
+      )
       return Effect.succeed(AuthToken.make("id", jwt, expiresAt, Option.getOrUndefined(iat)))
     }
   })
@@ -502,7 +524,12 @@ const idTokenFetcher = (
       const make = () => {
         if (impersonated === undefined) {
           const { service_account_impersonation_url: _dropped, ...federatedJson } = json ?? {}
-          const federated = clientFromJson(federatedJson, [cloudPlatformScope], options, "the external_account credential")
+          const federated = clientFromJson(
+            federatedJson,
+            [cloudPlatformScope],
+            options,
+            "the external_account credential"
+          )
             .pipe(Effect.runSync)
           impersonated = suppressAdcWarning(() =>
             new Impersonated({
@@ -522,4 +549,3 @@ const idTokenFetcher = (
         Effect.fail(new IdTokenUnsupported({ credentialType: kind, detail: "no ID token flow for this credential" }))
   }
 }
-

@@ -170,7 +170,11 @@ const TokenResponse = Schema.parseJson(Schema.Struct({
 export const accessToken = (
   scopes: ReadonlyArray<string>,
   options: MetadataOptions
-): Effect.Effect<{ readonly token: string; readonly lifetimeMillis: number }, AccessTokenError, HttpClient.HttpClient> =>
+): Effect.Effect<
+  { readonly token: string; readonly lifetimeMillis: number },
+  AccessTokenError,
+  HttpClient.HttpClient
+> =>
   get("instance/service-accounts/default/token", { scopes: scopes.join(",") }, options).pipe(
     Effect.flatMap((body) =>
       Schema.decodeUnknown(TokenResponse)(body).pipe(
@@ -216,7 +220,10 @@ export const probe = (timeout: Duration.Duration): Effect.Effect<string | undefi
  *
  * @internal
  */
-export const text = (path: string, timeout: Duration.Duration): Effect.Effect<string | undefined, never, HttpClient.HttpClient> =>
+export const text = (
+  path: string,
+  timeout: Duration.Duration
+): Effect.Effect<string | undefined, never, HttpClient.HttpClient> =>
   get(path, {}, { timeout, retries: 1 }).pipe(
     Effect.map((body) => (body.trim() === "" ? undefined : body.trim())),
     Effect.orElseSucceed(() => undefined)

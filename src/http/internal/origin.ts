@@ -128,4 +128,6 @@ export const tokenHeaderNames = (target: TokenTarget): ReadonlyArray<string> =>
 
 /** The header the token itself goes in. @internal */
 export const tokenHeader = (target: TokenTarget): "authorization" | "x-serverless-authorization" =>
-  target.kind === "id" && target.header === "X-Serverless-Authorization" ? "x-serverless-authorization" : "authorization"
+  target.kind === "id" && target.header === "X-Serverless-Authorization"
+    ? "x-serverless-authorization"
+    : "authorization"

@@ -32,13 +32,19 @@ import type { AuthHeaders } from "../../auth/AuthService.js"
 import * as AuthToken from "../../auth/AuthToken.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
 import { bodyHeaders, crossOriginHeaders, mayReceive, nextHop, tokenHeader, tokenHeaderNames } from "./origin.js"
-import { rebuild, scrubError, ScrubbedResponse, withoutHeaders } from "./scrub.js"
+import { rebuild, ScrubbedResponse, scrubError, withoutHeaders } from "./scrub.js"
 import { tokenRejected } from "./tokenRejected.js"
 
 /** Where the engine gets headers and how it drops a rejected token. @internal */
 export interface Signer<ET, RT> {
-  readonly headers: (target: TokenTarget, request: HttpClientRequest.HttpClientRequest) => Effect.Effect<AuthHeaders, ET, RT>
-  readonly invalidate: (target: TokenTarget, rejected: AuthToken.AuthToken | undefined) => Effect.Effect<void, never, RT>
+  readonly headers: (
+    target: TokenTarget,
+    request: HttpClientRequest.HttpClientRequest
+  ) => Effect.Effect<AuthHeaders, ET, RT>
+  readonly invalidate: (
+    target: TokenTarget,
+    rejected: AuthToken.AuthToken | undefined
+  ) => Effect.Effect<void, never, RT>
 }
 
 /** @internal */
@@ -175,7 +181,10 @@ export const signClient = <E, R, ET, RT>(
     })
     const prepared = prepare(unsigned, limit)
     const signed = allowed
-      ? Effect.map(signer.headers(target, unsigned), (headers) => HttpClientRequest.setHeaders(prepared.request, headers))
+      ? Effect.map(
+        signer.headers(target, unsigned),
+        (headers) => HttpClientRequest.setHeaders(prepared.request, headers)
+      )
       : Effect.succeed(prepared.request)
     return Effect.flatMap(signed, (outgoing) =>
       send(outgoing).pipe(

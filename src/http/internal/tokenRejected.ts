@@ -21,8 +21,7 @@ interface Challenge {
   readonly params: Map<string, string>
 }
 
-const unquote = (value: string): string =>
-  value.startsWith("\"") ? value.slice(1, -1).replace(/\\(.)/g, "$1") : value
+const unquote = (value: string): string => value.startsWith("\"") ? value.slice(1, -1).replace(/\\(.)/g, "$1") : value
 
 /** A name, optionally `= value` (quoted string or bare), after commas or whitespace. */
 const item = /[\s,]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,"]*))?/y

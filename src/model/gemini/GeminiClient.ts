@@ -18,7 +18,6 @@ import * as Stream from "effect/Stream"
 import type { AuthService } from "../../auth/AuthService.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
 import * as Call from "../internal/call.js"
-import * as Gemini from "./internal/protocol.js"
 import { fromConfig, requireHttps, trimSlash, warnAboutApiKeys } from "../internal/options.js"
 import * as StreamDecoder from "../internal/stream.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
@@ -26,6 +25,7 @@ import * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
 import type * as ModelService from "../ModelService.js"
 import * as RetryPolicy from "../RetryPolicy.js"
+import * as Gemini from "./internal/protocol.js"
 
 /**
  * The fields of a `generateContent` response we read (candidates with their content

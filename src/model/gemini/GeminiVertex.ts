@@ -10,12 +10,12 @@ import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type { AuthService } from "../../auth/AuthService.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
-import * as GeminiClient from "./GeminiClient.js"
-import { gemini } from "./internal/model.js"
 import { backendLayers } from "../internal/layers.js"
 import { trimSlash } from "../internal/options.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
 import type { BackendOptions, ModelService } from "../ModelService.js"
+import * as GeminiClient from "./GeminiClient.js"
+import { gemini } from "./internal/model.js"
 
 /**
  * @since 0.1.0
@@ -61,7 +61,11 @@ export const clientOptions = (options: Options): GeminiClient.Options => ({
   target: options.target ?? { kind: "access" }
 })
 
-const layers = backendLayers(GeminiClient.GeminiClient, (options: Options) => GeminiClient.make(clientOptions(options)), gemini)
+const layers = backendLayers(
+  GeminiClient.GeminiClient,
+  (options: Options) => GeminiClient.make(clientOptions(options)),
+  gemini
+)
 
 /**
  * ModelService with its GeminiClient built from these options.
@@ -69,8 +73,11 @@ const layers = backendLayers(GeminiClient.GeminiClient, (options: Options) => Ge
  * @since 0.1.0
  * @category Constructors
  */
-export const make: (options: Options) => Effect.Effect<ModelService.Service, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =
-  (options) => layers.make(options)
+export const make: (
+  options: Options
+) => Effect.Effect<ModelService.Service, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> = (
+  options
+) => layers.make(options)
 
 /**
  * ModelService and its GeminiClient in one layer.
@@ -78,8 +85,10 @@ export const make: (options: Options) => Effect.Effect<ModelService.Service, Mod
  * @since 0.1.0
  * @category Layers
  */
-export const layer: (options: Options) => Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =
-  (options) => layers.layer(options)
+export const layer: (
+  options: Options
+) => Layer.Layer<ModelService, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> = (options) =>
+  layers.layer(options)
 
 /**
  * ModelService over the GeminiClient in context (provide `GeminiClient.layer` or your own).

@@ -10,8 +10,8 @@ import { scrub } from "../../internal/scrub.js"
 import * as ModelError from "../ModelError.js"
 import type * as ModelRequest from "../ModelRequest.js"
 import type * as ModelResponse from "../ModelResponse.js"
-import type * as Stream from "./stream.js"
 import { fromStreamError } from "./errors.js"
+import type * as Stream from "./stream.js"
 
 /** Decode a wire body; a mismatch becomes `Decode` saying what did not match. @internal */
 export const decodeWire = <A, I>(schema: Schema.Schema<A, I, never>, what: string) => {
@@ -71,14 +71,17 @@ export const withValue = <A>(
 ): Either.Either<ModelResponse.ModelResponse<A>, ModelError.Decode> => {
   if (output === undefined) return Either.right({ ...response, value: undefined })
   return Either.map(
-    Either.flatMap(parseJson(context, response.text, "The structured output"), (json) =>
-      Either.mapLeft(Schema.decodeUnknownEither(output.schema)(json), (error) =>
-        new ModelError.Decode({
-          ...context,
-          detail: `the structured output does not match the requested schema: ${
-            ParseResult.TreeFormatter.formatErrorSync(error)
-          }`
-        }))),
+    Either.flatMap(
+      parseJson(context, response.text, "The structured output"),
+      (json) =>
+        Either.mapLeft(Schema.decodeUnknownEither(output.schema)(json), (error) =>
+          new ModelError.Decode({
+            ...context,
+            detail: `the structured output does not match the requested schema: ${
+              ParseResult.TreeFormatter.formatErrorSync(error)
+            }`
+          }))
+    ),
     (value): ModelResponse.ModelResponse<A> => ({ ...response, value })
   )
 }
@@ -93,7 +96,9 @@ export const parseArguments = (
   return Either.flatMap(parseJson(context, text, `The arguments of tool call ${name}`), (json) =>
     isRecord(json)
       ? Either.right(json)
-      : Either.left(new ModelError.Decode({ ...context, detail: `the arguments of tool call ${name} are not a JSON object` })))
+      : Either.left(
+        new ModelError.Decode({ ...context, detail: `the arguments of tool call ${name} are not a JSON object` })
+      ))
 }
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)

@@ -25,7 +25,9 @@ export const requireHttps = (url: string, setting: string): Effect.Effect<void, 
   try {
     parsed = new URL(url)
   } catch {
-    return Effect.fail(new ModelConfigError.ModelConfigError({ variable: setting, reason: "Invalid", detail: "not a URL" }))
+    return Effect.fail(
+      new ModelConfigError.ModelConfigError({ variable: setting, reason: "Invalid", detail: "not a URL" })
+    )
   }
   if (parsed.protocol === "https:") return Effect.void
   if (parsed.protocol === "http:" && (loopbackHosts.has(parsed.hostname) || parsed.hostname.startsWith("127."))) {

@@ -191,7 +191,9 @@ export const decode = (makeFramer: () => Framer, makeProtocol: () => Protocol) =
       >
     ) => {
       const write = out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out))
-      return error === undefined ? Channel.zipRight(write, Channel.suspend(next)) : Channel.zipRight(write, Channel.fail(error))
+      return error === undefined
+        ? Channel.zipRight(write, Channel.suspend(next))
+        : Channel.zipRight(write, Channel.fail(error))
     }
     const loop: Channel.Channel<
       Chunk.Chunk<ModelResponse.ModelStreamChunk>,

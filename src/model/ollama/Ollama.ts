@@ -9,10 +9,10 @@ import type * as Config from "effect/Config"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type { AuthService } from "../../auth/AuthService.js"
-import { ollama } from "./internal/model.js"
 import { backendLayers } from "../internal/layers.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
 import type { ModelService } from "../ModelService.js"
+import { ollama } from "./internal/model.js"
 import * as OllamaClient from "./OllamaClient.js"
 
 /**
@@ -31,8 +31,9 @@ const layers = backendLayers(OllamaClient.OllamaClient, (options: Options) => Ol
  * @since 0.1.0
  * @category Constructors
  */
-export const make: (options: Options) => Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> =
-  (options) => layers.make(options)
+export const make: (
+  options: Options
+) => Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> = (options) => layers.make(options)
 
 /**
  * ModelService and its OllamaClient in one layer.
@@ -40,8 +41,9 @@ export const make: (options: Options) => Effect.Effect<ModelService.Service, nev
  * @since 0.1.0
  * @category Layers
  */
-export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =
-  (options) => layers.layer(options)
+export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> = (
+  options
+) => layers.layer(options)
 
 /**
  * ModelService over the OllamaClient in context (provide `OllamaClient.layer` or your own).

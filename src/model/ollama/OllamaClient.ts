@@ -14,7 +14,6 @@ import * as Layer from "effect/Layer"
 import type * as Stream from "effect/Stream"
 import type { AuthService } from "../../auth/AuthService.js"
 import * as Call from "../internal/call.js"
-import * as Ollama from "./internal/protocol.js"
 import { fromConfig, trimSlash } from "../internal/options.js"
 import * as StreamDecoder from "../internal/stream.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
@@ -22,6 +21,7 @@ import * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
 import type * as ModelService from "../ModelService.js"
 import * as RetryPolicy from "../RetryPolicy.js"
+import * as Ollama from "./internal/protocol.js"
 
 /**
  * The fields of an `/api/chat` response (or NDJSON line) we read; `/api/generate`
@@ -92,7 +92,9 @@ export interface Options extends ModelService.BackendOptions {
  * @since 0.1.0
  * @category Constructors
  */
-export const make = (options: Options): Effect.Effect<OllamaClient.Service, never, HttpClient.HttpClient | AuthService> =>
+export const make = (
+  options: Options
+): Effect.Effect<OllamaClient.Service, never, HttpClient.HttpClient | AuthService> =>
   Effect.map(
     Call.make({
       backend: "ollama",

@@ -11,10 +11,10 @@ import type * as Config from "effect/Config"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type { AuthService } from "../../auth/AuthService.js"
-import { openai } from "./internal/model.js"
 import { backendLayers } from "../internal/layers.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
 import type { ModelService } from "../ModelService.js"
+import { openai } from "./internal/model.js"
 import * as OpenAICompatibleClient from "./OpenAICompatibleClient.js"
 
 /**
@@ -25,7 +25,11 @@ import * as OpenAICompatibleClient from "./OpenAICompatibleClient.js"
  */
 export type Options = OpenAICompatibleClient.Options
 
-const layers = backendLayers(OpenAICompatibleClient.OpenAICompatibleClient, (options: Options) => OpenAICompatibleClient.make(options), openai)
+const layers = backendLayers(
+  OpenAICompatibleClient.OpenAICompatibleClient,
+  (options: Options) => OpenAICompatibleClient.make(options),
+  openai
+)
 
 /**
  * ModelService with its OpenAICompatibleClient built from these options.
@@ -33,8 +37,9 @@ const layers = backendLayers(OpenAICompatibleClient.OpenAICompatibleClient, (opt
  * @since 0.1.0
  * @category Constructors
  */
-export const make: (options: Options) => Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> =
-  (options) => layers.make(options)
+export const make: (
+  options: Options
+) => Effect.Effect<ModelService.Service, never, HttpClient.HttpClient | AuthService> = (options) => layers.make(options)
 
 /**
  * ModelService and its OpenAICompatibleClient in one layer.
@@ -42,8 +47,9 @@ export const make: (options: Options) => Effect.Effect<ModelService.Service, nev
  * @since 0.1.0
  * @category Layers
  */
-export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> =
-  (options) => layers.layer(options)
+export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpClient.HttpClient | AuthService> = (
+  options
+) => layers.layer(options)
 
 /**
  * ModelService over the OpenAICompatibleClient in context (provide `OpenAICompatibleClient.layer` or your own).
@@ -51,7 +57,8 @@ export const layer: (options: Options) => Layer.Layer<ModelService, never, HttpC
  * @since 0.1.0
  * @category Layers
  */
-export const layerModel: Layer.Layer<ModelService, never, OpenAICompatibleClient.OpenAICompatibleClient> = layers.layerModel
+export const layerModel: Layer.Layer<ModelService, never, OpenAICompatibleClient.OpenAICompatibleClient> =
+  layers.layerModel
 
 /**
  * `layer` with options read through `Config`; a missing or invalid value fails with

@@ -17,7 +17,6 @@ import * as Redacted from "effect/Redacted"
 import type * as Stream from "effect/Stream"
 import type { AuthService } from "../../auth/AuthService.js"
 import * as Call from "../internal/call.js"
-import * as OpenAI from "./internal/protocol.js"
 import { fromConfig, trimSlash } from "../internal/options.js"
 import * as StreamDecoder from "../internal/stream.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
@@ -25,6 +24,7 @@ import * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
 import type * as ModelService from "../ModelService.js"
 import * as RetryPolicy from "../RetryPolicy.js"
+import * as OpenAI from "./internal/protocol.js"
 
 /**
  * The fields of a chat completion we read (vLLM's extension fields tolerated).

@@ -69,7 +69,9 @@ const sentToken = (target: TokenTarget, headers: AuthHeaders): AuthToken.AuthTok
 }
 
 const errorCode = (error: unknown): string | undefined =>
-  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? error.code : undefined
+  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
+    ? error.code
+    : undefined
 
 /** @internal */
 export class Exchange {
@@ -197,7 +199,9 @@ export class Exchange {
       })
     } catch {
       // Node's client refuses something its server accepted (a method, a header value).
-      return this.fail(ProxyProblem.make("upstream-unreachable", "the request could not be sent to the upstream as it is"))
+      return this.fail(
+        ProxyProblem.make("upstream-unreachable", "the request could not be sent to the upstream as it is")
+      )
     }
     this.upstream = upstream
     upstream.once("response", (response) => this.onResponse(upstream, response))
@@ -296,7 +300,9 @@ export class Exchange {
       res.writeHead(status, response.statusMessage, copyEndToEnd(response.rawHeaders, []))
     } catch {
       upstream.destroy()
-      return this.fail(ProxyProblem.make("upstream-unreachable", "the upstream's response head could not be passed on as it is"))
+      return this.fail(
+        ProxyProblem.make("upstream-unreachable", "the upstream's response head could not be passed on as it is")
+      )
     }
     response.on("data", (chunk: Buffer) => {
       if (res.write(chunk)) {
@@ -346,13 +352,20 @@ export class Exchange {
       this.send(this.sent)
       return
     }
-    this.fail(ProxyProblem.make("upstream-unreachable", "the upstream could not be reached or closed the connection before answering"))
+    this.fail(
+      ProxyProblem.make(
+        "upstream-unreachable",
+        "the upstream could not be reached or closed the connection before answering"
+      )
+    )
   }
 
   private tooLarge(): void {
     const limit = this.plane.config.maxBodyBytes
     this.fail(
-      ProxyProblem.make("body-too-large", `the request body is larger than ${limit} bytes (maxBodyBytes)`, { limitBytes: limit })
+      ProxyProblem.make("body-too-large", `the request body is larger than ${limit} bytes (maxBodyBytes)`, {
+        limitBytes: limit
+      })
     )
   }
 

@@ -33,7 +33,10 @@ export const makeHandler = (plane: Plane, routes: ReadonlyArray<CompiledRoute>):
       return refuse(
         req,
         res,
-        ProxyProblem.make("absolute-uri", "absolute-URI requests are not accepted: this is not an open proxy; send the path only")
+        ProxyProblem.make(
+          "absolute-uri",
+          "absolute-URI requests are not accepted: this is not an open proxy; send the path only"
+        )
       )
     }
     if (url === "/healthz") {
@@ -43,11 +46,19 @@ export const makeHandler = (plane: Plane, routes: ReadonlyArray<CompiledRoute>):
     }
     const route = match(routes, url)
     if (route === undefined) {
-      return refuse(req, res, ProxyProblem.make("no-route", `no route for ${url.split("?")[0]}; see GET /healthz for the routes`))
+      return refuse(
+        req,
+        res,
+        ProxyProblem.make("no-route", `no route for ${url.split("?")[0]}; see GET /healthz for the routes`)
+      )
     }
     const path = upstreamPath(route.basePath, url.slice(route.cut))
     if (path._tag === "Refused") {
-      return refuse(req, res, ProxyProblem.make("bad-path", `${path.detail}: a request cannot leave its route's base path`))
+      return refuse(
+        req,
+        res,
+        ProxyProblem.make("bad-path", `${path.detail}: a request cannot leave its route's base path`)
+      )
     }
     const declared = req.headers["content-length"]
     if (declared !== undefined && Number(declared) > maxBodyBytes) {

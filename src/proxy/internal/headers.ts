@@ -65,7 +65,7 @@ export const copyEndToEnd = (
  *
  * @internal
  */
-export const requestDrop = (forwardAuthorization: boolean, ours: Readonly<Record<string, string>>) =>
-(lower: string): boolean =>
-  lower === "host" || lower === "expect" || lower === "x-serverless-authorization" ||
-  (lower === "authorization" && !forwardAuthorization) || Object.hasOwn(ours, lower)
+export const requestDrop =
+  (forwardAuthorization: boolean, ours: Readonly<Record<string, string>>) => (lower: string): boolean =>
+    lower === "host" || lower === "expect" || lower === "x-serverless-authorization" ||
+    (lower === "authorization" && !forwardAuthorization) || Object.hasOwn(ours, lower)

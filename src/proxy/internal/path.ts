@@ -48,9 +48,13 @@ export const upstreamPath = (base: string, rest: string): Resolved => {
   const q = rest.indexOf("?")
   const path = q < 0 ? rest : rest.slice(0, q)
   const query = q < 0 ? "" : rest.slice(q)
-  if (path === "" || path === "/") return { _tag: "Ok", path: `${base}${path === "" && base !== "" ? "" : "/"}${query}` }
+  if (path === "" || path === "/") {
+    return { _tag: "Ok", path: `${base}${path === "" && base !== "" ? "" : "/"}${query}` }
+  }
   // Fast path: nothing to normalise.
-  if (!path.includes(".") && !path.includes("%") && !path.includes("\\")) return { _tag: "Ok", path: `${base}${path}${query}` }
+  if (!path.includes(".") && !path.includes("%") && !path.includes("\\")) {
+    return { _tag: "Ok", path: `${base}${path}${query}` }
+  }
   const segments = path.slice(1).split("/")
   const out: Array<string> = []
   for (let i = 0; i < segments.length; i++) {

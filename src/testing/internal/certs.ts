@@ -14,7 +14,8 @@ import { certificatePem, toJwk } from "./keys.js"
 import type { State } from "./state.js"
 
 /** @internal */
-export const CERTS_PATH = /^\/(?:oauth2\/v[13]\/certs|robot\/v1\/metadata\/x509\/[^/]+|service_accounts\/v1\/jwk\/[^/]+)$/
+export const CERTS_PATH =
+  /^\/(?:oauth2\/v[13]\/certs|robot\/v1\/metadata\/x509\/[^/]+|service_accounts\/v1\/jwk\/[^/]+)$/
 
 const headers = {
   "Content-Type": "application/json; charset=UTF-8",
@@ -43,7 +44,16 @@ export const makeCertsHandler = (state: State, plane: ControlPlane) => {
         : JSON.stringify(Object.fromEntries(keys.map((k) => [k.kid, pem(k, subject)])), null, 2) + "\n"
     if (path === "/oauth2/v3/certs" || path === "/oauth2/v1/certs") {
       plane.record("certs", undefined, path)
-      return send(res, 200, headers, body(state.googleKeys, path === "/oauth2/v3/certs" ? "jwks" : "pem", "federated-signon.system.gserviceaccount.com"))
+      return send(
+        res,
+        200,
+        headers,
+        body(
+          state.googleKeys,
+          path === "/oauth2/v3/certs" ? "jwks" : "pem",
+          "federated-signon.system.gserviceaccount.com"
+        )
+      )
     }
     const email = safeDecode(path.slice(path.lastIndexOf("/") + 1))
     plane.record("certs", undefined, path)

@@ -20,7 +20,7 @@ import { GCLOUD_ADC_CLIENT_ID, GOOGLE_ISSUER } from "./state.js"
 export const ID_TOKEN_SKEW_SECONDS = 30
 
 /** fixtures/cloudrun/www-authenticate-invalid-token.txt */
-const INVALID_TOKEN = 'Bearer error="invalid_token" error_description="The access token could not be verified"'
+const INVALID_TOKEN = "Bearer error=\"invalid_token\" error_description=\"The access token could not be verified\""
 
 const html = { "Content-Type": "text/html; charset=UTF-8" }
 
@@ -38,7 +38,9 @@ const verify = (state: State, token: string, accepted: ReadonlyArray<string>): V
   const aud = Jwt.stringClaim(jwt, "aud")
   if (aud === undefined || !accepted.includes(aud)) return { _tag: "Invalid", reason: `wrong audience ${aud ?? ""}` }
   const exp = Jwt.numberClaim(jwt, "exp")
-  if (exp === undefined || exp + ID_TOKEN_SKEW_SECONDS < state.now() / 1000) return { _tag: "Invalid", reason: "expired" }
+  if (exp === undefined || exp + ID_TOKEN_SKEW_SECONDS < state.now() / 1000) {
+    return { _tag: "Invalid", reason: "expired" }
+  }
   const email = Jwt.stringClaim(jwt, "email")
   const sub = Jwt.stringClaim(jwt, "sub")
   const known = [state.serviceAccount, state.impersonationTarget, state.user].find((i) => i.uniqueId === sub)
@@ -66,17 +68,42 @@ export const deploy = async (
   let admitted = 0
   let accepted: ReadonlyArray<string> = []
 
-  const forward = async (req: Http.IncomingMessage, res: Http.ServerResponse, principal: string | undefined, path: string) => {
+  const forward = async (
+    req: Http.IncomingMessage,
+    res: Http.ServerResponse,
+    principal: string | undefined,
+    path: string
+  ) => {
     admitted += 1
     if (cold !== undefined && admitted <= (cold.requests ?? 1)) {
       if ((cold.delayMs ?? 0) > 0) await sleep(cold.delayMs ?? 0)
       if (cold.status === 429) {
         plane.record(endpoint, principal, `cold start 429 ${path}`)
-        return send(res, 429, html, gfeHtml(429, "Too Many Requests", "Too Many Requests", "The request was aborted because there was no available instance."))
+        return send(
+          res,
+          429,
+          html,
+          gfeHtml(
+            429,
+            "Too Many Requests",
+            "Too Many Requests",
+            "The request was aborted because there was no available instance."
+          )
+        )
       }
       if (cold.status === 503) {
         plane.record(endpoint, principal, `cold start 503 ${path}`)
-        return send(res, 503, html, gfeHtml(503, "Service Unavailable", "Service Unavailable", "The service you requested is not available yet. Please try again in 30 seconds."))
+        return send(
+          res,
+          503,
+          html,
+          gfeHtml(
+            503,
+            "Service Unavailable",
+            "Service Unavailable",
+            "The service you requested is not available yet. Please try again in 30 seconds."
+          )
+        )
       }
     }
     plane.record(endpoint, principal, `${req.method ?? "GET"} ${path}`)
@@ -98,7 +125,9 @@ export const deploy = async (
         return send(res, 401, html, cloudRun401Html(path))
       }
       const token = bearer(req.headers[carrier])
-      const verdict: Verdict = token === undefined ? { _tag: "Invalid", reason: "not a bearer token" } : verify(state, token, accepted)
+      const verdict: Verdict = token === undefined
+        ? { _tag: "Invalid", reason: "not a bearer token" }
+        : verify(state, token, accepted)
       if (verdict._tag === "Invalid") {
         plane.record(endpoint, undefined, `rejected 401: ${verdict.reason} (${carrier}) ${path}`)
         return send(res, 401, { ...html, "WWW-Authenticate": INVALID_TOKEN }, cloudRun401Html(path))
@@ -111,7 +140,18 @@ export const deploy = async (
       setHeader(req, carrier, `Bearer ${token!.split(".").slice(0, 2).join(".")}`)
       return forward(req, res, verdict.principal, path)
     },
-    (_req, res) => send(res, 500, html, gfeHtml(500, "Server Error", "Server Error", "The server encountered an error and could not complete your request.<p>Please try again in 30 seconds."))
+    (_req, res) =>
+      send(
+        res,
+        500,
+        html,
+        gfeHtml(
+          500,
+          "Server Error",
+          "Server Error",
+          "The server encountered an error and could not complete your request.<p>Please try again in 30 seconds."
+        )
+      )
   )
   accepted = [server.url, `${server.url}/`, ...(options.audiences ?? []), GCLOUD_ADC_CLIENT_ID]
   return { service: { name: options.name, url: server.url, close: server.close }, server }

@@ -56,20 +56,40 @@ export const makeControlPlane = (state: State): ControlPlane => {
     })
 
   const record = (endpoint: Endpoint, principal: string | undefined, detail?: string) => {
-    log.push(detail === undefined ? { at: state.now(), endpoint, principal } : { at: state.now(), endpoint, principal, detail })
+    log.push(
+      detail === undefined ? { at: state.now(), endpoint, principal } : { at: state.now(), endpoint, principal, detail }
+    )
   }
 
-  const injected = (endpoint: Endpoint, req: Http.IncomingMessage, res: Http.ServerResponse, failure: Failure): void => {
-    record(endpoint, undefined, `injected failure: ${failure.kind === "status" ? `status ${failure.status}` : failure.kind}`)
+  const injected = (
+    endpoint: Endpoint,
+    req: Http.IncomingMessage,
+    res: Http.ServerResponse,
+    failure: Failure
+  ): void => {
+    record(
+      endpoint,
+      undefined,
+      `injected failure: ${failure.kind === "status" ? `status ${failure.status}` : failure.kind}`
+    )
     switch (failure.kind) {
       case "status":
-        return send(res, failure.status, { "Content-Type": "text/plain; charset=utf-8", ...failure.headers }, failure.body ?? "")
+        return send(
+          res,
+          failure.status,
+          { "Content-Type": "text/plain; charset=utf-8", ...failure.headers },
+          failure.body ?? ""
+        )
       case "garbage":
         return send(
           res,
           200,
           { "Content-Type": "application/json; charset=utf-8", "Metadata-Flavor": "Google" },
-          Buffer.concat([Buffer.from('{"access_token": "ya29.'), Crypto.randomBytes(24), Buffer.from("\u0000<html>")])
+          Buffer.concat([
+            Buffer.from("{\"access_token\": \"ya29."),
+            Crypto.randomBytes(24),
+            Buffer.from("\u0000<html>")
+          ])
         )
       case "hang": {
         // keep the socket open until the client gives up or the emulator closes

@@ -17,7 +17,9 @@ export const makeCredentialFiles = (state: State, directory: string, googleApisU
   const write = async (kind: string, content: unknown, extension = "json"): Promise<string> => {
     counter += 1
     const file = Path.join(directory, `${kind}-${counter}.${extension}`)
-    await Fs.writeFile(file, typeof content === "string" ? content : JSON.stringify(content, null, 2) + "\n", { mode: 0o600 })
+    await Fs.writeFile(file, typeof content === "string" ? content : JSON.stringify(content, null, 2) + "\n", {
+      mode: 0o600
+    })
     return file
   }
 
@@ -31,7 +33,9 @@ export const makeCredentialFiles = (state: State, directory: string, googleApisU
     auth_uri: "https://accounts.google.com/o/oauth2/auth",
     token_uri: "https://oauth2.googleapis.com/token",
     auth_provider_x509_cert_url: "https://www.googleapis.com/oauth2/v1/certs",
-    client_x509_cert_url: `https://www.googleapis.com/robot/v1/metadata/x509/${encodeURIComponent(state.serviceAccount.email)}`,
+    client_x509_cert_url: `https://www.googleapis.com/robot/v1/metadata/x509/${
+      encodeURIComponent(state.serviceAccount.email)
+    }`,
     universe_domain: "googleapis.com"
   })
 
@@ -75,8 +79,9 @@ export const makeCredentialFiles = (state: State, directory: string, googleApisU
         credential_source: { file: subjectTokenFile, format: { type: "text" } }
       }
       if (options.impersonate === true) {
-        config["service_account_impersonation_url"] =
-          `${google ? "https://iamcredentials.googleapis.com" : googleApisUrl}/v1/projects/-/serviceAccounts/${state.impersonationTarget.email}:generateAccessToken`
+        config["service_account_impersonation_url"] = `${
+          google ? "https://iamcredentials.googleapis.com" : googleApisUrl
+        }/v1/projects/-/serviceAccounts/${state.impersonationTarget.email}:generateAccessToken`
       }
       return write("external-account", config)
     }

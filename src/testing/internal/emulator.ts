@@ -62,11 +62,21 @@ export const start = async (options: EmulatorOptions = {}): Promise<EmulatorHand
     const files = Path.join(directory, "credentials")
     await Promise.all([home, gcloud, files].map((d) => Fs.mkdir(d, { recursive: true })))
 
-    const metadata = await listen(makeMetadataHandler(state, plane), (_req, res) =>
-      send(res, 500, { "Metadata-Flavor": "Google", "Content-Type": "text/plain; charset=utf-8" }, "Internal Server Error\n"))
+    const metadata = await listen(
+      makeMetadataHandler(state, plane),
+      (_req, res) =>
+        send(
+          res,
+          500,
+          { "Metadata-Flavor": "Google", "Content-Type": "text/plain; charset=utf-8" },
+          "Internal Server Error\n"
+        )
+    )
     servers.add(metadata)
-    const apis = await listen(makeGoogleApisHandler(state, plane), (_req, res) =>
-      send(res, 500, apiJsonHeaders, apiErrorBody(500, "INTERNAL", "Internal error encountered.")))
+    const apis = await listen(
+      makeGoogleApisHandler(state, plane),
+      (_req, res) => send(res, 500, apiJsonHeaders, apiErrorBody(500, "INTERNAL", "Internal error encountered."))
+    )
     servers.add(apis)
     const authority = makeAuthority(authorityKey, Date.now())
     const proxy = await startProxy(authority, apis, { passThrough: options.proxyPassThrough === true })

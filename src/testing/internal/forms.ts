@@ -16,7 +16,9 @@ export const parseParams = (req: Http.IncomingMessage, body: Buffer): URLSearchP
       const params = new URLSearchParams()
       if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
         for (const [key, value] of Object.entries(parsed)) {
-          if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") params.set(key, String(value))
+          if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
+            params.set(key, String(value))
+          }
         }
       }
       return params
@@ -28,7 +30,9 @@ export const parseParams = (req: Http.IncomingMessage, body: Buffer): URLSearchP
 }
 
 /** Client credentials from `Authorization: Basic` (client_secret_basic), if sent. @internal */
-export const basicClient = (req: Http.IncomingMessage): { readonly id: string; readonly secret: string } | undefined => {
+export const basicClient = (
+  req: Http.IncomingMessage
+): { readonly id: string; readonly secret: string } | undefined => {
   const header = req.headers["authorization"]
   const match = typeof header === "string" ? /^\s*basic\s+(\S+)\s*$/i.exec(header) : null
   if (match === null) return undefined

@@ -99,11 +99,21 @@ export const gfeHtml = (status: number, reason: string, h1: string, h2: string):
 
 /** Cloud Run's 401 page, byte for byte as the fixture with the path put in. @internal */
 export const cloudRun401Html = (path: string): string =>
-  gfeHtml(401, "Unauthorized", "Unauthorized", `Your client does not have permission to the requested URL <code>${escapeHtml(path)}</code>.`)
+  gfeHtml(
+    401,
+    "Unauthorized",
+    "Unauthorized",
+    `Your client does not have permission to the requested URL <code>${escapeHtml(path)}</code>.`
+  )
 
 /** Cloud Run's 403 page. @internal */
 export const cloudRun403Html = (path: string): string =>
-  gfeHtml(403, "Forbidden", "Forbidden", `Your client does not have permission to get URL <code>${escapeHtml(path)}</code> from this server.`)
+  gfeHtml(
+    403,
+    "Forbidden",
+    "Forbidden",
+    `Your client does not have permission to get URL <code>${escapeHtml(path)}</code> from this server.`
+  )
 
 /**
  * The "robot" error page that Google servers (and the GCE metadata server)
@@ -113,12 +123,13 @@ export const cloudRun403Html = (path: string): string =>
  */
 export const googleRobotHtml = (status: 404 | 405 | 400, path: string, method?: string): string => {
   const title = status === 404 ? "Not Found" : status === 405 ? "Method Not Allowed" : "Bad Request"
-  const what =
-    status === 404
-      ? `The requested URL <code>${escapeHtml(path)}</code> was not found on this server.`
-      : status === 405
-      ? `The request method <code>${escapeHtml(method ?? "")}</code> is inappropriate for the URL <code>${escapeHtml(path)}</code>.`
-      : "Your client has issued a malformed or illegal request."
+  const what = status === 404
+    ? `The requested URL <code>${escapeHtml(path)}</code> was not found on this server.`
+    : status === 405
+    ? `The request method <code>${escapeHtml(method ?? "")}</code> is inappropriate for the URL <code>${
+      escapeHtml(path)
+    }</code>.`
+    : "Your client has issued a malformed or illegal request."
   return (
     `<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n` +
     `  <meta name=viewport content="initial-scale=1, minimum-scale=1, width=device-width">\n` +

@@ -26,7 +26,10 @@ export interface LoopbackServer {
 export const KEEP_ALIVE_TIMEOUT_MS = 610_000
 
 /** @internal */
-export const listen = (handler: Handler, onError: (req: Http.IncomingMessage, res: Http.ServerResponse, error: unknown) => void): Promise<LoopbackServer> =>
+export const listen = (
+  handler: Handler,
+  onError: (req: Http.IncomingMessage, res: Http.ServerResponse, error: unknown) => void
+): Promise<LoopbackServer> =>
   new Promise((resolve, reject) => {
     const server = Http.createServer((req, res) => {
       handler(req, res).catch((error: unknown) => onError(req, res, error))
@@ -48,7 +51,13 @@ export const listen = (handler: Handler, onError: (req: Http.IncomingMessage, re
         })
         return closing
       }
-      resolve({ server, port: address.port, host: `127.0.0.1:${address.port}`, url: `http://127.0.0.1:${address.port}`, close })
+      resolve({
+        server,
+        port: address.port,
+        host: `127.0.0.1:${address.port}`,
+        url: `http://127.0.0.1:${address.port}`,
+        close
+      })
     })
   })
 

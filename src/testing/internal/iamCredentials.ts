@@ -33,9 +33,12 @@ const PERMISSION: Record<IamMethod, string> = {
 const IAM_SCOPE = "https://www.googleapis.com/auth/iam"
 
 const rpcMethod = (method: IamMethod) =>
-  `google.iam.credentials.v1.IAMCredentials.${method === "generateAccessToken" ? "GenerateAccessToken" : "GenerateIdToken"}`
+  `google.iam.credentials.v1.IAMCredentials.${
+    method === "generateAccessToken" ? "GenerateAccessToken" : "GenerateIdToken"
+  }`
 
-const AUTH_SEE = "Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."
+const AUTH_SEE =
+  "Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."
 
 /** `projects/-/serviceAccounts/{email}` or a bare email, to the email. */
 const accountOf = (name: string): string => {
@@ -55,7 +58,14 @@ export const handleIam = (
   const method = match[3] as IamMethod
   const endpoint = method === "generateAccessToken" ? "iam.generateAccessToken" : "iam.generateIdToken"
   const targetEmail = safeDecode(match[2]!) ?? match[2]!
-  const fail = (code: number, status: string, message: string, details: Parameters<typeof apiErrorBody>[3], principal: string | undefined, extra: Record<string, string> = {}) => {
+  const fail = (
+    code: number,
+    status: string,
+    message: string,
+    details: Parameters<typeof apiErrorBody>[3],
+    principal: string | undefined,
+    extra: Record<string, string> = {}
+  ) => {
     plane.record(endpoint, principal, `rejected ${code} ${status} target=${targetEmail}`)
     return send(res, code, { ...apiJsonHeaders, ...extra }, apiErrorBody(code, status, message, details))
   }
@@ -64,23 +74,49 @@ export const handleIam = (
   // 1. authentication
   const token = bearer(req.headers["authorization"])
   if (token === undefined) {
-    return fail(401, "UNAUTHENTICATED", `Request is missing required authentication credential. ${AUTH_SEE}`, [
-      errorInfo("CREDENTIALS_MISSING", "googleapis.com", errorMeta)
-    ], undefined, { "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"' })
+    return fail(
+      401,
+      "UNAUTHENTICATED",
+      `Request is missing required authentication credential. ${AUTH_SEE}`,
+      [
+        errorInfo("CREDENTIALS_MISSING", "googleapis.com", errorMeta)
+      ],
+      undefined,
+      { "WWW-Authenticate": "Bearer realm=\"https://accounts.google.com/\"" }
+    )
   }
   const found = lookupAccessToken(state, token)
   if (found._tag !== "Valid") {
-    return fail(401, "UNAUTHENTICATED", `Request had invalid authentication credentials. ${AUTH_SEE}`, [
-      errorInfo(found._tag === "Expired" ? "ACCESS_TOKEN_EXPIRED" : "ACCESS_TOKEN_TYPE_UNSUPPORTED", "googleapis.com", errorMeta)
-    ], undefined, { "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"' })
+    return fail(
+      401,
+      "UNAUTHENTICATED",
+      `Request had invalid authentication credentials. ${AUTH_SEE}`,
+      [
+        errorInfo(
+          found._tag === "Expired" ? "ACCESS_TOKEN_EXPIRED" : "ACCESS_TOKEN_TYPE_UNSUPPORTED",
+          "googleapis.com",
+          errorMeta
+        )
+      ],
+      undefined,
+      { "WWW-Authenticate": "Bearer realm=\"https://accounts.google.com/\", error=\"invalid_token\"" }
+    )
   }
   const caller = found.record.principal
   if (!found.record.scopes.includes(CLOUD_PLATFORM_SCOPE) && !found.record.scopes.includes(IAM_SCOPE)) {
-    return fail(403, "PERMISSION_DENIED", "Request had insufficient authentication scopes.", [
-      errorInfo("ACCESS_TOKEN_SCOPE_INSUFFICIENT", "googleapis.com", errorMeta)
-    ], caller, {
-      "WWW-Authenticate": `Bearer realm="https://accounts.google.com/", error="insufficient_scope", scope="${IAM_SCOPE} ${CLOUD_PLATFORM_SCOPE}"`
-    })
+    return fail(
+      403,
+      "PERMISSION_DENIED",
+      "Request had insufficient authentication scopes.",
+      [
+        errorInfo("ACCESS_TOKEN_SCOPE_INSUFFICIENT", "googleapis.com", errorMeta)
+      ],
+      caller,
+      {
+        "WWW-Authenticate":
+          `Bearer realm="https://accounts.google.com/", error="insufficient_scope", scope="${IAM_SCOPE} ${CLOUD_PLATFORM_SCOPE}"`
+      }
+    )
   }
 
   // 2. the request body
@@ -121,23 +157,36 @@ export const handleIam = (
   for (let i = 0; i + 1 < chain.length; i++) {
     if (!state.tokenCreators.has(creatorKey(chain[i]!, chain[i + 1]!))) {
       // byte for byte fixtures/oauth/iam-generate-access-token-error-403.json for getAccessToken
-      return fail(403, "PERMISSION_DENIED", `Permission '${PERMISSION[method]}' denied on resource (or it may not exist).`, [
-        errorInfo("IAM_PERMISSION_DENIED", "iam.googleapis.com", { permission: PERMISSION[method] })
-      ], caller)
+      return fail(
+        403,
+        "PERMISSION_DENIED",
+        `Permission '${PERMISSION[method]}' denied on resource (or it may not exist).`,
+        [
+          errorInfo("IAM_PERMISSION_DENIED", "iam.googleapis.com", { permission: PERMISSION[method] })
+        ],
+        caller
+      )
     }
   }
   const detail = `target=${target.email}${delegates.length > 0 ? ` delegates=${delegates.join(",")}` : ""}`
 
   if (method === "generateAccessToken") {
     const scopeValue = request["scope"]
-    const scopes = typeof scopeValue === "string" ? [scopeValue] : Array.isArray(scopeValue) ? scopeValue.filter((s): s is string => typeof s === "string") : []
-    if (scopes.length === 0) return fail(400, "INVALID_ARGUMENT", "Scope required.", [badRequest("Scope required.", "scope")], caller)
+    const scopes = typeof scopeValue === "string"
+      ? [scopeValue]
+      : Array.isArray(scopeValue)
+      ? scopeValue.filter((s): s is string => typeof s === "string")
+      : []
+    if (scopes.length === 0) {
+      return fail(400, "INVALID_ARGUMENT", "Scope required.", [badRequest("Scope required.", "scope")], caller)
+    }
     const lifetimeValue = request["lifetime"]
     let lifetime = state.settings.tokenLifetimeSeconds
     if (lifetimeValue !== undefined) {
       const parsedLifetime = typeof lifetimeValue === "string" ? /^(\d+)(?:\.\d{1,9})?s$/.exec(lifetimeValue) : null
       if (parsedLifetime === null) {
-        const message = `Invalid value at 'lifetime' (type.googleapis.com/google.protobuf.Duration), Field 'lifetime', Illegal duration format; duration must end with 's'`
+        const message =
+          `Invalid value at 'lifetime' (type.googleapis.com/google.protobuf.Duration), Field 'lifetime', Illegal duration format; duration must end with 's'`
         return fail(400, "INVALID_ARGUMENT", message, [badRequest(message, "lifetime")], caller)
       }
       const seconds = Number(parsedLifetime[1])
@@ -149,7 +198,12 @@ export const handleIam = (
     }
     const minted = mintAccessToken(state, target.email, scopes, "iam", lifetime)
     plane.record(endpoint, caller, detail)
-    return send(res, 200, apiJsonHeaders, JSON.stringify({ accessToken: minted.token, expireTime: rfc3339(minted.expiresAtMs) }, null, 2) + "\n")
+    return send(
+      res,
+      200,
+      apiJsonHeaders,
+      JSON.stringify({ accessToken: minted.token, expireTime: rfc3339(minted.expiresAtMs) }, null, 2) + "\n"
+    )
   }
 
   const audience = request["audience"]
@@ -159,5 +213,10 @@ export const handleIam = (
   const includeEmail = request["includeEmail"] === true
   const azp = includeEmail && request["useEmailAzp"] === true ? "email" : "uniqueId"
   plane.record(endpoint, caller, `${detail} audience=${audience}`)
-  return send(res, 200, apiJsonHeaders, JSON.stringify({ token: mintServiceAccountIdToken(state, target, audience, { includeEmail, azp }) }, null, 2) + "\n")
+  return send(
+    res,
+    200,
+    apiJsonHeaders,
+    JSON.stringify({ token: mintServiceAccountIdToken(state, target, audience, { includeEmail, azp }) }, null, 2) + "\n"
+  )
 }

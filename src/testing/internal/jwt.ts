@@ -32,8 +32,7 @@ export const signRs256 = (
   return `${signingInput}.${base64url(signature)}`
 }
 
-const isRecord = (u: unknown): u is Record<string, unknown> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 /**
  * base64url, with or without `=` padding: Google accepts both (older Python

@@ -18,10 +18,13 @@ export interface SigningKey {
 /** @internal */
 export const generateSigningKey = (): Promise<SigningKey> =>
   new Promise((resolve, reject) =>
-    Crypto.generateKeyPair("rsa", { modulusLength: 2048, publicExponent: 0x10001 }, (error, publicKey, privateKey) =>
-      error
-        ? reject(error)
-        : resolve({ kid: Crypto.randomBytes(20).toString("hex"), privateKey, publicKey })
+    Crypto.generateKeyPair(
+      "rsa",
+      { modulusLength: 2048, publicExponent: 0x10001 },
+      (error, publicKey, privateKey) =>
+        error
+          ? reject(error)
+          : resolve({ kid: Crypto.randomBytes(20).toString("hex"), privateKey, publicKey })
     )
   )
 

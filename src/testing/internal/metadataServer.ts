@@ -46,8 +46,7 @@ type Node = { readonly [name: string]: Node | string | number | ReadonlyArray<st
 const camel = (name: string) =>
   /^[a-z0-9-]+$/.test(name) ? name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) : name
 
-const isDir = (node: Node[string]): node is Node =>
-  typeof node === "object" && node !== null && !Array.isArray(node)
+const isDir = (node: Node[string]): node is Node => typeof node === "object" && node !== null && !Array.isArray(node)
 
 const leafText = (value: string | number | ReadonlyArray<string>): string =>
   Array.isArray(value) ? value.map((v) => `${v}\n`).join("") : String(value)
@@ -101,81 +100,91 @@ const header = (req: Http.IncomingMessage, name: string): string | undefined => 
 }
 
 /** @internal */
-export const makeMetadataHandler = (state: State, plane: ControlPlane) =>
-async (req: Http.IncomingMessage, res: Http.ServerResponse): Promise<void> => {
-  const url = requestUrl(req)
-  const path = url.pathname
-  const endpoint = endpointOf(path)
-  if (!(await plane.gate(endpoint, req, res))) return
+export const makeMetadataHandler =
+  (state: State, plane: ControlPlane) => async (req: Http.IncomingMessage, res: Http.ServerResponse): Promise<void> => {
+    const url = requestUrl(req)
+    const path = url.pathname
+    const endpoint = endpointOf(path)
+    if (!(await plane.gate(endpoint, req, res))) return
 
-  if (req.headers["x-forwarded-for"] !== undefined) {
-    // The metadata server refuses anything that passed through a proxy.
-    plane.record(endpoint, undefined, "rejected: X-Forwarded-For")
-    return send(res, 403, { "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" }, "Metadata Server encountered an error: Forbidden: request contains the X-Forwarded-For header\n")
-  }
-  const flavor = header(req, "metadata-flavor")
-  const legacy = header(req, "x-google-metadata-request")
-  if (flavor !== "Google" && legacy?.toLowerCase() !== "true") {
-    plane.record(endpoint, undefined, "rejected: missing Metadata-Flavor")
-    // byte for byte fixtures/metadata/error-403-missing-metadata-flavor-gke.json
-    return send(
-      res,
-      403,
-      { "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" },
-      'GKE Metadata Server encountered an error: Missing required header "Metadata-Flavor": "Google"\n'
-    )
-  }
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    plane.record(endpoint, undefined, `rejected: method ${req.method}`)
-    return send(res, 405, { ...flavorHeaders, "Content-Type": "text/html; charset=UTF-8", "Allow": "GET, HEAD" }, googleRobotHtml(405, path, req.method))
-  }
-  if (path === "/") {
-    plane.record(endpoint, undefined, "/")
-    return text(res, "computeMetadata/\n")
-  }
-  if (path !== BASE && !path.startsWith(`${BASE}/`)) {
-    plane.record(endpoint, undefined, path)
-    return notFound(res, path)
-  }
-
-  const segments = path.slice(BASE.length).split("/").filter((s) => s.length > 0)
-  const trailingSlash = path.endsWith("/")
-  const recursive = url.searchParams.get("recursive")?.toLowerCase() === "true"
-  const alt = url.searchParams.get("alt")
-
-  // dynamic leaves: service-accounts/{account}/token and /identity
-  if (segments.length === 4 && segments[0] === "instance" && segments[1] === "service-accounts" && !trailingSlash) {
-    const account = segments[2]!
-    const leaf = segments[3]
-    const known = account === "default" || account === state.serviceAccount.email
-    if (known && leaf === "token") return token(state, plane, res, url)
-    if (known && leaf === "identity") return identity(state, plane, res, url)
-  }
-
-  let node: Node[string] = tree(state)
-  for (const segment of segments) {
-    const name = safeDecode(segment)
-    node = isDir(node) && name !== undefined ? node[name] : undefined
-    if (node === undefined) {
+    if (req.headers["x-forwarded-for"] !== undefined) {
+      // The metadata server refuses anything that passed through a proxy.
+      plane.record(endpoint, undefined, "rejected: X-Forwarded-For")
+      return send(
+        res,
+        403,
+        { "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" },
+        "Metadata Server encountered an error: Forbidden: request contains the X-Forwarded-For header\n"
+      )
+    }
+    const flavor = header(req, "metadata-flavor")
+    const legacy = header(req, "x-google-metadata-request")
+    if (flavor !== "Google" && legacy?.toLowerCase() !== "true") {
+      plane.record(endpoint, undefined, "rejected: missing Metadata-Flavor")
+      // byte for byte fixtures/metadata/error-403-missing-metadata-flavor-gke.json
+      return send(
+        res,
+        403,
+        { "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" },
+        "GKE Metadata Server encountered an error: Missing required header \"Metadata-Flavor\": \"Google\"\n"
+      )
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      plane.record(endpoint, undefined, `rejected: method ${req.method}`)
+      return send(
+        res,
+        405,
+        { ...flavorHeaders, "Content-Type": "text/html; charset=UTF-8", "Allow": "GET, HEAD" },
+        googleRobotHtml(405, path, req.method)
+      )
+    }
+    if (path === "/") {
+      plane.record(endpoint, undefined, "/")
+      return text(res, "computeMetadata/\n")
+    }
+    if (path !== BASE && !path.startsWith(`${BASE}/`)) {
       plane.record(endpoint, undefined, path)
       return notFound(res, path)
     }
-  }
-  plane.record(endpoint, undefined, path)
-  if (isDir(node)) {
-    if (!trailingSlash) {
-      // GCE answers a directory without its slash with a redirect
-      const location = `http://${header(req, "host") ?? "metadata.google.internal"}${path}/${url.search}`
-      return send(res, 301, { ...flavorHeaders, "Content-Type": "text/html", "Location": location }, `${path}/\n`)
+
+    const segments = path.slice(BASE.length).split("/").filter((s) => s.length > 0)
+    const trailingSlash = path.endsWith("/")
+    const recursive = url.searchParams.get("recursive")?.toLowerCase() === "true"
+    const alt = url.searchParams.get("alt")
+
+    // dynamic leaves: service-accounts/{account}/token and /identity
+    if (segments.length === 4 && segments[0] === "instance" && segments[1] === "service-accounts" && !trailingSlash) {
+      const account = segments[2]!
+      const leaf = segments[3]
+      const known = account === "default" || account === state.serviceAccount.email
+      if (known && leaf === "token") return token(state, plane, res, url)
+      if (known && leaf === "identity") return identity(state, plane, res, url)
     }
-    if (recursive) {
-      return alt === "text" ? text(res, listing(node)) : json(res, recursiveJson(node))
+
+    let node: Node[string] = tree(state)
+    for (const segment of segments) {
+      const name = safeDecode(segment)
+      node = isDir(node) && name !== undefined ? node[name] : undefined
+      if (node === undefined) {
+        plane.record(endpoint, undefined, path)
+        return notFound(res, path)
+      }
     }
-    return text(res, listing(node))
+    plane.record(endpoint, undefined, path)
+    if (isDir(node)) {
+      if (!trailingSlash) {
+        // GCE answers a directory without its slash with a redirect
+        const location = `http://${header(req, "host") ?? "metadata.google.internal"}${path}/${url.search}`
+        return send(res, 301, { ...flavorHeaders, "Content-Type": "text/html", "Location": location }, `${path}/\n`)
+      }
+      if (recursive) {
+        return alt === "text" ? text(res, listing(node)) : json(res, recursiveJson(node))
+      }
+      return text(res, listing(node))
+    }
+    if (trailingSlash) return notFound(res, path)
+    return alt === "json" ? json(res, node) : text(res, leafText(node))
   }
-  if (trailingSlash) return notFound(res, path)
-  return alt === "json" ? json(res, node) : text(res, leafText(node))
-}
 
 const token = (state: State, plane: ControlPlane, res: Http.ServerResponse, url: URL) => {
   const requested = url.searchParams.get("scopes")
@@ -190,20 +199,36 @@ const token = (state: State, plane: ControlPlane, res: Http.ServerResponse, url:
   if (!reuse) state.metadataTokens.set(key, current)
   plane.record("metadata.token", state.serviceAccount.email, `scopes=${scopes.join(",")}${reuse ? " (reused)" : ""}`)
   // key order as fixtures/metadata/token.json
-  return json(res, { access_token: current.token, expires_in: secondsLeft(state, current.expiresAtMs), token_type: "Bearer" })
+  return json(res, {
+    access_token: current.token,
+    expires_in: secondsLeft(state, current.expiresAtMs),
+    token_type: "Bearer"
+  })
 }
 
 const identity = (state: State, plane: ControlPlane, res: Http.ServerResponse, url: URL) => {
   const audience = url.searchParams.get("audience")
   if (audience === null || audience.trim() === "") {
     plane.record("metadata.identity", state.serviceAccount.email, "rejected: no audience")
-    return send(res, 400, { ...flavorHeaders, "Content-Type": "text/plain; charset=utf-8" }, "non-empty audience parameter required\n")
+    return send(
+      res,
+      400,
+      { ...flavorHeaders, "Content-Type": "text/plain; charset=utf-8" },
+      "non-empty audience parameter required\n"
+    )
   }
   const full = url.searchParams.get("format") === "full"
-  plane.record("metadata.identity", state.serviceAccount.email, `audience=${audience} format=${full ? "full" : "standard"}`)
+  plane.record(
+    "metadata.identity",
+    state.serviceAccount.email,
+    `audience=${audience} format=${full ? "full" : "standard"}`
+  )
   return text(
     res,
-    mintServiceAccountIdToken(state, state.serviceAccount, audience, { includeEmail: full, azp: full ? "email" : "uniqueId" }),
+    mintServiceAccountIdToken(state, state.serviceAccount, audience, {
+      includeEmail: full,
+      azp: full ? "email" : "uniqueId"
+    }),
     "text/plain; charset=utf-8"
   )
 }

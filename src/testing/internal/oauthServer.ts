@@ -12,7 +12,13 @@ import { send } from "./http.js"
 import * as Jwt from "./jwt.js"
 import type { State } from "./state.js"
 import { GCLOUD_ADC_SCOPES } from "./state.js"
-import { lookupAccessToken, mintAccessToken, mintServiceAccountIdToken, mintUserIdToken, secondsLeft } from "./tokens.js"
+import {
+  lookupAccessToken,
+  mintAccessToken,
+  mintServiceAccountIdToken,
+  mintUserIdToken,
+  secondsLeft
+} from "./tokens.js"
 
 /** The `aud` gtoken puts in its assertion, and the older token URLs Google still accepts. @internal */
 export const TOKEN_AUDIENCES: ReadonlyArray<string> = [
@@ -34,13 +40,25 @@ const TIMEFRAME =
 const LEGACY_PATH = "/o/oauth2/token"
 
 const error = (res: Http.ServerResponse, status: number, code: string, description?: string) =>
-  send(res, status, oauthJsonHeaders, (res.req.url?.split("?")[0] === LEGACY_PATH ? legacyOauthErrorBody : oauthErrorBody)(code, description))
+  send(
+    res,
+    status,
+    oauthJsonHeaders,
+    (res.req.url?.split("?")[0] === LEGACY_PATH ? legacyOauthErrorBody : oauthErrorBody)(code, description)
+  )
 
 /** Success bodies are pretty-printed with two spaces and end with a newline (fixtures/oauth/token-response-id-token-only.json). */
-const ok = (res: Http.ServerResponse, body: unknown) => send(res, 200, oauthJsonHeaders, JSON.stringify(body, null, 2) + "\n")
+const ok = (res: Http.ServerResponse, body: unknown) =>
+  send(res, 200, oauthJsonHeaders, JSON.stringify(body, null, 2) + "\n")
 
 /** @internal */
-export const handleToken = (state: State, plane: ControlPlane, req: Http.IncomingMessage, res: Http.ServerResponse, body: Buffer): void => {
+export const handleToken = (
+  state: State,
+  plane: ControlPlane,
+  req: Http.IncomingMessage,
+  res: Http.ServerResponse,
+  body: Buffer
+): void => {
   const params = parseParams(req, body)
   const grantType = params.get("grant_type") ?? ""
   if (grantType === JWT_BEARER) return jwtBearer(state, plane, res, params)
@@ -55,7 +73,9 @@ const jwtBearer = (state: State, plane: ControlPlane, res: Http.ServerResponse, 
     return error(res, status, code, description)
   }
   const assertion = params.get("assertion")
-  if (assertion === null || assertion === "") return reject(400, "invalid_request", "Missing required parameter: assertion")
+  if (assertion === null || assertion === "") {
+    return reject(400, "invalid_request", "Missing required parameter: assertion")
+  }
   const jwt = Jwt.decode(assertion)
   if (jwt === undefined) return reject(400, "invalid_grant", "Invalid JWT Signature.")
   const iss = Jwt.stringClaim(jwt, "iss")
@@ -67,7 +87,12 @@ const jwtBearer = (state: State, plane: ControlPlane, res: Http.ServerResponse, 
   }
   const aud = Jwt.stringClaim(jwt, "aud")
   if (aud === undefined || !TOKEN_AUDIENCES.includes(aud)) {
-    return reject(400, "invalid_grant", "Invalid JWT: Failed audience check. The right audience is https://oauth2.googleapis.com/token", iss)
+    return reject(
+      400,
+      "invalid_grant",
+      "Invalid JWT: Failed audience check. The right audience is https://oauth2.googleapis.com/token",
+      iss
+    )
   }
   const iat = Jwt.numberClaim(jwt, "iat")
   const exp = Jwt.numberClaim(jwt, "exp")
@@ -89,17 +114,29 @@ const jwtBearer = (state: State, plane: ControlPlane, res: Http.ServerResponse, 
   if (targetAudience !== undefined && targetAudience !== "") {
     plane.record("oauth.token", iss, `id_token audience=${targetAudience}`)
     // fixtures/oauth/token-response-id-token-only.json: only `id_token`
-    return ok(res, { id_token: mintServiceAccountIdToken(state, account, targetAudience, { includeEmail: true, azp: "email" }) })
+    return ok(res, {
+      id_token: mintServiceAccountIdToken(state, account, targetAudience, { includeEmail: true, azp: "email" })
+    })
   }
   const scope = Jwt.stringClaim(jwt, "scope")
   const scopes = scope?.split(/\s+/).filter((s) => s.length > 0) ?? []
   if (scopes.length === 0) return reject(400, "invalid_scope", "Empty or missing scope not allowed.", iss)
   const minted = mintAccessToken(state, iss, scopes, "oauth")
   plane.record("oauth.token", iss, `access_token scopes=${scopes.join(",")}`)
-  return ok(res, { access_token: minted.token, expires_in: secondsLeft(state, minted.expiresAtMs), token_type: "Bearer" })
+  return ok(res, {
+    access_token: minted.token,
+    expires_in: secondsLeft(state, minted.expiresAtMs),
+    token_type: "Bearer"
+  })
 }
 
-const refreshGrant = (state: State, plane: ControlPlane, req: Http.IncomingMessage, res: Http.ServerResponse, params: URLSearchParams): void => {
+const refreshGrant = (
+  state: State,
+  plane: ControlPlane,
+  req: Http.IncomingMessage,
+  res: Http.ServerResponse,
+  params: URLSearchParams
+): void => {
   const reject = (status: number, code: string, description: string, principal?: string) => {
     plane.record("oauth.token", principal, `rejected: ${description}`)
     return error(res, status, code, description)
@@ -107,18 +144,27 @@ const refreshGrant = (state: State, plane: ControlPlane, req: Http.IncomingMessa
   const basic = basicClient(req)
   const clientId = params.get("client_id") ?? basic?.id
   const clientSecret = params.get("client_secret") ?? basic?.secret
-  if (clientId === undefined || clientId === "") return reject(400, "invalid_request", "Could not determine client ID from request.")
+  if (clientId === undefined || clientId === "") {
+    return reject(400, "invalid_request", "Could not determine client ID from request.")
+  }
   if (clientId !== state.user.clientId) return reject(401, "invalid_client", "The OAuth client was not found.")
   if (clientSecret !== state.user.clientSecret) return reject(401, "invalid_client", "Unauthorized")
   const refreshToken = params.get("refresh_token")
-  if (refreshToken === null || refreshToken === "") return reject(400, "invalid_request", "Missing required parameter: refresh_token")
+  if (refreshToken === null || refreshToken === "") {
+    return reject(400, "invalid_request", "Missing required parameter: refresh_token")
+  }
   if (refreshToken !== state.user.refreshToken || state.revokedRefreshTokens.has(refreshToken)) {
     return reject(400, "invalid_grant", "Token has been expired or revoked.")
   }
   const requested = params.get("scope")?.split(/\s+/).filter((s) => s.length > 0)
   const invalid = (requested ?? []).filter((s) => !GCLOUD_ADC_SCOPES.includes(s))
   if (invalid.length > 0) {
-    return reject(400, "invalid_scope", `Some requested scopes were invalid. {invalid=[${invalid.join(", ")}]}`, state.user.email)
+    return reject(
+      400,
+      "invalid_scope",
+      `Some requested scopes were invalid. {invalid=[${invalid.join(", ")}]}`,
+      state.user.email
+    )
   }
   const scopes = requested !== undefined && requested.length > 0 ? requested : GCLOUD_ADC_SCOPES
   const minted = mintAccessToken(state, state.user.email, scopes, "oauth")
@@ -135,11 +181,23 @@ const refreshGrant = (state: State, plane: ControlPlane, req: Http.IncomingMessa
 }
 
 /** `GET|POST /tokeninfo?access_token=…|id_token=…` @internal */
-export const handleTokenInfo = (state: State, plane: ControlPlane, req: Http.IncomingMessage, res: Http.ServerResponse, url: URL, body: Buffer): void => {
+export const handleTokenInfo = (
+  state: State,
+  plane: ControlPlane,
+  req: Http.IncomingMessage,
+  res: Http.ServerResponse,
+  url: URL,
+  body: Buffer
+): void => {
   const params = req.method === "POST" ? parseParams(req, body) : url.searchParams
   const invalid = () => {
     plane.record("oauth.tokeninfo", undefined, "rejected: invalid token")
-    return send(res, 400, oauthJsonHeaders, JSON.stringify({ error: "invalid_token", error_description: "Invalid Value" }, null, 2))
+    return send(
+      res,
+      400,
+      oauthJsonHeaders,
+      JSON.stringify({ error: "invalid_token", error_description: "Invalid Value" }, null, 2)
+    )
   }
   const accessToken = params.get("access_token")
   if (accessToken !== null) {
@@ -167,11 +225,18 @@ export const handleTokenInfo = (state: State, plane: ControlPlane, req: Http.Inc
     const jwt = Jwt.decode(idToken)
     const key = jwt && state.googleKeys.find((k) => k.kid === Jwt.stringHeader(jwt, "kid"))
     const exp = jwt && Jwt.numberClaim(jwt, "exp")
-    if (jwt === undefined || key === undefined || !Jwt.verifyRs256(jwt, key.publicKey) || exp === undefined || exp * 1000 <= state.now()) {
+    if (
+      jwt === undefined || key === undefined || !Jwt.verifyRs256(jwt, key.publicKey) || exp === undefined ||
+      exp * 1000 <= state.now()
+    ) {
       return invalid()
     }
     const info: Record<string, string> = {}
-    for (const [name, value] of Object.entries(jwt.payload)) info[name] = typeof value === "string" ? value : JSON.stringify(value)
+    for (const [name, value] of Object.entries(jwt.payload)) {
+      info[name] = typeof value === "string"
+        ? value
+        : JSON.stringify(value)
+    }
     info["alg"] = "RS256"
     info["kid"] = key.kid
     info["typ"] = "JWT"

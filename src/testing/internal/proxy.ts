@@ -33,11 +33,21 @@ export interface Authority {
 }
 
 /** A CA and one server certificate for every emulated host, on the same key. @internal */
-export const makeAuthority = (key: { readonly privateKey: Crypto.KeyObject; readonly publicKey: Crypto.KeyObject }, nowMs: number): Authority => {
+export const makeAuthority = (
+  key: { readonly privateKey: Crypto.KeyObject; readonly publicKey: Crypto.KeyObject },
+  nowMs: number
+): Authority => {
   const name = "effect-adc emulator local authority"
   const notBefore = new Date(nowMs - 86_400_000)
   const notAfter = new Date(nowMs + 7 * 86_400_000)
-  const caCertificate = createCertificate({ subject: name, publicKey: key.publicKey, privateKey: key.privateKey, isCa: true, notBefore, notAfter })
+  const caCertificate = createCertificate({
+    subject: name,
+    publicKey: key.publicKey,
+    privateKey: key.privateKey,
+    isCa: true,
+    notBefore,
+    notAfter
+  })
   const leaf = createCertificate({
     subject: "*.googleapis.com",
     publicKey: key.publicKey,
@@ -48,7 +58,10 @@ export const makeAuthority = (key: { readonly privateKey: Crypto.KeyObject; read
   })
   return {
     caCertificate,
-    context: Tls.createSecureContext({ key: key.privateKey.export({ type: "pkcs8", format: "pem" }).toString(), cert: leaf + caCertificate })
+    context: Tls.createSecureContext({
+      key: key.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+      cert: leaf + caCertificate
+    })
   }
 }
 
@@ -59,7 +72,13 @@ export const startProxy = async (
   options: { readonly passThrough?: boolean } = {}
 ): Promise<LoopbackServer> => {
   const proxy = await listen(
-    async (_req, res) => send(res, 403, { "Content-Type": "text/plain; charset=utf-8" }, "effect-adc emulator proxy: only CONNECT to Google's auth hosts\n"),
+    async (_req, res) =>
+      send(
+        res,
+        403,
+        { "Content-Type": "text/plain; charset=utf-8" },
+        "effect-adc emulator proxy: only CONNECT to Google's auth hosts\n"
+      ),
     (_req, res) => send(res, 500, {}, "")
   )
   const tunnels = new Set<Net.Socket>()
@@ -92,7 +111,11 @@ export const startProxy = async (
     }
     socket.write("HTTP/1.1 200 Connection Established\r\n\r\n")
     if (head.length > 0) socket.unshift(head)
-    const tls = new Tls.TLSSocket(socket, { isServer: true, secureContext: authority.context, ALPNProtocols: ["http/1.1"] })
+    const tls = new Tls.TLSSocket(socket, {
+      isServer: true,
+      secureContext: authority.context,
+      ALPNProtocols: ["http/1.1"]
+    })
     tls.on("error", () => socket.destroy())
     googleApis.server.emit("connection", tls)
   })

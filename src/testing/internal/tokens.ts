@@ -43,7 +43,8 @@ export const secondsLeft = (state: State, expiresAtMs: number): number =>
 export const lookupAccessToken = (state: State, token: string):
   | { readonly _tag: "Valid"; readonly record: AccessTokenRecord }
   | { readonly _tag: "Expired"; readonly record: AccessTokenRecord }
-  | { readonly _tag: "Unknown" } => {
+  | { readonly _tag: "Unknown" } =>
+{
   const record = state.accessTokens.get(token)
   if (record === undefined) return { _tag: "Unknown" }
   return record.expiresAtMs <= state.now() ? { _tag: "Expired", record } : { _tag: "Valid", record }
@@ -108,4 +109,5 @@ export const mintUserIdToken = (state: State, accessToken: string): string => {
 }
 
 /** RFC 3339 in UTC without fractional seconds, like IAM's `expireTime`. @internal */
-export const rfc3339 = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z")
+export const rfc3339 = (ms: number): string =>
+  new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z")

@@ -74,7 +74,11 @@ const ipBytes = (ip: string): Buffer | undefined => {
 export interface CertificateOptions {
   readonly subject: string
   readonly publicKey: Crypto.KeyObject
-  readonly issuer?: { readonly name: string; readonly privateKey: Crypto.KeyObject; readonly publicKey: Crypto.KeyObject }
+  readonly issuer?: {
+    readonly name: string
+    readonly privateKey: Crypto.KeyObject
+    readonly publicKey: Crypto.KeyObject
+  }
   /** the key that signs a self-signed certificate */
   readonly privateKey?: Crypto.KeyObject
   readonly isCa?: boolean

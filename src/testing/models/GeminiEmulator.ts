@@ -25,10 +25,10 @@ import {
   readBody,
   type RecordedRequest,
   replyTo,
-  withImages,
   sendJson,
   triggers,
-  truncateWords
+  truncateWords,
+  withImages
 } from "./internal/common.js"
 
 /**
@@ -274,7 +274,10 @@ export const rejectApiKeys: Authorize = (request) => {
   }
   const authorization = request.headers["authorization"]
   if (authorization === undefined || !/^Bearer \S+$/i.test(authorization)) {
-    return unauthenticated("CREDENTIALS_MISSING", vertex ? "aiplatform.googleapis.com" : "generativelanguage.googleapis.com")
+    return unauthenticated(
+      "CREDENTIALS_MISSING",
+      vertex ? "aiplatform.googleapis.com" : "generativelanguage.googleapis.com"
+    )
   }
   return { ok: true, principal: "bearer" }
 }
@@ -294,7 +297,10 @@ const faultBody = (fault: Fault): { body: string; headers: Record<string, string
       },
       {
         "@type": "type.googleapis.com/google.rpc.Help",
-        links: [{ description: "Learn more about Gemini API quotas", url: "https://ai.google.dev/gemini-api/docs/rate-limits" }]
+        links: [{
+          description: "Learn more about Gemini API quotas",
+          url: "https://ai.google.dev/gemini-api/docs/rate-limits"
+        }]
       }
     )
   }
@@ -313,10 +319,13 @@ const faultBody = (fault: Fault): { body: string; headers: Record<string, string
 
 type Json = Record<string, any>
 
-const route = /^\/(v1|v1beta|v1alpha|v1beta1)\/(?:projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/)?models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/
+const route =
+  /^\/(v1|v1beta|v1alpha|v1beta1)\/(?:projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/)?models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/
 
 const textOf = (content: Json | undefined): string =>
-  ((content?.["parts"] ?? []) as Array<Json>).flatMap((p) => typeof p["text"] === "string" && p["thought"] !== true ? [p["text"]] : []).join("")
+  ((content?.["parts"] ?? []) as Array<Json>).flatMap((p) =>
+    typeof p["text"] === "string" && p["thought"] !== true ? [p["text"]] : []
+  ).join("")
 
 const allText = (body: Json): string =>
   [textOf(body["systemInstruction"]), ...((body["contents"] ?? []) as Array<Json>).map(textOf)].join(" ")

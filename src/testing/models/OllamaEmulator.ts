@@ -20,10 +20,10 @@ import {
   readBody,
   type RecordedRequest,
   replyTo,
-  withImages,
   sendJson,
   triggers,
-  truncateWords
+  truncateWords,
+  withImages
 } from "./internal/common.js"
 
 /**
@@ -76,8 +76,7 @@ export const make = (options: OllamaEmulatorOptions = {}): OllamaEmulator => {
   const now = options.now ?? Date.now
   const faults = new FaultQueue<Fault>()
   const requests: Array<RecordedRequest> = []
-  const error = (res: Http.ServerResponse, status: number, message: string) =>
-    sendJson(res, status, { error: message })
+  const error = (res: Http.ServerResponse, status: number, message: string) => sendJson(res, status, { error: message })
 
   const handler: Http.RequestListener = (req, res) => {
     void (async () => {
@@ -142,13 +141,17 @@ export const make = (options: OllamaEmulatorOptions = {}): OllamaEmulator => {
       const last = messages[messages.length - 1]
       const prompt = withImages(
         typeof last?.["content"] === "string" ? last["content"] : "",
-        Array.isArray(last?.["images"]) ? (last["images"] as Array<unknown>).filter((i): i is string => typeof i === "string") : []
+        Array.isArray(last?.["images"])
+          ? (last["images"] as Array<unknown>).filter((i): i is string => typeof i === "string")
+          : []
       )
       const trigger = triggers(prompt)
       const status = fault?.midStream === true ? undefined : fault?.status ?? trigger.errorStatus
       if (status !== undefined) return error(res, status, fault?.error ?? `emulated failure (${status})`)
       const stream = body["stream"] !== false
-      const promptTokens = countTokens(messages.map((m) => typeof m["content"] === "string" ? m["content"] : "").join(" "))
+      const promptTokens = countTokens(
+        messages.map((m) => typeof m["content"] === "string" ? m["content"] : "").join(" ")
+      )
       const options_ = (body["options"] ?? {}) as Json
 
       // what the "model" answers
@@ -170,7 +173,10 @@ export const make = (options: OllamaEmulatorOptions = {}): OllamaEmulator => {
         )
         if (tool !== undefined) {
           toolCalls = [{
-            function: { name: tool.name, arguments: exampleOf(tool["parameters"] ?? { type: "object" }, promptPairs(prompt)) }
+            function: {
+              name: tool.name,
+              arguments: exampleOf(tool["parameters"] ?? { type: "object" }, promptPairs(prompt))
+            }
           }]
         } else if (body["format"] !== undefined && body["format"] !== "") {
           const format = body["format"]

@@ -24,10 +24,10 @@ import {
   readBody,
   type RecordedRequest,
   replyTo,
-  withImages,
   sendJson,
   triggers,
-  truncateWords
+  truncateWords,
+  withImages
 } from "./internal/common.js"
 
 /**
@@ -96,7 +96,9 @@ const messageText = (message: Json | undefined): string => {
   const content = message?.["content"]
   if (typeof content === "string") return content
   if (Array.isArray(content)) {
-    return content.flatMap((p: Json) => p["type"] === "text" && typeof p["text"] === "string" ? [p["text"]] : []).join("")
+    return content.flatMap((p: Json) => p["type"] === "text" && typeof p["text"] === "string" ? [p["text"]] : []).join(
+      ""
+    )
   }
   return ""
 }
@@ -135,32 +137,38 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
       if (req.method === "GET" && path === "/v1/models") {
         requests.push({ method: "GET", path, headers: headersOf(req), body: undefined })
         const created = Math.floor(now() / 1000)
-        return sendJson(res, 200, {
-          object: "list",
-          data: models.map((id) => ({
-            id,
-            object: "model",
-            created,
-            owned_by: "vllm",
-            root: id,
-            parent: null,
-            max_model_len: 8192,
-            permission: [{
-              id: hexId("modelperm-", created, 32),
-              object: "model_permission",
+        return sendJson(
+          res,
+          200,
+          {
+            object: "list",
+            data: models.map((id) => ({
+              id,
+              object: "model",
               created,
-              allow_create_engine: false,
-              allow_sampling: true,
-              allow_logprobs: true,
-              allow_search_indices: false,
-              allow_view: true,
-              allow_fine_tuning: false,
-              organization: "*",
-              group: null,
-              is_blocking: false
-            }]
-          }))
-        }, {}, "application/json")
+              owned_by: "vllm",
+              root: id,
+              parent: null,
+              max_model_len: 8192,
+              permission: [{
+                id: hexId("modelperm-", created, 32),
+                object: "model_permission",
+                created,
+                allow_create_engine: false,
+                allow_sampling: true,
+                allow_logprobs: true,
+                allow_search_indices: false,
+                allow_view: true,
+                allow_fine_tuning: false,
+                organization: "*",
+                group: null,
+                is_blocking: false
+              }]
+            }))
+          },
+          {},
+          "application/json"
+        )
       }
       if (req.method !== "POST" || path !== "/v1/chat/completions") {
         return sendJson(res, 404, { detail: "Not Found" }, {}, "application/json")
@@ -213,8 +221,14 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
           name: String(t["function"]?.["name"] ?? "")
         }))
         const choice = body["tool_choice"]
-        const mode = choice === "required" || typeof choice === "object" ? "required" : choice === "none" ? "none" : "auto"
-        const allowed = typeof choice === "object" && choice !== null ? [String(choice["function"]?.["name"])] : undefined
+        const mode = choice === "required" || typeof choice === "object"
+          ? "required"
+          : choice === "none"
+          ? "none"
+          : "auto"
+        const allowed = typeof choice === "object" && choice !== null
+          ? [String(choice["function"]?.["name"])]
+          : undefined
         const tool = pickTool(tools, prompt, mode, allowed)
         if (tool !== undefined) {
           toolCalls = [{
@@ -252,33 +266,39 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
         prompt_tokens_details: null
       }
       if (body["stream"] !== true) {
-        return sendJson(res, 200, {
-          id,
-          object: "chat.completion",
-          created,
-          model,
-          choices: [{
-            index: 0,
-            message: {
-              role: "assistant",
-              content: toolCalls.length > 0 ? null : content,
-              refusal: null,
-              annotations: null,
-              audio: null,
-              function_call: null,
-              tool_calls: toolCalls,
-              reasoning_content: null
-            },
-            logprobs: null,
-            finish_reason: finish,
-            stop_reason: null
-          }],
-          service_tier: null,
-          system_fingerprint: null,
-          usage,
-          prompt_logprobs: null,
-          kv_transfer_params: null
-        }, {}, "application/json")
+        return sendJson(
+          res,
+          200,
+          {
+            id,
+            object: "chat.completion",
+            created,
+            model,
+            choices: [{
+              index: 0,
+              message: {
+                role: "assistant",
+                content: toolCalls.length > 0 ? null : content,
+                refusal: null,
+                annotations: null,
+                audio: null,
+                function_call: null,
+                tool_calls: toolCalls,
+                reasoning_content: null
+              },
+              logprobs: null,
+              finish_reason: finish,
+              stop_reason: null
+            }],
+            service_tier: null,
+            system_fingerprint: null,
+            usage,
+            prompt_logprobs: null,
+            kv_transfer_params: null
+          },
+          {},
+          "application/json"
+        )
       }
       const includeUsage = body["stream_options"]?.["include_usage"] === true
       const event = (delta: Json, finishReason: string | null = null) => ({
@@ -286,7 +306,13 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
         object: "chat.completion.chunk",
         created,
         model,
-        choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason, ...(finishReason === null ? {} : { stop_reason: null }) }]
+        choices: [{
+          index: 0,
+          delta,
+          logprobs: null,
+          finish_reason: finishReason,
+          ...(finishReason === null ? {} : { stop_reason: null })
+        }]
       })
       res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8" })
       const send = (payload: Json) => res.write(`data: ${JSON.stringify(payload)}\n\n`)
@@ -296,12 +322,17 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
         const args = String(call["function"]["arguments"])
         const half = Math.ceil(args.length / 2)
         deltas.push({
-          tool_calls: [{ id: call["id"], type: "function", index, function: { name: call["function"]["name"], arguments: "" } }]
+          tool_calls: [{
+            id: call["id"],
+            type: "function",
+            index,
+            function: { name: call["function"]["name"], arguments: "" }
+          }]
         })
         deltas.push({ tool_calls: [{ index, function: { arguments: args.slice(0, half) } }] })
         deltas.push({ tool_calls: [{ index, function: { arguments: args.slice(half) } }] })
       }
-      if (toolCalls.length === 0) for (const piece of chunk(content)) deltas.push({ content: piece })
+      if (toolCalls.length === 0) { for (const piece of chunk(content)) deltas.push({ content: piece }) }
       if (fault?.midStream === true || trigger.midstreamError) {
         for (const delta of deltas.slice(0, 2)) send(event(delta))
         send(errorBody(fault?.status ?? 500, fault?.message ?? "The engine died unexpectedly."))

@@ -162,7 +162,11 @@ describe("GeminiEmulator with @google/genai", () => {
             responseMimeType: "application/json",
             responseJsonSchema: {
               type: "object",
-              properties: { name: { type: "string" }, age: { type: "integer" }, tags: { type: "array", items: { type: "string" } } },
+              properties: {
+                name: { type: "string" },
+                age: { type: "integer" },
+                tags: { type: "array", items: { type: "string" } }
+              },
               required: ["name", "age"]
             }
           }
@@ -227,7 +231,10 @@ describe("GeminiEmulator with @google/genai", () => {
       expect(first.headers.get("retry-after")).toBe("26")
       const body = yield* promise(() => first.json() as Promise<any>)
       expect(body.error.status).toBe("RESOURCE_EXHAUSTED")
-      expect(body.error.details.at(-1)).toEqual({ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "26s" })
+      expect(body.error.details.at(-1)).toEqual({
+        "@type": "type.googleapis.com/google.rpc.RetryInfo",
+        retryDelay: "26s"
+      })
       const second = yield* promise(() =>
         fetch(`${url}/v1beta/models/gemini-2.5-flash:generateContent`, {
           method: "POST",
@@ -271,10 +278,13 @@ describe("GeminiEmulator with @google/genai", () => {
       expect(error?.status).toBe(400)
       expect(error?.message).toContain("API_KEY_INVALID")
       const vertexKey = yield* promise(() =>
-        fetch(`${url}/v1/projects/p/locations/global/publishers/google/models/gemini-2.5-flash:generateContent?key=abc`, {
-          method: "POST",
-          body: "{}"
-        })
+        fetch(
+          `${url}/v1/projects/p/locations/global/publishers/google/models/gemini-2.5-flash:generateContent?key=abc`,
+          {
+            method: "POST",
+            body: "{}"
+          }
+        )
       )
       expect(vertexKey.status).toBe(401)
       const body = yield* promise(() => vertexKey.json() as Promise<any>)

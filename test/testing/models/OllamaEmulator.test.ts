@@ -108,7 +108,9 @@ describe("OllamaEmulator with the ollama npm client", () => {
       const { client } = yield* setup()
       const text = yield* promise(async () => {
         let out = ""
-        for await (const part of await client.generate({ model: "gemma3:27b", prompt: "one two three", stream: true })) {
+        for await (
+          const part of await client.generate({ model: "gemma3:27b", prompt: "one two three", stream: true })
+        ) {
           out += part.response
         }
         return out

@@ -23,7 +23,10 @@ describe("OpenAICompatibleEmulator with the openai npm client", () => {
     Effect.gen(function*() {
       const { client } = yield* setup()
       const completion = yield* promise(() =>
-        client.chat.completions.create({ model, messages: [{ role: "system", content: "be nice" }, { role: "user", content: "hi there" }] })
+        client.chat.completions.create({
+          model,
+          messages: [{ role: "system", content: "be nice" }, { role: "user", content: "hi there" }]
+        })
       )
       expect(completion.choices[0]?.message.content).toBe("Echo: hi there")
       expect(completion.choices[0]?.finish_reason).toBe("stop")
@@ -94,7 +97,9 @@ describe("OpenAICompatibleEmulator with the openai npm client", () => {
         return stream.finalChatCompletion()
       })
       const streamedCall = streamed.choices[0]?.message.tool_calls?.[0]
-      expect(streamedCall?.type === "function" && JSON.parse(streamedCall.function.arguments)).toEqual({ query: "example" })
+      expect(streamedCall?.type === "function" && JSON.parse(streamedCall.function.arguments)).toEqual({
+        query: "example"
+      })
       expect(streamed.choices[0]?.finish_reason).toBe("tool_calls")
     }))
 
@@ -197,7 +202,11 @@ describe("OpenAICompatibleEmulator with the openai npm client", () => {
       const raw = yield* promise(() =>
         fetch(`${url}/v1/chat/completions`, {
           method: "POST",
-          body: JSON.stringify({ model, messages: [{ role: "user", content: "a b c d e f [[midstream_error]]" }], stream: true })
+          body: JSON.stringify({
+            model,
+            messages: [{ role: "user", content: "a b c d e f [[midstream_error]]" }],
+            stream: true
+          })
         }).then(async (r) => ({ status: r.status, text: await r.text() }))
       )
       expect(raw.status).toBe(200)

@@ -27,7 +27,9 @@ export const gemini = (client: GeminiClient.Service): ModelService.Service => {
       )
     },
     stream: (request) =>
-      Stream.suspend(() => client.streamGenerateContent(request.model, Gemini.encodeRequest(request), callOptions(request))),
+      Stream.suspend(() =>
+        client.streamGenerateContent(request.model, Gemini.encodeRequest(request), callOptions(request))
+      ),
     countTokens: (request) => {
       const { contents, systemInstruction } = Gemini.encodeRequest(request)
       return Effect.map(
@@ -42,4 +44,3 @@ export const gemini = (client: GeminiClient.Service): ModelService.Service => {
     }
   }
 }
-

@@ -7,11 +7,11 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { decodeWire, defined, frameJson, truncated } from "../../internal/common.js"
+import type * as Stream from "../../internal/stream.js"
 import * as ModelError from "../../ModelError.js"
 import * as ModelRequest from "../../ModelRequest.js"
 import * as ModelResponse from "../../ModelResponse.js"
-import { decodeWire, defined, frameJson, truncated } from "../../internal/common.js"
-import type * as Stream from "../../internal/stream.js"
 
 const Args = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
@@ -226,16 +226,19 @@ const promptBlocked = (
 /** A wire part as a content part (`callId` numbers calls without an id). */
 const toRequestPart = (part: Part, callId: () => string): ModelRequest.Part | undefined => {
   if (part.functionCall !== undefined && part.functionCall.name !== undefined) {
-    return ({ _tag: "functionCall", 
+    return ({
+      _tag: "functionCall",
       id: part.functionCall.id ?? callId(),
       name: part.functionCall.name,
       args: part.functionCall.args ?? {},
       thoughtSignature: part.thoughtSignature
     })
   }
-  if (part.inlineData !== undefined) return { _tag: "inlineData", mimeType: part.inlineData.mimeType, data: part.inlineData.data }
+  if (part.inlineData !== undefined) {
+    return { _tag: "inlineData", mimeType: part.inlineData.mimeType, data: part.inlineData.data }
+  }
   if (part.text !== undefined) {
-    return ({ _tag: "text",  text: part.text, thought: part.thought, thoughtSignature: part.thoughtSignature })
+    return ({ _tag: "text", text: part.text, thought: part.thought, thoughtSignature: part.thoughtSignature })
   }
   return undefined
 }
@@ -394,7 +397,8 @@ export class StreamState implements Stream.Protocol {
     const pending = this.pending!
     this.pending = undefined
     this.hasToolCalls = true
-    return ({ _tag: "functionCall", 
+    return ({
+      _tag: "functionCall",
       id: pending.id ?? this.nextId(),
       name: pending.name,
       args: pending.args,
@@ -426,4 +430,3 @@ const applyPartialArgs = (target: Record<string, unknown>, partials: ReadonlyArr
     else if ("nullValue" in partial) node[key] = null
   }
 }
-

@@ -19,16 +19,23 @@ export const ollama = (client: OllamaClient.Service): ModelService.Service => {
   return {
     generate: (request) => {
       const context = { backend, model: request.model } as const
-      return Effect.flatMap(client.chat(Ollama.encodeRequest(request, false), callOptions(request)), (body) =>
-        Ollama.normalise(context, body, body).pipe(
-          Either.flatMap((response) => withValue(context, response, request.output))
-        ))
+      return Effect.flatMap(
+        client.chat(Ollama.encodeRequest(request, false), callOptions(request)),
+        (body) =>
+          Ollama.normalise(context, body, body).pipe(
+            Either.flatMap((response) => withValue(context, response, request.output))
+          )
+      )
     },
-    stream: (request) => Stream.suspend(() => client.chatStream(Ollama.encodeRequest(request, true), callOptions(request))),
+    stream: (request) =>
+      Stream.suspend(() => client.chatStream(Ollama.encodeRequest(request, true), callOptions(request))),
     countTokens: (request) =>
       Effect.fail(
-        new ModelError.InvalidRequest({ backend, model: request.model, detail: "Ollama has no token counting endpoint" })
+        new ModelError.InvalidRequest({
+          backend,
+          model: request.model,
+          detail: "Ollama has no token counting endpoint"
+        })
       )
   }
 }
-

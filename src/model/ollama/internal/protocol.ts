@@ -6,11 +6,11 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { decodeWire, defined, frameJson, parseArguments, truncated } from "../../internal/common.js"
+import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
 import * as ModelRequest from "../../ModelRequest.js"
 import * as ModelResponse from "../../ModelResponse.js"
-import { decodeWire, defined, frameJson, parseArguments, truncated } from "../../internal/common.js"
-import type * as Stream from "../../internal/stream.js"
 
 const ToolCall = Schema.Struct({
   id: Schema.optional(Schema.String),
@@ -18,7 +18,9 @@ const ToolCall = Schema.Struct({
     index: Schema.optional(Schema.Number),
     name: Schema.String,
     // Ollama sends an object; some OpenAI-minded proxies a JSON string.
-    arguments: Schema.optional(Schema.Union(Schema.Record({ key: Schema.String, value: Schema.Unknown }), Schema.String))
+    arguments: Schema.optional(
+      Schema.Union(Schema.Record({ key: Schema.String, value: Schema.Unknown }), Schema.String)
+    )
   })
 })
 
@@ -139,19 +141,19 @@ const partsOf = (
   const parts: Array<ModelRequest.Part> = []
   const thinking = body.message?.thinking ?? body.thinking ?? ""
   const text = body.message?.content ?? body.response ?? ""
-  if (thinking !== "") parts.push(({ _tag: "text",  text: thinking, thought: true }))
-  if (text !== "") parts.push(({ _tag: "text",  text }))
+  if (thinking !== "") parts.push({ _tag: "text", text: thinking, thought: true })
+  if (text !== "") parts.push({ _tag: "text", text })
   const calls = body.message?.tool_calls ?? []
   for (let i = 0; i < calls.length; i++) {
     const call = calls[i]!
     const args = call.function.arguments
-    const parsed = typeof args === "string" ? parseArguments(context, call.function.name, args) : Either.right(args ?? {})
+    const parsed = typeof args === "string"
+      ? parseArguments(context, call.function.name, args)
+      : Either.right(args ?? {})
     if (Either.isLeft(parsed)) return Either.left(parsed.left)
-    parts.push(({ _tag: "functionCall", 
-      id: call.id ?? `call_${offset + i}`,
-      name: call.function.name,
-      args: parsed.right
-    }))
+    parts.push(
+      { _tag: "functionCall", id: call.id ?? `call_${offset + i}`, name: call.function.name, args: parsed.right }
+    )
   }
   return Either.right(parts)
 }
@@ -169,8 +171,10 @@ export const normalise = (
   body: ChatResponse,
   raw: unknown
 ): Either.Either<ModelResponse.ModelResponse, ModelError.ModelError> =>
-  Either.map(partsOf(context, body, 0), (parts) =>
-    ModelResponse.make(parts, finishOf(body, parts.some((part) => part._tag === "functionCall")), raw))
+  Either.map(
+    partsOf(context, body, 0),
+    (parts) => ModelResponse.make(parts, finishOf(body, parts.some((part) => part._tag === "functionCall")), raw)
+  )
 
 /**
  * Folds NDJSON lines. A line `{"error": ...}` (Ollama's mid-stream error, HTTP 200)
@@ -181,7 +185,9 @@ export const normalise = (
  */
 export class StreamState implements Stream.Protocol {
   private calls = 0
-  private done: { readonly parts: Array<ModelRequest.Part>; readonly body: ChatResponse; readonly raw: unknown } | undefined
+  private done:
+    | { readonly parts: Array<ModelRequest.Part>; readonly body: ChatResponse; readonly raw: unknown }
+    | undefined
   constructor(readonly context: ModelError.Context) {}
 
   step(frame: Stream.Frame, out: Array<ModelResponse.ModelStreamChunk>): ModelError.ModelError | undefined {

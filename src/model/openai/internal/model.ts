@@ -19,10 +19,13 @@ export const openai = (client: OpenAICompatibleClient.Service): ModelService.Ser
   return {
     generate: (request) => {
       const context = { backend, model: request.model } as const
-      return Effect.flatMap(client.chatCompletions(OpenAI.encodeRequest(request, false), callOptions(request)), (body) =>
-        OpenAI.normalise(context, body, body).pipe(
-          Either.flatMap((response) => withValue(context, response, request.output))
-        ))
+      return Effect.flatMap(
+        client.chatCompletions(OpenAI.encodeRequest(request, false), callOptions(request)),
+        (body) =>
+          OpenAI.normalise(context, body, body).pipe(
+            Either.flatMap((response) => withValue(context, response, request.output))
+          )
+      )
     },
     stream: (request) =>
       Stream.suspend(() => client.chatCompletionsStream(OpenAI.encodeRequest(request, true), callOptions(request))),

@@ -8,11 +8,11 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { decodeWire, defined, frameJson, parseArguments, truncated } from "../../internal/common.js"
+import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
 import * as ModelRequest from "../../ModelRequest.js"
 import * as ModelResponse from "../../ModelResponse.js"
-import { decodeWire, defined, frameJson, parseArguments, truncated } from "../../internal/common.js"
-import type * as Stream from "../../internal/stream.js"
 
 const UsageWire = Schema.Struct({
   prompt_tokens: Schema.optional(Schema.Number),
@@ -200,8 +200,8 @@ const usage = (wire: typeof UsageWire.Type | null | undefined): ModelResponse.Us
 
 const textParts = (thoughts: string, text: string): Array<ModelRequest.Part> => {
   const parts: Array<ModelRequest.Part> = []
-  if (thoughts !== "") parts.push(({ _tag: "text",  text: thoughts, thought: true }))
-  if (text !== "") parts.push(({ _tag: "text",  text }))
+  if (thoughts !== "") parts.push({ _tag: "text", text: thoughts, thought: true })
+  if (text !== "") parts.push({ _tag: "text", text })
   return parts
 }
 
@@ -233,11 +233,17 @@ export const normalise = (
     const call = calls[i]!
     const args = parseArguments(context, call.function.name, call.function.arguments)
     if (Either.isLeft(args)) return Either.left(args.left)
-    parts.push(({ _tag: "functionCall",  id: call.id ?? `call_${i}`, name: call.function.name, args: args.right }))
+    parts.push({ _tag: "functionCall", id: call.id ?? `call_${i}`, name: call.function.name, args: args.right })
   }
   return Either.right(ModelResponse.make(
     parts,
-    finishOf({ finish: choice?.finish_reason, hasToolCalls: calls.length > 0, usage: body.usage, model: body.model, id: body.id }),
+    finishOf({
+      finish: choice?.finish_reason,
+      hasToolCalls: calls.length > 0,
+      usage: body.usage,
+      model: body.model,
+      id: body.id
+    }),
     raw
   ))
 }
@@ -305,7 +311,9 @@ export class StreamState implements Stream.Protocol {
     const parts = textParts(delta?.reasoning_content ?? delta?.reasoning ?? "", delta?.content ?? "")
     if (choice?.finish_reason != null) this.finish = choice.finish_reason
     if (this.finish !== undefined) this.held.push(...parts)
-    else if (choice !== undefined || parts.length > 0) out.push(ModelResponse.chunk(parts, json.right, undefined, chunk.model))
+    else if (choice !== undefined || parts.length > 0) {
+      out.push(ModelResponse.chunk(parts, json.right, undefined, chunk.model))
+    }
     return undefined
   }
 
@@ -317,12 +325,18 @@ export class StreamState implements Stream.Protocol {
     for (const [index, call] of entries) {
       const args = parseArguments(this.context, call.name, call.arguments)
       if (Either.isLeft(args)) return args.left
-      parts.push(({ _tag: "functionCall",  id: call.id ?? `call_${index}`, name: call.name, args: args.right }))
+      parts.push({ _tag: "functionCall", id: call.id ?? `call_${index}`, name: call.name, args: args.right })
     }
     out.push(ModelResponse.chunk(
       parts,
       this.lastRaw,
-      finishOf({ finish: this.finish, hasToolCalls: entries.length > 0, usage: this.usageWire, model: this.model, id: this.id })
+      finishOf({
+        finish: this.finish,
+        hasToolCalls: entries.length > 0,
+        usage: this.usageWire,
+        model: this.model,
+        id: this.id
+      })
     ))
     return undefined
   }

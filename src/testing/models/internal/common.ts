@@ -103,7 +103,9 @@ export const exampleOf = (
   if (typeof ref === "string") {
     const name = ref.split("/").pop() ?? ""
     const target = defs[name]
-    return typeof target === "object" && target !== null ? exampleOf(target as JsonSchema, pairs, defs, depth + 1) : null
+    return typeof target === "object" && target !== null
+      ? exampleOf(target as JsonSchema, pairs, defs, depth + 1)
+      : null
   }
   const choice = (schema["anyOf"] ?? schema["oneOf"]) as ReadonlyArray<JsonSchema> | undefined
   if (Array.isArray(choice) && choice.length > 0) {
@@ -133,7 +135,9 @@ export const exampleOf = (
     case "array": {
       const items = schema["items"]
       const min = typeof schema["minItems"] === "number" ? schema["minItems"] : 1
-      const item = typeof items === "object" && items !== null ? exampleOf(items as JsonSchema, {}, defs, depth + 1) : "item"
+      const item = typeof items === "object" && items !== null
+        ? exampleOf(items as JsonSchema, {}, defs, depth + 1)
+        : "item"
       return Array.from({ length: Math.max(1, min) }, () => item)
     }
     case "string": {
@@ -203,7 +207,8 @@ export const withImages = (prompt: string, images: ReadonlyArray<string>): strin
   [prompt, ...images.map(describeImage)].filter((piece) => piece !== "").join(" ")
 
 /** Truncate to `n` words (MAX_TOKENS). @internal */
-export const truncateWords = (text: string, n: number): string => (text.match(/\S+\s*/g) ?? []).slice(0, n).join("").trimEnd()
+export const truncateWords = (text: string, n: number): string =>
+  (text.match(/\S+\s*/g) ?? []).slice(0, n).join("").trimEnd()
 
 /** Pick the tool to call: the one the prompt names, or the first when a call is required. @internal */
 export const pickTool = <T extends { readonly name: string }>(
