@@ -28,7 +28,10 @@
  *   last one leaves an entry that holds no token, its fetch is interrupted (the request
  *   aborted) and the entry dropped;
  * - closing the cache's scope interrupts every fiber; callers waiting then, and every
- *   later call, fail with `AuthServiceClosed`.
+ *   later call, fail with `AuthServiceClosed`;
+ * - one clock for all of it: the fetch fibers run in the runtime that made the cache
+ *   (its clock, logger, tracer), never in their first caller's, so callers from another
+ *   runtime or under a TestClock neither date its tokens nor hold its timers.
  *
  * So every caller settles: with a token, the fetch's failure, `TokenTooShortLived` or
  * `AuthServiceClosed`. Per entry the fetches are bounded: while the source fails or
