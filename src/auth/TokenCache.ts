@@ -28,7 +28,10 @@
  *   last one leaves an entry that holds no token, its fetch is interrupted (the request
  *   aborted) and the entry dropped;
  * - closing the cache's scope interrupts every fiber; callers waiting then, and every
- *   later call, fail with `AuthServiceClosed`.
+ *   later call, fail with `AuthServiceClosed`;
+ * - one clock for all of it: the fetch fibers run in the runtime that made the cache
+ *   (its clock, logger, tracer), never in their first caller's, so callers from another
+ *   runtime or under a TestClock neither date its tokens nor hold its timers.
  *
  * So every caller settles: with a token, the fetch's failure, `TokenTooShortLived` or
  * `AuthServiceClosed`. Per entry the fetches are bounded: while the source fails or
@@ -38,6 +41,7 @@
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -46,7 +50,9 @@ import * as FiberId from "effect/FiberId"
 import * as FiberMap from "effect/FiberMap"
 import * as Metric from "effect/Metric"
 import * as Random from "effect/Random"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import { AuthServiceClosed, TokenTooShortLived } from "./AuthError.js"
 import * as AuthToken from "./AuthToken.js"
 
@@ -177,9 +183,21 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
     )
 
     const entries = new Map<string, Entry<E>>()
-    // Read synchronously on the hot path; under TestClock this is the test's clock.
+    // One clock for everything the cache measures: the one of the runtime that made it
+    // (under TestClock, the test's). Read synchronously on the hot path.
     const clock = yield* Effect.clock
     const fibers = yield* FiberMap.make<string, void>()
+    // The loops run in the cache's own runtime, never in their first caller's: a loop
+    // outlives that caller, and on its clock (another runtime's, a TestClock) the loop
+    // would date tokens and sleep by a time `peek` does not read, so callers could wait
+    // forever. Default runtime flags (the maker may run uninterruptibly, as a layer
+    // does), and no parent span (a background refresh belongs to no caller's trace).
+    const own = yield* Effect.runtime<never>()
+    const forkLoop = Runtime.runFork(Runtime.make({
+      context: Context.omit(Tracer.ParentSpan)(own.context),
+      fiberRefs: own.fiberRefs,
+      runtimeFlags: Runtime.defaultRuntime.runtimeFlags
+    }))
     let closed = false
     // Runs before the FiberMap's finalizer (finalizers run in reverse order): the loops
     // interrupted next see `closed` and fail their waiters with AuthServiceClosed.
@@ -393,7 +411,7 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
         const waiters = entry.waiters
         return Effect.all([
           entries.size > maxEntries ? evictLeastRecentlyUsed : Effect.void,
-          FiberMap.run(fibers, key, loop(entry))
+          Effect.sync(() => FiberMap.unsafeSet(fibers, key, forkLoop(loop(entry))))
         ], { discard: true }).pipe(Effect.zipRight(awaitToken(entry, waiters)))
       })
 
