@@ -283,11 +283,12 @@ const prepareTools = (
     ))
   }
   const tools = options.tools.map((tool): ModelRequest.Tool => {
-    const description = Tool.getDescription(tool as any)
+    // what Tool.getDescription / Tool.getJsonSchema read, taken from the `Tool.Any` the options carry
+    const description = tool.description ?? Tool.getDescriptionFromSchemaAst(tool.parametersSchema.ast)
     return {
       name: tool.name,
       ...(description === undefined ? {} : { description }),
-      parameters: Tool.getJsonSchema(tool as any) as unknown as ModelRequest.JsonSchemaObject
+      parameters: Tool.getJsonSchemaFromSchemaAst(tool.parametersSchema.ast) as unknown as ModelRequest.JsonSchemaObject
     }
   })
   const choice = options.toolChoice
