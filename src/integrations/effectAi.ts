@@ -288,7 +288,8 @@ const prepareTools = (
     return {
       name: tool.name,
       ...(description === undefined ? {} : { description }),
-      parameters: Tool.getJsonSchemaFromSchemaAst(tool.parametersSchema.ast) as unknown as ModelRequest.JsonSchemaObject
+      // a fresh object literal: JSON Schema 7's interfaces fit the index-signature type without a cast
+      parameters: { ...Tool.getJsonSchemaFromSchemaAst(tool.parametersSchema.ast) }
     }
   })
   const choice = options.toolChoice
