@@ -283,11 +283,13 @@ const prepareTools = (
     ))
   }
   const tools = options.tools.map((tool): ModelRequest.Tool => {
-    const description = Tool.getDescription(tool as any)
+    // what Tool.getDescription / Tool.getJsonSchema read, taken from the `Tool.Any` the options carry
+    const description = tool.description ?? Tool.getDescriptionFromSchemaAst(tool.parametersSchema.ast)
     return {
       name: tool.name,
       ...(description === undefined ? {} : { description }),
-      parameters: Tool.getJsonSchema(tool as any) as unknown as ModelRequest.JsonSchemaObject
+      // a fresh object literal: JSON Schema 7's interfaces fit the index-signature type without a cast
+      parameters: { ...Tool.getJsonSchemaFromSchemaAst(tool.parametersSchema.ast) }
     }
   })
   const choice = options.toolChoice

@@ -35,11 +35,11 @@ export interface ModelClient {
     request: ModelRequest.ModelRequest<A>,
     options?: CallOptions
   ) => Promise<ModelResponse.ModelResponse<A>>
-  readonly stream: (
-    request: ModelRequest.ModelRequest<any>,
+  readonly stream: <A = unknown>(
+    request: ModelRequest.ModelRequest<A>,
     options?: CallOptions
   ) => AsyncIterable<ModelResponse.ModelStreamChunk>
-  readonly countTokens: (request: ModelRequest.ModelRequest<any>, options?: CallOptions) => Promise<number>
+  readonly countTokens: <A = unknown>(request: ModelRequest.ModelRequest<A>, options?: CallOptions) => Promise<number>
   /** Interrupts the calls in flight (they reject with `ClientClosed`), stops the token cache's fibers, closes connections. */
   readonly dispose: () => Promise<void>
 }

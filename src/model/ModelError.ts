@@ -122,6 +122,7 @@ export const urlForErrors = (url: string): string => {
  * the retry policy may try again, and the server's retry-after (from
  * `retryAfterMillis`, on the errors that carry it).
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- TypeScript requires a mixin's base constructor to take `...args: any[]` (TS2545); the arguments are the base class's own
 const Retryable = <Base extends new(...args: Array<any>) => object>(Base: Base, retryable: boolean) =>
   class extends Base {
     /** @since 0.1.0 */

@@ -165,6 +165,7 @@ export interface GenerationConfig {
  * @category Models
  */
 export interface Output<A> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the encoded side is left open (Schema is invariant in it, TypeScript has no existential type): the schema only decodes `unknown` JSON to `A` and derives JSON Schema, so no `any` reaches a caller
   readonly schema: Schema.Schema<A, any, never>
   /** A name for the schema (OpenAI's `json_schema.name`). Defaults to `response`. */
   readonly name?: string

@@ -44,11 +44,13 @@ export declare namespace ModelService {
      * a body that ends before it fails with StreamTruncated. Interrupting the stream
      * closes the connection.
      */
-    readonly stream: (
-      request: ModelRequest.ModelRequest<any>
+    readonly stream: <A = unknown>(
+      request: ModelRequest.ModelRequest<A>
     ) => Stream.Stream<ModelResponse.ModelStreamChunk, ModelError.ModelError>
     /** Prompt tokens (Gemini backends; the others fail with InvalidRequest). */
-    readonly countTokens: (request: ModelRequest.ModelRequest<any>) => Effect.Effect<number, ModelError.ModelError>
+    readonly countTokens: <A = unknown>(
+      request: ModelRequest.ModelRequest<A>
+    ) => Effect.Effect<number, ModelError.ModelError>
   }
 }
 

@@ -94,15 +94,16 @@ const planFor = (
     stream: (request) => fallback.service.stream(next(request)),
     countTokens: (request) => fallback.service.countTokens(next(request))
   })
-  // steps that provide a Context cannot fail; `make` infers their error as unknown
+  // steps provide `Layer.succeed` (which cannot fail: `make` infers its error as never; from a
+  // bare Context it would infer unknown)
   return ExecutionPlan.make(
-    { provide: Context.make(ModelService, primary) },
+    { provide: Layer.succeed(ModelService, primary) },
     {
-      provide: Context.make(ModelService, secondary),
+      provide: Layer.succeed(ModelService, secondary),
       attempts: 1,
       while: (error: ModelError.ModelError) => error.isRetryable
     }
-  ) as ExecutionPlan.ExecutionPlan<any>
+  )
 }
 
 /**

@@ -10,6 +10,7 @@ import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
 import { useEmulator } from "../support/emulator.js"
+import { at, jsonArray, jsonObject } from "../support/json.js"
 
 // `effect-adc chat` as a subprocess: stdin piped, as if on Cloud Run (the emulator's
 // metadata server through GCE_METADATA_HOST), the model servers on loopback.
@@ -34,7 +35,7 @@ let vllmUrl = ""
 const servers: Array<Http.Server> = []
 
 /** A Gemini API stand-in that answers every stream with a thought-signed text part, and records bodies. */
-const signedBodies: Array<Record<string, any>> = []
+const signedBodies: Array<unknown> = []
 let signedUrl = ""
 
 beforeAll(async () => {
@@ -162,7 +163,7 @@ describe("effect-adc chat", () => {
     // keyless: the endpoint verified an access token of the metadata server's account
     expect(gemini.requests.every((r) => r.principal === emulator.serviceAccount.email)).toBe(true)
     expect(gemini.requests.some((r) => r.headers["x-goog-api-key"] !== undefined)).toBe(false)
-    const second = gemini.requests[1]!.body as Record<string, any>
+    const second = jsonObject(gemini.requests[1]!.body)
     expect(second["contents"]).toEqual([
       { role: "user", parts: [{ text: "hello there" }] },
       { role: "model", parts: [{ text: "Echo: hello there" }] },
@@ -180,7 +181,7 @@ describe("effect-adc chat", () => {
     const result = await session.end()
     expect(result.code).toBe(0)
     expect(signedBodies).toHaveLength(2)
-    expect(signedBodies[1]!["contents"]).toEqual([
+    expect(at(signedBodies[1], "contents")).toEqual([
       { role: "user", parts: [{ text: "first" }] },
       {
         role: "model",
@@ -207,9 +208,9 @@ describe("effect-adc chat", () => {
       emulator.serviceAccount.email,
       emulator.serviceAccount.email
     ])
-    const second = ollama.requests.at(-1)!.body as Record<string, any>
+    const second = jsonObject(ollama.requests.at(-1)!.body)
     expect(second["stream"]).not.toBe(false)
-    expect((second["messages"] as Array<{ role: string; content: string }>).map((m) => [m.role, m.content])).toEqual([
+    expect(jsonArray(second["messages"]).map((m) => [at(m, "role"), at(m, "content")])).toEqual([
       ["user", "one two three four five six"],
       ["assistant", "Echo: one two three four five six"],
       ["user", "again"]
@@ -230,7 +231,7 @@ describe("effect-adc chat", () => {
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(/^effect-adc: RateLimited: .*quota/)
     // the failed turn is not in the history
-    expect((gemini.requests.at(-1)!.body as Record<string, any>)["contents"]).toEqual([
+    expect(at(gemini.requests.at(-1)!.body, "contents")).toEqual([
       { role: "user", parts: [{ text: "second" }] }
     ])
   }, 60_000)
@@ -355,8 +356,8 @@ describe("effect-adc chat", () => {
       await session.waitFor("Echo: third\n")
       const result = await session.end()
       expect(result.code, result.stderr).toBe(0)
-      const last = ollama.requests.at(-1)!.body as Record<string, any>
-      expect((last["messages"] as Array<{ role: string; content: string }>).map((m) => [m.role, m.content])).toEqual([
+      const last = jsonObject(ollama.requests.at(-1)!.body)
+      expect(jsonArray(last["messages"]).map((m) => [at(m, "role"), at(m, "content")])).toEqual([
         ["user", "first"],
         ["assistant", "Echo: first"],
         ["user", "second"],

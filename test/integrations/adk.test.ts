@@ -16,6 +16,7 @@ import type * as Emulator from "../../src/testing/Emulator.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
+import { at, jsonArray, jsonObject } from "../support/json.js"
 import { serve } from "./support.js"
 
 const emulator = useEmulator({ env: true })
@@ -59,7 +60,7 @@ const collect = async (generator: AsyncGenerator<LlmResponse, void>) => {
   return out
 }
 
-const body = (i: number) => ollama.requests[i]?.body as any
+const body = (i: number) => jsonObject(ollama.requests[i]?.body)
 
 /** An `add` declaration as ADK's MCPTool / FunctionTool send it: a Gemini Schema with upper-case types. */
 type ToolItem = NonNullable<NonNullable<LlmRequest["config"]>["tools"]>[number]
@@ -84,11 +85,11 @@ describe("Adk.AdcLlm: ADK's BaseLlm on Gemma (Ollama on Cloud Run)", () => {
     expect(response?.content).toEqual({ role: "model", parts: [{ text: "Echo: hello adk" }] })
     expect(String(response?.finishReason)).toBe("STOP")
     expect(response?.usageMetadata).toEqual({ promptTokenCount: 5, candidatesTokenCount: 3, totalTokenCount: 8 })
-    expect(body(0).messages).toEqual([{ role: "system", content: "You are terse." }, {
+    expect(body(0)["messages"]).toEqual([{ role: "system", content: "You are terse." }, {
       role: "user",
       content: "hello adk"
     }])
-    expect(body(0).options).toEqual({ temperature: 0.2, num_predict: 64 })
+    expect(body(0)["options"]).toEqual({ temperature: 0.2, num_predict: 64 })
     // signed with an ID token the front door accepted
     expect(emulator.controls.log.findLast((l) => l.endpoint === "cloudrun:gemma")?.principal).toBe(
       emulator.serviceAccount.email
@@ -105,7 +106,7 @@ describe("Adk.AdcLlm: ADK's BaseLlm on Gemma (Ollama on Cloud Run)", () => {
     expect(last?.content?.parts).toEqual([{ text: "Echo: tell me about robins in the garden" }])
     expect(last?.usageMetadata?.candidatesTokenCount).toBe(8)
     expect(String(last?.finishReason)).toBe("STOP")
-    expect(body(0).stream).toBe(true)
+    expect(body(0)["stream"]).toBe(true)
   })
 
   it("function declarations (Gemini Schema → JSON Schema) and a function call back, for ADK to give an id", async () => {
@@ -113,7 +114,7 @@ describe("Adk.AdcLlm: ADK's BaseLlm on Gemma (Ollama on Cloud Run)", () => {
       llm.generateContentAsync(request("add a=2 b=3", { tools: [{ functionDeclarations: [addDeclaration] }] }))
     )
     expect(response?.content?.parts).toEqual([{ functionCall: { name: "add", args: { a: 2, b: 3 } } }])
-    expect(body(0).tools[0].function).toEqual({
+    expect(at(body(0), "tools", 0, "function")).toEqual({
       name: "add",
       description: "Adds two numbers",
       parameters: { type: "object", properties: { a: { type: "number" }, b: { type: "number" } }, required: ["a", "b"] }
@@ -130,7 +131,7 @@ describe("Adk.AdcLlm: ADK's BaseLlm on Gemma (Ollama on Cloud Run)", () => {
       ]
     }))
     expect(response?.content?.parts).toEqual([{ text: `add returned {"result":5}` }])
-    expect(body(0).messages.map((m: any) => m.role)).toEqual(["user", "assistant", "tool"])
+    expect(jsonArray(body(0)["messages"]).map((m) => at(m, "role"))).toEqual(["user", "assistant", "tool"])
   })
 
   it("a backend error rejects with the ModelError, without a token in it", async () => {
@@ -189,11 +190,19 @@ describe("an LlmAgent with AdcLlm and an MCPToolset on Cloud Run, run by InMemor
       const answer = textOf(complete.at(-1)?.content?.parts)
       expect(answer).toMatch(/^add returned .*"text":"5"/)
       // The model saw the tool declared from the MCP server's schema, and the result as a tool message.
-      expect(body(0).tools.map((t: any) => t.function.name).sort()).toEqual(["add", "whoami"])
-      expect(body(0).tools.find((t: any) => t.function.name === "add").function.parameters.properties.a).toMatchObject({
+      expect(jsonArray(body(0)["tools"]).map((t) => at(t, "function", "name")).sort()).toEqual(["add", "whoami"])
+      expect(
+        at(
+          jsonArray(body(0)["tools"]).find((t) => at(t, "function", "name") === "add"),
+          "function",
+          "parameters",
+          "properties",
+          "a"
+        )
+      ).toMatchObject({
         type: "number"
       })
-      expect(body(1).messages.at(-1).role).toBe("tool")
+      expect(at(body(1), "messages", -1, "role")).toBe("tool")
       // Both Cloud Run services let in our service account: one ID token per audience from one cache.
       const principals = emulator.controls.log.filter((l) =>
         l.endpoint === "cloudrun:gemma" || l.endpoint === "cloudrun:mcp"
@@ -226,7 +235,7 @@ describe("an LlmAgent with AdcLlm and an MCPToolset on Cloud Run, run by InMemor
     emulator.controls.setClockOffset(2 * 3600 * 1000)
     const second = await run("thanks")
     expect(textOf(second.at(-1)?.content?.parts)).toBe("Echo: thanks")
-    const roles = body(ollama.requests.length - 1).messages.map((m: any) => m.role)
+    const roles = jsonArray(body(ollama.requests.length - 1)["messages"]).map((m) => at(m, "role"))
     expect(roles).toEqual(["system", "user", "assistant", "tool", "assistant", "user"])
     expect(emulator.controls.count("metadata.identity")).toBe(4)
     const rejected = emulator.controls.log.filter((l) => l.detail?.startsWith("rejected 401") === true).map((l) =>
@@ -261,8 +270,10 @@ describe("Adk.AdcLlm on Gemini on Vertex AI (access token checked with tokeninfo
         thoughtSignature: "ZW11bGF0b3Itc2lnbmF0dXJl"
       })
       expect(gemini.requests[0]?.principal).toBe(emulator.serviceAccount.email)
-      const sent = gemini.requests[0]?.body as any
-      expect(sent.tools[0].functionDeclarations[0].parametersJsonSchema.properties.a).toEqual({ type: "number" })
+      const sent = gemini.requests[0]?.body
+      expect(at(sent, "tools", 0, "functionDeclarations", 0, "parametersJsonSchema", "properties", "a")).toEqual({
+        type: "number"
+      })
       const [answer] = await collect(model.generateContentAsync({
         ...request("add a=2 b=3", config),
         contents: [
@@ -272,12 +283,12 @@ describe("Adk.AdcLlm on Gemini on Vertex AI (access token checked with tokeninfo
         ]
       }))
       expect(answer?.content?.parts).toEqual([{ text: `add returned {"result":5}` }])
-      const replayed = gemini.requests[1]?.body as any
-      expect(replayed.contents[1].parts[0]).toEqual({
+      const replayed = gemini.requests[1]?.body
+      expect(at(replayed, "contents", 1, "parts", 0)).toEqual({
         functionCall: { id: "adk-7", name: "add", args: { a: 2, b: 3 } },
         thoughtSignature: "ZW11bGF0b3Itc2lnbmF0dXJl"
       })
-      expect(replayed.contents[2].parts[0].functionResponse).toEqual({
+      expect(at(replayed, "contents", 2, "parts", 0, "functionResponse")).toEqual({
         id: "adk-7",
         name: "add",
         response: { result: 5 }

@@ -27,6 +27,7 @@ import type * as Emulator from "../../src/testing/Emulator.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
+import { at, jsonArray } from "../support/json.js"
 import { serve } from "./support.js"
 
 const emulator = useEmulator({ env: true })
@@ -52,7 +53,7 @@ interface Backend {
     AuthService.AuthService | import("@effect/platform/HttpClient").HttpClient
   >
   /** The JSON bodies the backend received, in order. */
-  readonly bodies: () => ReadonlyArray<any>
+  readonly bodies: () => ReadonlyArray<unknown>
   /** Who the request acted as (the principal the access token or the front door's ID token named). */
   readonly principal: () => string | undefined
 }
@@ -137,10 +138,15 @@ for (const backend of backends) {
           expect(backend.principal()).toBe(emulator.serviceAccount.email)
           const body = backend.bodies()[0]
           if (backend.name.startsWith("Gemini")) {
-            expect(body.systemInstruction).toEqual({ parts: [{ text: "You are terse." }] })
-            expect(body.contents.map((c: any) => c.role)).toEqual(["user", "model", "user"])
+            expect(at(body, "systemInstruction")).toEqual({ parts: [{ text: "You are terse." }] })
+            expect(jsonArray(at(body, "contents")).map((c) => at(c, "role"))).toEqual(["user", "model", "user"])
           } else {
-            expect(body.messages.map((m: any) => m.role)).toEqual(["system", "user", "assistant", "user"])
+            expect(jsonArray(at(body, "messages")).map((m) => at(m, "role"))).toEqual([
+              "system",
+              "user",
+              "assistant",
+              "user"
+            ])
           }
         })
       ))
@@ -176,9 +182,11 @@ for (const backend of backends) {
           })
           expect(response.value).toEqual({ name: "Ada", age: 36 })
           const body = backend.bodies()[0]
-          const schema = backend.name.startsWith("Gemini") ? body.generationConfig.responseJsonSchema : body.format
-          expect(schema.required).toEqual(["name", "age"])
-          expect(schema.properties.age).toEqual({ type: "number" })
+          const schema = backend.name.startsWith("Gemini")
+            ? at(body, "generationConfig", "responseJsonSchema")
+            : at(body, "format")
+          expect(at(schema, "required")).toEqual(["name", "age"])
+          expect(at(schema, "properties", "age")).toEqual({ type: "number" })
         })
       ))
 
@@ -196,14 +204,14 @@ for (const backend of backends) {
             expect(yield* Ref.get(calls)).toEqual(["Tokyo"])
             const sentTools = backend.bodies()[0]
             if (backend.name.startsWith("Gemini")) {
-              expect(sentTools.tools[0].functionDeclarations[0]).toMatchObject({
+              expect(at(sentTools, "tools", 0, "functionDeclarations", 0)).toMatchObject({
                 name: "get_weather",
                 description: "The current weather in a city",
                 parametersJsonSchema: { type: "object", required: ["city"] }
               })
-              expect(sentTools.toolConfig).toEqual({ functionCallingConfig: { mode: "AUTO" } })
+              expect(at(sentTools, "toolConfig")).toEqual({ functionCallingConfig: { mode: "AUTO" } })
             } else {
-              expect(sentTools.tools[0].function.name).toBe("get_weather")
+              expect(at(sentTools, "tools", 0, "function", "name")).toBe("get_weather")
             }
             const second = yield* LanguageModel.generateText({
               prompt: Prompt.merge(prompt, Prompt.fromResponseParts(first.content)),
@@ -213,20 +221,24 @@ for (const backend of backends) {
             expect(second.toolCalls).toEqual([])
             const replayed = backend.bodies()[1]
             if (backend.name.startsWith("Gemini")) {
-              const [call, result] = replayed.contents.slice(1)
-              expect(call.role).toBe("model")
+              const [call, result] = jsonArray(at(replayed, "contents")).slice(1)
+              expect(at(call, "role")).toBe("model")
               // the thought signature goes back with its call, though Prompt.fromResponseParts dropped it
-              expect(call.parts[0]).toMatchObject({
+              expect(at(call, "parts", 0)).toMatchObject({
                 functionCall: { name: "get_weather", args: { city: "Tokyo" } },
                 thoughtSignature: "ZW11bGF0b3Itc2lnbmF0dXJl"
               })
-              expect(result.parts[0].functionResponse).toMatchObject({
-                id: call.parts[0].functionCall.id,
+              expect(at(result, "parts", 0, "functionResponse")).toMatchObject({
+                id: at(call, "parts", 0, "functionCall", "id"),
                 name: "get_weather",
                 response: { city: "Tokyo", celsius: 21 }
               })
             } else {
-              expect(replayed.messages.map((m: any) => m.role)).toEqual(["user", "assistant", "tool"])
+              expect(jsonArray(at(replayed, "messages")).map((m) => at(m, "role"))).toEqual([
+                "user",
+                "assistant",
+                "tool"
+              ])
             }
           }).pipe(Effect.provide(weatherHandlers(calls)))
         )
@@ -252,11 +264,11 @@ for (const backend of backends) {
                 toolChoice: { tool: "get_weather" }
               })
               expect(forced.toolCalls.map((c) => c.params)).toEqual([{ city: "Oslo" }])
-              expect(backend.bodies()[1].toolConfig).toEqual({
+              expect(at(backend.bodies()[1], "toolConfig")).toEqual({
                 functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["get_weather"] }
               })
             } else {
-              expect(backend.bodies()[0].tools).toBeUndefined()
+              expect(at(backend.bodies()[0], "tools")).toBeUndefined()
             }
           }).pipe(Effect.provide(weatherHandlers(calls)))
         )
@@ -335,12 +347,16 @@ for (const backend of backends) {
         expect(response.text).toBe("Echo: describe the image [image/png 8 bytes]")
         const body = backend.bodies()[0]
         if (backend.name.startsWith("Gemini")) {
-          expect(body.contents[0].parts).toEqual([
+          expect(at(body, "contents", 0, "parts")).toEqual([
             { inlineData: { mimeType: "image/png", data: "iVBORw0KGgo=" } },
             { text: "describe the image" }
           ])
         } else {
-          expect(body.messages[0]).toEqual({ role: "user", content: "describe the image", images: ["iVBORw0KGgo="] })
+          expect(at(body, "messages", 0)).toEqual({
+            role: "user",
+            content: "describe the image",
+            images: ["iVBORw0KGgo="]
+          })
         }
       }))
 

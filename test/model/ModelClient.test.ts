@@ -15,7 +15,7 @@ import type * as Emulator from "../../src/testing/Emulator.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { emulatorBase, serveGemini } from "./support.js"
+import { type BackendLayer, emulatorBase, serveGemini } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 const ollama = OllamaEmulator.make()
@@ -81,7 +81,7 @@ describe("keyless", () => {
       Object.assign(process.env, keys)
       const logs: Array<string> = []
       const logger = Logger.make(({ message }) => logs.push(String(message)))
-      const run = (backend: Layer.Layer<ModelService, any, any>) =>
+      const run = (backend: BackendLayer) =>
         Effect.gen(function*() {
           const model = yield* ModelService
           const request = { model: "gemini-2.5-flash", contents: [ModelRequest.user("x y z")] }

@@ -23,7 +23,8 @@ import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { awaitRetrySleep, emulatorBase, serveGemini, tick } from "./support.js"
+import { at } from "../support/json.js"
+import { awaitRetrySleep, type BackendLayer, emulatorBase, serveGemini, tick } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 const ollama = OllamaEmulator.make()
@@ -49,7 +50,7 @@ beforeAll(async () => {
 const base = () => emulatorBase(emulator)
 
 const provide = <A, E>(
-  backend: Layer.Layer<ModelService, any, any>,
+  backend: BackendLayer,
   effect: Effect.Effect<A, E, ModelService>
 ) => {
   ollama.reset()
@@ -70,7 +71,7 @@ const Person = Schema.Struct({ name: Schema.String, age: Schema.Number })
 const Weather = Schema.Struct({ city: Schema.String })
 const weatherTool: ModelRequest.Tool = { name: "get_weather", description: "weather", parameters: Weather }
 
-const collect = (request: ModelRequest.ModelRequest<any>) =>
+const collect = <A>(request: ModelRequest.ModelRequest<A>) =>
   Effect.flatMap(ModelService, (model) => Stream.runCollect(model.stream(request))).pipe(Effect.map(Chunk.toArray))
 
 describe("Ollama behind the Cloud Run front door", () => {
@@ -113,8 +114,8 @@ describe("Ollama behind the Cloud Run front door", () => {
         })
         expect(called.toolCalls).toEqual([{ id: "call_0", name: "get_weather", args: { city: "Tokyo" } }])
         expect(called.finishReason).toBe("tool-calls")
-        const sent = ollama.requests[0]?.body as any
-        expect(sent.tools[0].function.parameters.properties.city).toEqual({ type: "string" })
+        const sent = ollama.requests[0]?.body
+        expect(at(sent, "tools", 0, "function", "parameters", "properties", "city")).toEqual({ type: "string" })
         const structured = yield* model.generate({
           model: "gemma3:4b",
           contents: [ModelRequest.user("who name=Ada age=36")],
@@ -201,7 +202,7 @@ describe("vLLM (OpenAI-compatible) behind the Cloud Run front door", () => {
           output: { schema: Person, name: "person" }
         })
         expect(structured.value).toEqual({ name: "Grace", age: 85 })
-        expect((vllm.requests.at(-1)?.body as any).response_format.json_schema.name).toBe("person")
+        expect(at(vllm.requests.at(-1)?.body, "response_format", "json_schema", "name")).toBe("person")
       })
     ))
 
@@ -439,8 +440,9 @@ describe("inline data (image bytes) end to end", () => {
       apiLayer(),
       Effect.map(generate("gemini-2.5-flash"), (response) => {
         expect(response.text).toBe(`Echo: what is this? ${seen}`)
-        const parts = (gemini.requests[0]?.body as any).contents[0].parts
-        expect(parts[1]).toEqual({ inlineData: { mimeType: "image/png", data: png } })
+        expect(at(gemini.requests[0]?.body, "contents", 0, "parts", 1)).toEqual({
+          inlineData: { mimeType: "image/png", data: png }
+        })
       })
     ))
 
@@ -455,7 +457,7 @@ describe("inline data (image bytes) end to end", () => {
       ollamaLayer(),
       Effect.map(generate("gemma3:4b"), (response) => {
         expect(response.text).toBe(`Echo: what is this? ${seen}`)
-        expect((ollama.requests[0]?.body as any).messages.at(-1).images).toEqual([png])
+        expect(at(ollama.requests[0]?.body, "messages", -1, "images")).toEqual([png])
       })
     ))
 
@@ -464,7 +466,7 @@ describe("inline data (image bytes) end to end", () => {
       vllmLayer(),
       Effect.map(generate("google/gemma-3-4b-it"), (response) => {
         expect(response.text).toBe(`Echo: what is this? ${seen}`)
-        const content = (vllm.requests[0]?.body as any).messages.at(-1).content
+        const content = at(vllm.requests[0]?.body, "messages", -1, "content")
         expect(content).toContainEqual({ type: "image_url", image_url: { url: `data:image/png;base64,${png}` } })
       })
     ))

@@ -1,10 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type { ModelService } from "../../src/model/ModelService.js"
 
 // Every model example runs in demo mode against the emulators: no account, loopback only.
 interface Example {
-  readonly program: Effect.Effect<Array<string>, unknown, any>
-  readonly layer: import("effect/Layer").Layer<any, unknown, import("effect/Scope").Scope>
+  readonly program: Effect.Effect<Array<string>, unknown, ModelService>
+  readonly layer: Layer.Layer<ModelService, unknown, Scope.Scope>
 }
 
 const examples: Record<string, () => Promise<Example>> = {
@@ -18,7 +21,7 @@ const run = async (name: string, env: Record<string, string> = {}) => {
   Object.assign(process.env, env)
   const example = await examples[name]!()
   return Effect.runPromise(
-    Effect.scoped(Effect.provide(example.program, example.layer)) as Effect.Effect<Array<string>, unknown>
+    Effect.scoped(Effect.provide(example.program, example.layer))
   )
 }
 

@@ -109,14 +109,23 @@ const ok = (check: (r: ModelResponse.ModelResponse, chunks: number) => void) => 
   check(o.response, o.chunks)
 }
 
-const fails =
-  (tag: ModelError.ModelError["_tag"], check: (e: any, chunks: number) => void = () => {}) => (o: Outcome) => {
-    if (o._tag === "Right") throw new Error(`expected ${tag}, got a response`)
-    expect(o.error._tag).toBe(tag)
-    expect(ModelError.isModelError(o.error)).toBe(true)
-    expect(o.error.message).not.toMatch(/ya29\.|eyJ[A-Za-z0-9_-]{10,}\./)
-    check(o.error, o.chunks)
-  }
+type Tagged<T extends ModelError.ModelError["_tag"]> = Extract<ModelError.ModelError, { readonly _tag: T }>
+
+const hasTag = <T extends ModelError.ModelError["_tag"]>(error: ModelError.ModelError, tag: T): error is Tagged<T> =>
+  error._tag === tag
+
+const fails = <T extends ModelError.ModelError["_tag"]>(
+  tag: T,
+  check: (e: Tagged<T>, chunks: number) => void = () => {}
+) =>
+(o: Outcome) => {
+  if (o._tag === "Right") throw new Error(`expected ${tag}, got a response`)
+  expect(o.error._tag).toBe(tag)
+  expect(ModelError.isModelError(o.error)).toBe(true)
+  expect(o.error.message).not.toMatch(/ya29\.|eyJ[A-Za-z0-9_-]{10,}\./)
+  if (!hasTag(o.error, tag)) throw new Error(`expected ${tag}, got ${o.error._tag}`)
+  check(o.error, o.chunks)
+}
 
 const expectations: Record<string, (o: Outcome) => void> = {
   // ---------------------------------------------------------------- gemini

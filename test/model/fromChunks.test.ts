@@ -67,7 +67,7 @@ const events = (parts: ReadonlyArray<WirePart>, finishReason: string, cuts: Read
     }
   })
   const usageMetadata = { promptTokenCount: 3, candidatesTokenCount: 5, totalTokenCount: 8 }
-  const bodies = pieces.map((part) => ({
+  const bodies: Array<Record<string, unknown>> = pieces.map((part) => ({
     candidates: [{ content: { role: "model", parts: [part] } }],
     modelVersion: "m"
   }))
@@ -77,11 +77,11 @@ const events = (parts: ReadonlyArray<WirePart>, finishReason: string, cuts: Read
       finishReason,
       finishMessage: "done",
       safetyRatings: [{ category: "HARM_CATEGORY_HARASSMENT", probability: "LOW" }]
-    }] as any,
+    }],
     usageMetadata,
     modelVersion: "m",
     responseId: "r1"
-  } as any)
+  })
   return bodies.map((body) => `data: ${JSON.stringify(body)}\n\n`).join("")
 }
 

@@ -19,7 +19,7 @@ import type * as Emulator from "../../src/testing/Emulator.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { emulatorBase, serveGemini } from "./support.js"
+import { type BackendLayer, emulatorBase, serveGemini } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 
@@ -59,7 +59,7 @@ beforeAll(async () => {
   return served.close
 })
 
-const provide = <A, E>(backend: Layer.Layer<ModelService, any, any>, effect: Effect.Effect<A, E, ModelService>) =>
+const provide = <A, E>(backend: BackendLayer, effect: Effect.Effect<A, E, ModelService>) =>
   effect.pipe(
     Effect.provide(backend.pipe(Layer.provide(emulatorBase(emulator))))
   )

@@ -1,5 +1,6 @@
 /** Helpers the model tests share (time with the TestClock while real loopback I/O runs). */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -9,6 +10,7 @@ import { existsSync } from "node:fs"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as AuthService from "../../src/auth/AuthService.js"
+import type { ModelService } from "../../src/model/ModelService.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 
@@ -53,6 +55,9 @@ export const awaitRetrySleep = (
     }
     return yield* Effect.dieMessage(`no retry sleep was scheduled after ${count} attempt(s)`)
   })
+
+/** A backend layer under test: a ModelService needing what `emulatorBase` provides. */
+export type BackendLayer = Layer.Layer<ModelService, unknown, AuthService.AuthService | HttpClient.HttpClient>
 
 /**
  * A fresh AuthService over the identity emulator (the token cache is stateful: one per

@@ -7,6 +7,7 @@ import * as ModelRequest from "../../src/model/ModelRequest.js"
 import type * as ModelResponse from "../../src/model/ModelResponse.js"
 import * as Ollama from "../../src/model/ollama/internal/protocol.js"
 import * as OpenAI from "../../src/model/openai/internal/protocol.js"
+import { at, jsonArray } from "../support/json.js"
 
 const Weather = Schema.Struct({ city: Schema.String })
 const Answer = Schema.Struct({ age: Schema.Number, available: Schema.Boolean })
@@ -38,47 +39,49 @@ const request: ModelRequest.ModelRequest<typeof Answer.Type> = {
 
 describe("request encoding", () => {
   it("Gemini: contents, thought signature echoed, tools as JSON Schema, responseJsonSchema", () => {
-    const body = Gemini.encodeRequest(request) as any
-    expect(body.systemInstruction).toEqual({ parts: [{ text: "be brief" }] })
-    expect(body.contents[1].parts[0]).toEqual({
+    const body = Gemini.encodeRequest(request)
+    expect(body["systemInstruction"]).toEqual({ parts: [{ text: "be brief" }] })
+    expect(at(body, "contents", 1, "parts", 0)).toEqual({
       functionCall: { id: "call_0", name: "get_weather", args: { city: "Tokyo" } },
       thoughtSignature: "sig"
     })
-    expect(body.contents[2].parts[0].functionResponse).toEqual({
+    expect(at(body, "contents", 2, "parts", 0, "functionResponse")).toEqual({
       id: "call_0",
       name: "get_weather",
       response: { temp: 21 }
     })
-    expect(body.tools[0].functionDeclarations[0].parametersJsonSchema).toMatchObject({
+    expect(at(body, "tools", 0, "functionDeclarations", 0, "parametersJsonSchema")).toMatchObject({
       type: "object",
       required: ["city"],
       properties: { city: { type: "string" } }
     })
-    expect(body.toolConfig).toEqual({ functionCallingConfig: { mode: "ANY" } })
-    expect(body.generationConfig).toMatchObject({
+    expect(body["toolConfig"]).toEqual({ functionCallingConfig: { mode: "ANY" } })
+    expect(body["generationConfig"]).toMatchObject({
       temperature: 0.2,
       maxOutputTokens: 64,
       stopSequences: ["END"],
       seed: 7,
       responseMimeType: "application/json"
     })
-    expect(body.generationConfig.responseJsonSchema.$schema).toBeUndefined()
-    expect(body.generationConfig.responseJsonSchema.required).toEqual(["age", "available"])
+    expect(at(body, "generationConfig", "responseJsonSchema", "$schema")).toBeUndefined()
+    expect(at(body, "generationConfig", "responseJsonSchema", "required")).toEqual(["age", "available"])
   })
 
   it("Ollama: system message, tool message, format, options", () => {
-    const body = Ollama.encodeRequest(request, true) as any
-    expect(body.messages.map((m: any) => m.role)).toEqual(["system", "user", "assistant", "tool"])
-    expect(body.messages[2].tool_calls).toEqual([{ function: { name: "get_weather", arguments: { city: "Tokyo" } } }])
-    expect(body.messages[3]).toEqual({ role: "tool", tool_name: "get_weather", content: "{\"temp\":21}" })
-    expect(body.format.required).toEqual(["age", "available"])
-    expect(body.options).toEqual({ temperature: 0.2, num_predict: 64, stop: ["END"], seed: 7 })
-    expect(body.stream).toBe(true)
+    const body = Ollama.encodeRequest(request, true)
+    expect(jsonArray(body["messages"]).map((m) => at(m, "role"))).toEqual(["system", "user", "assistant", "tool"])
+    expect(at(body, "messages", 2, "tool_calls")).toEqual([{
+      function: { name: "get_weather", arguments: { city: "Tokyo" } }
+    }])
+    expect(at(body, "messages", 3)).toEqual({ role: "tool", tool_name: "get_weather", content: "{\"temp\":21}" })
+    expect(at(body, "format", "required")).toEqual(["age", "available"])
+    expect(body["options"]).toEqual({ temperature: 0.2, num_predict: 64, stop: ["END"], seed: 7 })
+    expect(body["stream"]).toBe(true)
   })
 
   it("OpenAI-compatible: tool_calls with string arguments, tool_call_id, response_format json_schema", () => {
-    const body = OpenAI.encodeRequest(request, true) as any
-    expect(body.messages[2]).toEqual({
+    const body = OpenAI.encodeRequest(request, true)
+    expect(at(body, "messages", 2)).toEqual({
       role: "assistant",
       content: null,
       tool_calls: [{
@@ -87,21 +90,21 @@ describe("request encoding", () => {
         function: { name: "get_weather", arguments: "{\"city\":\"Tokyo\"}" }
       }]
     })
-    expect(body.messages[3]).toEqual({ role: "tool", tool_call_id: "call_0", content: "{\"temp\":21}" })
-    expect(body.tool_choice).toBe("required")
-    expect(body.response_format.type).toBe("json_schema")
-    expect(body.response_format.json_schema.name).toBe("response")
-    expect(body.stream_options).toEqual({ include_usage: true })
-    expect(body.max_tokens).toBe(64)
+    expect(at(body, "messages", 3)).toEqual({ role: "tool", tool_call_id: "call_0", content: "{\"temp\":21}" })
+    expect(body["tool_choice"]).toBe("required")
+    expect(at(body, "response_format", "type")).toBe("json_schema")
+    expect(at(body, "response_format", "json_schema", "name")).toBe("response")
+    expect(body["stream_options"]).toEqual({ include_usage: true })
+    expect(body["max_tokens"]).toBe(64)
   })
 
   it("a named tool choice", () => {
     const named = { ...request, toolChoice: { tool: "get_weather" } } as const
-    expect((Gemini.encodeRequest(named) as any).toolConfig.functionCallingConfig).toEqual({
+    expect(at(Gemini.encodeRequest(named), "toolConfig", "functionCallingConfig")).toEqual({
       mode: "ANY",
       allowedFunctionNames: ["get_weather"]
     })
-    expect((OpenAI.encodeRequest(named, false) as any).tool_choice).toEqual({
+    expect(OpenAI.encodeRequest(named, false)["tool_choice"]).toEqual({
       type: "function",
       function: { name: "get_weather" }
     })

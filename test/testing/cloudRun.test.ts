@@ -7,7 +7,7 @@ import type * as Http from "node:http"
 import { beforeAll, describe, expect, it } from "vitest"
 import { Emulator } from "../../src/testing/index.js"
 import { useEmulator } from "../support/emulator.js"
-import { type ErrorFixture, fixtureJson, fixtureText } from "./fixtures.js"
+import { ErrorFixture, fixtureJson, fixtureText } from "./fixtures.js"
 
 const emulator = useEmulator({ env: true })
 let service: Emulator.CloudRunService
@@ -95,7 +95,7 @@ describe("accepted tokens", () => {
 
 describe("rejections", () => {
   it("no token: 401 with the fixture's HTML (path substituted) and no WWW-Authenticate", async () => {
-    const fixture = fixtureJson<ErrorFixture>("cloudrun/error-401-unauthorized-html.json")
+    const fixture = fixtureJson("cloudrun/error-401-unauthorized-html.json", ErrorFixture)
     const res = await call({}, "/endpoint/xxxxx")
     expect(res.status).toBe(fixture.status)
     expect(res.headers.get("content-type")).toMatch(/^text\/html/)

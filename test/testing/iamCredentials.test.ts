@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest"
 import { useEmulator } from "../support/emulator.js"
-import { decodeSegment, type ErrorFixture, fixtureJson } from "./fixtures.js"
+import { decodeSegment, ErrorFixture, fixtureJson } from "./fixtures.js"
 
 const emulator = useEmulator()
 const iam = (email: string, method: "generateAccessToken" | "generateIdToken") =>
@@ -61,7 +61,7 @@ describe("generateAccessToken", () => {
   })
 
   it("a caller without the token-creator role: the fixture's 403 byte for byte", async () => {
-    const fixture = fixtureJson<ErrorFixture>("oauth/iam-generate-access-token-error-403.json")
+    const fixture = fixtureJson("oauth/iam-generate-access-token-error-403.json", ErrorFixture)
     // the SA may impersonate the target, but not itself
     const res = await call(iam(emulator.serviceAccount.email, "generateAccessToken"), await metadataToken(), {
       scope: ["https://www.googleapis.com/auth/cloud-platform"]
@@ -113,7 +113,7 @@ describe("generateIdToken", () => {
   })
 
   it("403 names iam.serviceAccounts.getOpenIdToken", async () => {
-    const fixture = fixtureJson<ErrorFixture>("oauth/iam-generate-access-token-error-403.json")
+    const fixture = fixtureJson("oauth/iam-generate-access-token-error-403.json", ErrorFixture)
     const res = await call(iam(emulator.serviceAccount.email, "generateIdToken"), await metadataToken(), {
       audience: "a"
     })

@@ -3,7 +3,7 @@
  */
 import { beforeEach, describe, expect, it } from "vitest"
 import { useEmulator } from "../support/emulator.js"
-import { decodeSegment, type ErrorFixture, fixtureJson, fixtureText } from "./fixtures.js"
+import { decodeSegment, ErrorFixture, fixtureJson, fixtureText } from "./fixtures.js"
 
 const emulator = useEmulator()
 const flavor = { "Metadata-Flavor": "Google" }
@@ -19,7 +19,7 @@ beforeEach(() => {
 
 describe("fixtures/metadata", () => {
   it("403 without Metadata-Flavor: the GKE fixture's status, headers and bytes", async () => {
-    const fixture = fixtureJson<ErrorFixture>("metadata/error-403-missing-metadata-flavor-gke.json")
+    const fixture = fixtureJson("metadata/error-403-missing-metadata-flavor-gke.json", ErrorFixture)
     const res = await get("/", {})
     expect(res.status).toBe(fixture.status)
     expect(res.headers.get("content-type")).toBe(fixture.headers["Content-Type"])
@@ -33,7 +33,7 @@ describe("fixtures/metadata", () => {
   })
 
   it("root with Metadata-Flavor: the fixture's body, content type and flavor header", async () => {
-    const fixture = fixtureJson<ErrorFixture>("metadata/root-200-metadata-flavor-header-gke.json")
+    const fixture = fixtureJson("metadata/root-200-metadata-flavor-header-gke.json", ErrorFixture)
     const res = await get("/")
     expect(res.status).toBe(fixture.status)
     expect(res.headers.get("content-type")).toBe(fixture.headers["Content-Type"])

@@ -7,7 +7,7 @@ import * as Fs from "node:fs/promises"
 import { beforeAll, describe, expect, it } from "vitest"
 import { Emulator } from "../../src/testing/index.js"
 import { useEmulator } from "../support/emulator.js"
-import { decodeSegment, type ErrorFixture, fixtureJson, fixtureText } from "./fixtures.js"
+import { decodeSegment, ErrorFixture, fixtureJson, fixtureText } from "./fixtures.js"
 
 const emulator = useEmulator()
 let key: { client_email: string; private_key: string; private_key_id: string }
@@ -80,7 +80,7 @@ describe("JWT-bearer grant (service-account key)", () => {
   })
 
   it("a signature from another key: the fixture's bytes", async () => {
-    const fixture = fixtureJson<ErrorFixture>("oauth/error-invalid-grant-invalid-jwt-signature.json")
+    const fixture = fixtureJson("oauth/error-invalid-grant-invalid-jwt-signature.json", ErrorFixture)
     const other = Crypto.generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
       type: "pkcs8",
       format: "pem"
@@ -100,7 +100,7 @@ describe("JWT-bearer grant (service-account key)", () => {
   })
 
   it("iat/exp outside the one-hour window: the timeframe error", async () => {
-    const fixture = fixtureJson<ErrorFixture>("oauth/error-invalid-grant-jwt-timeframe-legacy.json")
+    const fixture = fixtureJson("oauth/error-invalid-grant-jwt-timeframe-legacy.json", ErrorFixture)
     const expected = JSON.parse(fixture.body as string) as { error: string; error_description: string }
     const now = Math.floor(Date.now() / 1000)
     for (const options of [{ iat: now - 7200 }, { iat: now + 3600 }, { iat: now, exp: now + 7200 }]) {
@@ -179,7 +179,7 @@ describe("refresh-token grant (authorized_user)", () => {
   })
 
   it("unknown or revoked refresh token: the fixture's body", async () => {
-    const fixture = fixtureJson<ErrorFixture>("oauth/error-invalid-grant-expired-or-revoked.json")
+    const fixture = fixtureJson("oauth/error-invalid-grant-expired-or-revoked.json", ErrorFixture)
     const res = await refresh({ refresh_token: "1//0bogus" })
     expect(res.status).toBe(400)
     expect(await res.json()).toEqual(fixture.body)
@@ -205,7 +205,7 @@ describe("refresh-token grant (authorized_user)", () => {
 
 describe("client and request errors", () => {
   it("unknown client: 401 and the fixture's text; wrong secret: Unauthorized", async () => {
-    const fixture = fixtureJson<ErrorFixture>("oauth/error-invalid-client-not-found-401.json")
+    const fixture = fixtureJson("oauth/error-invalid-client-not-found-401.json", ErrorFixture)
     const res = await refresh({ client_id: "1-abc.apps.googleusercontent.com" })
     expect(res.status).toBe(fixture.status)
     // the fixture's source collapsed the newlines of the body
@@ -251,7 +251,7 @@ describe("client and request errors", () => {
 
   it("the legacy accounts.google.com token URL answers in the legacy format (both legacy fixtures)", async () => {
     const LEGACY = "https://accounts.google.com/o/oauth2/token"
-    const client = fixtureJson<ErrorFixture>("oauth/error-invalid-client-legacy-401.json")
+    const client = fixtureJson("oauth/error-invalid-client-legacy-401.json", ErrorFixture)
     const res = await post({
       grant_type: "refresh_token",
       client_id: "1-abc.apps.googleusercontent.com",
@@ -259,7 +259,7 @@ describe("client and request errors", () => {
     }, LEGACY)
     expect(res.status).toBe(client.status)
     expect(await res.text()).toBe(client.body)
-    const timeframe = fixtureJson<ErrorFixture>("oauth/error-invalid-grant-jwt-timeframe-legacy.json")
+    const timeframe = fixtureJson("oauth/error-invalid-grant-jwt-timeframe-legacy.json", ErrorFixture)
     const old = await post({
       grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer",
       assertion: await assertion({}, { iat: Math.floor(Date.now() / 1000) - 7200 })

@@ -115,7 +115,7 @@ export const truncated = (context: ModelError.Context, marker: string) =>
   new ModelError.StreamTruncated({ ...context, detail: `the body ended without ${marker}` })
 
 /** A request's per-call settings for a wire client. @internal */
-export const callOptions = (request: ModelRequest.ModelRequest<any>) => ({
+export const callOptions = <A>(request: ModelRequest.ModelRequest<A>) => ({
   model: request.model,
   headers: request.headers,
   timeout: request.timeout,

@@ -20,6 +20,9 @@ import {
   exampleOf,
   FaultQueue,
   headersOf,
+  type Json,
+  json,
+  jsons,
   pickTool,
   promptPairs,
   readBody,
@@ -317,18 +320,16 @@ const faultBody = (fault: Fault): { body: string; headers: Record<string, string
 // The emulated model
 // -----------------------------------------------------------------------------
 
-type Json = Record<string, any>
-
 const route =
   /^\/(v1|v1beta|v1alpha|v1beta1)\/(?:projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/)?models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/
 
-const textOf = (content: Json | undefined): string =>
-  ((content?.["parts"] ?? []) as Array<Json>).flatMap((p) =>
+const textOf = (content: unknown): string =>
+  jsons(json(content)["parts"]).flatMap((p) =>
     typeof p["text"] === "string" && p["thought"] !== true ? [p["text"]] : []
   ).join("")
 
 const allText = (body: Json): string =>
-  [textOf(body["systemInstruction"]), ...((body["contents"] ?? []) as Array<Json>).map(textOf)].join(" ")
+  [textOf(body["systemInstruction"]), ...jsons(body["contents"]).map(textOf)].join(" ")
 
 interface Plan {
   readonly parts: Array<Json>
@@ -337,45 +338,50 @@ interface Plan {
 }
 
 const plan = (body: Json): Plan | "safety" => {
-  const contents = (body["contents"] ?? []) as Array<Json>
+  const contents = jsons(body["contents"])
   const last = contents[contents.length - 1]
+  const lastParts = jsons(last?.["parts"])
   const prompt = withImages(
     textOf(last),
-    ((last?.["parts"] ?? []) as Array<Json>).flatMap((p) =>
-      typeof p["inlineData"]?.["data"] === "string" ? [p["inlineData"]["data"] as string] : []
-    )
+    lastParts.flatMap((p) => {
+      const data = json(p["inlineData"])["data"]
+      return typeof data === "string" ? [data] : []
+    })
   )
   const trigger = triggers(prompt)
   if (trigger.safety) return "safety"
-  const responses = ((last?.["parts"] ?? []) as Array<Json>).flatMap((p) =>
-    p["functionResponse"] === undefined ? [] : [p["functionResponse"] as Json]
-  )
+  const responses = lastParts.flatMap((p) => p["functionResponse"] === undefined ? [] : [json(p["functionResponse"])])
   if (responses.length > 0) {
     const text = responses.map((r) => `${r["name"]} returned ${JSON.stringify(r["response"] ?? {})}`).join("; ")
     return { parts: [{ text }], finishReason: "STOP", text }
   }
-  const declarations = ((body["tools"] ?? []) as Array<Json>).flatMap((t) =>
-    (t["functionDeclarations"] ?? []) as Array<Json>
+  const declarations = jsons(body["tools"]).flatMap((t) => jsons(t["functionDeclarations"])).flatMap(
+    (d): Array<Json & { name: string }> => {
+      const name = d["name"]
+      return typeof name === "string" ? [{ ...d, name }] : []
+    }
   )
-  const callingConfig = (body["toolConfig"]?.["functionCallingConfig"] ?? {}) as Json
+  const callingConfig = json(json(body["toolConfig"])["functionCallingConfig"])
   const mode = callingConfig["mode"] === "ANY" ? "required" : callingConfig["mode"] === "NONE" ? "none" : "auto"
+  const allowed = callingConfig["allowedFunctionNames"]
   const tool = pickTool(
-    declarations as Array<Json & { name: string }>,
+    declarations,
     prompt,
     mode,
-    callingConfig["allowedFunctionNames"] as Array<string> | undefined
+    Array.isArray(allowed) ? allowed.filter((name): name is string => typeof name === "string") : undefined
   )
   if (tool !== undefined) {
-    const schema = (tool["parametersJsonSchema"] ?? tool["parameters"] ?? { type: "object" }) as Json
-    const args = exampleOf(schema, promptPairs(prompt)) as Json
+    const schema = json(tool["parametersJsonSchema"] ?? tool["parameters"] ?? { type: "object" })
+    const args = exampleOf(schema, promptPairs(prompt))
     return {
       parts: [{ functionCall: { name: tool["name"], args }, thoughtSignature: "ZW11bGF0b3Itc2lnbmF0dXJl" }],
       finishReason: "STOP",
       text: ""
     }
   }
-  const config = (body["generationConfig"] ?? {}) as Json
-  const schema = (config["responseJsonSchema"] ?? config["responseSchema"]) as Json | undefined
+  const config = json(body["generationConfig"])
+  const responseSchema = config["responseJsonSchema"] ?? config["responseSchema"]
+  const schema = responseSchema === undefined ? undefined : json(responseSchema)
   let text = schema !== undefined
     ? JSON.stringify(exampleOf(schema, promptPairs(prompt)), null, 2)
     : replyTo(prompt)
@@ -422,9 +428,9 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
       const flavor = project === undefined ? "api" : "vertex"
       const auth = await authorize(req)
       const text = await readBody(req)
-      let body: Json
+      let parsed: unknown
       try {
-        body = text === "" ? {} : JSON.parse(text)
+        parsed = text === "" ? {} : JSON.parse(text)
       } catch (e) {
         return sendJson(
           res,
@@ -438,11 +444,12 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
         method,
         path: url.pathname + url.search,
         headers: headersOf(req),
-        body,
+        body: parsed,
         flavor,
         model,
         principal: auth.ok ? auth.principal : undefined
       })
+      const body = json(parsed)
       if (!auth.ok) return sendJson(res, auth.status, auth.body, auth.headers ?? {}, "application/json; charset=UTF-8")
       const fault = faults.take()
       const midStream = fault?.midStream === true && method === "streamGenerateContent" ? fault : undefined
@@ -459,7 +466,7 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
             `version. For more information, see: https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions`
         return sendJson(res, 404, googleErrorBody(404, message), {}, "application/json; charset=UTF-8")
       }
-      const status = triggers(textOf(((body["contents"] ?? []) as Array<Json>).at(-1))).errorStatus
+      const status = triggers(textOf(jsons(body["contents"]).at(-1))).errorStatus
       if (status !== undefined) {
         const { body: errorBody, headers } = faultBody({ status })
         return sendJson(res, status, errorBody, headers, "application/json; charset=UTF-8")

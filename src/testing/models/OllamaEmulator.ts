@@ -15,6 +15,10 @@ import {
   exampleOf,
   FaultQueue,
   headersOf,
+  isJson,
+  type Json,
+  json,
+  jsons,
   pickTool,
   promptPairs,
   readBody,
@@ -60,8 +64,6 @@ export interface OllamaEmulator {
   readonly requests: ReadonlyArray<RecordedRequest>
   readonly reset: () => void
 }
-
-type Json = Record<string, any>
 
 const MID_STREAM_ERROR = "an error was encountered while running the model"
 
@@ -113,8 +115,9 @@ export const make = (options: OllamaEmulatorOptions = {}): OllamaEmulator => {
       const text = await readBody(req)
       let body: Json
       try {
-        body = JSON.parse(text)
-        if (typeof body !== "object" || body === null || Array.isArray(body)) throw new Error("not an object")
+        const parsed: unknown = JSON.parse(text)
+        if (!isJson(parsed)) throw new Error("not an object")
+        body = parsed
       } catch {
         const first = text.trim()[0]
         return error(
@@ -133,10 +136,10 @@ export const make = (options: OllamaEmulatorOptions = {}): OllamaEmulator => {
       if (model === "") return error(res, 400, "model is required")
       if (!models.includes(normalizeName(model))) return error(res, 404, `model '${model}' not found`)
       const chat = path === "/api/chat"
-      const messages = (chat ? body["messages"] ?? [] : [
+      const messages: Array<Json> = chat ? jsons(body["messages"]) : [
         ...(typeof body["system"] === "string" ? [{ role: "system", content: body["system"] }] : []),
         { role: "user", content: body["prompt"] ?? "" }
-      ]) as Array<Json>
+      ]
       if (chat && !Array.isArray(body["messages"])) return error(res, 400, "messages is required")
       const last = messages[messages.length - 1]
       const prompt = withImages(
@@ -152,7 +155,7 @@ export const make = (options: OllamaEmulatorOptions = {}): OllamaEmulator => {
       const promptTokens = countTokens(
         messages.map((m) => typeof m["content"] === "string" ? m["content"] : "").join(" ")
       )
-      const options_ = (body["options"] ?? {}) as Json
+      const options_ = json(body["options"])
 
       // what the "model" answers
       let content = ""
@@ -162,11 +165,11 @@ export const make = (options: OllamaEmulatorOptions = {}): OllamaEmulator => {
         const results = messages.slice(messages.findLastIndex((m) => m["role"] !== "tool") + 1)
         content = results.map((m) => `${m["tool_name"] ?? "tool"} returned ${m["content"]}`).join("; ")
       } else {
-        const tools = ((chat ? body["tools"] : undefined) ?? []) as Array<Json>
+        const tools = jsons(chat ? body["tools"] : undefined)
         const tool = pickTool(
           tools.map((t): Json & { name: string } => ({
-            ...(t["function"] as Json),
-            name: String(t["function"]?.["name"] ?? "")
+            ...json(t["function"]),
+            name: String(json(t["function"])["name"] ?? "")
           })),
           prompt,
           "auto"
@@ -175,13 +178,13 @@ export const make = (options: OllamaEmulatorOptions = {}): OllamaEmulator => {
           toolCalls = [{
             function: {
               name: tool.name,
-              arguments: exampleOf(tool["parameters"] ?? { type: "object" }, promptPairs(prompt))
+              arguments: exampleOf(json(tool["parameters"] ?? { type: "object" }), promptPairs(prompt))
             }
           }]
         } else if (body["format"] !== undefined && body["format"] !== "") {
           const format = body["format"]
           content = JSON.stringify(
-            format === "json" ? { response: replyTo(prompt) } : exampleOf(format as Json, promptPairs(prompt))
+            format === "json" ? { response: replyTo(prompt) } : exampleOf(json(format), promptPairs(prompt))
           )
         } else {
           content = replyTo(prompt)

@@ -19,6 +19,9 @@ import {
   FaultQueue,
   headersOf,
   hexId,
+  type Json,
+  json,
+  jsons,
   pickTool,
   promptPairs,
   readBody,
@@ -48,8 +51,8 @@ export interface Fault {
 const messageImages = (message: Json | undefined): Array<string> => {
   const content = message?.["content"]
   if (!Array.isArray(content)) return []
-  return content.flatMap((p: Json) => {
-    const url = p["type"] === "image_url" ? p["image_url"]?.["url"] : undefined
+  return jsons(content).flatMap((p) => {
+    const url = p["type"] === "image_url" ? json(p["image_url"])["url"] : undefined
     const match = typeof url === "string" ? /^data:[^;,]+;base64,(.*)$/.exec(url) : null
     return match === null ? [] : [match[1]!]
   })
@@ -81,8 +84,6 @@ export interface OpenAICompatibleEmulator {
   readonly reset: () => void
 }
 
-type Json = Record<string, any>
-
 const errorTypes: Record<number, string> = {
   400: "BadRequestError",
   401: "AuthenticationError",
@@ -96,7 +97,7 @@ const messageText = (message: Json | undefined): string => {
   const content = message?.["content"]
   if (typeof content === "string") return content
   if (Array.isArray(content)) {
-    return content.flatMap((p: Json) => p["type"] === "text" && typeof p["text"] === "string" ? [p["text"]] : []).join(
+    return jsons(content).flatMap((p) => p["type"] === "text" && typeof p["text"] === "string" ? [p["text"]] : []).join(
       ""
     )
   }
@@ -174,13 +175,14 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
         return sendJson(res, 404, { detail: "Not Found" }, {}, "application/json")
       }
       const text = await readBody(req)
-      let body: Json
+      let parsed: unknown
       try {
-        body = JSON.parse(text)
+        parsed = JSON.parse(text)
       } catch (e) {
         return error(res, 400, `JSON decode error: ${e instanceof Error ? e.message : String(e)}`)
       }
-      requests.push({ method: "POST", path, headers: headersOf(req), body })
+      requests.push({ method: "POST", path, headers: headersOf(req), body: parsed })
+      const body = json(parsed)
       const fault = faults.take()
       if (fault !== undefined && fault.midStream !== true) {
         return error(
@@ -194,8 +196,8 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
       if (typeof model !== "string" || !models.includes(model)) {
         return error(res, 404, `The model \`${String(model)}\` does not exist.`)
       }
-      const messages = (body["messages"] ?? []) as Array<Json>
-      if (!Array.isArray(messages) || messages.length === 0) {
+      const messages = jsons(body["messages"])
+      if (messages.length === 0) {
         return error(res, 400, "messages: List should have at least 1 item after validation, not 0")
       }
       const last = messages[messages.length - 1]
@@ -210,15 +212,19 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
       const created = Math.floor(now() / 1000)
 
       let content = ""
-      let toolCalls: Array<Json> = []
+      let toolCalls: Array<{
+        readonly id: string
+        readonly type: "function"
+        readonly function: { readonly name: string; readonly arguments: string }
+      }> = []
       let finish = "stop"
       if (last?.["role"] === "tool") {
         const results = messages.slice(messages.findLastIndex((m) => m["role"] !== "tool") + 1)
         content = results.map((m) => `${m["tool_call_id"]} returned ${messageText(m)}`).join("; ")
       } else {
-        const tools = ((body["tools"] ?? []) as Array<Json>).map((t): Json & { name: string } => ({
-          ...(t["function"] as Json),
-          name: String(t["function"]?.["name"] ?? "")
+        const tools = jsons(body["tools"]).map((t): Json & { name: string } => ({
+          ...json(t["function"]),
+          name: String(json(t["function"])["name"] ?? "")
         }))
         const choice = body["tool_choice"]
         const mode = choice === "required" || typeof choice === "object"
@@ -227,7 +233,7 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
           ? "none"
           : "auto"
         const allowed = typeof choice === "object" && choice !== null
-          ? [String(choice["function"]?.["name"])]
+          ? [String(json(json(choice)["function"])["name"])]
           : undefined
         const tool = pickTool(tools, prompt, mode, allowed)
         if (tool !== undefined) {
@@ -236,14 +242,14 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
             type: "function",
             function: {
               name: tool.name,
-              arguments: JSON.stringify(exampleOf(tool["parameters"] ?? { type: "object" }, promptPairs(prompt)))
+              arguments: JSON.stringify(exampleOf(json(tool["parameters"] ?? { type: "object" }), promptPairs(prompt)))
             }
           }]
           finish = "tool_calls"
         } else {
-          const format = body["response_format"] as Json | undefined
+          const format = json(body["response_format"])
           content = format?.["type"] === "json_schema"
-            ? JSON.stringify(exampleOf((format["json_schema"]?.["schema"] ?? {}) as Json, promptPairs(prompt)))
+            ? JSON.stringify(exampleOf(json(json(format["json_schema"])["schema"]), promptPairs(prompt)))
             : format?.["type"] === "json_object"
             ? JSON.stringify({ response: replyTo(prompt) })
             : replyTo(prompt)
@@ -300,7 +306,7 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
           "application/json"
         )
       }
-      const includeUsage = body["stream_options"]?.["include_usage"] === true
+      const includeUsage = json(body["stream_options"])["include_usage"] === true
       const event = (delta: Json, finishReason: string | null = null) => ({
         id,
         object: "chat.completion.chunk",
@@ -319,14 +325,14 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
       send(event({ role: "assistant", content: "" }))
       const deltas: Array<Json> = []
       for (const [index, call] of toolCalls.entries()) {
-        const args = String(call["function"]["arguments"])
+        const args = call.function.arguments
         const half = Math.ceil(args.length / 2)
         deltas.push({
           tool_calls: [{
-            id: call["id"],
+            id: call.id,
             type: "function",
             index,
-            function: { name: call["function"]["name"], arguments: "" }
+            function: { name: call.function.name, arguments: "" }
           }]
         })
         deltas.push({ tool_calls: [{ index, function: { arguments: args.slice(0, half) } }] })

@@ -1,8 +1,15 @@
 import { describe, expect, it } from "@effect/vitest"
-import { type GenerateContentResponse, GoogleGenAI, type GoogleGenAIOptions } from "@google/genai"
+import {
+  FunctionCallingConfigMode,
+  type GenerateContentResponse,
+  GoogleGenAI,
+  type GoogleGenAIOptions,
+  Type
+} from "@google/genai"
 import * as Effect from "effect/Effect"
 import { OAuth2Client } from "google-auth-library"
 import * as GeminiEmulator from "../../../src/testing/models/GeminiEmulator.js"
+import { at } from "../../support/json.js"
 import { serve } from "./helpers.js"
 
 type AuthClient = NonNullable<NonNullable<GoogleGenAIOptions["googleAuthOptions"]>["authClient"]>
@@ -136,7 +143,7 @@ describe("GeminiEmulator with @google/genai", () => {
         api.models.generateContent({
           model: "gemini-2.5-flash",
           contents: "hi",
-          config: { tools, toolConfig: { functionCallingConfig: { mode: "ANY" as any } } }
+          config: { tools, toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY } } }
         })
       )
       expect(forced.functionCalls?.[0]?.name).toBe("beep")
@@ -144,7 +151,7 @@ describe("GeminiEmulator with @google/genai", () => {
         api.models.generateContent({
           model: "gemini-2.5-flash",
           contents: "beep please",
-          config: { tools, toolConfig: { functionCallingConfig: { mode: "NONE" as any } } }
+          config: { tools, toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.NONE } } }
         })
       )
       expect(suppressed.functionCalls).toBeUndefined()
@@ -179,7 +186,7 @@ describe("GeminiEmulator with @google/genai", () => {
           contents: "a flag",
           config: {
             responseMimeType: "application/json",
-            responseSchema: { type: "OBJECT" as any, properties: { ok: { type: "BOOLEAN" as any } } }
+            responseSchema: { type: Type.OBJECT, properties: { ok: { type: Type.BOOLEAN } } }
           }
         })
       )
@@ -229,9 +236,9 @@ describe("GeminiEmulator with @google/genai", () => {
       )
       expect(first.status).toBe(429)
       expect(first.headers.get("retry-after")).toBe("26")
-      const body = yield* promise(() => first.json() as Promise<any>)
-      expect(body.error.status).toBe("RESOURCE_EXHAUSTED")
-      expect(body.error.details.at(-1)).toEqual({
+      const body: unknown = yield* promise(() => first.json())
+      expect(at(body, "error", "status")).toBe("RESOURCE_EXHAUSTED")
+      expect(at(body, "error", "details", -1)).toEqual({
         "@type": "type.googleapis.com/google.rpc.RetryInfo",
         retryDelay: "26s"
       })
@@ -287,9 +294,9 @@ describe("GeminiEmulator with @google/genai", () => {
         )
       )
       expect(vertexKey.status).toBe(401)
-      const body = yield* promise(() => vertexKey.json() as Promise<any>)
-      expect(body.error.message).toMatch(/^API keys are not supported by this API/)
-      expect(body.error.details[0].reason).toBe("CREDENTIALS_MISSING")
+      const body: unknown = yield* promise(() => vertexKey.json())
+      expect(at(body, "error", "message")).toMatch(/^API keys are not supported by this API/)
+      expect(at(body, "error", "details", 0, "reason")).toBe("CREDENTIALS_MISSING")
       const none = yield* promise(() =>
         fetch(`${url}/v1beta/models/gemini-2.5-flash:generateContent`, { method: "POST", body: "{}" })
       )

@@ -122,7 +122,7 @@ const encodePart = (part: ModelRequest.Part): Record<string, unknown> => {
 }
 
 /** The `generateContent` body for a request (`model` goes in the URL). @internal */
-export const encodeRequest = (request: ModelRequest.ModelRequest<any>): Record<string, unknown> => {
+export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>): Record<string, unknown> => {
   const generation = request.generation
   const generationConfig = defined({
     temperature: generation?.temperature,
@@ -414,19 +414,21 @@ const applyPartialArgs = (target: Record<string, unknown>, partials: ReadonlyArr
       m[1] ?? Number(m[2])
     )
     if (path.length === 0) continue
-    let node: any = target
+    // an object or an array, read and written by key or index
+    let node: object = target
     for (let i = 0; i < path.length - 1; i++) {
       const key = path[i]!
-      if (node[key] === undefined || typeof node[key] !== "object") {
-        node[key] = typeof path[i + 1] === "number" ? [] : {}
-      }
-      node = node[key]
+      const child: unknown = Reflect.get(node, key)
+      const next = typeof child === "object" && child !== null ? child : typeof path[i + 1] === "number" ? [] : {}
+      Reflect.set(node, key, next)
+      node = next
     }
     const key = path[path.length - 1]!
+    const current: unknown = Reflect.get(node, key)
     if (partial.stringValue !== undefined) {
-      node[key] = typeof node[key] === "string" ? node[key] + partial.stringValue : partial.stringValue
-    } else if (partial.numberValue !== undefined) node[key] = partial.numberValue
-    else if (partial.boolValue !== undefined) node[key] = partial.boolValue
-    else if ("nullValue" in partial) node[key] = null
+      Reflect.set(node, key, typeof current === "string" ? current + partial.stringValue : partial.stringValue)
+    } else if (partial.numberValue !== undefined) Reflect.set(node, key, partial.numberValue)
+    else if (partial.boolValue !== undefined) Reflect.set(node, key, partial.boolValue)
+    else if ("nullValue" in partial) Reflect.set(node, key, null)
   }
 }

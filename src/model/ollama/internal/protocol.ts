@@ -57,7 +57,7 @@ export const decodeResponse = decodeWire(ChatResponse, "an Ollama chat response"
 // -----------------------------------------------------------------------------
 
 /** The `/api/chat` body. @internal */
-export const encodeRequest = (request: ModelRequest.ModelRequest<any>, stream: boolean): Record<string, unknown> => {
+export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>, stream: boolean): Record<string, unknown> => {
   const messages: Array<Record<string, unknown>> = []
   if (request.system !== undefined) messages.push({ role: "system", content: request.system })
   for (const content of request.contents) {

@@ -29,6 +29,21 @@ export const sendJson = (
   res.end(text)
 }
 
+/** A JSON object as a request body carries it: every value is read as `unknown` and narrowed. @internal */
+export type Json = Record<string, unknown>
+
+/** Whether a parsed JSON value is an object (not an array, not null). @internal */
+export const isJson = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** A parsed JSON value as an object: itself when it is one, else an empty object. @internal */
+export const json = (u: unknown): Json => isJson(u) ? u : {}
+
+/** The objects of a parsed JSON array (none when it is not an array). @internal */
+export const jsons = (u: unknown): Array<Json> => Array.isArray(u) ? u.filter(isJson) : []
+
+/** A parsed JSON value as a string, or `fallback`. @internal */
+export const str = (u: unknown, fallback = ""): string => typeof u === "string" ? u : fallback
+
 /** A recorded request, for assertions. Header values of `authorization`-like headers are kept (test tokens only). @internal */
 export interface RecordedRequest {
   readonly method: string
