@@ -187,14 +187,16 @@ describe("token reuse window, scopes and the clock", () => {
     (await (await get(`${tokenPath}${query}`)).json()) as { access_token: string; expires_in: number }
 
   it("hands out the same token until the reuse window, then a fresh one", async () => {
-    const first = await token()
+    // a scope set of its own: a token an earlier test minted would be reused, with less left
+    const scoped = () => token("?scopes=https://www.googleapis.com/auth/reuse-window")
+    const first = await scoped()
     expect(first.expires_in).toBe(3600)
     emulator.controls.setClockOffset(3000_000) // 600 s left: outside the 300 s window
-    const second = await token()
+    const second = await scoped()
     expect(second.access_token).toBe(first.access_token)
     expect(second.expires_in).toBe(600)
     emulator.controls.setClockOffset(3301_000) // 299 s left: inside the window
-    const third = await token()
+    const third = await scoped()
     expect(third.access_token).not.toBe(first.access_token)
     expect(third.expires_in).toBe(3600)
     expect(emulator.controls.log.at(-1)?.detail).not.toContain("reused")
