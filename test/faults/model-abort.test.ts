@@ -4,8 +4,8 @@
  * `dispose()` settles the caller with a typed error, and the server sees its socket
  * closed.
  *
- * Matrix: ModelClient.generate × {signal, dispose}, ModelClient.stream × signal,
- * ADK's AdcLlm streaming × signal.
+ * Matrix: ModelClient.generate × {signal, dispose}, ModelClient.stream × {signal, dispose},
+ * ADK's AdcLlm × {single call, streaming} × {signal, close()}.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { LlmRequest } from "@google/adk"
@@ -134,4 +134,32 @@ describe("ADK AdcLlm cancels", () => {
     expect(closedSockets).toBe(before + 1)
     await llm.close()
   })
+
+  it.each(
+    [
+      { stream: false, how: "signal", tag: "CallAborted" },
+      { stream: false, how: "close", tag: "ClientClosed" },
+      { stream: true, how: "close", tag: "ClientClosed" }
+    ] as const
+  )(
+    "stream $stream: $how while the model is silent rejects next() with $tag and closes the socket",
+    async ({ how, stream, tag }) => {
+      const llm = Adk.fromLayer(layer(stream), { model: "gemma3:4b" })
+      const controller = new AbortController()
+      const generator = llm.generateContentAsync(request, stream, controller.signal)
+      const arrival = nextRequest()
+      const pending = generator.next()
+      await arrival
+      const socketClosed = nextClose()
+      if (how === "signal") controller.abort()
+      else void llm.close()
+      await expect(pending).rejects.toMatchObject({ _tag: tag })
+      await socketClosed
+      // a closed model refuses further calls
+      if (how === "close") {
+        await expect(llm.generateContentAsync(request, stream).next()).rejects.toMatchObject({ _tag: "ClientClosed" })
+      }
+      await llm.close()
+    }
+  )
 })
