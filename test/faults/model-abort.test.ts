@@ -10,27 +10,26 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { LlmRequest } from "@google/adk"
 import * as Layer from "effect/Layer"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as Adk from "../../src/integrations/adk.js"
 import * as ModelClient from "../../src/model/ModelClient.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
+import * as Loopback from "../../src/testing/Loopback.js"
 import { emulatorBase } from "../model/support.js"
 import { useEmulator } from "../support/emulator.js"
 
 const emulator = useEmulator({ env: true })
 
 let url = ""
-let server: Http.Server
+let server: Loopback.LoopbackServer
 /** Resolvers waiting for the next request, and for the next closed socket. */
 const arrived: Array<() => void> = []
 const closed: Array<() => void> = []
 let closedSockets = 0
 
 beforeAll(async () => {
-  server = Http.createServer((req, res) => {
+  server = await Loopback.serve((req, res) => {
     req.resume()
     req.on("end", () => {
       // a stream opens (headers) and then stays silent; a plain call gets nothing at all
@@ -45,14 +44,10 @@ beforeAll(async () => {
       closed.shift()?.()
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  url = server.url
 })
 
-afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-})
+afterAll(() => server.close())
 
 const nextRequest = () => new Promise<void>((resolve) => arrived.push(resolve))
 const nextClose = () => new Promise<void>((resolve) => closed.push(resolve))
