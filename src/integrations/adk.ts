@@ -36,17 +36,15 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { BaseLlm, type BaseLlmConnection, type LlmRequest, type LlmResponse } from "@google/adk"
-import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { AuthClient } from "../auth/AuthClient.js"
 import { AuthService } from "../auth/AuthService.js"
+import { CallAborted } from "../ClientError.js"
+import * as PromiseBridge from "../internal/promiseBridge.js"
 import type * as ModelRequest from "../model/ModelRequest.js"
 import * as ModelResponse from "../model/ModelResponse.js"
 import { ModelService } from "../model/ModelService.js"
@@ -325,46 +323,43 @@ export const toLlmResponse = (response: ModelResponse.ModelResponse<unknown>): L
 // The BaseLlm
 // -----------------------------------------------------------------------------
 
-const failureOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
-  if (Exit.isSuccess(exit)) return undefined
-  const failure = Cause.failureOption(exit.cause)
-  return failure._tag === "Some" ? failure.value : Cause.squash(exit.cause)
-}
-
 /**
  * An ADK `BaseLlm` over ModelService. `generateContentAsync` calls `generate` (one
  * `LlmResponse`) or, with `stream`, `stream`: each text delta as a `partial` response,
- * then one complete response with the whole text, the function calls, finish reason
- * and usage (what ADK's own Gemini model yields). A failure rejects with the
- * ModelError itself (its message says what to do; it never contains a token). Live
- * (bidirectional) connections are not supported.
+ * then one complete response folded with `ModelResponse.fromChunks` (the whole model
+ * turn with its thought signatures, the function calls, finish reason and usage: what
+ * ADK's own Gemini model yields). Calls run on the package's one Promise bridge: a
+ * failure rejects with the ModelError itself (its message says what to do; it never
+ * contains a token); an aborted `abortSignal` interrupts the call (its socket closes; a
+ * stream just ends, a single call rejects with `CallAborted`); `close()` interrupts the
+ * calls in flight, which reject with `ClientClosed`. Live (bidirectional) connections
+ * are not supported.
  *
  * @since 0.1.0
  * @category Models
  */
 export class AdcLlm extends BaseLlm {
-  readonly #runtime: () => Promise<Runtime.Runtime<ModelService>>
+  readonly #bridge: PromiseBridge.PromiseBridge<ModelService, unknown>
   readonly #options: Options
-  readonly #dispose: () => Promise<void>
 
   constructor(
     options: Options & {
-      /** The runtime that provides ModelService. */
-      readonly runtime: () => Promise<Runtime.Runtime<ModelService>>
-      /** Releases the runtime (for {@link fromLayer}). */
-      readonly dispose?: (() => Promise<void>) | undefined
+      /** What provides ModelService: built on first use, released by `close()`. */
+      readonly layer: Layer.Layer<ModelService, unknown>
     }
   ) {
     super({ model: options.model })
-    const { runtime, dispose, ...rest } = options
-    this.#runtime = runtime
+    const { layer, ...rest } = options
+    this.#bridge = PromiseBridge.make(layer)
     this.#options = rest
-    this.#dispose = dispose ?? (() => Promise.resolve())
   }
 
-  /** Releases what {@link fromLayer} / {@link fromAuthClient} built (not the AuthClient). */
+  /**
+   * Interrupts the calls in flight (they reject with `ClientClosed`) and releases what
+   * {@link fromLayer} / {@link fromAuthClient} built (not the AuthClient).
+   */
   close(): Promise<void> {
-    return this.#dispose()
+    return this.#bridge.dispose()
   }
 
   override async *generateContentAsync(
@@ -374,38 +369,48 @@ export class AdcLlm extends BaseLlm {
   ): AsyncGenerator<LlmResponse, void> {
     this.maybeAppendUserContent(llmRequest)
     const request = toModelRequest(llmRequest, this.#options)
-    const runtime = await this.#runtime()
-    const signal = abortSignal === undefined ? {} : { signal: abortSignal }
+    const operation = "AdcLlm.generateContentAsync"
     if (!stream) {
-      const exit = await Runtime.runPromiseExit(runtime)(
+      const response = await this.#bridge.run(
+        operation,
         Effect.flatMap(ModelService, (m) => m.generate(request)),
-        signal
+        { signal: abortSignal }
       )
-      if (Exit.isFailure(exit)) throw failureOf(exit)
-      yield toLlmResponse(exit.value)
+      yield toLlmResponse(response)
       return
     }
-    const chunks: Stream.Stream<ModelResponse.ModelStreamChunk, StreamFailure, ModelService> = Stream.unwrap(
-      Effect.map(ModelService, (m) => m.stream(request))
-    ).pipe(Stream.mapError((error) => new StreamFailure({ error })))
-    const received: Array<ModelResponse.ModelStreamChunk> = []
-    const iterator = Stream.toAsyncIterableRuntime(chunks, runtime)[Symbol.asyncIterator]()
-    // an abort settles a pending `next()` at once (the model may be silent) and closes the stream
-    let onAbort: (() => void) | undefined
-    const aborted = new Promise<"aborted">((resolve) => {
-      if (abortSignal?.aborted === true) return resolve("aborted")
-      onAbort = () => resolve("aborted")
-      abortSignal?.addEventListener("abort", onAbort, { once: true })
+    // the stream runs as one bridged call; its chunks wait here for the generator to pull them.
+    // The caller's abort, or the generator's early return, interrupts it (the socket closes).
+    const stop = new AbortController()
+    const onAbort = () => stop.abort()
+    if (abortSignal?.aborted === true) stop.abort()
+    abortSignal?.addEventListener("abort", onAbort, { once: true })
+    const buffer: Array<ModelResponse.ModelStreamChunk> = []
+    let ended = false
+    let wake = () => {}
+    const done = this.#bridge.run(
+      operation,
+      Effect.flatMap(ModelService, (m) =>
+        Stream.runForEach(m.stream(request), (chunk) =>
+          Effect.sync(() => {
+            buffer.push(chunk)
+            wake()
+          }))),
+      { signal: stop.signal }
+    ).finally(() => {
+      ended = true
+      wake()
     })
+    done.catch(() => {})
+    const received: Array<ModelResponse.ModelStreamChunk> = []
     try {
       while (true) {
-        const next = await Promise.race([iterator.next(), aborted])
-        if (next === "aborted") {
-          void iterator.return?.()
-          return
+        const chunk = buffer.shift()
+        if (chunk === undefined) {
+          if (ended) break
+          await new Promise<void>((resolve) => (wake = resolve))
+          continue
         }
-        if (next.done === true) break
-        const chunk = next.value
         received.push(chunk)
         if (chunk.thoughtDelta !== undefined && chunk.thoughtDelta !== "") {
           yield { content: { role: "model", parts: [{ text: chunk.thoughtDelta, thought: true }] }, partial: true }
@@ -414,10 +419,16 @@ export class AdcLlm extends BaseLlm {
           yield { content: { role: "model", parts: [{ text: chunk.textDelta }] }, partial: true }
         }
       }
-    } catch (error) {
-      throw error instanceof StreamFailure ? error.error : error
+      try {
+        await done
+      } catch (error) {
+        // an aborted stream just ends (what ADK's own models do)
+        if (error instanceof CallAborted && abortSignal?.aborted === true) return
+        throw error
+      }
     } finally {
-      if (onAbort !== undefined) abortSignal?.removeEventListener("abort", onAbort)
+      abortSignal?.removeEventListener("abort", onAbort)
+      if (!ended) stop.abort()
     }
     yield { ...toLlmResponse(ModelResponse.fromChunks(received)), partial: false }
   }
@@ -429,14 +440,6 @@ export class AdcLlm extends BaseLlm {
   }
 }
 
-/** Carries a ModelError out of the async iterable unchanged. */
-class StreamFailure {
-  readonly error: unknown
-  constructor(args: { readonly error: unknown }) {
-    this.error = args.error
-  }
-}
-
 /**
  * The model over the ModelService in context (for Effect programs that run an agent).
  *
@@ -445,21 +448,19 @@ class StreamFailure {
  */
 export const make = (options: Options): Effect.Effect<AdcLlm, never, ModelService> =>
   Effect.map(
-    Effect.runtime<ModelService>(),
-    (runtime) => new AdcLlm({ ...options, runtime: () => Promise.resolve(runtime) })
+    Effect.context<ModelService>(),
+    (context) => new AdcLlm({ ...options, layer: Layer.succeedContext(context) })
   )
 
 /**
- * The model over a ModelService layer, on its own `ManagedRuntime` (built on first
- * use); `close()` releases it.
+ * The model over a ModelService layer, on its own runtime (built on first use);
+ * `close()` interrupts the calls in flight and releases it.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const fromLayer = <E>(layer: Layer.Layer<ModelService, E>, options: Options): AdcLlm => {
-  const runtime = ManagedRuntime.make(layer)
-  return new AdcLlm({ ...options, runtime: () => runtime.runtime(), dispose: () => runtime.dispose() })
-}
+export const fromLayer = <E>(layer: Layer.Layer<ModelService, E>, options: Options): AdcLlm =>
+  new AdcLlm({ ...options, layer })
 
 /**
  * The model over a backend layer (`Ollama.layer`, `GeminiVertex.layer`, …) that uses

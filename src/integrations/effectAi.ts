@@ -38,7 +38,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as ModelError from "../model/ModelError.js"
 import * as ModelRequest from "../model/ModelRequest.js"
-import type * as ModelResponse from "../model/ModelResponse.js"
+import * as ModelResponse from "../model/ModelResponse.js"
 import { ModelService } from "../model/ModelService.js"
 
 /**
@@ -216,12 +216,17 @@ const prepareContents = (
           const parts: Array<ModelRequest.Part> = []
           for (const part of message.content) {
             switch (part.type) {
-              case "text": {
-                if (part.text.length > 0) parts.push({ _tag: "text", text: part.text })
-                break
-              }
+              case "text":
               case "reasoning": {
-                if (part.text.length > 0) parts.push({ _tag: "text", text: part.text, thought: true })
+                // a text part's thought signature goes back when the caller kept it in the part's options
+                const thoughtSignature = signatureOf(part.options)
+                if (part.text.length === 0 && thoughtSignature === undefined) break
+                parts.push({
+                  _tag: "text",
+                  text: part.text,
+                  ...(part.type === "reasoning" ? { thought: true } : {}),
+                  ...(thoughtSignature === undefined ? {} : { thoughtSignature })
+                })
                 break
               }
               case "file": {
@@ -339,6 +344,9 @@ const finishReasonOf = (reason: ModelResponse.FinishReason | undefined): Respons
   }
 }
 
+/** Where a Gemini thought signature rides on a response part (read back by `signatureOf`). */
+const signatureMetadata = (thoughtSignature: string) => ({ [providerName]: { thoughtSignature } })
+
 const toolCallPart = (
   call: ModelResponse.ToolCall,
   id: string
@@ -347,9 +355,7 @@ const toolCallPart = (
   id,
   name: call.name,
   params: call.args,
-  ...(call.thoughtSignature === undefined
-    ? {}
-    : { metadata: { [providerName]: { thoughtSignature: call.thoughtSignature } } })
+  ...(call.thoughtSignature === undefined ? {} : { metadata: signatureMetadata(call.thoughtSignature) })
 })
 
 const metadataPart = (modelId: string | undefined, id: string | undefined) =>
@@ -408,10 +414,15 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           const response = yield* Effect.mapError(service.generate(request), (e) => toAiError("generateText", e))
           const ids = yield* IdGenerator.IdGenerator
           const parts: Array<Response.PartEncoded> = [yield* metadataPart(response.modelVersion, response.responseId)]
-          if (response.thoughts !== undefined && response.thoughts.length > 0) {
-            parts.push({ type: "reasoning", text: response.thoughts })
+          // the model turn's text parts as received: a signed part keeps its signature
+          for (const part of response.content.parts) {
+            if (part._tag !== "text" || (part.text.length === 0 && part.thoughtSignature === undefined)) continue
+            parts.push({
+              type: part.thought === true ? "reasoning" : "text",
+              text: part.text,
+              ...(part.thoughtSignature === undefined ? {} : { metadata: signatureMetadata(part.thoughtSignature) })
+            })
           }
-          if (response.text.length > 0) parts.push({ type: "text", text: response.text })
           for (const call of response.toolCalls) {
             const id = yield* ids.generateId()
             signatures.set(id, call.thoughtSignature)
@@ -432,35 +443,47 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           let text: string | undefined
           let reasoning: string | undefined
           let block = 0
-          let finished = false
+          const received: Array<ModelResponse.ModelStreamChunk> = []
+          /** Ends the open block; a signed part's signature rides on its block's end. */
+          const end = (parts: Array<Response.StreamPartEncoded>, signature?: string | undefined) => {
+            const metadata = signature === undefined ? {} : { metadata: signatureMetadata(signature) }
+            if (text !== undefined) parts.push({ type: "text-end", id: text, ...metadata })
+            if (reasoning !== undefined) parts.push({ type: "reasoning-end", id: reasoning, ...metadata })
+            text = reasoning = undefined
+          }
+          const textPart = (parts: Array<Response.StreamPartEncoded>, part: ModelRequest.TextPart) => {
+            if (part.thought === true) {
+              if (text !== undefined) end(parts)
+              if (reasoning === undefined && (part.text.length > 0 || part.thoughtSignature !== undefined)) {
+                reasoning = String(block++)
+                parts.push({ type: "reasoning-start", id: reasoning })
+              }
+              if (reasoning !== undefined && part.text.length > 0) {
+                parts.push({ type: "reasoning-delta", id: reasoning, delta: part.text })
+              }
+            } else {
+              if (reasoning !== undefined) end(parts)
+              if (text === undefined && (part.text.length > 0 || part.thoughtSignature !== undefined)) {
+                text = String(block++)
+                parts.push({ type: "text-start", id: text })
+              }
+              if (text !== undefined && part.text.length > 0) {
+                parts.push({ type: "text-delta", id: text, delta: part.text })
+              }
+            }
+            // a signed part goes back on its own (ModelResponse.appendPart): its block ends here
+            if (part.thoughtSignature !== undefined) end(parts, part.thoughtSignature)
+          }
           const step = (chunk: ModelResponse.ModelStreamChunk) =>
             Effect.gen(function*() {
+              received.push(chunk)
               const parts: Array<Response.StreamPartEncoded> = []
               if (!started) {
                 started = true
                 parts.push(yield* metadataPart(chunk.modelVersion, undefined))
               }
-              if (chunk.thoughtDelta !== undefined && chunk.thoughtDelta.length > 0) {
-                if (text !== undefined) {
-                  parts.push({ type: "text-end", id: text })
-                  text = undefined
-                }
-                if (reasoning === undefined) {
-                  reasoning = String(block++)
-                  parts.push({ type: "reasoning-start", id: reasoning })
-                }
-                parts.push({ type: "reasoning-delta", id: reasoning, delta: chunk.thoughtDelta })
-              }
-              if (chunk.textDelta.length > 0) {
-                if (reasoning !== undefined) {
-                  parts.push({ type: "reasoning-end", id: reasoning })
-                  reasoning = undefined
-                }
-                if (text === undefined) {
-                  text = String(block++)
-                  parts.push({ type: "text-start", id: text })
-                }
-                parts.push({ type: "text-delta", id: text, delta: chunk.textDelta })
+              for (const part of chunk.parts) {
+                if (part._tag === "text") textPart(parts, part)
               }
               for (const call of chunk.toolCalls) {
                 const id = yield* ids.generateId()
@@ -471,12 +494,15 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
                 parts.push({ type: "tool-params-end", id })
                 parts.push(tool)
               }
-              if (chunk.finishReason !== undefined && !finished) {
-                finished = true
-                if (text !== undefined) parts.push({ type: "text-end", id: text })
-                if (reasoning !== undefined) parts.push({ type: "reasoning-end", id: reasoning })
-                text = reasoning = undefined
-                parts.push({ type: "finish", reason: finishReasonOf(chunk.finishReason), usage: usageOf(chunk.usage) })
+              if (chunk.finish !== undefined) {
+                end(parts)
+                // the turn as `generate` returns it: finish reason and usage of the folded stream
+                const response = ModelResponse.fromChunks(received)
+                parts.push({
+                  type: "finish",
+                  reason: finishReasonOf(response.finishReason),
+                  usage: usageOf(response.usage)
+                })
               }
               return parts
             })

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
 import { mkdtempSync } from "node:fs"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
-import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
-import * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
+import * as Loopback from "../../src/testing/Loopback.js"
+import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
+import type * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
+import type * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
+import type * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
 import { useEmulator } from "../support/emulator.js"
 import { at, jsonArray, jsonObject } from "../support/json.js"
 
@@ -19,35 +19,30 @@ const bin = fileURLToPath(new URL("../../bin/effect-adc.mjs", import.meta.url))
 const emulator = useEmulator()
 const empty = mkdtempSync(join(tmpdir(), "effect-adc-chat-"))
 
-const listen = (handler: Http.RequestListener) =>
-  new Promise<{ url: string; server: Http.Server }>((resolve) => {
-    const server = Http.createServer(handler)
-    server.listen(0, "127.0.0.1", () =>
-      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }))
-  })
-
+let models: ModelEmulators.ModelEmulatorsHandle
 let gemini: GeminiEmulator.GeminiEmulator
 let geminiUrl = ""
-const ollama = OllamaEmulator.make()
+let ollama: OllamaEmulator.OllamaEmulator
 let gemmaUrl = ""
-const vllm = OpenAICompatibleEmulator.make()
+let vllm: OpenAICompatibleEmulator.OpenAICompatibleEmulator
 let vllmUrl = ""
-const servers: Array<Http.Server> = []
+let signed: Loopback.LoopbackServer
 
 /** A Gemini API stand-in that answers every stream with a thought-signed text part, and records bodies. */
 const signedBodies: Array<unknown> = []
 let signedUrl = ""
 
 beforeAll(async () => {
-  gemini = GeminiEmulator.make({
-    authorize: GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)
-  })
-  const g = await listen(gemini.handler)
-  geminiUrl = g.url
-  servers.push(g.server)
-  gemmaUrl = (await emulator.cloudRun.deploy({ name: "gemma", handler: ollama.handler })).url
-  vllmUrl = (await emulator.cloudRun.deploy({ name: "vllm", handler: vllm.handler })).url
-  const s = await listen((req, res) => {
+  // the public testing helper: Gemini on loopback, Ollama and vLLM behind the Cloud Run front door
+  models = await ModelEmulators.serve(emulator, { names: { ollama: "gemma", openAICompatible: "vllm" } })
+  gemini = models.gemini.emulator
+  geminiUrl = models.gemini.url
+  ollama = models.ollama.emulator
+  gemmaUrl = models.ollama.url
+  vllm = models.openAICompatible.emulator
+  vllmUrl = models.openAICompatible.url
+  // hand-written framing: its own handler on the public loopback server
+  signed = await Loopback.serve((req, res) => {
     const chunks: Array<Buffer> = []
     req.on("data", (c: Buffer) => chunks.push(c))
     req.on("end", () => {
@@ -64,15 +59,12 @@ beforeAll(async () => {
       res.end(event([{ text: "world", thoughtSignature: "c2lnbmF0dXJlLTE=" }], true))
     })
   })
-  signedUrl = s.url
-  servers.push(s.server)
+  signedUrl = signed.url
 })
 
 afterAll(async () => {
-  for (const server of servers) {
-    server.closeAllConnections()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-  }
+  await signed.close()
+  await models.close()
 })
 
 beforeEach(() => {

@@ -1,8 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
-import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
+import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
 import { useEmulator } from "../support/emulator.js"
 
 // The README's quickstart, configured by environment variables alone (as a user would),
@@ -12,16 +10,14 @@ const emulator = useEmulator({ env: true })
 
 describe("README quickstart", () => {
   it("answers from Gemini with an ADC access token and no API key", async () => {
-    const gemini = GeminiEmulator.make({
-      authorize: GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)
-    })
-    const server = Http.createServer(gemini.handler)
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    // the public testing helper: the Gemini emulator checking tokens with the identity emulator's tokeninfo
+    const models = await ModelEmulators.serve(emulator)
+    const gemini = models.gemini.emulator
     const saved = { ...process.env }
     try {
       Object.assign(process.env, {
         EFFECT_ADC_MODEL_BACKEND: "gemini-vertex",
-        EFFECT_ADC_MODEL_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        EFFECT_ADC_MODEL_URL: models.gemini.url,
         GOOGLE_CLOUD_LOCATION: "us-central1",
         GEMINI_API_KEY: "AIza-must-never-be-sent"
       })
@@ -40,7 +36,7 @@ describe("README quickstart", () => {
       expect(request.path).not.toContain("key=")
     } finally {
       process.env = saved
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await models.close()
     }
   }, 30_000)
 })

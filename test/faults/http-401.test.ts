@@ -16,12 +16,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as AuthService from "../../src/auth/AuthService.js"
 import type { IdTarget } from "../../src/auth/TokenTarget.js"
 import * as AuthHttpClient from "../../src/http/AuthHttpClient.js"
 import * as SigningFetch from "../../src/http/SigningFetch.js"
+import * as Loopback from "../../src/testing/Loopback.js"
 import { useEmulator } from "../support/emulator.js"
 import { fixtureText } from "../testing/fixtures.js"
 
@@ -50,11 +49,11 @@ const bodies = [
 
 /** Requests per case id: the bodies they carried. */
 const received = new Map<string, Array<string>>()
-let server: Http.Server
+let server: Loopback.LoopbackServer
 let base = ""
 
 beforeAll(async () => {
-  server = Http.createServer((req, res) => {
+  server = await Loopback.serve((req, res) => {
     const url = new URL(req.url ?? "/", "http://x")
     const id = url.searchParams.get("case") ?? ""
     const kind = Number(url.searchParams.get("challenge"))
@@ -75,14 +74,10 @@ beforeAll(async () => {
       res.end(challenge.json ? "{\"error\":\"Unauthorized\"}" : "<html><h1>Error: Unauthorized</h1></html>")
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  base = server.url
 })
 
-afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise((resolve) => server.close(resolve))
-})
+afterAll(() => server.close())
 
 /** One AuthService for the file (each case uses its own audience, so its own cache entry). */
 let runtime: ManagedRuntime.ManagedRuntime<AuthService.AuthService, unknown>

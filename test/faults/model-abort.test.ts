@@ -4,33 +4,32 @@
  * `dispose()` settles the caller with a typed error, and the server sees its socket
  * closed.
  *
- * Matrix: ModelClient.generate × {signal, dispose}, ModelClient.stream × signal,
- * ADK's AdcLlm streaming × signal.
+ * Matrix: ModelClient.generate × {signal, dispose}, ModelClient.stream × {signal, dispose},
+ * ADK's AdcLlm × {single call, streaming} × {signal, close()}.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { LlmRequest } from "@google/adk"
 import * as Layer from "effect/Layer"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as Adk from "../../src/integrations/adk.js"
 import * as ModelClient from "../../src/model/ModelClient.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
+import * as Loopback from "../../src/testing/Loopback.js"
 import { emulatorBase } from "../model/support.js"
 import { useEmulator } from "../support/emulator.js"
 
 const emulator = useEmulator({ env: true })
 
 let url = ""
-let server: Http.Server
+let server: Loopback.LoopbackServer
 /** Resolvers waiting for the next request, and for the next closed socket. */
 const arrived: Array<() => void> = []
 const closed: Array<() => void> = []
 let closedSockets = 0
 
 beforeAll(async () => {
-  server = Http.createServer((req, res) => {
+  server = await Loopback.serve((req, res) => {
     req.resume()
     req.on("end", () => {
       // a stream opens (headers) and then stays silent; a plain call gets nothing at all
@@ -45,14 +44,10 @@ beforeAll(async () => {
       closed.shift()?.()
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  url = server.url
 })
 
-afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-})
+afterAll(() => server.close())
 
 const nextRequest = () => new Promise<void>((resolve) => arrived.push(resolve))
 const nextClose = () => new Promise<void>((resolve) => closed.push(resolve))
@@ -134,4 +129,32 @@ describe("ADK AdcLlm cancels", () => {
     expect(closedSockets).toBe(before + 1)
     await llm.close()
   })
+
+  it.each(
+    [
+      { stream: false, how: "signal", tag: "CallAborted" },
+      { stream: false, how: "close", tag: "ClientClosed" },
+      { stream: true, how: "close", tag: "ClientClosed" }
+    ] as const
+  )(
+    "stream $stream: $how while the model is silent rejects next() with $tag and closes the socket",
+    async ({ how, stream, tag }) => {
+      const llm = Adk.fromLayer(layer(stream), { model: "gemma3:4b" })
+      const controller = new AbortController()
+      const generator = llm.generateContentAsync(request, stream, controller.signal)
+      const arrival = nextRequest()
+      const pending = generator.next()
+      await arrival
+      const socketClosed = nextClose()
+      if (how === "signal") controller.abort()
+      else void llm.close()
+      await expect(pending).rejects.toMatchObject({ _tag: tag })
+      await socketClosed
+      // a closed model refuses further calls
+      if (how === "close") {
+        await expect(llm.generateContentAsync(request, stream).next()).rejects.toMatchObject({ _tag: "ClientClosed" })
+      }
+      await llm.close()
+    }
+  )
 })

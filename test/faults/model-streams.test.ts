@@ -24,7 +24,6 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import { inspect } from "node:util"
 import * as GeminiApi from "../../src/model/gemini/GeminiApi.js"
 import * as ModelError from "../../src/model/ModelError.js"
@@ -34,6 +33,7 @@ import { ModelService } from "../../src/model/ModelService.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as OpenAICompatible from "../../src/model/openai/OpenAICompatible.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
+import * as Loopback from "../../src/testing/Loopback.js"
 import { emulatorBase, tick } from "../model/support.js"
 import { useEmulator } from "../support/emulator.js"
 
@@ -53,7 +53,7 @@ let url = ""
 const open = new Set<Http.ServerResponse>()
 
 beforeAll(async () => {
-  const server = Http.createServer((req, res) => {
+  const server = await Loopback.serve((req, res) => {
     requests++
     req.resume()
     req.on("end", async () => {
@@ -70,13 +70,9 @@ beforeAll(async () => {
       else open.add(res)
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return () =>
-    new Promise<void>((resolve) => {
-      for (const res of open) res.socket?.destroy()
-      server.close(() => resolve())
-    })
+  url = server.url
+  // close() destroys every open socket, the held-open streams too
+  return () => server.close()
 })
 
 const utf8 = (text: string) => new TextEncoder().encode(text)

@@ -1,17 +1,17 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as AuthClient from "../../src/auth/AuthClient.js"
 import * as AuthService from "../../src/auth/AuthService.js"
 import * as SigningFetch from "../../src/http/SigningFetch.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
+import * as Loopback from "../../src/testing/Loopback.js"
 import { useEmulator } from "../support/emulator.js"
 
 const emulator = useEmulator({ env: true })
 let service: Emulator.CloudRunService
 let forbidden: Emulator.CloudRunService
-let outside: { url: string; server: Http.Server }
+let outside: Loopback.LoopbackServer
 /** Headers of every request the service's handler and the outside server saw. */
 const seen: Array<{ where: "service" | "outside"; path: string; headers: Http.IncomingHttpHeaders }> = []
 
@@ -58,14 +58,9 @@ beforeAll(async () => {
     handler: handler("service"),
     invokers: ["someone@else.com"]
   })
-  const server = Http.createServer(handler("outside"))
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  outside = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }
+  outside = await Loopback.serve(handler("outside"))
 })
-afterAll(async () => {
-  outside.server.closeAllConnections()
-  await new Promise((resolve) => outside.server.close(resolve))
-})
+afterAll(() => outside.close())
 
 let auth: AuthClient.AuthClient
 beforeEach(() => {

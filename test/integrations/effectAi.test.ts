@@ -18,14 +18,18 @@ import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { readFileSync } from "node:fs"
 import * as AuthService from "../../src/auth/AuthService.js"
 import * as EffectAi from "../../src/integrations/effectAi.js"
+import * as GeminiApi from "../../src/model/gemini/GeminiApi.js"
 import * as GeminiVertex from "../../src/model/gemini/GeminiVertex.js"
 import type { ModelService } from "../../src/model/ModelService.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
+import * as Loopback from "../../src/testing/Loopback.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
+import { fixturesRoot } from "../model/support.js"
 import { useEmulator } from "../support/emulator.js"
 import { at, jsonArray } from "../support/json.js"
 import { serve } from "./support.js"
@@ -392,3 +396,81 @@ for (const backend of backends) {
       ))
   })
 }
+
+describe("@effect/ai LanguageModel on a recorded Gemini stream (gemini-3 signs its last, empty text part)", () => {
+  const recorded = readFileSync(
+    new URL("gemini/api-stream-empty-text-thought-signature.events.jsonl", fixturesRoot),
+    "utf8"
+  ).split("\n").filter((line) => line.length > 0)
+  const signature: string = JSON.parse(recorded.at(-1)!).candidates[0].content.parts[0].thoughtSignature
+  const bodies: Array<{ readonly path: string; readonly body: unknown }> = []
+  let server: Loopback.LoopbackServer
+  beforeAll(async () => {
+    // Google's SSE framing, by hand: the recorded events, then an answer for the next turn
+    server = await Loopback.serve((req, res) => {
+      let text = ""
+      req.on("data", (data: Buffer) => (text += data.toString("utf8")))
+      req.on("end", () => {
+        bodies.push({ path: req.url ?? "", body: JSON.parse(text) })
+        if (req.url?.includes(":streamGenerateContent") === true) {
+          res.writeHead(200, { "content-type": "text/event-stream" })
+          for (const line of recorded) res.write(`data: ${line}\r\n\r\n`)
+          return res.end()
+        }
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end(JSON.stringify({
+          candidates: [{ content: { role: "model", parts: [{ text: "6" }] }, finishReason: "STOP", index: 0 }],
+          usageMetadata: { promptTokenCount: 20, candidatesTokenCount: 1, totalTokenCount: 21 },
+          modelVersion: "gemini-3-flash-preview"
+        }))
+      })
+    })
+  })
+  afterAll(() => server.close())
+
+  it.effect("a text part's thought signature survives a streamed turn and goes back on the next turn", () =>
+    Effect.gen(function*() {
+      const parts = Chunk.toArray(
+        yield* Stream.runCollect(LanguageModel.streamText({ prompt: "What is 2+2? Answer with the digit." }))
+      )
+      const text = parts.flatMap((p) => (p.type === "text-delta" ? [p.delta] : [])).join("")
+      expect(text).toBe("4")
+      const ends = parts.filter((p) => p.type === "text-end")
+      expect(ends).toHaveLength(1)
+      expect(ends[0]?.metadata).toEqual({ [EffectAi.providerName]: { thoughtSignature: signature } })
+      const finish = parts.find((p) => p.type === "finish")
+      expect(finish?.reason).toBe("stop")
+      expect(finish?.usage.reasoningTokens).toBe(52)
+
+      // the caller keeps the signature in the text part's options; it goes back verbatim
+      yield* LanguageModel.generateText({
+        prompt: Prompt.make([
+          { role: "user", content: "What is 2+2? Answer with the digit." },
+          {
+            role: "assistant",
+            content: [{ type: "text", text, options: { [EffectAi.providerName]: { thoughtSignature: signature } } }]
+          },
+          { role: "user", content: "And 3+3?" }
+        ])
+      })
+      const next = bodies.at(-1)
+      expect(next?.path).toContain(":generateContent")
+      expect(next?.body).toMatchObject({
+        contents: [expect.anything(), { role: "model", parts: [{ text: "4", thoughtSignature: signature }] }, {
+          role: "user"
+        }]
+      })
+    }).pipe(
+      Effect.provide(
+        EffectAi.layer({ model: "gemini-3-flash-preview" }).pipe(
+          Layer.provide(GeminiApi.layer({ baseUrl: server.url })),
+          Layer.provide(
+            Layer.mergeAll(
+              AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
+              FetchHttpClient.layer
+            ).pipe(Layer.orDie)
+          )
+        )
+      )
+    ))
+})

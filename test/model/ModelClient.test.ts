@@ -12,10 +12,11 @@ import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
+import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { type BackendLayer, emulatorBase, serveGemini } from "./support.js"
+import { type BackendLayer, emulatorBase } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 const ollama = OllamaEmulator.make()
@@ -66,9 +67,9 @@ describe("keyless", () => {
   let gemini: GeminiEmulator.GeminiEmulator
   let geminiUrl: string
   beforeAll(async () => {
-    const served = await serveGemini(emulator)
-    gemini = served.gemini
-    geminiUrl = served.url
+    const served = await ModelEmulators.serve(emulator)
+    gemini = served.gemini.emulator
+    geminiUrl = served.gemini.url
     return served.close
   })
 

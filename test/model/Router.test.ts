@@ -11,10 +11,11 @@ import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
 import * as Router from "../../src/model/Router.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
+import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { emulatorBase, serveGemini } from "./support.js"
+import { emulatorBase } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 const ollama = OllamaEmulator.make()
@@ -24,9 +25,9 @@ let geminiUrl: string
 
 beforeAll(async () => {
   ollamaService = await emulator.cloudRun.deploy({ name: "router-ollama", handler: ollama.handler })
-  const served = await serveGemini(emulator)
-  gemini = served.gemini
-  geminiUrl = served.url
+  const served = await ModelEmulators.serve(emulator)
+  gemini = served.gemini.emulator
+  geminiUrl = served.gemini.url
   return served.close
 })
 

@@ -19,12 +19,13 @@ import { ModelService } from "../../src/model/ModelService.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as OpenAICompatible from "../../src/model/openai/OpenAICompatible.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
+import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
 import { useEmulator } from "../support/emulator.js"
 import { at } from "../support/json.js"
-import { awaitRetrySleep, type BackendLayer, emulatorBase, serveGemini, tick } from "./support.js"
+import { awaitRetrySleep, type BackendLayer, emulatorBase, tick } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 const ollama = OllamaEmulator.make()
@@ -40,9 +41,11 @@ beforeAll(async () => {
   ollamaService = await emulator.cloudRun.deploy({ name: "gemma-ollama", handler: ollama.handler })
   vllmService = await emulator.cloudRun.deploy({ name: "gemma-vllm", handler: vllm.handler })
   vllmKeyedService = await emulator.cloudRun.deploy({ name: "gemma-vllm-keyed", handler: vllmKeyed.handler })
-  const served = await serveGemini(emulator)
-  gemini = served.gemini
-  geminiUrl = served.url
+  const served = await ModelEmulators.serve(emulator, {
+    names: { ollama: "models-ollama", openAICompatible: "models-vllm" }
+  })
+  gemini = served.gemini.emulator
+  geminiUrl = served.gemini.url
   return served.close
 })
 

@@ -16,10 +16,11 @@ import { ModelService } from "../../src/model/ModelService.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
+import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
 import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { type BackendLayer, emulatorBase, serveGemini } from "./support.js"
+import { type BackendLayer, emulatorBase } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 
@@ -53,9 +54,9 @@ beforeAll(async () => {
     handler: cold.handler,
     coldStart: { status: 503, requests: 2 }
   })
-  const served = await serveGemini(emulator)
-  gemini = served.gemini
-  geminiUrl = served.url
+  const served = await ModelEmulators.serve(emulator)
+  gemini = served.gemini.emulator
+  geminiUrl = served.gemini.url
   return served.close
 })
 

@@ -7,12 +7,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
 import { existsSync } from "node:fs"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as AuthService from "../../src/auth/AuthService.js"
 import type { ModelService } from "../../src/model/ModelService.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
-import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 
 /**
  * `shared/fixtures/` beside the checkout (the main checkout and the worktrees sit at
@@ -68,19 +65,3 @@ export const emulatorBase = (emulator: Emulator.EmulatorHandle) =>
     AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
     FetchHttpClient.layer
   ).pipe(Layer.orDie)
-
-/**
- * The Gemini emulator on its own loopback port, checking access tokens with the
- * identity emulator's tokeninfo. Call in `beforeAll`; returns the emulator, its URL and
- * a close for the returned teardown.
- */
-export const serveGemini = async (emulator: Emulator.EmulatorHandle) => {
-  const gemini = GeminiEmulator.make({
-    authorize: GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)
-  })
-  const server = Http.createServer(gemini.handler)
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const close = () => new Promise<void>((resolve) => server.close(() => resolve()))
-  return { gemini, url, close }
-}

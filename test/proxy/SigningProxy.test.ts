@@ -5,13 +5,13 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import * as Http from "node:http"
 import * as Net from "node:net"
 import { Ollama } from "ollama"
 import * as AuthService from "../../src/auth/AuthService.js"
 import * as ProxyConfig from "../../src/proxy/ProxyConfig.js"
 import * as SigningProxy from "../../src/proxy/SigningProxy.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
+import * as Loopback from "../../src/testing/Loopback.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
 
@@ -222,14 +222,9 @@ describe("SigningProxy: layer, handler, listen errors", () => {
     const body = await Effect.runPromise(
       Effect.scoped(Effect.gen(function*() {
         const handler = yield* SigningProxy.makeHandler(yield* config())
-        const server = Http.createServer((req, res) => handler(req, res))
-        yield* Effect.acquireRelease(
-          Effect.promise(() => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))),
-          () => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
-        )
-        const { port } = server.address() as Net.AddressInfo
+        const server = yield* Loopback.make((req, res) => handler(req, res))
         return yield* Effect.promise(async () => {
-          const response = await fetch(`http://127.0.0.1:${port}/svc/mounted`, { headers: { connection: "close" } })
+          const response = await fetch(`${server.url}/svc/mounted`, { headers: { connection: "close" } })
           return (await response.json()) as Record<string, string | null>
         })
       })).pipe(Effect.provide(layer))
