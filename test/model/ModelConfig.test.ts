@@ -264,6 +264,6 @@ describe("per-backend layerConfig", () => {
           )
         )
       )
-      expect((raw as { message: { content: string } }).message.content).toBe("Echo: raw")
+      expect(raw.message?.content).toBe("Echo: raw")
     }))
 })

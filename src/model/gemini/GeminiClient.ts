@@ -2,7 +2,8 @@
  * The low-level Gemini wire client: `generateContent`, `streamGenerateContent?alt=sse`
  * and `countTokens` under one models URL, signed through AuthService, with the
  * per-attempt timeout, the retry policy around opening a response and every failure
- * translated into ModelError once. Bodies are the wire JSON; `GeminiVertex.layerModel`
+ * translated into ModelError once. Bodies are the wire JSON, typed by the exported
+ * request and response Schemas; `GeminiVertex.layerModel`
  * and `GeminiApi.layerModel` turn this client into ModelService. It serves Vertex AI,
  * the Gemini API, and a Cloud Run service speaking the Gemini protocol (Google's
  * prebuilt Gemma images) with an ID token.
@@ -26,6 +27,38 @@ import type * as ModelResponse from "../ModelResponse.js"
 import type * as ModelService from "../ModelService.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as Gemini from "./internal/protocol.js"
+
+/**
+ * The `generateContent` / `streamGenerateContent` body (`model` goes in the URL): the
+ * fields we send (contents of text, thought, inline data, function call and function
+ * response parts; system instruction; function declarations with a JSON Schema; tool
+ * config; generation config with `responseJsonSchema` for structured output). A field
+ * left `undefined` is not sent.
+ *
+ * @since 0.2.0
+ * @category Schemas
+ */
+export const GenerateContentRequest = Gemini.GenerateContentRequest
+
+/**
+ * @since 0.2.0
+ * @category Models
+ */
+export type GenerateContentRequest = typeof Gemini.GenerateContentRequest.Encoded
+
+/**
+ * The `countTokens` body: `contents`, and on Vertex AI `systemInstruction` too.
+ *
+ * @since 0.2.0
+ * @category Schemas
+ */
+export const CountTokensRequest = Gemini.CountTokensRequest
+
+/**
+ * @since 0.2.0
+ * @category Models
+ */
+export type CountTokensRequest = typeof Gemini.CountTokensRequest.Encoded
 
 /**
  * The fields of a `generateContent` response we read (candidates with their content
@@ -85,7 +118,7 @@ export declare namespace GeminiClient {
     /** POST `{model}:generateContent`; the decoded response. */
     readonly generateContent: (
       model: string,
-      body: Readonly<Record<string, unknown>>,
+      body: GenerateContentRequest,
       options?: CallOptions
     ) => Effect.Effect<GenerateContentResponse, ModelError.ModelError>
     /**
@@ -94,13 +127,13 @@ export declare namespace GeminiClient {
      */
     readonly streamGenerateContent: (
       model: string,
-      body: Readonly<Record<string, unknown>>,
+      body: GenerateContentRequest,
       options?: CallOptions
     ) => Stream.Stream<ModelResponse.ModelStreamChunk, ModelError.ModelError>
     /** POST `{model}:countTokens`; the decoded response. */
     readonly countTokens: (
       model: string,
-      body: Readonly<Record<string, unknown>>,
+      body: CountTokensRequest,
       options?: CallOptions
     ) => Effect.Effect<CountTokensResponse, ModelError.ModelError>
   }

@@ -103,12 +103,11 @@ export const parseArguments = (
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
-/** Drop undefined values (wire request bodies). @internal */
-export const defined = (record: Record<string, unknown>): Record<string, unknown> => {
-  const out: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(record)) if (value !== undefined) out[key] = value
-  return out
-}
+/**
+ * Whether a wire object has a field to send (an `undefined` field is not sent: request
+ * bodies go out through `JSON.stringify`). @internal
+ */
+export const hasDefined = (record: object): boolean => Object.values(record).some((value) => value !== undefined)
 
 /** The end of a stream whose protocol's end marker never came. @internal */
 export const truncated = (context: ModelError.Context, marker: string) =>

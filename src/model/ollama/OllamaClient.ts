@@ -24,6 +24,23 @@ import * as RetryPolicy from "../RetryPolicy.js"
 import * as Ollama from "./internal/protocol.js"
 
 /**
+ * The `/api/chat` body: the fields we send (messages with images, tool calls and tool
+ * results; tools with a JSON Schema; `format` for structured output; sampling
+ * `options`, open to Ollama's other runtime options). `stream` is required: Ollama
+ * streams when it is absent. A field left `undefined` is not sent.
+ *
+ * @since 0.2.0
+ * @category Schemas
+ */
+export const ChatRequest = Ollama.ChatRequest
+
+/**
+ * @since 0.2.0
+ * @category Models
+ */
+export type ChatRequest = typeof Ollama.ChatRequest.Encoded
+
+/**
  * The fields of an `/api/chat` response (or NDJSON line) we read; `/api/generate`
  * lines carry `response` instead of `message`.
  *
@@ -64,12 +81,12 @@ export declare namespace OllamaClient {
   export interface Service {
     /** POST `/api/chat` with `stream: false`; the decoded response. */
     readonly chat: (
-      body: Readonly<Record<string, unknown>>,
+      body: ChatRequest,
       options?: CallOptions
     ) => Effect.Effect<ChatResponse, ModelError.ModelError>
     /** POST `/api/chat` with `stream: true`; the NDJSON lines as chunks, the last (`done: true`) with the finish. */
     readonly chatStream: (
-      body: Readonly<Record<string, unknown>>,
+      body: ChatRequest,
       options?: CallOptions
     ) => Stream.Stream<ModelResponse.ModelStreamChunk, ModelError.ModelError>
   }

@@ -27,6 +27,24 @@ import * as RetryPolicy from "../RetryPolicy.js"
 import * as OpenAI from "./internal/protocol.js"
 
 /**
+ * The `/v1/chat/completions` body: the fields we send (system, user, assistant and
+ * tool messages, images as `data:` URLs, tool calls with JSON-text arguments; tools
+ * with a JSON Schema; `tool_choice`; `response_format` `json_schema` for structured
+ * output; sampling settings, `top_k` being vLLM's extension). `stream` is required:
+ * the response's shape depends on it. A field left `undefined` is not sent.
+ *
+ * @since 0.2.0
+ * @category Schemas
+ */
+export const ChatCompletionRequest = OpenAI.ChatCompletionRequest
+
+/**
+ * @since 0.2.0
+ * @category Models
+ */
+export type ChatCompletionRequest = typeof OpenAI.ChatCompletionRequest.Encoded
+
+/**
  * The fields of a chat completion we read (vLLM's extension fields tolerated).
  *
  * @since 0.2.0
@@ -68,7 +86,7 @@ export declare namespace OpenAICompatibleClient {
   export interface Service {
     /** POST `/v1/chat/completions` with `stream: false`; the decoded completion. */
     readonly chatCompletions: (
-      body: Readonly<Record<string, unknown>>,
+      body: ChatCompletionRequest,
       options?: CallOptions
     ) => Effect.Effect<ChatCompletion, ModelError.ModelError>
     /**
@@ -76,7 +94,7 @@ export declare namespace OpenAICompatibleClient {
      * last with the finish, usage and the assembled tool calls.
      */
     readonly chatCompletionsStream: (
-      body: Readonly<Record<string, unknown>>,
+      body: ChatCompletionRequest,
       options?: CallOptions
     ) => Stream.Stream<ModelResponse.ModelStreamChunk, ModelError.ModelError>
   }

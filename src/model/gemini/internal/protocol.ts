@@ -1,19 +1,20 @@
 /**
- * The Gemini wire format (Generative Language API and Vertex AI share it): the request
- * body we send, hand-written Schemas for the response fields we read, and their
- * normalisation. Unknown fields are ignored.
+ * The Gemini wire format (Generative Language API and Vertex AI share it): hand-written
+ * Schemas for the request fields we send and the response fields we read, the encoding
+ * of a request and the normalisation of a response. Unknown response fields are ignored.
  *
  * @internal
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { decodeWire, defined, frameJson, truncated } from "../../internal/common.js"
+import { decodeWire, frameJson, hasDefined, truncated } from "../../internal/common.js"
 import type * as Stream from "../../internal/stream.js"
 import * as ModelError from "../../ModelError.js"
 import * as ModelRequest from "../../ModelRequest.js"
 import * as ModelResponse from "../../ModelResponse.js"
 
-const Args = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+/** An open JSON object: call arguments, a function's response, a JSON Schema. */
+const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
 const PartialArg = Schema.Struct({
   jsonPath: Schema.String,
@@ -33,14 +34,14 @@ export const Part = Schema.Struct({
   functionCall: Schema.optional(Schema.Struct({
     id: Schema.optional(Schema.String),
     name: Schema.optional(Schema.String),
-    args: Schema.optional(Args),
+    args: Schema.optional(JsonObject),
     partialArgs: Schema.optional(Schema.Array(PartialArg)),
     willContinue: Schema.optional(Schema.Boolean)
   })),
   functionResponse: Schema.optional(Schema.Struct({
     id: Schema.optional(Schema.String),
     name: Schema.String,
-    response: Schema.optional(Args)
+    response: Schema.optional(JsonObject)
   }))
 })
 
@@ -105,26 +106,97 @@ export const decodeCountTokens = decodeWire(CountTokensResponse, "a countTokens 
 // Request
 // -----------------------------------------------------------------------------
 
-const encodePart = (part: ModelRequest.Part): Record<string, unknown> => {
+/** A content part we send: text (or a thought), inline data, a function call or its response. */
+const RequestPart = Schema.Union(
+  Schema.Struct({
+    text: Schema.String,
+    thought: Schema.optional(Schema.Boolean),
+    thoughtSignature: Schema.optional(Schema.String)
+  }),
+  Schema.Struct({ inlineData: Schema.Struct({ mimeType: Schema.String, data: Schema.String }) }),
+  Schema.Struct({
+    functionCall: Schema.Struct({ id: Schema.optional(Schema.String), name: Schema.String, args: JsonObject }),
+    thoughtSignature: Schema.optional(Schema.String)
+  }),
+  Schema.Struct({
+    functionResponse: Schema.Struct({ id: Schema.optional(Schema.String), name: Schema.String, response: JsonObject })
+  })
+)
+
+const Content = Schema.Struct({ role: Schema.Literal("user", "model"), parts: Schema.Array(RequestPart) })
+
+const SystemInstruction = Schema.Struct({ parts: Schema.Array(RequestPart) })
+
+const GenerationConfig = Schema.Struct({
+  temperature: Schema.optional(Schema.Number),
+  topP: Schema.optional(Schema.Number),
+  topK: Schema.optional(Schema.Number),
+  maxOutputTokens: Schema.optional(Schema.Number),
+  stopSequences: Schema.optional(Schema.Array(Schema.String)),
+  seed: Schema.optional(Schema.Number),
+  responseMimeType: Schema.optional(Schema.String),
+  responseJsonSchema: Schema.optional(JsonObject)
+})
+
+/**
+ * The `generateContent` / `streamGenerateContent` body (`model` goes in the URL): the
+ * fields we send. An absent or `undefined` field is not sent.
+ *
+ * @internal
+ */
+export const GenerateContentRequest = Schema.Struct({
+  contents: Schema.Array(Content),
+  systemInstruction: Schema.optional(SystemInstruction),
+  tools: Schema.optional(Schema.Array(Schema.Struct({
+    functionDeclarations: Schema.Array(Schema.Struct({
+      name: Schema.String,
+      description: Schema.optional(Schema.String),
+      parametersJsonSchema: JsonObject
+    }))
+  }))),
+  toolConfig: Schema.optional(Schema.Struct({
+    functionCallingConfig: Schema.Struct({
+      mode: Schema.Literal("AUTO", "ANY", "NONE"),
+      allowedFunctionNames: Schema.optional(Schema.Array(Schema.String))
+    })
+  })),
+  generationConfig: Schema.optional(GenerationConfig)
+})
+
+/** @internal */
+export type GenerateContentRequest = typeof GenerateContentRequest.Encoded
+
+/**
+ * The `countTokens` body: the contents, and on Vertex AI the system instruction (the
+ * Gemini API takes only contents).
+ *
+ * @internal
+ */
+export const CountTokensRequest = GenerateContentRequest.pick("contents", "systemInstruction")
+
+/** @internal */
+export type CountTokensRequest = typeof CountTokensRequest.Encoded
+
+const encodePart = (part: ModelRequest.Part): typeof RequestPart.Encoded => {
   switch (part._tag) {
     case "text":
-      return defined({ text: part.text, thought: part.thought, thoughtSignature: part.thoughtSignature })
+      return { text: part.text, thought: part.thought, thoughtSignature: part.thoughtSignature }
     case "inlineData":
       return { inlineData: { mimeType: part.mimeType, data: part.data } }
     case "functionCall":
-      return defined({
+      return {
         functionCall: { id: part.id, name: part.name, args: part.args },
         thoughtSignature: part.thoughtSignature
-      })
+      }
     case "functionResponse":
       return { functionResponse: { id: part.id, name: part.name, response: part.response } }
   }
 }
 
 /** The `generateContent` body for a request (`model` goes in the URL). @internal */
-export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>): Record<string, unknown> => {
+export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>): GenerateContentRequest => {
   const generation = request.generation
-  const generationConfig = defined({
+  const generationConfig: typeof GenerationConfig.Encoded = {
     temperature: generation?.temperature,
     topP: generation?.topP,
     topK: generation?.topK,
@@ -135,28 +207,25 @@ export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>): Record<
       responseMimeType: "application/json",
       responseJsonSchema: ModelRequest.toJsonSchema(request.output.schema)
     })
-  })
-  const choice = request.toolChoice
-  const toolConfig = choice === undefined ? undefined : {
-    functionCallingConfig: typeof choice === "object"
-      ? { mode: "ANY", allowedFunctionNames: [choice.tool] }
-      : { mode: choice === "required" ? "ANY" : choice === "none" ? "NONE" : "AUTO" }
   }
-  return defined({
+  const choice = request.toolChoice
+  return {
     contents: request.contents.map((content) => ({ role: content.role, parts: content.parts.map(encodePart) })),
     systemInstruction: request.system === undefined ? undefined : { parts: [{ text: request.system }] },
     tools: request.tools === undefined || request.tools.length === 0 ? undefined : [{
-      functionDeclarations: request.tools.map((tool) =>
-        defined({
-          name: tool.name,
-          description: tool.description,
-          parametersJsonSchema: ModelRequest.toolParameters(tool)
-        })
-      )
+      functionDeclarations: request.tools.map((tool) => ({
+        name: tool.name,
+        description: tool.description,
+        parametersJsonSchema: ModelRequest.toolParameters(tool)
+      }))
     }],
-    toolConfig,
-    generationConfig: Object.keys(generationConfig).length === 0 ? undefined : generationConfig
-  })
+    toolConfig: choice === undefined ? undefined : {
+      functionCallingConfig: typeof choice === "object"
+        ? { mode: "ANY", allowedFunctionNames: [choice.tool] }
+        : { mode: choice === "required" ? "ANY" : choice === "none" ? "NONE" : "AUTO" }
+    },
+    generationConfig: hasDefined(generationConfig) ? generationConfig : undefined
+  }
 }
 
 // -----------------------------------------------------------------------------

@@ -1,16 +1,20 @@
 /**
- * Ollama's `/api/chat` (and `/api/generate`) wire format: the request body and
- * hand-written Schemas for the fields we read. Unknown fields are ignored.
+ * Ollama's `/api/chat` (and `/api/generate`) wire format: hand-written Schemas for the
+ * request fields we send and the response fields we read, the encoding of a request
+ * and the normalisation of a response. Unknown response fields are ignored.
  *
  * @internal
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { decodeWire, defined, frameJson, parseArguments, truncated } from "../../internal/common.js"
+import { decodeWire, frameJson, hasDefined, parseArguments, truncated } from "../../internal/common.js"
 import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
 import * as ModelRequest from "../../ModelRequest.js"
 import * as ModelResponse from "../../ModelResponse.js"
+
+/** An open JSON object: call arguments, a JSON Schema, runtime options. */
+const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
 const ToolCall = Schema.Struct({
   id: Schema.optional(Schema.String),
@@ -19,7 +23,7 @@ const ToolCall = Schema.Struct({
     name: Schema.String,
     // Ollama sends an object; some OpenAI-minded proxies a JSON string.
     arguments: Schema.optional(
-      Schema.Union(Schema.Record({ key: Schema.String, value: Schema.Unknown }), Schema.String)
+      Schema.Union(JsonObject, Schema.String)
     )
   })
 })
@@ -56,9 +60,57 @@ export const decodeResponse = decodeWire(ChatResponse, "an Ollama chat response"
 // Request
 // -----------------------------------------------------------------------------
 
+const Message = Schema.Struct({
+  role: Schema.Literal("system", "user", "assistant", "tool"),
+  /** A `tool` message: the name of the tool whose result `content` is. */
+  tool_name: Schema.optional(Schema.String),
+  content: Schema.String,
+  /** Base64 images (multimodal models). */
+  images: Schema.optional(Schema.Array(Schema.String)),
+  tool_calls: Schema.optional(Schema.Array(Schema.Struct({
+    function: Schema.Struct({ name: Schema.String, arguments: JsonObject })
+  })))
+})
+
+/** Sampling and length settings; the wire takes other runtime options too (`num_ctx`, ...). */
+const Options = Schema.Struct({
+  temperature: Schema.optional(Schema.Number),
+  top_p: Schema.optional(Schema.Number),
+  top_k: Schema.optional(Schema.Number),
+  num_predict: Schema.optional(Schema.Number),
+  stop: Schema.optional(Schema.Array(Schema.String)),
+  seed: Schema.optional(Schema.Number)
+}, JsonObject)
+
+/**
+ * The `/api/chat` body: the fields we send. `stream` is required (Ollama streams when
+ * it is absent). An absent or `undefined` field is not sent.
+ *
+ * @internal
+ */
+export const ChatRequest = Schema.Struct({
+  model: Schema.String,
+  messages: Schema.Array(Message),
+  stream: Schema.Boolean,
+  tools: Schema.optional(Schema.Array(Schema.Struct({
+    type: Schema.Literal("function"),
+    function: Schema.Struct({
+      name: Schema.String,
+      description: Schema.optional(Schema.String),
+      parameters: JsonObject
+    })
+  }))),
+  /** Structured output: a JSON Schema (or `"json"` for any JSON). */
+  format: Schema.optional(Schema.Union(Schema.Literal("json"), JsonObject)),
+  options: Schema.optional(Options)
+})
+
+/** @internal */
+export type ChatRequest = typeof ChatRequest.Encoded
+
 /** The `/api/chat` body. @internal */
-export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>, stream: boolean): Record<string, unknown> => {
-  const messages: Array<Record<string, unknown>> = []
+export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>, stream: boolean): ChatRequest => {
+  const messages: Array<typeof Message.Encoded> = []
   if (request.system !== undefined) messages.push({ role: "system", content: request.system })
   for (const content of request.contents) {
     const text = content.parts.flatMap((p) => p._tag === "text" && p.thought !== true ? [p.text] : []).join("")
@@ -71,39 +123,39 @@ export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>, stream: 
       messages.push({ role: "tool", tool_name: result.name, content: JSON.stringify(result.response) })
     }
     if (text !== "" || images.length > 0 || calls.length > 0) {
-      messages.push(defined({
+      messages.push({
         role: content.role === "model" ? "assistant" : "user",
         content: text,
         images: images.length === 0 ? undefined : images,
         tool_calls: calls.length === 0 ? undefined : calls
-      }))
+      })
     }
   }
   const g = request.generation
-  const options = defined({
+  const options: typeof Options.Encoded = {
     temperature: g?.temperature,
     top_p: g?.topP,
     top_k: g?.topK,
     num_predict: g?.maxOutputTokens,
     stop: g?.stop,
     seed: g?.seed
-  })
+  }
   const tools = request.toolChoice === "none" ? undefined : request.tools
-  return defined({
+  return {
     model: request.model,
     messages,
     stream,
     tools: tools === undefined || tools.length === 0 ? undefined : tools.map((tool) => ({
       type: "function",
-      function: defined({
+      function: {
         name: tool.name,
         description: tool.description,
         parameters: ModelRequest.toolParameters(tool)
-      })
+      }
     })),
     format: request.output === undefined ? undefined : ModelRequest.toJsonSchema(request.output.schema),
-    options: Object.keys(options).length === 0 ? undefined : options
-  })
+    options: hasDefined(options) ? options : undefined
+  }
 }
 
 // -----------------------------------------------------------------------------

@@ -1,14 +1,15 @@
 /**
- * The OpenAI-compatible `/v1/chat/completions` wire format as vLLM serves it: the
- * request body and hand-written Schemas for the fields we read. Unknown fields are
- * ignored; vLLM's extension fields (`stop_reason`, `reasoning_content`, ...) are
- * tolerated.
+ * The OpenAI-compatible `/v1/chat/completions` wire format as vLLM serves it:
+ * hand-written Schemas for the request fields we send and the response fields we read,
+ * the encoding of a request and the normalisation of a response. Unknown response
+ * fields are ignored; vLLM's extension fields (`stop_reason`, `reasoning_content`, ...)
+ * are tolerated.
  *
  * @internal
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { decodeWire, defined, frameJson, parseArguments, truncated } from "../../internal/common.js"
+import { decodeWire, frameJson, parseArguments, truncated } from "../../internal/common.js"
 import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
 import * as ModelRequest from "../../ModelRequest.js"
@@ -91,22 +92,93 @@ export const decodeChunk = decodeWire(ChatCompletionChunk, "a chat completion ch
 // Request
 // -----------------------------------------------------------------------------
 
+/** An open JSON object: a JSON Schema. */
+const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+const ContentPart = Schema.Union(
+  Schema.Struct({ type: Schema.Literal("text"), text: Schema.String }),
+  // an image as a `data:` URL
+  Schema.Struct({ type: Schema.Literal("image_url"), image_url: Schema.Struct({ url: Schema.String }) })
+)
+
+const ToolCallRequest = Schema.Struct({
+  id: Schema.String,
+  type: Schema.Literal("function"),
+  /** `arguments` is a JSON text. */
+  function: Schema.Struct({ name: Schema.String, arguments: Schema.String })
+})
+
+const Message = Schema.Union(
+  Schema.Struct({ role: Schema.Literal("system"), content: Schema.String }),
+  Schema.Struct({ role: Schema.Literal("user"), content: Schema.Union(Schema.String, Schema.Array(ContentPart)) }),
+  Schema.Struct({
+    role: Schema.Literal("assistant"),
+    content: Schema.NullOr(Schema.String),
+    tool_calls: Schema.optional(Schema.Array(ToolCallRequest))
+  }),
+  Schema.Struct({ role: Schema.Literal("tool"), tool_call_id: Schema.String, content: Schema.String })
+)
+
+/**
+ * The `/v1/chat/completions` body: the fields we send (`top_k` is vLLM's extension).
+ * `stream` is required (the response's shape depends on it). An absent or `undefined`
+ * field is not sent.
+ *
+ * @internal
+ */
+export const ChatCompletionRequest = Schema.Struct({
+  model: Schema.String,
+  messages: Schema.Array(Message),
+  stream: Schema.Boolean,
+  stream_options: Schema.optional(Schema.Struct({ include_usage: Schema.Boolean })),
+  tools: Schema.optional(Schema.Array(Schema.Struct({
+    type: Schema.Literal("function"),
+    function: Schema.Struct({
+      name: Schema.String,
+      description: Schema.optional(Schema.String),
+      parameters: JsonObject
+    })
+  }))),
+  tool_choice: Schema.optional(Schema.Union(
+    Schema.Literal("auto", "none", "required"),
+    Schema.Struct({ type: Schema.Literal("function"), function: Schema.Struct({ name: Schema.String }) })
+  )),
+  response_format: Schema.optional(Schema.Struct({
+    type: Schema.Literal("json_schema"),
+    json_schema: Schema.Struct({ name: Schema.String, schema: JsonObject })
+  })),
+  temperature: Schema.optional(Schema.Number),
+  top_p: Schema.optional(Schema.Number),
+  top_k: Schema.optional(Schema.Number),
+  max_tokens: Schema.optional(Schema.Number),
+  stop: Schema.optional(Schema.Array(Schema.String)),
+  seed: Schema.optional(Schema.Number)
+})
+
+/** @internal */
+export type ChatCompletionRequest = typeof ChatCompletionRequest.Encoded
+
+type ContentPart = typeof ContentPart.Encoded
+
+/** The text of the text pieces. */
+const joinText = (pieces: ReadonlyArray<ContentPart>): string =>
+  pieces.map((p) => p.type === "text" ? p.text : "").join("")
+
 /** The `/v1/chat/completions` body. @internal */
-export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>, stream: boolean): Record<string, unknown> => {
-  const messages: Array<Record<string, unknown>> = []
+export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>, stream: boolean): ChatCompletionRequest => {
+  const messages: Array<typeof Message.Encoded> = []
   if (request.system !== undefined) messages.push({ role: "system", content: request.system })
   for (const content of request.contents) {
     const results = content.parts.filter((p): p is ModelRequest.FunctionResponsePart => p._tag === "functionResponse")
     for (const result of results) {
       messages.push({ role: "tool", tool_call_id: result.id, content: JSON.stringify(result.response) })
     }
-    const calls = content.parts.flatMap((p) =>
+    const calls = content.parts.flatMap((p): Array<typeof ToolCallRequest.Encoded> =>
       p._tag === "functionCall"
         ? [{ id: p.id, type: "function", function: { name: p.name, arguments: JSON.stringify(p.args) } }]
         : []
     )
-    type Piece = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string } }
-    const pieces = content.parts.flatMap((p): Array<Piece> =>
+    const pieces = content.parts.flatMap((p): Array<ContentPart> =>
       p._tag === "text" && p.thought !== true
         ? [{ type: "text", text: p.text }]
         : p._tag === "inlineData"
@@ -115,35 +187,33 @@ export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>, stream: 
     )
     if (content.role === "model") {
       if (pieces.length > 0 || calls.length > 0) {
-        messages.push(defined({
+        messages.push({
           role: "assistant",
-          content: pieces.length === 0 ? null : pieces.map((p) => p.type === "text" ? p.text : "").join(""),
+          content: pieces.length === 0 ? null : joinText(pieces),
           tool_calls: calls.length === 0 ? undefined : calls
-        }))
+        })
       }
     } else if (pieces.length > 0) {
       messages.push({
         role: "user",
-        content: pieces.every((p) => p.type === "text")
-          ? pieces.map((p) => p.type === "text" ? p.text : "").join("")
-          : pieces
+        content: pieces.every((p) => p.type === "text") ? joinText(pieces) : pieces
       })
     }
   }
   const g = request.generation
   const choice = request.toolChoice
-  return defined({
+  return {
     model: request.model,
     messages,
     stream,
     stream_options: stream ? { include_usage: true } : undefined,
     tools: request.tools === undefined || request.tools.length === 0 ? undefined : request.tools.map((tool) => ({
       type: "function",
-      function: defined({
+      function: {
         name: tool.name,
         description: tool.description,
         parameters: ModelRequest.toolParameters(tool)
-      })
+      }
     })),
     tool_choice: choice === undefined
       ? undefined
@@ -163,7 +233,7 @@ export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>, stream: 
     max_tokens: g?.maxOutputTokens,
     stop: g?.stop,
     seed: g?.seed
-  })
+  }
 }
 
 // -----------------------------------------------------------------------------
