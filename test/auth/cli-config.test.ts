@@ -1,38 +1,18 @@
 import { describe, expect, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
-import { mkdtempSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { noCredentials as noCredentialsIn, runCli } from "../support/cli.js"
 
 // Configuration before credentials, through the CLI entry as a subprocess, on a machine
 // with no credentials at all: each configuration mistake is blamed on the
 // configuration (exit 1, the setting named), never on missing credentials; a valid
 // configuration then gets the credentials error (exit 2).
 
-const bin = fileURLToPath(new URL("../../bin/effect-adc.mjs", import.meta.url))
-const empty = mkdtempSync(join(tmpdir(), "effect-adc-cli-config-"))
 const noCredentials: Record<string, string> = {
-  PATH: process.env["PATH"] ?? "",
-  GCE_METADATA_HOST: "127.0.0.1:1",
-  GCE_METADATA_IP: "127.0.0.1:1",
-  METADATA_SERVER_DETECTION: "none",
-  GOOGLE_CLOUD_PROJECT: "p",
-  HOME: empty,
-  CLOUDSDK_CONFIG: empty
+  ...noCredentialsIn("effect-adc-cli-config-"),
+  GOOGLE_CLOUD_PROJECT: "p"
 }
 
 const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { env: { ...noCredentials, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
-      }
-    )
-  })
+  runCli(args, { ...noCredentials, ...env })
 
 const adc = /No Application Default Credentials|application-default login/
 

@@ -1,16 +1,14 @@
 import { afterEach, describe, expect, it, vi } from "@effect/vitest"
-import { execFile, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { noCredentials, runCli, startEmulatorProcess } from "../support/cli.js"
 
 // The example in docs/testing.md runs as written and settles (60-second tokens used to
 // leave every caller pending), and so does `effect-adc emulator --token-lifetime 30`
 // followed by `token access` in a second process.
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
-const bin = join(root, "bin/effect-adc.mjs")
 
 /** The first TypeScript block of docs/testing.md, exactly as printed. */
 const docBlock = (): string => {
@@ -56,45 +54,11 @@ describe("docs/testing.md", () => {
 
 describe("effect-adc emulator --token-lifetime 30", () => {
   it("token access from its environment settles with a token", async () => {
-    const empty = mkdtempSync(join(tmpdir(), "effect-adc-docs-"))
-    const base = {
-      PATH: process.env["PATH"] ?? "",
-      GCE_METADATA_HOST: "127.0.0.1:1",
-      GCE_METADATA_IP: "127.0.0.1:1",
-      METADATA_SERVER_DETECTION: "none",
-      HOME: empty,
-      CLOUDSDK_CONFIG: empty
-    }
-    const child = spawn(process.execPath, [bin, "emulator", "--token-lifetime", "30"], {
-      env: base,
-      stdio: ["ignore", "pipe", "pipe"]
-    })
+    const base = noCredentials("effect-adc-docs-")
+    const empty = base.HOME
+    const { child, env } = await startEmulatorProcess(["--token-lifetime", "30"], base)
     try {
-      let stdout = ""
-      await new Promise<void>((resolve, reject) => {
-        child.stdout.on("data", (chunk: Buffer) => {
-          stdout += chunk.toString()
-          if (stdout.includes("# a private Cloud Run service")) resolve()
-        })
-        child.on("exit", () => reject(new Error(`emulator exited early: ${stdout}`)))
-      })
-      const env = Object.fromEntries(
-        [...stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1] ?? "", m[2] ?? ""])
-      )
-      const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(
-          process.execPath,
-          [bin, "token", "access", "--json"],
-          { env: { ...base, ...env }, timeout: 60_000 },
-          (error, out, err) => {
-            resolve({
-              code: error === null ? 0 : typeof error.code === "number" ? error.code : 1,
-              stdout: out,
-              stderr: err
-            })
-          }
-        )
-      })
+      const result = await runCli(["token", "access", "--json"], { ...base, ...env })
       expect(result.stderr).toBe("")
       expect(result.code).toBe(0)
       const token = JSON.parse(result.stdout) as { token: string; expiresAt: string }

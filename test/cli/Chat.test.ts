@@ -3,19 +3,18 @@ import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import * as Loopback from "../../src/testing/Loopback.js"
 import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
 import type * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import type * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import type * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
+import { bin } from "../support/cli.js"
 import { useEmulator } from "../support/emulator.js"
 import { at, jsonArray, jsonObject } from "../support/json.js"
 
 // `effect-adc chat` as a subprocess: stdin piped, as if on Cloud Run (the emulator's
 // metadata server through GCE_METADATA_HOST), the model servers on loopback.
 
-const bin = fileURLToPath(new URL("../../bin/effect-adc.mjs", import.meta.url))
 const emulator = useEmulator()
 const empty = mkdtempSync(join(tmpdir(), "effect-adc-chat-"))
 

@@ -1,34 +1,18 @@
 import { describe, expect, it } from "@effect/vitest"
-import { execFile, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { bin, noCredentials as noCredentialsIn, runCli, startEmulatorProcess } from "../support/cli.js"
 import { useEmulator } from "../support/emulator.js"
 
 // The CLI as a subprocess against the emulator's metadata server (reached through
 // GCE_METADATA_HOST, as on Cloud Run).
 
-const bin = fileURLToPath(new URL("../../bin/effect-adc.mjs", import.meta.url))
 const emulator = useEmulator()
 
-const empty = mkdtempSync(join(tmpdir(), "effect-adc-cli-"))
 /** Nothing to find: no metadata server, no gcloud files, no key file. */
-const noCredentials = {
-  GCE_METADATA_HOST: "127.0.0.1:1",
-  GCE_METADATA_IP: "127.0.0.1:1",
-  METADATA_SERVER_DETECTION: "none",
-  HOME: empty,
-  CLOUDSDK_CONFIG: empty
-}
+const noCredentials = noCredentialsIn("effect-adc-cli-")
 
-const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const base: Record<string, string> = { PATH: process.env["PATH"] ?? "", ...emulator.env, ...env }
-    execFile(process.execPath, [bin, ...args], { env: base, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
-    })
-  })
+const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => runCli(args, { ...emulator.env, ...env })
 
 describe("effect-adc doctor", () => {
   it("metadata server: every check passes, no secret printed", async () => {
@@ -74,22 +58,8 @@ describe("effect-adc doctor", () => {
 
 describe("effect-adc emulator", () => {
   it("prints the environment; a second process mints a token from it and calls the private service", async () => {
-    const child = spawn(process.execPath, [bin, "emulator"], {
-      env: { PATH: process.env["PATH"] ?? "", ...noCredentials },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
+    const { child, env, stdout } = await startEmulatorProcess([], noCredentials)
     try {
-      let stdout = ""
-      await new Promise<void>((resolve, reject) => {
-        child.stdout.on("data", (chunk: Buffer) => {
-          stdout += chunk.toString()
-          if (stdout.includes("# a private Cloud Run service")) resolve()
-        })
-        child.on("exit", () => reject(new Error(`emulator exited early: ${stdout}`)))
-      })
-      const env = Object.fromEntries(
-        [...stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1] ?? "", m[2] ?? ""])
-      )
       expect(env["GCE_METADATA_HOST"]).toMatch(/^127\.0\.0\.1:\d+$/)
       expect(env["HTTPS_PROXY"]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
       const serviceUrl = /private Cloud Run service that echoes requests: (\S+)/.exec(stdout)?.[1] ?? ""

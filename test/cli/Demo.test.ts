@@ -4,12 +4,12 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { bin } from "../support/cli.js"
 
 // `npm run demo` (= `effect-adc demo`) as a subprocess: it starts its own embedded
 // emulator, so the process gets no Google account, no gcloud files, and a metadata
 // host that answers nothing until the demo points itself at its emulator.
 
-const bin = fileURLToPath(new URL("../../bin/effect-adc.mjs", import.meta.url))
 const empty = mkdtempSync(join(tmpdir(), "effect-adc-demo-"))
 const withoutMcpSdk = fileURLToPath(new URL("./fixtures/withoutMcpSdk.mjs", import.meta.url))
 
