@@ -24,6 +24,13 @@ const tagOf = (exit: Exit.Exit<unknown, { readonly _tag: string }>) =>
 
 const audience = "https://svc-close-uc.a.run.app"
 
+/** An AuthService built into `scope`, so that the test decides when it closes. */
+const authIn = (scope: Scope.Scope) =>
+  Layer.build(AuthService.layer(options())).pipe(
+    Effect.map(Context.get(AuthService.AuthService)),
+    Scope.extend(scope)
+  )
+
 type Call = (auth: AuthService.AuthService.Service) => Effect.Effect<unknown, { readonly _tag: string }>
 const calls: ReadonlyArray<{ readonly name: string; readonly call: Call }> = [
   { name: "idToken for a new audience", call: (auth) => auth.idToken(`${audience}/new`) },
@@ -42,10 +49,7 @@ describe("AuthService after its scope closed", () => {
     Effect.gen(function*() {
       yield* clocks(emulator, 0).start
       const scope = yield* Scope.make()
-      const auth = yield* Layer.build(AuthService.layer(options())).pipe(
-        Effect.map(Context.get(AuthService.AuthService)),
-        Scope.extend(scope)
-      )
+      const auth = yield* authIn(scope)
       yield* auth.idToken(audience)
       yield* auth.accessToken()
       yield* Scope.close(scope, Exit.void)
@@ -62,10 +66,7 @@ describe("AuthService after its scope closed", () => {
     Effect.gen(function*() {
       yield* clocks(emulator, 0).start
       const scope = yield* Scope.make()
-      const auth = yield* Layer.build(AuthService.layer(options())).pipe(
-        Effect.map(Context.get(AuthService.AuthService)),
-        Scope.extend(scope)
-      )
+      const auth = yield* authIn(scope)
       emulator.controls.fail("metadata.identity", { kind: "hang" })
       const waiting = yield* Effect.fork(Effect.exit(auth.idToken(`${audience}/hanging`)))
       yield* waitUntil("the request to hang", () => emulator.controls.hangingSockets("metadata.identity") === 1)
