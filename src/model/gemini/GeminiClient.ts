@@ -25,7 +25,6 @@ import type * as ModelConfigError from "../ModelConfigError.js"
 import * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
 import type * as ModelService from "../ModelService.js"
-import * as RetryPolicy from "../RetryPolicy.js"
 import * as Gemini from "./internal/protocol.js"
 
 /**
@@ -167,17 +166,7 @@ export const make = (
   Effect.gen(function*() {
     yield* requireHttps(options.modelsUrl, options.urlSetting ?? "modelsUrl")
     yield* warnAboutApiKeys
-    const engine = yield* Call.make({
-      backend: options.backend,
-      target: options.target,
-      origins: options.origins,
-      headers: options.headers,
-      timeout: options.timeout ?? "2 minutes",
-      retry: options.retry ?? RetryPolicy.defaultPolicy,
-      maxRetryAfter: options.maxRetryAfter,
-      firstChunkTimeout: options.firstChunkTimeout,
-      idleTimeout: options.idleTimeout
-    })
+    const engine = yield* Call.make(Call.engineOptions(options.backend, options.target, options, "2 minutes"))
     const backend = options.backend
     const base = trimSlash(options.modelsUrl)
     const url = (model: string, method: string) => `${base}/${encodeURIComponent(model)}:${method}`

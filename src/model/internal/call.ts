@@ -90,6 +90,41 @@ export const fromBodyError = (context: ModelError.Context, error: HttpClientErro
     cause: causeText(error.cause ?? error.description ?? error.reason)
   })
 
+/**
+ * Engine options from a wire client's `BackendOptions`: the settings as given, the
+ * retry policy defaulted, the timeout defaulted to the backend's own.
+ *
+ * @internal
+ */
+export const engineOptions = (
+  backend: ModelError.Backend,
+  target: TokenTarget,
+  options: ModelService.BackendOptions,
+  defaultTimeout: Duration.DurationInput
+): EngineOptions => ({
+  backend,
+  target,
+  origins: options.origins,
+  headers: options.headers,
+  timeout: options.timeout ?? defaultTimeout,
+  retry: options.retry ?? RetryPolicy.defaultPolicy,
+  maxRetryAfter: options.maxRetryAfter,
+  firstChunkTimeout: options.firstChunkTimeout,
+  idleTimeout: options.idleTimeout
+})
+
+/**
+ * The ID token a private Cloud Run service takes: its audience (default the service
+ * URL's origin) and the header it goes in.
+ *
+ * @internal
+ */
+export const cloudRunTarget = (
+  url: string,
+  audience: string | undefined,
+  header: "Authorization" | "X-Serverless-Authorization" | undefined
+): TokenTarget => ({ kind: "id", audience: audience ?? new URL(url).origin, header })
+
 /** @internal */
 export const make = (options: EngineOptions) =>
   Effect.gen(function*() {
