@@ -24,6 +24,7 @@ import { scrub } from "../../internal/scrub.js"
 import * as ModelError from "../ModelError.js"
 import type * as ModelService from "../ModelService.js"
 import * as RetryPolicy from "../RetryPolicy.js"
+import { parseJson } from "./common.js"
 import { fromResponse } from "./errors.js"
 import { deadlines } from "./stream.js"
 
@@ -189,18 +190,7 @@ export const make = (options: EngineOptions) =>
     const readJson = (response: HttpClientResponse.HttpClientResponse, context: ModelError.Context) =>
       Effect.flatMap(
         Effect.catchTag(response.text, "ResponseError", (error) => Effect.fail(fromBodyError(context, error))),
-        (text) =>
-          Effect.try({
-            try: (): unknown => JSON.parse(text),
-            catch: (cause) =>
-              new ModelError.Decode({
-                ...context,
-                status: response.status,
-                detail: `the body is not JSON (${cause instanceof Error ? cause.message : "unreadable"}): ${
-                  scrub(text.slice(0, 120))
-                }`
-              })
-          })
+        (text) => parseJson({ ...context, status: response.status }, text, "the body")
       )
 
     const engine: Engine = {

@@ -26,7 +26,7 @@ export const decodeWire = <A, I>(schema: Schema.Schema<A, I, never>, what: strin
 
 /** Parse a JSON text; failure becomes `Decode`. @internal */
 export const parseJson = (
-  context: ModelError.Context,
+  context: ModelError.Context & { readonly status?: number | undefined },
   text: string,
   what: string
 ): Either.Either<unknown, ModelError.Decode> =>
