@@ -169,28 +169,34 @@ export const make = (
     const engine = yield* Call.make(Call.engineOptions(options.backend, options.target, options, "2 minutes"))
     const backend = options.backend
     const base = trimSlash(options.modelsUrl)
-    const url = (model: string, method: string) => `${base}/${encodeURIComponent(model)}:${method}`
-    const context = (model: string, method: string): ModelError.Context => ({
-      backend,
-      model,
-      url: ModelError.urlForErrors(url(model, method))
-    })
+    /** A method's URL, and the context its errors carry (built once per call). */
+    const endpoint = (model: string, method: string) => {
+      const url = `${base}/${encodeURIComponent(model)}:${method}`
+      const context: ModelError.Context = { backend, model, url: ModelError.urlForErrors(url) }
+      return { url, context }
+    }
     return GeminiClient.of({
       backend,
-      generateContent: (model, body, call = {}) =>
-        Effect.flatMap(
-          engine.json(url(model, "generateContent"), body, { ...call, model }),
-          (json) => Gemini.decodeResponse(context(model, "generateContent"), json)
-        ),
-      countTokens: (model, body, call = {}) =>
-        Effect.flatMap(
-          engine.json(url(model, "countTokens"), body, { ...call, model }),
-          (json) => Gemini.decodeCountTokens(context(model, "countTokens"), json)
-        ),
-      streamGenerateContent: (model, body, call = {}) =>
-        engine.bytes(`${url(model, "streamGenerateContent")}?alt=sse`, body, { ...call, model }).pipe(
-          StreamDecoder.decode(StreamDecoder.sse, () => new Gemini.StreamState(context(model, "streamGenerateContent")))
+      generateContent: (model, body, call = {}) => {
+        const { context, url } = endpoint(model, "generateContent")
+        return Effect.flatMap(
+          engine.json(url, body, { ...call, model }),
+          (json) => Gemini.decodeResponse(context, json)
         )
+      },
+      countTokens: (model, body, call = {}) => {
+        const { context, url } = endpoint(model, "countTokens")
+        return Effect.flatMap(
+          engine.json(url, body, { ...call, model }),
+          (json) => Gemini.decodeCountTokens(context, json)
+        )
+      },
+      streamGenerateContent: (model, body, call = {}) => {
+        const { context, url } = endpoint(model, "streamGenerateContent")
+        return engine.bytes(`${url}?alt=sse`, body, { ...call, model }).pipe(
+          StreamDecoder.decode(StreamDecoder.sse, () => new Gemini.StreamState(context))
+        )
+      }
     })
   })
 

@@ -121,11 +121,8 @@ export const make = (
     )),
     (engine) => {
       const url = `${trimSlash(options.url)}/api/chat`
-      const context = (model: string | undefined): ModelError.Context => ({
-        backend: "ollama",
-        model,
-        url: ModelError.urlForErrors(url)
-      })
+      const errorUrl = ModelError.urlForErrors(url)
+      const context = (model: string | undefined): ModelError.Context => ({ backend: "ollama", model, url: errorUrl })
       return OllamaClient.of({
         chat: (body, call = {}) =>
           Effect.flatMap(engine.json(url, body, call), (json) => Ollama.decodeResponse(context(call.model), json)),

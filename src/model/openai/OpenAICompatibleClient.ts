@@ -140,10 +140,11 @@ export const make = (
     )),
     (engine) => {
       const url = `${trimSlash(options.url)}/v1/chat/completions`
+      const errorUrl = ModelError.urlForErrors(url)
       const context = (model: string | undefined): ModelError.Context => ({
         backend: "openai-compatible",
         model,
-        url: ModelError.urlForErrors(url)
+        url: errorUrl
       })
       return OpenAICompatibleClient.of({
         chatCompletions: (body, call = {}) =>
