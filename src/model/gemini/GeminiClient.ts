@@ -25,7 +25,6 @@ import type * as ModelConfigError from "../ModelConfigError.js"
 import * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
 import type * as ModelService from "../ModelService.js"
-import * as RetryPolicy from "../RetryPolicy.js"
 import * as Gemini from "./internal/protocol.js"
 
 /**
@@ -167,41 +166,37 @@ export const make = (
   Effect.gen(function*() {
     yield* requireHttps(options.modelsUrl, options.urlSetting ?? "modelsUrl")
     yield* warnAboutApiKeys
-    const engine = yield* Call.make({
-      backend: options.backend,
-      target: options.target,
-      origins: options.origins,
-      headers: options.headers,
-      timeout: options.timeout ?? "2 minutes",
-      retry: options.retry ?? RetryPolicy.defaultPolicy,
-      maxRetryAfter: options.maxRetryAfter,
-      firstChunkTimeout: options.firstChunkTimeout,
-      idleTimeout: options.idleTimeout
-    })
+    const engine = yield* Call.make(Call.engineOptions(options.backend, options.target, options, "2 minutes"))
     const backend = options.backend
     const base = trimSlash(options.modelsUrl)
-    const url = (model: string, method: string) => `${base}/${encodeURIComponent(model)}:${method}`
-    const context = (model: string, method: string): ModelError.Context => ({
-      backend,
-      model,
-      url: ModelError.urlForErrors(url(model, method))
-    })
+    /** A method's URL, and the context its errors carry (built once per call). */
+    const endpoint = (model: string, method: string) => {
+      const url = `${base}/${encodeURIComponent(model)}:${method}`
+      const context: ModelError.Context = { backend, model, url: ModelError.urlForErrors(url) }
+      return { url, context }
+    }
     return GeminiClient.of({
       backend,
-      generateContent: (model, body, call = {}) =>
-        Effect.flatMap(
-          engine.json(url(model, "generateContent"), body, { ...call, model }),
-          (json) => Gemini.decodeResponse(context(model, "generateContent"), json)
-        ),
-      countTokens: (model, body, call = {}) =>
-        Effect.flatMap(
-          engine.json(url(model, "countTokens"), body, { ...call, model }),
-          (json) => Gemini.decodeCountTokens(context(model, "countTokens"), json)
-        ),
-      streamGenerateContent: (model, body, call = {}) =>
-        engine.bytes(`${url(model, "streamGenerateContent")}?alt=sse`, body, { ...call, model }).pipe(
-          StreamDecoder.decode(StreamDecoder.sse, () => new Gemini.StreamState(context(model, "streamGenerateContent")))
+      generateContent: (model, body, call = {}) => {
+        const { context, url } = endpoint(model, "generateContent")
+        return Effect.flatMap(
+          engine.json(url, body, { ...call, model }),
+          (json) => Gemini.decodeResponse(context, json)
         )
+      },
+      countTokens: (model, body, call = {}) => {
+        const { context, url } = endpoint(model, "countTokens")
+        return Effect.flatMap(
+          engine.json(url, body, { ...call, model }),
+          (json) => Gemini.decodeCountTokens(context, json)
+        )
+      },
+      streamGenerateContent: (model, body, call = {}) => {
+        const { context, url } = endpoint(model, "streamGenerateContent")
+        return engine.bytes(`${url}?alt=sse`, body, { ...call, model }).pipe(
+          StreamDecoder.decode(StreamDecoder.sse, () => new Gemini.StreamState(context))
+        )
+      }
     })
   })
 

@@ -24,6 +24,7 @@ import { scrub } from "../../internal/scrub.js"
 import * as ModelError from "../ModelError.js"
 import type * as ModelService from "../ModelService.js"
 import * as RetryPolicy from "../RetryPolicy.js"
+import { parseJson } from "./common.js"
 import { fromResponse } from "./errors.js"
 import { deadlines } from "./stream.js"
 
@@ -90,6 +91,41 @@ export const fromBodyError = (context: ModelError.Context, error: HttpClientErro
     cause: causeText(error.cause ?? error.description ?? error.reason)
   })
 
+/**
+ * Engine options from a wire client's `BackendOptions`: the settings as given, the
+ * retry policy defaulted, the timeout defaulted to the backend's own.
+ *
+ * @internal
+ */
+export const engineOptions = (
+  backend: ModelError.Backend,
+  target: TokenTarget,
+  options: ModelService.BackendOptions,
+  defaultTimeout: Duration.DurationInput
+): EngineOptions => ({
+  backend,
+  target,
+  origins: options.origins,
+  headers: options.headers,
+  timeout: options.timeout ?? defaultTimeout,
+  retry: options.retry ?? RetryPolicy.defaultPolicy,
+  maxRetryAfter: options.maxRetryAfter,
+  firstChunkTimeout: options.firstChunkTimeout,
+  idleTimeout: options.idleTimeout
+})
+
+/**
+ * The ID token a private Cloud Run service takes: its audience (default the service
+ * URL's origin) and the header it goes in.
+ *
+ * @internal
+ */
+export const cloudRunTarget = (
+  url: string,
+  audience: string | undefined,
+  header: "Authorization" | "X-Serverless-Authorization" | undefined
+): TokenTarget => ({ kind: "id", audience: audience ?? new URL(url).origin, header })
+
 /** @internal */
 export const make = (options: EngineOptions) =>
   Effect.gen(function*() {
@@ -154,18 +190,7 @@ export const make = (options: EngineOptions) =>
     const readJson = (response: HttpClientResponse.HttpClientResponse, context: ModelError.Context) =>
       Effect.flatMap(
         Effect.catchTag(response.text, "ResponseError", (error) => Effect.fail(fromBodyError(context, error))),
-        (text) =>
-          Effect.try({
-            try: (): unknown => JSON.parse(text),
-            catch: (cause) =>
-              new ModelError.Decode({
-                ...context,
-                status: response.status,
-                detail: `the body is not JSON (${cause instanceof Error ? cause.message : "unreadable"}): ${
-                  scrub(text.slice(0, 120))
-                }`
-              })
-          })
+        (text) => parseJson({ ...context, status: response.status }, text, "the body")
       )
 
     const engine: Engine = {

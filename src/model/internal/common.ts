@@ -13,6 +13,9 @@ import type * as ModelResponse from "../ModelResponse.js"
 import { fromStreamError } from "./errors.js"
 import type * as Stream from "./stream.js"
 
+/** An open JSON object on the wire: call arguments, a function's response, a JSON Schema. @internal */
+export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
 /** Decode a wire body; a mismatch becomes `Decode` saying what did not match. @internal */
 export const decodeWire = <A, I>(schema: Schema.Schema<A, I, never>, what: string) => {
   const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "preserve" })
@@ -26,7 +29,7 @@ export const decodeWire = <A, I>(schema: Schema.Schema<A, I, never>, what: strin
 
 /** Parse a JSON text; failure becomes `Decode`. @internal */
 export const parseJson = (
-  context: ModelError.Context,
+  context: ModelError.Context & { readonly status?: number | undefined },
   text: string,
   what: string
 ): Either.Either<unknown, ModelError.Decode> =>

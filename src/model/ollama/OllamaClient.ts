@@ -20,7 +20,6 @@ import type * as ModelConfigError from "../ModelConfigError.js"
 import * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
 import type * as ModelService from "../ModelService.js"
-import * as RetryPolicy from "../RetryPolicy.js"
 import * as Ollama from "./internal/protocol.js"
 
 /**
@@ -113,25 +112,17 @@ export const make = (
   options: Options
 ): Effect.Effect<OllamaClient.Service, never, HttpClient.HttpClient | AuthService> =>
   Effect.map(
-    Call.make({
-      backend: "ollama",
-      target: { kind: "id", audience: options.audience ?? new URL(options.url).origin, header: options.header },
-      origins: options.origins,
-      headers: options.headers,
-      // a GPU cold start takes tens of seconds
-      timeout: options.timeout ?? "5 minutes",
-      retry: options.retry ?? RetryPolicy.defaultPolicy,
-      maxRetryAfter: options.maxRetryAfter,
-      firstChunkTimeout: options.firstChunkTimeout,
-      idleTimeout: options.idleTimeout
-    }),
+    // a GPU cold start takes tens of seconds
+    Call.make(Call.engineOptions(
+      "ollama",
+      Call.cloudRunTarget(options.url, options.audience, options.header),
+      options,
+      "5 minutes"
+    )),
     (engine) => {
       const url = `${trimSlash(options.url)}/api/chat`
-      const context = (model: string | undefined): ModelError.Context => ({
-        backend: "ollama",
-        model,
-        url: ModelError.urlForErrors(url)
-      })
+      const errorUrl = ModelError.urlForErrors(url)
+      const context = (model: string | undefined): ModelError.Context => ({ backend: "ollama", model, url: errorUrl })
       return OllamaClient.of({
         chat: (body, call = {}) =>
           Effect.flatMap(engine.json(url, body, call), (json) => Ollama.decodeResponse(context(call.model), json)),

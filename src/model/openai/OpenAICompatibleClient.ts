@@ -23,7 +23,6 @@ import type * as ModelConfigError from "../ModelConfigError.js"
 import * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
 import type * as ModelService from "../ModelService.js"
-import * as RetryPolicy from "../RetryPolicy.js"
 import * as OpenAI from "./internal/protocol.js"
 
 /**
@@ -123,30 +122,29 @@ export const make = (
   options: Options
 ): Effect.Effect<OpenAICompatibleClient.Service, never, HttpClient.HttpClient | AuthService> =>
   Effect.map(
-    Call.make({
-      backend: "openai-compatible",
-      target: {
-        kind: "id",
-        audience: options.audience ?? new URL(options.url).origin,
-        header: options.header ?? (options.apiKey === undefined ? "Authorization" : "X-Serverless-Authorization")
+    Call.make(Call.engineOptions(
+      "openai-compatible",
+      Call.cloudRunTarget(
+        options.url,
+        options.audience,
+        options.header ?? (options.apiKey === undefined ? "Authorization" : "X-Serverless-Authorization")
+      ),
+      {
+        ...options,
+        headers: {
+          ...options.headers,
+          ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${Redacted.value(options.apiKey)}` })
+        }
       },
-      origins: options.origins,
-      headers: {
-        ...options.headers,
-        ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${Redacted.value(options.apiKey)}` })
-      },
-      timeout: options.timeout ?? "5 minutes",
-      retry: options.retry ?? RetryPolicy.defaultPolicy,
-      maxRetryAfter: options.maxRetryAfter,
-      firstChunkTimeout: options.firstChunkTimeout,
-      idleTimeout: options.idleTimeout
-    }),
+      "5 minutes"
+    )),
     (engine) => {
       const url = `${trimSlash(options.url)}/v1/chat/completions`
+      const errorUrl = ModelError.urlForErrors(url)
       const context = (model: string | undefined): ModelError.Context => ({
         backend: "openai-compatible",
         model,
-        url: ModelError.urlForErrors(url)
+        url: errorUrl
       })
       return OpenAICompatibleClient.of({
         chatCompletions: (body, call = {}) =>

@@ -7,14 +7,11 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { decodeWire, frameJson, hasDefined, truncated } from "../../internal/common.js"
+import { decodeWire, frameJson, hasDefined, JsonObject, truncated } from "../../internal/common.js"
 import type * as Stream from "../../internal/stream.js"
 import * as ModelError from "../../ModelError.js"
 import * as ModelRequest from "../../ModelRequest.js"
 import * as ModelResponse from "../../ModelResponse.js"
-
-/** An open JSON object: call arguments, a function's response, a JSON Schema. */
-const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
 const PartialArg = Schema.Struct({
   jsonPath: Schema.String,

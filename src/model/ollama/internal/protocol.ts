@@ -7,14 +7,11 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { decodeWire, frameJson, hasDefined, parseArguments, truncated } from "../../internal/common.js"
+import { decodeWire, frameJson, hasDefined, JsonObject, parseArguments, truncated } from "../../internal/common.js"
 import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
 import * as ModelRequest from "../../ModelRequest.js"
 import * as ModelResponse from "../../ModelResponse.js"
-
-/** An open JSON object: call arguments, a JSON Schema, runtime options. */
-const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
 const ToolCall = Schema.Struct({
   id: Schema.optional(Schema.String),

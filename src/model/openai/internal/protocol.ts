@@ -9,7 +9,7 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { decodeWire, frameJson, parseArguments, truncated } from "../../internal/common.js"
+import { decodeWire, frameJson, JsonObject, parseArguments, truncated } from "../../internal/common.js"
 import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
 import * as ModelRequest from "../../ModelRequest.js"
@@ -91,9 +91,6 @@ export const decodeChunk = decodeWire(ChatCompletionChunk, "a chat completion ch
 // -----------------------------------------------------------------------------
 // Request
 // -----------------------------------------------------------------------------
-
-/** An open JSON object: a JSON Schema. */
-const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
 const ContentPart = Schema.Union(
   Schema.Struct({ type: Schema.Literal("text"), text: Schema.String }),
