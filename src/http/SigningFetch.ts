@@ -29,7 +29,15 @@ import { type AuthHeaders, AuthService } from "../auth/AuthService.js"
 import * as AuthToken from "../auth/AuthToken.js"
 import type { TokenTarget } from "../auth/TokenTarget.js"
 import * as PromiseBridge from "../internal/promiseBridge.js"
-import { bodyHeaders, crossOriginHeaders, mayReceive, nextHop, parseUrl, tokenHeader } from "./internal/origin.js"
+import {
+  bodyHeaders,
+  crossOriginHeaders,
+  mayReceive,
+  nextHop,
+  parseUrl,
+  sentToken,
+  tokenHeader
+} from "./internal/origin.js"
 import { defaultReplayBufferBytes } from "./internal/signing.js"
 import { tokenRejected } from "./internal/tokenRejected.js"
 
@@ -224,12 +232,6 @@ const abortable = <A>(start: () => Promise<A>, signal: AbortSignal | null | unde
       }
     )
   })
-}
-
-/** The token a signed request carried, as the cache knows it (value only). */
-const sentToken = (target: TokenTarget, headers: AuthHeaders): AuthToken.AuthToken | undefined => {
-  const value = headers[tokenHeader(target)]
-  return value === undefined ? undefined : AuthToken.make(target.kind, value.replace(/^Bearer\s+/i, ""), 0)
 }
 
 const discard = (response: Response): Promise<void> =>

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import * as AuthToken from "../../auth/AuthToken.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
 
 /** @internal */
@@ -131,3 +132,17 @@ export const tokenHeader = (target: TokenTarget): "authorization" | "x-serverles
   target.kind === "id" && target.header === "X-Serverless-Authorization"
     ? "x-serverless-authorization"
     : "authorization"
+
+/**
+ * The token a signed request carried in `headers`, as the cache knows it (value only):
+ * what a 401 hands to `invalidate` so only that token is dropped.
+ *
+ * @internal
+ */
+export const sentToken = (
+  target: TokenTarget,
+  headers: Readonly<Record<string, string>>
+): AuthToken.AuthToken | undefined => {
+  const value = headers[tokenHeader(target)]
+  return value === undefined ? undefined : AuthToken.make(target.kind, value.replace(/^Bearer\s+/i, ""), 0)
+}
