@@ -32,9 +32,9 @@ import * as PromiseBridge from "../internal/promiseBridge.js"
 import {
   bodyHeaders,
   crossOriginHeaders,
-  mayReceive,
   nextHop,
   parseUrl,
+  receiver,
   sentToken,
   tokenHeader
 } from "./internal/origin.js"
@@ -122,12 +122,17 @@ const entriesOf = (targets: Options["targets"]): ReadonlyArray<Entry> =>
  * loopback), the same rule the HttpClient middleware applies.
  */
 const resolver = (targets: Options["targets"]): (url: URL) => TokenTarget | undefined => {
-  const entries = entriesOf(targets)
-  const byOrigin = new Map(entries.map((entry) => [entry.origin, entry.target]))
+  // Each entry's rule is compiled once; a listed origin is an extra origin of its own target.
+  const entries = entriesOf(targets).map((entry) => ({
+    ...entry,
+    listed: receiver(entry.target, { origins: [entry.origin] }),
+    anywhere: receiver(entry.target)
+  }))
+  const byOrigin = new Map(entries.map((entry) => [entry.origin, entry]))
   return (url) => {
     const listed = byOrigin.get(url.origin)
-    if (listed !== undefined) return mayReceive(listed, url, { origins: [url.origin] }) ? listed : undefined
-    return entries.find((entry) => mayReceive(entry.target, url))?.target
+    if (listed !== undefined) return listed.listed(url) ? listed.target : undefined
+    return entries.find((entry) => entry.anywhere(url))?.target
   }
 }
 

@@ -34,8 +34,8 @@ import type { TokenTarget } from "../../auth/TokenTarget.js"
 import {
   bodyHeaders,
   crossOriginHeaders,
-  mayReceive,
   nextHop,
+  receiver,
   sentToken,
   tokenHeader,
   tokenHeaderNames
@@ -149,6 +149,7 @@ export const signClient = <E, R, ET, RT>(
 ): HttpClient.HttpClient.With<E | ET, R | RT> => {
   const names = tokenHeaderNames(target)
   const header = tokenHeader(target)
+  const mayReceive = receiver(target, settings)
   const maxRedirects = settings.maxRedirects ?? defaultMaxRedirects
   const limit = settings.replayBufferBytes ?? defaultReplayBufferBytes
   // The hop to send: the client's own preprocessing runs on each execute, then this
@@ -179,7 +180,7 @@ export const signClient = <E, R, ET, RT>(
     const unsigned = withoutHeaders(request, names)
     const allowed = Option.match(HttpClientRequest.toUrl(unsigned), {
       onNone: () => false,
-      onSome: (url) => mayReceive(target, url, settings)
+      onSome: mayReceive
     })
     const prepared = prepare(unsigned, limit)
     const signed = allowed
