@@ -29,7 +29,15 @@ import { type AuthHeaders, AuthService } from "../auth/AuthService.js"
 import * as AuthToken from "../auth/AuthToken.js"
 import type { TokenTarget } from "../auth/TokenTarget.js"
 import * as PromiseBridge from "../internal/promiseBridge.js"
-import { bodyHeaders, crossOriginHeaders, mayReceive, nextHop, parseUrl, tokenHeader } from "./internal/origin.js"
+import {
+  bodyHeaders,
+  crossOriginHeaders,
+  nextHop,
+  parseUrl,
+  receiver,
+  sentToken,
+  tokenHeader
+} from "./internal/origin.js"
 import { defaultReplayBufferBytes } from "./internal/signing.js"
 import { tokenRejected } from "./internal/tokenRejected.js"
 
@@ -114,12 +122,17 @@ const entriesOf = (targets: Options["targets"]): ReadonlyArray<Entry> =>
  * loopback), the same rule the HttpClient middleware applies.
  */
 const resolver = (targets: Options["targets"]): (url: URL) => TokenTarget | undefined => {
-  const entries = entriesOf(targets)
-  const byOrigin = new Map(entries.map((entry) => [entry.origin, entry.target]))
+  // Each entry's rule is compiled once; a listed origin is an extra origin of its own target.
+  const entries = entriesOf(targets).map((entry) => ({
+    ...entry,
+    listed: receiver(entry.target, { origins: [entry.origin] }),
+    anywhere: receiver(entry.target)
+  }))
+  const byOrigin = new Map(entries.map((entry) => [entry.origin, entry]))
   return (url) => {
     const listed = byOrigin.get(url.origin)
-    if (listed !== undefined) return mayReceive(listed, url, { origins: [url.origin] }) ? listed : undefined
-    return entries.find((entry) => mayReceive(entry.target, url))?.target
+    if (listed !== undefined) return listed.listed(url) ? listed.target : undefined
+    return entries.find((entry) => entry.anywhere(url))?.target
   }
 }
 
@@ -224,12 +237,6 @@ const abortable = <A>(start: () => Promise<A>, signal: AbortSignal | null | unde
       }
     )
   })
-}
-
-/** The token a signed request carried, as the cache knows it (value only). */
-const sentToken = (target: TokenTarget, headers: AuthHeaders): AuthToken.AuthToken | undefined => {
-  const value = headers[tokenHeader(target)]
-  return value === undefined ? undefined : AuthToken.make(target.kind, value.replace(/^Bearer\s+/i, ""), 0)
 }
 
 const discard = (response: Response): Promise<void> =>

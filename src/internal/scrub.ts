@@ -18,11 +18,15 @@ const secretPatterns: ReadonlyArray<RegExp> = [
   /((?:access_token|id_token|refresh_token|client_secret|assertion|private_key|api_key|apikey|token)["']?\s*[:=]\s*["']?)[^"'&\s,}]+/gi
 ]
 
-/** @internal */
-export const scrub = (text: string): string => {
+/**
+ * Scrubs `text`; with `maxLength`, a longer result is cut there and ends with `…`.
+ *
+ * @internal
+ */
+export const scrub = (text: string, maxLength?: number): string => {
   let out = text
   for (const pattern of secretPatterns) {
     out = out.replace(pattern, (_match, prefix?: unknown) => `${typeof prefix === "string" ? prefix : ""}<redacted>`)
   }
-  return out
+  return maxLength !== undefined && out.length > maxLength ? `${out.slice(0, maxLength)}…` : out
 }

@@ -2,8 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { readFileSync } from "node:fs"
 import * as AuthError from "../../src/auth/AuthError.js"
-import { fromLibraryError, scrub } from "../../src/auth/internal/googleErrors.js"
+import { fromLibraryError } from "../../src/auth/internal/googleErrors.js"
 import * as TokenTarget from "../../src/auth/TokenTarget.js"
+import { scrub } from "../../src/internal/scrub.js"
 
 const fixture = (path: string) =>
   JSON.parse(readFileSync(new URL(`../../../shared/fixtures/${path}`, import.meta.url), "utf8")) as {

@@ -46,7 +46,7 @@ import * as AuthToken from "../AuthToken.js"
 import type { CredentialSource, Identity, SourceKind } from "../CredentialSource.js"
 import { cloudPlatformScope } from "../TokenTarget.js"
 import { gcloudProject, type JsonCredentials, readFile, validate, wellKnownFile } from "./credentialFile.js"
-import { fromLibraryError, scrub } from "./googleErrors.js"
+import { fromLibraryError, scrubDetail } from "./googleErrors.js"
 import { decodeClaims, expiryMillis } from "./jwt.js"
 import * as Metadata from "./metadataServer.js"
 
@@ -221,7 +221,8 @@ const clientFromJson = (
           throw new Error(`the credential type ${JSON.stringify(json["type"])} is not supported here`)
       }
     },
-    catch: (e) => new CredentialsInvalid({ source: origin, detail: scrub(e instanceof Error ? e.message : String(e)) })
+    catch: (e) =>
+      new CredentialsInvalid({ source: origin, detail: scrubDetail(e instanceof Error ? e.message : String(e)) })
   })
 
 /** An impersonated client from a checked `impersonated_service_account` JSON. */

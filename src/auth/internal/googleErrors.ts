@@ -1,4 +1,5 @@
 /** @internal */
+import { scrub } from "../../internal/scrub.js"
 import {
   type AccessTokenError,
   type TokenEndpoint,
@@ -7,28 +8,13 @@ import {
   TokenResponseInvalid
 } from "../AuthError.js"
 
-const secretPatterns: ReadonlyArray<RegExp> = [
-  /eyJ[\w-]*\.[\w-]*\.[\w-]*/g, // JWTs (ID tokens, assertions)
-  /ya29\.[\w.-]+/g, // Google access tokens
-  /1\/\/[\w.-]{20,}/g, // Google refresh tokens
-  /(bearer\s+)[^\s"',]+/gi,
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
-  /((?:access_token|id_token|refresh_token|client_secret|assertion|private_key|token)["']?\s*[:=]\s*["']?)[^"'&\s,}]+/gi
-]
-
 /**
- * Removes anything token- or key-shaped from text that came from a library or a server,
- * before it goes into an error.
+ * Scrubs text from a library or a token endpoint with the one scrubber, capped at 500
+ * characters, before it goes into an auth error.
  *
  * @internal
  */
-export const scrub = (text: string): string => {
-  let out = text
-  for (const pattern of secretPatterns) {
-    out = out.replace(pattern, (_match, prefix?: unknown) => `${typeof prefix === "string" ? prefix : ""}<redacted>`)
-  }
-  return out.length > 500 ? `${out.slice(0, 500)}…` : out
-}
+export const scrubDetail = (text: string): string => scrub(text, 500)
 
 interface ResponseLike {
   readonly status?: unknown
@@ -87,7 +73,7 @@ export const fromLibraryError = (endpoint: TokenEndpoint, error: unknown): Acces
           endpoint,
           status,
           code: record["error"],
-          description: scrub(typeof record["error_description"] === "string" ? record["error_description"] : "")
+          description: scrubDetail(typeof record["error_description"] === "string" ? record["error_description"] : "")
         })
       }
       if (typeof record["error"] === "object" && record["error"] !== null) {
@@ -99,7 +85,7 @@ export const fromLibraryError = (endpoint: TokenEndpoint, error: unknown): Acces
           endpoint,
           status,
           code: typeof inner["status"] === "string" ? inner["status"] : String(reason ?? status),
-          description: scrub(typeof inner["message"] === "string" ? inner["message"] : "")
+          description: scrubDetail(typeof inner["message"] === "string" ? inner["message"] : "")
         })
       }
     }
@@ -110,7 +96,7 @@ export const fromLibraryError = (endpoint: TokenEndpoint, error: unknown): Acces
       endpoint,
       status,
       code: `HTTP_${status}`,
-      description: scrub(typeof body === "string" ? body.trim() : "")
+      description: scrubDetail(typeof body === "string" ? body.trim() : "")
     })
   }
   const code = errorCode(error)
@@ -119,10 +105,10 @@ export const fromLibraryError = (endpoint: TokenEndpoint, error: unknown): Acces
     return new TokenEndpointUnreachable({ endpoint, reason: "Unreachable", detail: code })
   }
   if (code === "ETIMEDOUT" || /timeout|timed out|aborted/i.test(message)) {
-    return new TokenEndpointUnreachable({ endpoint, reason: "Timeout", detail: scrub(message) })
+    return new TokenEndpointUnreachable({ endpoint, reason: "Timeout", detail: scrubDetail(message) })
   }
   if (/fetch failed|socket hang up|network/i.test(message)) {
-    return new TokenEndpointUnreachable({ endpoint, reason: "Unreachable", detail: scrub(message) })
+    return new TokenEndpointUnreachable({ endpoint, reason: "Unreachable", detail: scrubDetail(message) })
   }
-  return new TokenResponseInvalid({ endpoint, detail: scrub(message) })
+  return new TokenResponseInvalid({ endpoint, detail: scrubDetail(message) })
 }

@@ -30,7 +30,7 @@ import {
   TokenRequestRejected,
   TokenResponseInvalid
 } from "../AuthError.js"
-import { scrub } from "./googleErrors.js"
+import { scrubDetail } from "./googleErrors.js"
 
 /** @internal */
 export interface MetadataOptions {
@@ -77,7 +77,7 @@ const transportError = (error: HttpClientError.HttpClientError): TokenEndpointUn
   return new TokenEndpointUnreachable({
     endpoint: "metadata",
     reason: "Unreachable",
-    detail: code ?? scrub(error.description ?? error.reason)
+    detail: code ?? scrubDetail(error.description ?? error.reason)
   })
 }
 
@@ -114,7 +114,7 @@ export const get = (
             endpoint: "metadata",
             status: response.status,
             code: `HTTP_${response.status}`,
-            description: scrub(body.trim().slice(0, 200))
+            description: scrubDetail(body.trim().slice(0, 200))
           })
         }
         if (response.headers["metadata-flavor"] !== "Google") {

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import * as AuthToken from "../../auth/AuthToken.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
 
 /** @internal */
@@ -37,25 +38,38 @@ export interface OriginOptions {
 }
 
 /**
- * May a token for `target` be sent to `url`? Never with userinfo in the URL, never over
- * plain http except to loopback; then access tokens go to `https://*.googleapis.com`,
- * ID tokens to their URL audience's origin, both to the extra `origins`.
+ * The origin rule for `target` and `options`, compiled once: the audience and the extra
+ * `origins` are parsed here, so judging a URL parses only that URL. Never with userinfo
+ * in the URL, never over plain http except to loopback; then access tokens go to
+ * `https://*.googleapis.com`, ID tokens to their URL audience's origin, both to the
+ * extra `origins`.
  *
  * @internal
  */
-export const mayReceive = (target: TokenTarget, url: string | URL, options: OriginOptions = {}): boolean => {
-  const parsed = parseUrl(url)
-  if (parsed === undefined) return false
-  if (parsed.username !== "" || parsed.password !== "") return false
-  if (!secureTransport(parsed)) return false
-  if (options.origins?.some((origin) => originOf(origin) === parsed.origin) === true) return true
-  if (target.kind === "access") {
-    return parsed.protocol === "https:" &&
-      (parsed.hostname === "googleapis.com" || parsed.hostname.endsWith(".googleapis.com"))
+export const receiver = (target: TokenTarget, options: OriginOptions = {}): (url: string | URL) => boolean => {
+  const extra = new Set(options.origins?.flatMap((origin) => originOf(origin) ?? []))
+  const audienceOrigin = target.kind === "id" ? originOf(target.audience) : undefined
+  return (url) => {
+    const parsed = typeof url === "string" ? parseUrl(url) : url
+    if (parsed === undefined) return false
+    if (parsed.username !== "" || parsed.password !== "") return false
+    if (!secureTransport(parsed)) return false
+    if (extra.has(parsed.origin)) return true
+    if (target.kind === "access") {
+      return parsed.protocol === "https:" &&
+        (parsed.hostname === "googleapis.com" || parsed.hostname.endsWith(".googleapis.com"))
+    }
+    return audienceOrigin !== undefined && audienceOrigin === parsed.origin
   }
-  const audienceOrigin = originOf(target.audience)
-  return audienceOrigin !== undefined && audienceOrigin === parsed.origin
 }
+
+/**
+ * May a token for `target` be sent to `url`? The rule of {@link receiver}, for one URL.
+ *
+ * @internal
+ */
+export const mayReceive = (target: TokenTarget, url: string | URL, options: OriginOptions = {}): boolean =>
+  receiver(target, options)(url)
 
 /** @internal */
 export const redirectStatuses: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
@@ -131,3 +145,17 @@ export const tokenHeader = (target: TokenTarget): "authorization" | "x-serverles
   target.kind === "id" && target.header === "X-Serverless-Authorization"
     ? "x-serverless-authorization"
     : "authorization"
+
+/**
+ * The token a signed request carried in `headers`, as the cache knows it (value only):
+ * what a 401 hands to `invalidate` so only that token is dropped.
+ *
+ * @internal
+ */
+export const sentToken = (
+  target: TokenTarget,
+  headers: Readonly<Record<string, string>>
+): AuthToken.AuthToken | undefined => {
+  const value = headers[tokenHeader(target)]
+  return value === undefined ? undefined : AuthToken.make(target.kind, value.replace(/^Bearer\s+/i, ""), 0)
+}

@@ -31,7 +31,15 @@ import * as Stream from "effect/Stream"
 import type { AuthHeaders } from "../../auth/AuthService.js"
 import * as AuthToken from "../../auth/AuthToken.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
-import { bodyHeaders, crossOriginHeaders, mayReceive, nextHop, tokenHeader, tokenHeaderNames } from "./origin.js"
+import {
+  bodyHeaders,
+  crossOriginHeaders,
+  nextHop,
+  receiver,
+  sentToken,
+  tokenHeader,
+  tokenHeaderNames
+} from "./origin.js"
 import { rebuild, ScrubbedResponse, scrubError, withoutHeaders } from "./scrub.js"
 import { tokenRejected } from "./tokenRejected.js"
 
@@ -111,12 +119,6 @@ const prepare = (request: HttpClientRequest.HttpClientRequest, limit: number): P
   }
 }
 
-/** The token a signed request carried, as the cache knows it (value only). */
-const sentToken = (target: TokenTarget, request: HttpClientRequest.HttpClientRequest) => {
-  const value = request.headers[tokenHeader(target)]
-  return value === undefined ? undefined : AuthToken.make(target.kind, value.replace(/^Bearer\s+/i, ""), 0)
-}
-
 /** Reads and drops a response body we do not hand out (a 3xx or a rejected 401). */
 const discard = (response: HttpClientResponse.HttpClientResponse) => Effect.ignore(response.arrayBuffer)
 
@@ -147,6 +149,7 @@ export const signClient = <E, R, ET, RT>(
 ): HttpClient.HttpClient.With<E | ET, R | RT> => {
   const names = tokenHeaderNames(target)
   const header = tokenHeader(target)
+  const mayReceive = receiver(target, settings)
   const maxRedirects = settings.maxRedirects ?? defaultMaxRedirects
   const limit = settings.replayBufferBytes ?? defaultReplayBufferBytes
   // The hop to send: the client's own preprocessing runs on each execute, then this
@@ -177,7 +180,7 @@ export const signClient = <E, R, ET, RT>(
     const unsigned = withoutHeaders(request, names)
     const allowed = Option.match(HttpClientRequest.toUrl(unsigned), {
       onNone: () => false,
-      onSome: (url) => mayReceive(target, url, settings)
+      onSome: mayReceive
     })
     const prepared = prepare(unsigned, limit)
     const signed = allowed
@@ -193,7 +196,7 @@ export const signClient = <E, R, ET, RT>(
           const again = prepared.again()
           if (allowed && tokenRejected(response.status, response.headers["www-authenticate"], header)) {
             // Ours was rejected: drop it whatever happens next; replay once if we can.
-            const invalidate = signer.invalidate(target, sentToken(target, outgoing))
+            const invalidate = signer.invalidate(target, sentToken(target, outgoing.headers))
             if (!replayed && again !== undefined) {
               return invalidate.pipe(Effect.zipRight(discard(response)), Effect.zipRight(loop(again, hops, true)))
             }

@@ -24,9 +24,7 @@ import type * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Http from "node:http"
 import type { AuthHeaders, AuthService } from "../../auth/AuthService.js"
-import * as AuthToken from "../../auth/AuthToken.js"
-import type { TokenTarget } from "../../auth/TokenTarget.js"
-import { tokenHeader } from "../../http/internal/origin.js"
+import { sentToken, tokenHeader } from "../../http/internal/origin.js"
 import { tokenRejected } from "../../http/internal/tokenRejected.js"
 import type { ProxyConfig } from "../ProxyConfig.js"
 import * as ProxyProblem from "../ProxyProblem.js"
@@ -60,12 +58,6 @@ export const reply = (res: Http.ServerResponse, problem: ProxyProblem.ProxyProbl
   if (close) head["connection"] = "close"
   res.writeHead(problem.status, head)
   res.end(body)
-}
-
-/** The token a request carried, as the cache knows it (value only). */
-const sentToken = (target: TokenTarget, headers: AuthHeaders): AuthToken.AuthToken | undefined => {
-  const value = headers[tokenHeader(target)]
-  return value === undefined ? undefined : AuthToken.make(target.kind, value.replace(/^Bearer\s+/i, ""), 0)
 }
 
 const errorCode = (error: unknown): string | undefined =>
