@@ -15,6 +15,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { AuthError } from "../../auth/AuthError.js"
 import { AuthService } from "../../auth/AuthService.js"
@@ -22,6 +23,7 @@ import type { TokenTarget } from "../../auth/TokenTarget.js"
 import * as AuthHttpClient from "../../http/AuthHttpClient.js"
 import { scrub } from "../../internal/scrub.js"
 import * as ModelError from "../ModelError.js"
+import { ModelLimits } from "../ModelLimits.js"
 import type * as ModelService from "../ModelService.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import { parseJson } from "./common.js"
@@ -40,6 +42,8 @@ export interface EngineOptions {
   readonly maxRetryAfter?: Duration.DurationInput | undefined
   readonly firstChunkTimeout?: Duration.DurationInput | undefined
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /** Shared limits consulted before each attempt; default the `ModelLimits` in context, if any. */
+  readonly limits?: ModelLimits.Service | undefined
 }
 
 /** @internal */
@@ -135,6 +139,9 @@ export const make = (options: EngineOptions) =>
     )
     const backend = options.backend
     const retrying = RetryPolicy.retry(options.retry, { maxRetryAfter: options.maxRetryAfter })
+    const limits = options.limits ?? Option.getOrUndefined(yield* Effect.serviceOption(ModelLimits))
+    const guarded = <A>(context: ModelError.Context, attempt: Effect.Effect<A, ModelError.ModelError>) =>
+      limits === undefined ? retrying(attempt) : limits.guard(context, attempt, retrying)
 
     const open = (
       url: string,
@@ -197,18 +204,21 @@ export const make = (options: EngineOptions) =>
       backend,
       json: (url, body, call) => {
         const context = contextOf(url, call)
-        return retrying(withTimeout(
-          Effect.flatMap(open(url, body, call, context), (response) => readJson(response, context)),
-          call.timeout,
-          context
-        ))
+        return guarded(
+          context,
+          withTimeout(
+            Effect.flatMap(open(url, body, call, context), (response) => readJson(response, context)),
+            call.timeout,
+            context
+          )
+        )
       },
       bytes: (url, body, call) => {
         const context = contextOf(url, call)
         const first = call.firstChunkTimeout ?? options.firstChunkTimeout ?? call.timeout ?? options.timeout
         const idle = call.idleTimeout ?? options.idleTimeout ?? "60 seconds"
         return Stream.unwrapScoped(Effect.map(
-          retrying(withTimeout(open(url, body, call, context), call.timeout, context)),
+          guarded(context, withTimeout(open(url, body, call, context), call.timeout, context)),
           (response) =>
             response.stream.pipe(
               Stream.catchTag("ResponseError", (error) => Stream.fail(fromBodyError(context, error))),
