@@ -100,7 +100,9 @@ describe("Redis unreachable", () => {
       yield* Effect.promise(() => redis.stop())
       for (let i = 0; i < 5; i++) expect((yield* a.generate(request)).text).toBe("Echo: x")
       expect(logged).toEqual([{ level: "WARN", message: expect.stringMatching(/is unreachable/) }])
-      expect(warnings()[0]!.message).toMatch(/^effect-adc ModelLimits: Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable/)
+      expect(warnings()[0]!.message).toMatch(
+        /^effect-adc ModelLimits: Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable/
+      )
       yield* Effect.promise(() => redis.start())
       // ioredis reconnects with backoff (at most 2 s)
       for (let i = 0; i < 60 && !logged.some((l) => l.level === "INFO"); i++) {
