@@ -14,7 +14,9 @@ const checked = check(root, snippets)
 describe("docs snippets", () => {
   it("extracts every ```ts and ```typescript fence of README.md and docs/*.md", () => {
     const fences = texts.flatMap(({ file, text }) =>
-      text.split("\n").flatMap((line, i) => /^\s*(`{3,}|~{3,})\s*(ts|typescript)\s*$/i.test(line) ? [`${file}:${i + 1}`] : [])
+      text.split("\n").flatMap((line, i) =>
+        /^\s*(`{3,}|~{3,})\s*(ts|typescript)\s*$/i.test(line) ? [`${file}:${i + 1}`] : []
+      )
     )
     expect(fences.length).toBeGreaterThan(20)
     expect(snippets.map((s) => `${s.file}:${s.line}`)).toEqual(fences)

@@ -95,9 +95,7 @@ export const extract = (file: string, text: string): Array<Snippet> => {
 /** README.md and docs/*.md of the repository at `root`. */
 export const markdownFiles = (root: string): Array<string> => [
   "README.md",
-  ...fs.readdirSync(path.join(root, "docs")).filter((name) => name.endsWith(".md")).sort().map((name) =>
-    `docs/${name}`
-  )
+  ...fs.readdirSync(path.join(root, "docs")).filter((name) => name.endsWith(".md")).sort().map((name) => `docs/${name}`)
 ]
 
 /** The `paths` mapping "effect-adc/…" → src/….ts, read from package.json's `exports`. */

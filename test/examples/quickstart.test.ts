@@ -49,7 +49,11 @@ describe("README quickstart with no credentials", () => {
     const example = fileURLToPath(new URL("../../examples/quickstart.ts", import.meta.url))
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, ["--import", "tsx", example], {
-        env: { PATH: process.env["PATH"] ?? "", GOOGLE_CLOUD_PROJECT: "my-project", ...noCredentials("effect-adc-qs-") },
+        env: {
+          PATH: process.env["PATH"] ?? "",
+          GOOGLE_CLOUD_PROJECT: "my-project",
+          ...noCredentials("effect-adc-qs-")
+        },
         stdio: ["ignore", "pipe", "pipe"]
       })
       let stdout = ""
