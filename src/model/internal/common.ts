@@ -11,16 +11,24 @@ import * as ModelError from "../ModelError.js"
 import type * as ModelRequest from "../ModelRequest.js"
 import type * as ModelResponse from "../ModelResponse.js"
 import { fromStreamError } from "./errors.js"
+import { guard } from "./guard.js"
 import type * as Stream from "./stream.js"
 
 /** An open JSON object on the wire: call arguments, a function's response, a JSON Schema. @internal */
 export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
-/** Decode a wire body; a mismatch becomes `Decode` saying what did not match. @internal */
+/**
+ * Decode a wire body; a mismatch becomes `Decode` saying what did not match. A body of
+ * the common shape passes a structural check compiled from the same schema
+ * (`guard.ts`) and is used as it is; anything else goes through the Schema.
+ *
+ * @internal
+ */
 export const decodeWire = <A, I>(schema: Schema.Schema<A, I, never>, what: string) => {
   const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "preserve" })
+  const fast = guard(schema)
   return (context: ModelError.Context, body: unknown): Either.Either<A, ModelError.Decode> =>
-    Either.mapLeft(decode(body), (error) =>
+    fast !== undefined && fast(body) ? Either.right(body) : Either.mapLeft(decode(body), (error) =>
       new ModelError.Decode({
         ...context,
         detail: `${what}: ${scrub(ParseResult.TreeFormatter.formatErrorSync(error))}`
