@@ -24,20 +24,63 @@ const isPlainObject = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
 const always: Check = () => true
+const isString: Check = (u) => typeof u === "string"
+const isNumber: Check = (u) => typeof u === "number"
+const isBoolean: Check = (u) => typeof u === "boolean"
+const isUndefined: Check = (u) => u === undefined
+
+const union = (members: ReadonlyArray<Check>): Check => {
+  // `X | undefined` (every optional field) without a loop
+  if (members.length === 2 && members[1] === isUndefined) {
+    const first = members[0]!
+    return (u) => u === undefined || first(u)
+  }
+  return (u) => {
+    for (let i = 0; i < members.length; i++) if (members[i]!(u)) return true
+    return false
+  }
+}
+
+interface Field {
+  readonly name: string
+  readonly optional: boolean
+  readonly check: Check
+}
+
+/**
+ * A struct: the object's own keys are walked (a wire object has a few; the schema may
+ * name many optional ones), each checked by its field's type; excess keys are kept, as
+ * the Schema's `onExcessProperty: "preserve"` keeps them; every required field present.
+ */
+const struct = (fields: ReadonlyArray<Field>): Check => {
+  const byName = new Map(fields.map((field) => [field.name, field]))
+  const required = fields.filter((field) => !field.optional).length
+  return (u) => {
+    if (!isPlainObject(u)) return false
+    let present = 0
+    for (const key in u) {
+      const field = byName.get(key)
+      if (field === undefined) continue
+      if (!Object.hasOwn(u, key) || !field.check(u[key])) return false
+      if (!field.optional) present++
+    }
+    return present === required
+  }
+}
 
 const compile = (ast: AST.AST): Check | undefined => {
   switch (ast._tag) {
     case "StringKeyword":
-      return (u) => typeof u === "string"
+      return isString
     case "NumberKeyword":
-      return (u) => typeof u === "number"
+      return isNumber
     case "BooleanKeyword":
-      return (u) => typeof u === "boolean"
+      return isBoolean
     case "UnknownKeyword":
     case "AnyKeyword":
       return always
     case "UndefinedKeyword":
-      return (u) => u === undefined
+      return isUndefined
     case "Literal": {
       const literal = ast.literal
       return (u) => u === literal
@@ -49,39 +92,33 @@ const compile = (ast: AST.AST): Check | undefined => {
         if (check === undefined) return undefined
         members.push(check)
       }
-      return (u) => members.some((check) => check(u))
+      return union(members)
     }
     case "TupleType": {
       // arrays only: no fixed elements, one rest type
       if (ast.elements.length !== 0 || ast.rest.length !== 1) return undefined
       const item = compile(ast.rest[0]!.type)
       if (item === undefined) return undefined
-      return (u) => Array.isArray(u) && u.every(item)
+      return (u) => {
+        if (!Array.isArray(u)) return false
+        for (let i = 0; i < u.length; i++) if (!item(u[i])) return false
+        return true
+      }
     }
     case "TypeLiteral": {
-      const fields: Array<readonly [string, boolean, Check]> = []
+      const fields: Array<Field> = []
       for (const property of ast.propertySignatures) {
         if (typeof property.name !== "string") return undefined
         const check = compile(property.type)
         if (check === undefined) return undefined
-        fields.push([property.name, property.isOptional, check])
+        fields.push({ name: property.name, optional: property.isOptional, check })
       }
       // only open records of anything (`Record<string, unknown>`)
       for (const signature of ast.indexSignatures) {
         if (signature.parameter._tag !== "StringKeyword") return undefined
         if (signature.type._tag !== "UnknownKeyword" && signature.type._tag !== "AnyKeyword") return undefined
       }
-      return (u) => {
-        if (!isPlainObject(u)) return false
-        for (const [name, optional, check] of fields) {
-          if (!Object.prototype.hasOwnProperty.call(u, name)) {
-            if (optional) continue
-            return false
-          }
-          if (!check(u[name])) return false
-        }
-        return true
-      }
+      return struct(fields)
     }
     default:
       return undefined
