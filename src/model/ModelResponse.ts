@@ -246,8 +246,7 @@ export const codeExecutions = (parts: ReadonlyArray<ModelRequest.Part>): Readonl
   readonly code: ModelRequest.ExecutableCodePart
   readonly results: ReadonlyArray<ModelRequest.CodeExecutionResultPart>
 }> => {
-  const out: Array<{ code: ModelRequest.ExecutableCodePart; results: Array<ModelRequest.CodeExecutionResultPart> }> =
-    []
+  const out: Array<{ code: ModelRequest.ExecutableCodePart; results: Array<ModelRequest.CodeExecutionResultPart> }> = []
   for (const part of parts) {
     if (part._tag === "executableCode") out.push({ code: part, results: [] })
     else if (part._tag === "codeExecutionResult") out[out.length - 1]?.results.push(part)
