@@ -234,8 +234,8 @@ const ToolWire = Schema.Union(
   Schema.Struct({
     googleSearch: Schema.Struct({ excludeDomains: Schema.optional(Schema.Array(Schema.String)) })
   }),
-  Schema.Struct({ codeExecution: Schema.Struct({}) }),
-  Schema.Struct({ urlContext: Schema.Struct({}) })
+  Schema.Struct({ codeExecution: JsonObject }),
+  Schema.Struct({ urlContext: JsonObject })
 )
 
 /**
