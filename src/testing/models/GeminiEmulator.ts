@@ -33,6 +33,7 @@ import {
   truncateWords,
   withImages
 } from "./internal/common.js"
+import { geminiEmbeddingRoutes } from "./internal/embeddings.js"
 
 /**
  * The answer of an `authorize` callback: the principal the request acts as, or the
@@ -412,8 +413,18 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
   const faults = new FaultQueue<Fault>()
   const requests: Array<GeminiRequest> = []
   let counter = 0
+  // embeddings: batchEmbedContents, embedContent, predict (internal/embeddings.ts)
+  const embeddings = geminiEmbeddingRoutes({
+    authorize,
+    faults,
+    requests,
+    faultBody,
+    errorBody: googleErrorBody,
+    models: options.models
+  })
 
   const handler: Http.RequestListener = (req, res) => {
+    if (embeddings(req, res)) return
     void (async () => {
       const url = new URL(req.url ?? "/", "http://localhost")
       const match = route.exec(url.pathname)

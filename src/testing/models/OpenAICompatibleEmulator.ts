@@ -32,6 +32,7 @@ import {
   truncateWords,
   withImages
 } from "./internal/common.js"
+import { type EmbedOptions, openAIEmbeddingsRoute } from "./internal/embeddings.js"
 
 /**
  * An injected failure. `midStream` sends a 200 SSE stream that carries an error event
@@ -71,6 +72,8 @@ export interface OpenAICompatibleEmulatorOptions {
   readonly errorShape?: "flat" | "nested"
   /** Clock for `created`; default `Date.now`. */
   readonly now?: () => number
+  /** `/v1/embeddings`: a per-call input limit to enforce (models whose name has `embed`). */
+  readonly embeddings?: EmbedOptions
 }
 
 /**
@@ -122,6 +125,8 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
   const error = (res: Http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}) =>
     sendJson(res, status, errorBody(status, message), headers, "application/json")
 
+  const embeddings = openAIEmbeddingsRoute({ faults, requests, chatModels: models, error, options: options.embeddings })
+
   const handler: Http.RequestListener = (req, res) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://localhost")
@@ -131,6 +136,7 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
           return sendJson(res, 401, { error: "Unauthorized" }, {}, "application/json")
         }
       }
+      if (embeddings(req, res)) return
       if (req.method === "GET" && path === "/health") {
         res.writeHead(200)
         return res.end()
