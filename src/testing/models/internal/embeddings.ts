@@ -304,6 +304,11 @@ export const geminiEmbeddingRoutes =
 export interface EmbedOptions {
   /** Refuse calls with more inputs than this (a server or proxy limit); default none. */
   readonly maxInputs?: number | undefined
+  /**
+   * The embedding models served. Default: Ollama `embeddinggemma`, `nomic-embed-text`,
+   * `all-minilm` (any tag); vLLM `google/embeddinggemma-300m`.
+   */
+  readonly models?: ReadonlyArray<string> | undefined
 }
 
 const inputsOf = (input: unknown): Array<string> | undefined =>
@@ -313,7 +318,8 @@ const inputsOf = (input: unknown): Array<string> | undefined =>
     ? input
     : undefined
 
-const isEmbeddingModel = (model: string) => /embed|minilm/.test(model)
+const ollamaEmbeddingModels = ["embeddinggemma", "nomic-embed-text", "all-minilm"]
+const vllmEmbeddingModels = ["google/embeddinggemma-300m"]
 
 /** What the Ollama emulator lends its embed route. @internal */
 export interface OllamaContext<F extends { readonly status: number; readonly error?: string }> {
@@ -361,7 +367,8 @@ export const ollamaEmbedRoute = <F extends { readonly status: number; readonly e
     const model = str(body["model"])
     if (model === "") return error(400, "model is required")
     const name = model.includes(":") ? model : `${model}:latest`
-    if (!isEmbeddingModel(model)) {
+    const served = ctx.options?.models ?? ollamaEmbeddingModels
+    if (!served.some((m) => m === model || m === name || m === name.replace(/:.*$/, ""))) {
       return ctx.chatModels.includes(name)
         ? error(400, `"${model}" does not support embeddings`)
         : error(404, `model '${model}' not found`)
@@ -441,7 +448,7 @@ export const openAIEmbeddingsRoute = <
       )
     }
     const model = str(body["model"])
-    if (!isEmbeddingModel(model)) {
+    if (!(ctx.options?.models ?? vllmEmbeddingModels).includes(model)) {
       return ctx.chatModels.includes(model)
         ? ctx.error(res, 400, "The model does not support Embeddings API")
         : ctx.error(res, 404, `The model \`${model}\` does not exist.`)
