@@ -233,7 +233,7 @@ describe("Vertex AI: predict and embedContent", () => {
       })
     ))
 
-  it.effect("gemini-embedding-001 takes one instance per predict call", () =>
+  it.effect("gemini-embedding-001 takes one instance per predict call; concurrent calls keep the order", () =>
     provide(
       vertexLayer(),
       Effect.gen(function*() {
@@ -245,6 +245,11 @@ describe("Vertex AI: predict and embedContent", () => {
           ["predict", "b"],
           ["predict", "c"]
         ])
+        // six calls, three at a time: they finish in any order, the vectors keep the input order
+        const many = texts(6)
+        const concurrent = yield* embed({ model: "gemini-embedding-001", inputs: many, dimensions: 4, concurrency: 3 })
+        expect(concurrent.embeddings).toEqual(many.map((text) => vectorOf(text, 4)))
+        expect(gemini.requests.length).toBe(9)
       })
     ))
 
