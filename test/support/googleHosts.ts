@@ -39,6 +39,8 @@ export interface GoogleHosts {
   readonly plainPort: number
   /** The handler behind both servers (after recording). */
   handler: Http.RequestListener
+  /** A new undici Agent whose connector sends every name to the servers. */
+  readonly dispatcher: () => Agent
   /** An undici HttpClient that reaches the servers under any name (fresh dispatcher per layer). */
   readonly httpClient: Layer.Layer<HttpClient.HttpClient>
   close(): Promise<void>
@@ -106,6 +108,7 @@ export const start = async (names: ReadonlyArray<string>): Promise<GoogleHosts> 
     })
   return {
     seen,
+    dispatcher,
     tlsPort,
     plainPort,
     get handler() {
