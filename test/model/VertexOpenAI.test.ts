@@ -12,6 +12,7 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -19,6 +20,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as AuthService from "../../src/auth/AuthService.js"
 import * as GeminiVertex from "../../src/model/gemini/GeminiVertex.js"
+import * as ModelConfig from "../../src/model/ModelConfig.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
 import * as VertexOpenAI from "../../src/model/openai/VertexOpenAI.js"
@@ -211,6 +213,45 @@ describe("the shared openapi endpoint and Gemini on the multi-region hosts", () 
         })
       )
   )
+})
+
+describe("ModelConfig: EFFECT_ADC_MODEL_BACKEND=vertex-openai", () => {
+  const fromEnv = (env: Record<string, string>) =>
+    ModelConfig.layerConfig.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson(env))))
+
+  it.effect("the endpoint ID and the dedicated URL come from the environment; the token reaches it", () =>
+    run(
+      fromEnv({
+        EFFECT_ADC_MODEL_BACKEND: "vertex-openai",
+        GOOGLE_CLOUD_PROJECT: "env-project",
+        GOOGLE_CLOUD_LOCATION: "us-central1",
+        EFFECT_ADC_VERTEX_ENDPOINT: "1234567890",
+        EFFECT_ADC_VERTEX_OPENAI_URL: `https://${dedicatedHost}`
+      }),
+      Effect.gen(function*() {
+        expect((yield* ask("from env")).text).toBe("Echo: from env")
+        expect(vertex.requests.map((r) => [r.host, r.path])).toEqual([[
+          dedicatedHost,
+          "/v1beta1/projects/env-project/locations/us-central1/endpoints/1234567890/chat/completions"
+        ]])
+      })
+    ))
+
+  it.effect("the shared openapi endpoint of the eu multi-region by default; no project is a ModelConfigError", () =>
+    Effect.gen(function*() {
+      yield* run(
+        fromEnv({ EFFECT_ADC_MODEL_BACKEND: "vertex-openai", GOOGLE_CLOUD_PROJECT: "p", GOOGLE_CLOUD_LOCATION: "eu" }),
+        Effect.gen(function*() {
+          yield* ask("x", "google/gemini-2.5-flash")
+          expect(vertex.requests.map((r) => [r.host, r.path])).toEqual([[
+            sharedHosts.eu,
+            "/v1beta1/projects/p/locations/eu/endpoints/openapi/chat/completions"
+          ]])
+        })
+      )
+      const exit = yield* Effect.exit(run(fromEnv({ EFFECT_ADC_MODEL_BACKEND: "vertex-openai" }), ask("x")))
+      expect(Exit.isFailure(exit) ? String(exit.cause) : "").toContain("GOOGLE_CLOUD_PROJECT")
+    }))
 })
 
 describe("a Private Service Connect address", () => {
