@@ -146,3 +146,8 @@ export * as RetryPolicy from "./RetryPolicy.js"
  * @since 0.1.0
  */
 export * as Router from "./Router.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as VertexOpenAI from "./openai/VertexOpenAI.js"
