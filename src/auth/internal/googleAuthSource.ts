@@ -20,7 +20,6 @@
  *
  * @internal
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { type AccessTokenError, CredentialsNotFound, type DetectError, type IdTokenError } from "../AuthError.js"
@@ -55,7 +54,7 @@ const metadataOrigin = (): string => {
 }
 
 /** The ADC walk (see the module comment). Files are read and checked here. */
-const find = (options: GoogleAuthSourceOptions): Effect.Effect<Found, DetectError, HttpClient.HttpClient> =>
+const find = (options: GoogleAuthSourceOptions): Effect.Effect<Found, DetectError> =>
   Effect.gen(function*() {
     const fromFile = (path: string, origin: string) =>
       readFile(path, origin).pipe(
@@ -106,7 +105,7 @@ const find = (options: GoogleAuthSourceOptions): Effect.Effect<Found, DetectErro
  */
 export const detect = (
   options: GoogleAuthSourceOptions
-): Effect.Effect<CredentialSource, DetectError, HttpClient.HttpClient> =>
+): Effect.Effect<CredentialSource, DetectError> =>
   Effect.gen(function*() {
     const found = yield* find(options).pipe(
       Effect.timeoutFail({
@@ -118,9 +117,8 @@ export const detect = (
           })
       })
     )
-    const http = yield* Effect.context<HttpClient.HttpClient>()
     return found._tag === "metadata"
-      ? yield* metadataSource(found, options).pipe(Effect.provide(http))
+      ? yield* metadataSource(found, options)
       : yield* Effect.flatMap(
         Effect.promise(() => import("./librarySource.js")),
         (library) => library.fileSource(found.json, found.origin, options)
@@ -131,9 +129,8 @@ export const detect = (
 const metadataSource = (
   found: Extract<Found, { readonly _tag: "metadata" }>,
   options: GoogleAuthSourceOptions
-): Effect.Effect<CredentialSource, never, HttpClient.HttpClient> =>
+): Effect.Effect<CredentialSource> =>
   Effect.gen(function*() {
-    const http = yield* Effect.context<HttpClient.HttpClient>()
     const settings: Metadata.MetadataOptions = { timeout: options.requestTimeout }
     const principal = yield* Metadata.text("instance/service-accounts/default/email", options.detectTimeout)
     const projectId = options.projectId ?? found.projectId ??
@@ -153,14 +150,12 @@ const metadataSource = (
         const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
         return AuthToken.make("access", token, now + lifetimeMillis)
       }).pipe(
-        Effect.provide(http),
         Effect.withSpan("effect-adc/CredentialSource.fetchAccessToken", {
           attributes: { source: "metadata", scopes: scopes.join(" ") }
         })
       )
     const fetchIdToken = (audience: string): Effect.Effect<AuthToken.AuthToken, IdTokenError> =>
       Metadata.identity(audience, settings).pipe(
-        Effect.provide(http),
         Effect.flatMap((jwt) => idTokenOf(jwt, "metadata")),
         Effect.withSpan("effect-adc/CredentialSource.fetchIdToken", { attributes: { source: "metadata", audience } })
       )
