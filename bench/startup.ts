@@ -187,8 +187,9 @@ ${done}`
 
 /**
  * The esbuild options docs/deploying.md gives for an app on Cloud Run: one ES module
- * per lazily loaded part (google-auth-library stays in the chunk only a credential file
- * loads), minified, with `require` for the CommonJS inside.
+ * per lazily loaded part, minified, with `require` for the CommonJS inside;
+ * google-auth-library external (bundled, its lazy imports break), imported only by the
+ * chunk a credential file loads.
  */
 export const appBundleOptions = (entry: string, outdir: string): esbuild.BuildOptions => ({
   entryPoints: [entry],
@@ -200,6 +201,7 @@ export const appBundleOptions = (entry: string, outdir: string): esbuild.BuildOp
   target: "node22",
   minify: true,
   outExtension: { ".js": ".mjs" },
+  external: ["google-auth-library"],
   banner: { js: `import { createRequire } from "node:module";const require = createRequire(import.meta.url);` },
   logLevel: "error"
 })
