@@ -13,6 +13,7 @@ import { describe, expect, it } from "vitest"
 import { beforeAll } from "vitest"
 import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
 import type * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
+import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
 import { useRedis } from "./redisServer.js"
 import { calls, cooled, decidedSends, type ReplicaRun, useReplicas } from "./replicas.js"
@@ -120,6 +121,40 @@ describe("4 replicas, one Gemini quota", () => {
       expect(result.answered).toBe(REPLICAS * CALLS)
       expect(result.maxPerWindow).toBeLessThanOrEqual(REPLICAS)
       expect(result.sentDuringDelay).toBeGreaterThan(0)
+    },
+    60_000
+  )
+})
+
+describe("two processes, one Cloud Run GPU service, one breaker on Redis", () => {
+  it(
+    "cold-start 503s seen by one process open the breaker for the other: it fails at once, then one probe closes it",
+    async () => {
+      const ollama = OllamaEmulator.make()
+      const service = await emulator.cloudRun.deploy({
+        name: "breaker-gemma",
+        handler: ollama.handler,
+        coldStart: { status: 503, requests: 2 }
+      })
+      const endpoint = `cloudrun:${service.name}` as const
+      const common = {
+        kind: "ollama" as const,
+        url: service.url,
+        model: "gemma3:4b",
+        retries: 0,
+        redisUrl: redis.url,
+        prefix: `breaker-${runIndex++}:`,
+        limits: { breaker: { failures: 2, openFor: 1500 } }
+      }
+      const [a] = await replicas.run(emulator.env, [{ ...common, id: "a", requests: 2 }])
+      expect(calls(a!).map((call) => call.error)).toEqual(["Unavailable", "Unavailable"])
+      expect(emulator.controls.count(endpoint)).toBe(2)
+      // b starts in another process: its first call is refused without a request; after the
+      // open period one probe goes (the service is warm now) and closes the breaker
+      const [b] = await replicas.run(emulator.env, [{ ...common, id: "b", requests: 3, pausesMs: [0, 1600, 0] }])
+      expect(calls(b!).map((call) => call.ok ? "ok" : call.reason)).toEqual(["CIRCUIT_OPEN", "ok", "ok"])
+      expect(emulator.controls.count(endpoint)).toBe(4)
+      await service.close()
     },
     60_000
   )
