@@ -1,7 +1,8 @@
 /**
  * The four layer names every backend module exports (`make`, `layer`, `layerConfig`,
  * `layerModel`), from its client tag, the client's `make` and the ModelService built
- * over a client: written once, not per backend.
+ * over a client: written once, not per backend. Every service built here is
+ * instrumented (`telemetry.ts`: GenAI spans and metrics, described by `describe`).
  *
  * @internal
  */
@@ -14,6 +15,7 @@ import type { AuthService } from "../../auth/AuthService.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
 import { ModelService } from "../ModelService.js"
 import { fromConfig } from "./options.js"
+import * as Telemetry from "./telemetry.js"
 
 /** @internal */
 export interface BackendLayers<Client, Options, E> {
@@ -29,12 +31,18 @@ export interface BackendLayers<Client, Options, E> {
 export const backendLayers = <Client, Service, Options, E>(
   tag: Context.Tag<Client, Service>,
   makeClient: (options: Options) => Effect.Effect<Service, E, HttpClient.HttpClient | AuthService>,
-  toModel: (client: Service) => ModelService.Service
+  toModel: (client: Service) => ModelService.Service,
+  describe: (client: Service) => Telemetry.Provider
 ): BackendLayers<Client, Options, E> => {
-  const layerModel = Layer.effect(ModelService, Effect.map(tag, (client) => ModelService.of(toModel(client))))
+  const build = (client: Service) =>
+    Effect.map(
+      Telemetry.captureContent,
+      (content) => ModelService.of(Telemetry.instrument(toModel(client), describe(client), content))
+    )
+  const layerModel = Layer.effect(ModelService, Effect.flatMap(tag, build))
   const layer = (options: Options) => Layer.provide(layerModel, Layer.effect(tag, makeClient(options)))
   return {
-    make: (options) => Effect.map(makeClient(options), (client) => ModelService.of(toModel(client))),
+    make: (options) => Effect.flatMap(makeClient(options), build),
     layer,
     layerModel,
     layerConfig: (options) => fromConfig(options, layer)

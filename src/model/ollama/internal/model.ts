@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import { callOptions, withValue } from "../../internal/common.js"
+import type * as Telemetry from "../../internal/telemetry.js"
 import * as ModelError from "../../ModelError.js"
 import type { ModelService } from "../../ModelService.js"
 import type { OllamaClient } from "../OllamaClient.js"
@@ -39,3 +40,11 @@ export const ollama = (client: OllamaClient.Service): ModelService.Service => {
       )
   }
 }
+
+/** Telemetry's view of an Ollama client: `chat`. @internal */
+export const ollamaTelemetry = (client: OllamaClient.Service): Telemetry.Provider => ({
+  name: "ollama",
+  operation: "chat",
+  url: client.url,
+  reasoningOutside: false
+})

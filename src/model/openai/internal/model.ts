@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import { callOptions, withValue } from "../../internal/common.js"
+import * as Telemetry from "../../internal/telemetry.js"
 import * as ModelError from "../../ModelError.js"
 import type { ModelService } from "../../ModelService.js"
 import type { OpenAICompatibleClient } from "../OpenAICompatibleClient.js"
@@ -39,3 +40,12 @@ export const openai = (client: OpenAICompatibleClient.Service): ModelService.Ser
       )
   }
 }
+
+/** Telemetry's view of an OpenAI-compatible client: `chat`, the provider name it was given. @internal */
+export const openaiTelemetry = (client: OpenAICompatibleClient.Service): Telemetry.Provider => ({
+  name: client.provider ?? Telemetry.providerNames["openai-compatible"],
+  operation: "chat",
+  url: client.url,
+  // completion_tokens counts the reasoning tokens
+  reasoningOutside: false
+})
