@@ -246,6 +246,39 @@ export const instrument = (
   const inputType = MetricLabel.make("gen_ai.token.type", "input")
   const outputType = MetricLabel.make("gen_ai.token.type", "output")
 
+  /**
+   * The label arrays of a call's data points, one set per (request model, response
+   * model, error type). Effect caches a metric's hook per label array (by identity), so
+   * reusing the arrays keeps an update a map lookup instead of building and hashing a
+   * new metric key every call. Bounded: cleared past 1024 sets.
+   */
+  const labelSets = new Map<string, {
+    readonly duration: ReadonlyArray<MetricLabel.MetricLabel>
+    readonly input: ReadonlyArray<MetricLabel.MetricLabel>
+    readonly output: ReadonlyArray<MetricLabel.MetricLabel>
+  }>()
+  const labelsFor = (model: string, responseModel: string | undefined, errorType: string | undefined) => {
+    const key = `${model}\u0000${responseModel ?? ""}\u0000${errorType ?? ""}`
+    let set = labelSets.get(key)
+    if (set === undefined) {
+      const labels = [
+        ...baseLabels,
+        MetricLabel.make("gen_ai.request.model", model),
+        ...(responseModel === undefined ? [] : [MetricLabel.make("gen_ai.response.model", responseModel)])
+      ]
+      set = {
+        duration: errorType === undefined
+          ? [...labels, durationUnit]
+          : [...labels, MetricLabel.make("error.type", errorType), durationUnit],
+        input: [...labels, inputType, tokenUnit],
+        output: [...labels, outputType, tokenUnit]
+      }
+      if (labelSets.size >= 1024) labelSets.clear()
+      labelSets.set(key, set)
+    }
+    return set
+  }
+
   const annotateRequest = <A>(span: Tracer.Span, request: ModelRequest.ModelRequest<A>, streaming: boolean) => {
     span.attribute("gen_ai.operation.name", provider.operation)
     span.attribute("gen_ai.provider.name", provider.name)
@@ -316,26 +349,11 @@ export const instrument = (
       }
       if (errorType !== undefined) span.attribute("error.type", errorType)
     }
-    const labels: Array<MetricLabel.MetricLabel> = [
-      ...baseLabels,
-      MetricLabel.make("gen_ai.request.model", request.model)
-    ]
-    if (finish?.modelVersion !== undefined) {
-      labels.push(MetricLabel.make("gen_ai.response.model", finish.modelVersion))
-    }
     const seconds = Number(clock.unsafeCurrentTimeNanos() - started) / 1e9
-    ModelTelemetry.operationDuration.unsafeUpdate(
-      seconds,
-      errorType === undefined
-        ? [...labels, durationUnit]
-        : [...labels, MetricLabel.make("error.type", errorType), durationUnit]
-    )
-    if (usage?.inputTokens !== undefined) {
-      ModelTelemetry.tokenUsage.unsafeUpdate(usage.inputTokens, [...labels, inputType, tokenUnit])
-    }
-    if (output !== undefined) {
-      ModelTelemetry.tokenUsage.unsafeUpdate(output, [...labels, outputType, tokenUnit])
-    }
+    const labels = labelsFor(request.model, finish?.modelVersion, errorType)
+    ModelTelemetry.operationDuration.unsafeUpdate(seconds, labels.duration)
+    if (usage?.inputTokens !== undefined) ModelTelemetry.tokenUsage.unsafeUpdate(usage.inputTokens, labels.input)
+    if (output !== undefined) ModelTelemetry.tokenUsage.unsafeUpdate(output, labels.output)
   }
 
   const withProvider = (element: ModelResponse.ModelStreamChunk): ModelResponse.ModelStreamChunk =>
