@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { AuthService } from "../../auth/AuthService.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
+import { charging } from "../ModelLimits.js"
 import { ModelService } from "../ModelService.js"
 import { fromConfig } from "./options.js"
 import * as Telemetry from "./telemetry.js"
@@ -34,15 +35,18 @@ export const backendLayers = <Client, Service, Options, E>(
   toModel: (client: Service) => ModelService.Service,
   describe: (client: Service) => Telemetry.Provider
 ): BackendLayers<Client, Options, E> => {
-  const build = (client: Service) =>
-    Effect.map(
-      Telemetry.captureContent,
-      (content) => ModelService.of(Telemetry.instrument(toModel(client), describe(client), content))
-    )
-  const layerModel = Layer.effect(ModelService, Effect.flatMap(tag, build))
+  // with a ModelLimits in context, each answer's usage is charged to its key's token rate;
+  // around it, the GenAI telemetry (the span covers the whole call)
+  const model = (client: Service) =>
+    Effect.flatMap(charging(toModel(client)), (service) =>
+      Effect.map(
+        Telemetry.captureContent,
+        (content) => ModelService.of(Telemetry.instrument(service, describe(client), content))
+      ))
+  const layerModel = Layer.effect(ModelService, Effect.flatMap(tag, model))
   const layer = (options: Options) => Layer.provide(layerModel, Layer.effect(tag, makeClient(options)))
   return {
-    make: (options) => Effect.flatMap(makeClient(options), build),
+    make: (options) => Effect.flatMap(makeClient(options), model),
     layer,
     layerModel,
     layerConfig: (options) => fromConfig(options, layer)

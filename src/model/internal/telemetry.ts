@@ -143,6 +143,19 @@ const partOf = (part: ModelRequest.Part): Record<string, unknown> => {
       return { type: "tool_call", id: part.id, name: part.name, arguments: part.args }
     case "functionResponse":
       return { type: "tool_call_response", id: part.id, response: part.response }
+    case "executableCode":
+      return {
+        type: "server_tool_call",
+        id: part.id,
+        name: "code_execution",
+        server_tool_call: { type: "code_interpreter", language: part.language, code: part.code }
+      }
+    case "codeExecutionResult":
+      return {
+        type: "server_tool_call_response",
+        id: part.id,
+        server_tool_call_response: { type: "code_interpreter", outcome: part.outcome, output: part.output }
+      }
   }
 }
 
