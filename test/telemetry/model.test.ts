@@ -17,6 +17,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { readFileSync } from "node:fs"
 import { AuthService } from "../../src/auth/AuthService.js"
 import * as GeminiApi from "../../src/model/gemini/GeminiApi.js"
 import * as GeminiVertex from "../../src/model/gemini/GeminiVertex.js"
@@ -25,8 +26,9 @@ import { ModelService } from "../../src/model/ModelService.js"
 import * as ModelTelemetry from "../../src/model/ModelTelemetry.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as OpenAICompatible from "../../src/model/openai/OpenAICompatible.js"
+import * as Loopback from "../../src/testing/Loopback.js"
 import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
-import { type BackendLayer, emulatorBase } from "../model/support.js"
+import { type BackendLayer, emulatorBase, fixturesRoot } from "../model/support.js"
 import { useEmulator } from "../support/emulator.js"
 import {
   childrenOf,
@@ -497,5 +499,55 @@ describe("tools and structured output", () => {
           finish_reason: "tool_call"
         }
       ])
+    }))
+})
+
+describe("a recorded Gemini answer with cached and thought tokens", () => {
+  // gemini-2.5-flash, Gemini API: prompt 5 (3 from the cache), candidates 238, thoughts 41
+  const recorded = readFileSync(new URL("gemini/api-generate-structured-output.json", fixturesRoot), "utf8")
+  let server: Loopback.LoopbackServer
+  beforeAll(async () => {
+    server = await Loopback.serve((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json; charset=UTF-8" })
+      res.end(recorded)
+    })
+    return () => server.close()
+  })
+
+  it.effect("usage: input 5, output 238 + 41 (reasoning included), cache_read 3, reasoning 41; the recorded id", () =>
+    Effect.gen(function*() {
+      const backend: Backend = {
+        ...backends[0]!,
+        url: () => server.url,
+        layer: () => GeminiApi.layer({ baseUrl: server.url, origins: [server.url] })
+      }
+      const { exit, exporter } = yield* observe(
+        backend,
+        Effect.flatMap(
+          ModelService,
+          (model) => model.generate({ model: backend.model, contents: [ModelRequest.user("a recipe")] })
+        )
+      )
+      const response = yield* exit
+      expect(response.usage).toMatchObject({
+        inputTokens: 5,
+        outputTokens: 238,
+        thoughtTokens: 41,
+        cachedInputTokens: 3
+      })
+      const span = onlySpan(exporter, spanName(backend))
+      expect(span.attributes).toStrictEqual({
+        "gen_ai.operation.name": "generate_content",
+        "gen_ai.provider.name": "gcp.gemini",
+        "gen_ai.request.model": "gemini-2.5-flash",
+        ...serverOf(server.url),
+        "gen_ai.response.id": "hS77aOmpFb66vr0P9ruBiQM",
+        "gen_ai.response.model": "gemini-2.5-flash",
+        "gen_ai.response.finish_reasons": ["stop"],
+        "gen_ai.usage.input_tokens": 5,
+        "gen_ai.usage.output_tokens": 279,
+        "gen_ai.usage.cache_read.input_tokens": 3,
+        "gen_ai.usage.reasoning.output_tokens": 41
+      })
     }))
 })
