@@ -125,3 +125,17 @@ export const operationDuration = Metric.histogram(
   MetricBoundaries.fromIterable(durationBoundaries),
   "GenAI operation duration."
 )
+
+/**
+ * `gen_ai.client.operation.time_to_first_chunk`: seconds from a stream's call to its
+ * first chunk (streams only; not recorded when no chunk came). Same buckets and `unit`
+ * tag as {@link operationDuration}.
+ *
+ * @since 0.2.0
+ * @category Metrics
+ */
+export const timeToFirstChunk = Metric.histogram(
+  "gen_ai.client.operation.time_to_first_chunk",
+  MetricBoundaries.fromIterable(durationBoundaries),
+  "Time to receive the first chunk of a streaming response."
+)

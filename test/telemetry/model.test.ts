@@ -312,6 +312,9 @@ describe.each(backends)("$name", (backend) => {
             counts: bucketsOf(tokenBuckets, counts)
           })
         }
+        expect(
+          added(before, metrics, "gen_ai.client.operation.time_to_first_chunk", { ...labels, unit: "s" })?.count ?? 0
+        ).toBe(0)
         expectNoToken(exporter.getFinishedSpans(), tokens)
         expect(exporter.getFinishedSpans().map(spanText).join("\n")).not.toContain("PURPLE-42")
       })
@@ -319,7 +322,10 @@ describe.each(backends)("$name", (backend) => {
 
   it.effect("stream: gen_ai.request.stream, time to first chunk, usage of the last chunk; no answer text", () =>
     Effect.gen(function*() {
-      const { exit, exporter, tokens } = yield* observe(backend, stream(backend, "one two PURPLE-42 four five six"))
+      const { before, exit, exporter, metrics, tokens } = yield* observe(
+        backend,
+        stream(backend, "one two PURPLE-42 four five six")
+      )
       const chunks = [...(yield* exit)]
       const last = chunks.at(-1)?.finish
       expect(chunks.length).toBeGreaterThan(1)
@@ -336,6 +342,14 @@ describe.each(backends)("$name", (backend) => {
         ...responseAttributes(backend, { responseId: last?.responseId, usage: last!.usage }, last?.usage.outputTokens)
       })
       expect(childrenOf(exporter, span).map((child) => child.name)).toContain("http.client POST")
+      // streams only: the time-to-first-chunk histogram
+      const labels = { ...labelsOf(backend), "gen_ai.response.model": backend.responseModel, unit: "s" }
+      expect(added(before, metrics, "gen_ai.client.operation.time_to_first_chunk", labels)).toEqual({
+        boundaries: durationBuckets,
+        count: 1,
+        sum: 0,
+        counts: bucketsOf(durationBuckets, [0])
+      })
       expectNoToken(exporter.getFinishedSpans(), tokens)
       expect(exporter.getFinishedSpans().map(spanText).join("\n")).not.toContain("PURPLE-42")
     }))

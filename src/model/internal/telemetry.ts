@@ -269,6 +269,7 @@ export const instrument = (
     readonly duration: ReadonlyArray<MetricLabel.MetricLabel>
     readonly input: ReadonlyArray<MetricLabel.MetricLabel>
     readonly output: ReadonlyArray<MetricLabel.MetricLabel>
+    readonly firstChunk: ReadonlyArray<MetricLabel.MetricLabel>
   }>()
   const labelsFor = (model: string, responseModel: string | undefined, errorType: string | undefined) => {
     const key = `${model}\u0000${responseModel ?? ""}\u0000${errorType ?? ""}`
@@ -284,7 +285,8 @@ export const instrument = (
           ? [...labels, durationUnit]
           : [...labels, MetricLabel.make("error.type", errorType), durationUnit],
         input: [...labels, inputType, tokenUnit],
-        output: [...labels, outputType, tokenUnit]
+        output: [...labels, outputType, tokenUnit],
+        firstChunk: [...labels, durationUnit]
       }
       if (labelSets.size >= 1024) labelSets.clear()
       labelSets.set(key, set)
@@ -331,6 +333,8 @@ export const instrument = (
       readonly finish: ModelResponse.Finish | undefined
       readonly cause: Cause.Cause<unknown> | undefined
       readonly parts: ReadonlyArray<ModelRequest.Part> | undefined
+      /** Streams: seconds to the first chunk, when one came. */
+      readonly firstChunk?: number | undefined
     }
   ) => {
     const { cause, finish } = outcome
@@ -367,6 +371,9 @@ export const instrument = (
     ModelTelemetry.operationDuration.unsafeUpdate(seconds, labels.duration)
     if (usage?.inputTokens !== undefined) ModelTelemetry.tokenUsage.unsafeUpdate(usage.inputTokens, labels.input)
     if (output !== undefined) ModelTelemetry.tokenUsage.unsafeUpdate(output, labels.output)
+    if (outcome.firstChunk !== undefined) {
+      ModelTelemetry.timeToFirstChunk.unsafeUpdate(outcome.firstChunk, labels.firstChunk)
+    }
   }
 
   const withProvider = (element: ModelResponse.ModelStreamChunk): ModelResponse.ModelStreamChunk =>
@@ -403,6 +410,7 @@ export const instrument = (
           const sampled = span.sampled
           if (sampled) annotateRequest(span, request, true)
           let first = true
+          let firstChunk: number | undefined
           let finish: ModelResponse.Finish | undefined
           const parts: Array<ModelRequest.Part> | undefined = content && sampled ? [] : undefined
           // runs before the span ends (finalizers run in reverse order), with the stream's exit
@@ -411,7 +419,8 @@ export const instrument = (
               end(span, request, clock, started, {
                 finish,
                 cause: Exit.isFailure(exit) ? exit.cause : undefined,
-                parts
+                parts,
+                firstChunk
               })
             )
           )
@@ -419,12 +428,8 @@ export const instrument = (
             Stream.mapChunks((chunk) => {
               if (first && chunk.length > 0) {
                 first = false
-                if (sampled) {
-                  span.attribute(
-                    "gen_ai.response.time_to_first_chunk",
-                    Number(clock.unsafeCurrentTimeNanos() - started) / 1e9
-                  )
-                }
+                firstChunk = Number(clock.unsafeCurrentTimeNanos() - started) / 1e9
+                if (sampled) span.attribute("gen_ai.response.time_to_first_chunk", firstChunk)
               }
               let last = false
               for (const element of chunk) {
