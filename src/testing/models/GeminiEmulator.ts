@@ -101,6 +101,36 @@ export interface GeminiRequest extends RecordedRequest {
   readonly model: string
   readonly method: string
   readonly principal: string | undefined
+  /** When it arrived (the emulator's clock, `now`). */
+  readonly at?: number | undefined
+}
+
+/**
+ * A request quota over fixed windows (the first starts when it is set), like Gemini's
+ * requests-per-minute: past `requests` in a window, model requests get Google's 429
+ * `RESOURCE_EXHAUSTED` with a `QuotaFailure` and a `RetryInfo` whose `retryDelay` is
+ * the time left in the window. Scale `windowMs` down to test in seconds.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface Quota {
+  readonly requests: number
+  readonly windowMs: number
+}
+
+/**
+ * What the quota decided for one request: when it arrived, whether it was admitted,
+ * the retry delay a 429 announced, and the request's headers (to tell callers apart).
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface QuotaEvent {
+  readonly at: number
+  readonly admitted: boolean
+  readonly retryDelayMs?: number | undefined
+  readonly headers: Readonly<Record<string, string>>
 }
 
 /**
@@ -113,6 +143,11 @@ export interface GeminiEmulator {
   readonly fail: (fault: Fault, times?: number) => void
   /** Every request that reached a model route, in order. */
   readonly requests: ReadonlyArray<GeminiRequest>
+  /** Sets (or with `undefined` removes) the request quota; its windows start now. */
+  readonly setQuota: (quota: Quota | undefined) => void
+  /** The quota's decisions, in order of arrival. */
+  readonly quotaLog: ReadonlyArray<QuotaEvent>
+  /** Clears faults, the request log, the quota and its log. */
   readonly reset: () => void
 }
 
@@ -501,7 +536,24 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
   const now = options.now ?? Date.now
   const faults = new FaultQueue<Fault>()
   const requests: Array<GeminiRequest> = []
+  const quotaLog: Array<QuotaEvent> = []
+  let quota: (Quota & { readonly start: number; window: number; used: number }) | undefined
   let counter = 0
+
+  /** The quota's answer for a model request arriving at `at`: undefined when admitted, else the retry delay. */
+  const throttle = (at: number, headers: Record<string, string>): number | undefined => {
+    if (quota === undefined) return undefined
+    const window = Math.floor((at - quota.start) / quota.windowMs)
+    if (window !== quota.window) {
+      quota.window = window
+      quota.used = 0
+    }
+    const admitted = quota.used < quota.requests
+    if (admitted) quota.used += 1
+    const retryDelayMs = admitted ? undefined : quota.start + (window + 1) * quota.windowMs - at
+    quotaLog.push({ at, admitted, retryDelayMs, headers })
+    return retryDelayMs
+  }
 
   const handler: Http.RequestListener = (req, res) => {
     void (async () => {
@@ -516,6 +568,7 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
       const model = match[4]!
       const method = match[5]!
       const flavor = project === undefined ? "api" : "vertex"
+      const at = now()
       const auth = await authorize(req)
       const text = await readBody(req)
       let parsed: unknown
@@ -537,10 +590,16 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
         body: parsed,
         flavor,
         model,
-        principal: auth.ok ? auth.principal : undefined
+        principal: auth.ok ? auth.principal : undefined,
+        at
       })
       const body = json(parsed)
       if (!auth.ok) return sendJson(res, auth.status, auth.body, auth.headers ?? {}, "application/json; charset=UTF-8")
+      const throttled = method === "countTokens" ? undefined : throttle(at, headersOf(req))
+      if (throttled !== undefined) {
+        const { body: errorBody, headers } = faultBody({ status: 429, retryDelay: `${(throttled / 1000).toFixed(3)}s` })
+        return sendJson(res, 429, errorBody, headers, "application/json; charset=UTF-8")
+      }
       const fault = faults.take()
       const midStream = fault?.midStream === true && method === "streamGenerateContent" ? fault : undefined
       if (fault !== undefined && midStream === undefined) {
@@ -656,7 +715,19 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
     })
   }
 
-  return controls(handler, faults, requests)
+  const base = controls(handler, faults, requests)
+  return {
+    ...base,
+    setQuota: (next) => {
+      quota = next === undefined ? undefined : { ...next, start: now(), window: 0, used: 0 }
+    },
+    quotaLog,
+    reset: () => {
+      base.reset()
+      quota = undefined
+      quotaLog.length = 0
+    }
+  }
 }
 
 /**

@@ -599,8 +599,12 @@ export class StreamState implements Stream.Protocol {
   private pending: PendingCall | undefined = undefined
   private calls = 0
   private hasToolCalls = false
-  private last: GenerateContentResponse = {}
-  private candidate: Candidate | undefined = undefined
+  // what the final chunk reports: the latest of each (merged field by field, in place)
+  private usageMetadata: GenerateContentResponse["usageMetadata"] = undefined
+  private modelVersion: string | undefined = undefined
+  private responseId: string | undefined = undefined
+  private candidate: { -readonly [K in keyof Candidate]: Candidate[K] } | undefined = undefined
+  private readonly callId = () => this.nextId()
   private finished = false
   private readonly held: Array<ModelRequest.Part> = []
   private heldRaw: unknown = undefined
@@ -623,12 +627,9 @@ export class StreamState implements Stream.Protocol {
   ): ModelError.ModelError | undefined {
     const block = promptBlocked(this.context, body)
     if (block !== undefined) return block
-    this.last = {
-      ...this.last,
-      ...(body.usageMetadata === undefined ? {} : { usageMetadata: body.usageMetadata }),
-      ...(body.modelVersion === undefined ? {} : { modelVersion: body.modelVersion }),
-      ...(body.responseId === undefined ? {} : { responseId: body.responseId })
-    }
+    if (body.usageMetadata !== undefined) this.usageMetadata = body.usageMetadata
+    if (body.modelVersion !== undefined) this.modelVersion = body.modelVersion
+    if (body.responseId !== undefined) this.responseId = body.responseId
     const candidate = body.candidates?.[0]
     const parts: Array<ModelRequest.Part> = []
     for (const part of candidate?.content?.parts ?? []) {
@@ -636,11 +637,12 @@ export class StreamState implements Stream.Protocol {
         this.onFunctionCall(part, parts)
         continue
       }
-      const converted = toRequestPart(part, () => this.nextId())
+      const converted = toRequestPart(part, this.callId)
       if (converted !== undefined) parts.push(converted)
     }
     if (candidate !== undefined) {
-      this.candidate = { ...this.candidate, ...candidate }
+      if (this.candidate === undefined) this.candidate = { ...candidate }
+      else Object.assign(this.candidate, candidate)
     }
     if (candidate?.finishReason !== undefined) {
       if (this.pending !== undefined) parts.push(this.complete())
@@ -658,7 +660,12 @@ export class StreamState implements Stream.Protocol {
   end(out: Array<ModelResponse.ModelStreamChunk>): ModelError.ModelError | undefined {
     if (!this.finished) return truncated(this.context, "a finishReason")
     if (this.pending !== undefined) this.held.push(this.complete())
-    out.push(ModelResponse.chunk(this.held, this.heldRaw, finishOf(this.candidate, this.last, this.hasToolCalls)))
+    const last: GenerateContentResponse = {
+      usageMetadata: this.usageMetadata,
+      modelVersion: this.modelVersion,
+      responseId: this.responseId
+    }
+    out.push(ModelResponse.chunk(this.held, this.heldRaw, finishOf(this.candidate, last, this.hasToolCalls)))
     return undefined
   }
 
