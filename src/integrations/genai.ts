@@ -64,7 +64,8 @@ export interface Options {
   /** The access target (scopes, quota project). Default: cloud-platform, the service's quota project. */
   readonly target?: Omit<AccessTarget, "kind"> | undefined
   /**
-   * Origins besides `https://*.googleapis.com` that may receive the token (a Private
+   * Origins besides `https://*.googleapis.com` and `https://*.*.prediction.vertexai.goog`
+   * (dedicated endpoints) that may receive the token (a Private
    * Service Connect endpoint, a local emulator set as `httpOptions.baseUrl`).
    */
   readonly origins?: ReadonlyArray<string> | undefined
