@@ -97,8 +97,9 @@ describe("EmbeddingConfig.layerConfig", () => {
       const vertexOpenAi = yield* configError({ EFFECT_ADC_MODEL_BACKEND: "vertex-openai" })
       expect(vertexOpenAi.variable).toBe("GOOGLE_CLOUD_PROJECT")
       expect(vertexOpenAi.message).toContain("embeddings on gemini-vertex (chosen by EFFECT_ADC_MODEL_BACKEND)")
-      const notEmbedding = yield* configError({ EFFECT_ADC_EMBED_BACKEND: "vertex-openai" })
-      expect(notEmbedding).toMatchObject({ variable: "EFFECT_ADC_EMBED_BACKEND", reason: "Invalid" })
+      const asVertex = yield* configError({ EFFECT_ADC_EMBED_BACKEND: "vertex-openai" })
+      expect(asVertex).toMatchObject({ variable: "GOOGLE_CLOUD_PROJECT", reason: "Missing" })
+      expect(asVertex.message).toContain("embeddings on gemini-vertex (chosen by EFFECT_ADC_EMBED_BACKEND)")
     }))
 })
 

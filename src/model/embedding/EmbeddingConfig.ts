@@ -5,7 +5,7 @@
  *
  * | variable | meaning | default |
  * | --- | --- | --- |
- * | `EFFECT_ADC_EMBED_BACKEND` | `gemini-vertex`, `gemini-api`, `ollama` or `openai-compatible` | `EFFECT_ADC_MODEL_BACKEND` (`gemini-vertex` for `vertex-openai`), else `gemini-vertex` |
+ * | `EFFECT_ADC_EMBED_BACKEND` | `gemini-vertex`, `gemini-api`, `ollama` or `openai-compatible` (`vertex-openai` embeds through Vertex AI's own API, as `gemini-vertex`) | `EFFECT_ADC_MODEL_BACKEND`, else `gemini-vertex` |
  * | `EFFECT_ADC_EMBED_URL` | the embedding service's URL (Ollama, vLLM) or a Gemini base URL override | `EFFECT_ADC_MODEL_URL` when the embedding backend is the model backend |
  * | `EFFECT_ADC_EMBED_AUDIENCE` | ID token audience | `EFFECT_ADC_MODEL_AUDIENCE` (same rule), else the URL's origin |
  * | `EFFECT_ADC_EMBED_BATCH_SIZE` | texts per API call (lowered to the API's limit on Google backends) | the backend's: 100 Gemini API, 250 / 1 Vertex, 512 Ollama, 2048 OpenAI-compatible |
@@ -37,8 +37,9 @@ import * as OllamaEmbeddings from "./OllamaEmbeddings.js"
 import * as OpenAICompatibleEmbeddings from "./OpenAICompatibleEmbeddings.js"
 
 /**
- * The backends that serve embeddings (every generation backend but `vertex-openai`,
- * whose embeddings come from `gemini-vertex`).
+ * The backends that serve embeddings: every generation backend but `vertex-openai`
+ * (Vertex AI's OpenAI-compatible chat endpoint), whose project embeds through Vertex
+ * AI's own API, as `gemini-vertex`.
  *
  * @since 0.3.0
  * @category Models
@@ -75,6 +76,10 @@ export interface EmbeddingConfig {
   readonly concurrency: Option.Option<number>
 }
 
+/** Vertex AI's OpenAI-compatible chat endpoint: its project embeds through Vertex AI's own API. */
+const embeddingBackend = (backend: BackendName): EmbeddingBackendName =>
+  backend === "vertex-openai" ? "gemini-vertex" : backend
+
 const url = (name: string) =>
   Config.string(name).pipe(
     Config.mapAttempt((value) => {
@@ -92,7 +97,7 @@ const positive = (name: string) =>
  * @category Config
  */
 export const config: Config.Config<EmbeddingConfig> = Config.all({
-  embedBackend: Config.option(Schema.Config("EFFECT_ADC_EMBED_BACKEND", EmbeddingBackendName)),
+  embedBackend: Config.option(Schema.Config("EFFECT_ADC_EMBED_BACKEND", BackendName)),
   modelBackend: Config.option(Schema.Config("EFFECT_ADC_MODEL_BACKEND", BackendName)),
   project: Config.option(Config.string("GOOGLE_CLOUD_PROJECT")),
   location: Config.string("GOOGLE_CLOUD_LOCATION").pipe(Config.withDefault("global")),
@@ -109,12 +114,8 @@ export const config: Config.Config<EmbeddingConfig> = Config.all({
   maxBatchSize: Config.option(positive("EFFECT_ADC_EMBED_BATCH_SIZE")),
   concurrency: Config.option(positive("EFFECT_ADC_EMBED_CONCURRENCY"))
 }).pipe(Config.map((c): EmbeddingConfig => {
-  // Vertex's OpenAI-compatible chat endpoint: embeddings come from the same Vertex project
-  const modelBackend = Option.getOrElse(
-    Option.map(c.modelBackend, (b) => b === "vertex-openai" ? "gemini-vertex" as const : b),
-    () => "gemini-vertex" as const
-  )
-  const backend = Option.getOrElse(c.embedBackend, () => modelBackend)
+  const modelBackend = Option.getOrElse(Option.map(c.modelBackend, embeddingBackend), () => "gemini-vertex" as const)
+  const backend = Option.getOrElse(Option.map(c.embedBackend, embeddingBackend), () => modelBackend)
   // the model's URL and audience name the model's service: only for the same backend
   const shared = backend === modelBackend
   return {
