@@ -518,7 +518,10 @@ export const Feature = Schema.Literal(
   "googleSearch",
   "codeExecution",
   "urlContext",
-  "toolChoice"
+  "toolChoice",
+  "embedding.taskType",
+  "embedding.title",
+  "embedding.autoTruncate"
 )
 
 /**
@@ -551,10 +554,15 @@ export class Unsupported extends Retryable(
 ) {
   /** @since 0.3.0 */
   override get message(): string {
-    return `${backendName[this.backend]} cannot honour \`${this.feature}\`${located(this)}${said(this.detail)}. ` +
-      `Nothing was sent. Remove it from the request, send the backend's own field through ` +
-      `\`providerOptions.${passThroughKey[this.backend]}\`, or route the request to a backend that has it ` +
-      `(docs/models.md lists which backend has which feature).`
+    const refused = `${backendName[this.backend]} cannot honour \`${this.feature}\`${located(this)}${
+      said(this.detail)
+    }. Nothing was sent. `
+    return this.feature.startsWith("embedding.")
+      ? `${refused}Remove it from the request or use a backend that has it (docs/embeddings.md lists which ` +
+        `backend has which setting).`
+      : `${refused}Remove it from the request, send the backend's own field through ` +
+        `\`providerOptions.${passThroughKey[this.backend]}\`, or route the request to a backend that has it ` +
+        `(docs/models.md lists which backend has which feature).`
   }
 }
 
