@@ -75,6 +75,13 @@ export interface BackendOptions {
   readonly firstChunkTimeout?: Duration.DurationInput | undefined
   /** Streams: the longest silence between two reads; default 60 seconds. */
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /**
+   * Whether the HttpClient opens its span per request (`http.client POST`, with the
+   * token headers redacted). Default `true`; `false` drops the span (and the
+   * `traceparent` header) for apps that do not trace: it is the largest per-call cost
+   * left on the hot path (docs/performance.md).
+   */
+  readonly httpSpans?: boolean | undefined
 }
 
 /**

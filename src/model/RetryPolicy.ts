@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import * as internal from "./internal/retry.js"
 import type * as ModelError from "./ModelError.js"
 
 /**
@@ -119,6 +120,11 @@ export const exceedsRetryAfter = (error: ModelError.ModelError, max: Duration.Du
  * timeout); a stream's body is outside it, so a stream that emitted output is never
  * retried.
  *
+ * It behaves as `Effect.retry(effect, { schedule: policy, while })`, and the policy sees
+ * the same failures in the same order (the retryable ones, and the one that stops it),
+ * but the schedule's driver is built only when the first attempt fails: a call that
+ * succeeds at once runs the effect and nothing else.
+ *
  * @since 0.1.0
  * @category Combinators
  */
@@ -134,8 +140,5 @@ export const retry: {
 } = dual(
   (args) => Effect.isEffect(args[0]),
   <A, R>(effect: Effect.Effect<A, ModelError.ModelError, R>, policy: RetryPolicy, options: RetryOptions = {}) =>
-    Effect.retry(effect, {
-      schedule: policy,
-      while: (error: ModelError.ModelError) => error.isRetryable && !exceedsRetryAfter(error, options.maxRetryAfter)
-    })
+    internal.retrying(policy, options.maxRetryAfter)(effect)
 )

@@ -38,6 +38,11 @@ export * as ModelConfigError from "./ModelConfigError.js"
 export * as ModelError from "./ModelError.js"
 
 /**
+ * @since 0.2.0
+ */
+export * as ModelLimits from "./ModelLimits.js"
+
+/**
  * @since 0.1.0
  */
 export * as ModelRequest from "./ModelRequest.js"

@@ -7,6 +7,7 @@
  */
 import * as AuthToken from "../../auth/AuthToken.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
+import { stripBearer } from "../../internal/bearer.js"
 
 /** @internal */
 export const parseUrl = (url: string | URL, base?: string | URL): URL | undefined => {
@@ -188,5 +189,5 @@ export const sentToken = (
   headers: Readonly<Record<string, string>>
 ): AuthToken.AuthToken | undefined => {
   const value = headers[tokenHeader(target)]
-  return value === undefined ? undefined : AuthToken.make(target.kind, value.replace(/^Bearer\s+/i, ""), 0)
+  return value === undefined ? undefined : AuthToken.make(target.kind, stripBearer(value), 0)
 }

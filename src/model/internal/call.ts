@@ -15,6 +15,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { AuthError } from "../../auth/AuthError.js"
 import { AuthService } from "../../auth/AuthService.js"
@@ -22,11 +23,14 @@ import type { TokenTarget } from "../../auth/TokenTarget.js"
 import * as AuthHttpClient from "../../http/AuthHttpClient.js"
 import { scrub } from "../../internal/scrub.js"
 import * as ModelError from "../ModelError.js"
+import { ModelLimits } from "../ModelLimits.js"
 import type * as ModelService from "../ModelService.js"
 import * as RetryPolicy from "../RetryPolicy.js"
+import * as internalRetry from "./retry.js"
 import { parseJson } from "./common.js"
 import { fromResponse } from "./errors.js"
 import { deadlines } from "./stream.js"
+import { timeoutFail } from "./timeout.js"
 
 /** @internal */
 export interface EngineOptions {
@@ -40,6 +44,10 @@ export interface EngineOptions {
   readonly maxRetryAfter?: Duration.DurationInput | undefined
   readonly firstChunkTimeout?: Duration.DurationInput | undefined
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /** The HttpClient's span per request; default true. */
+  readonly httpSpans?: boolean | undefined
+  /** Shared limits consulted before each attempt; default the `ModelLimits` in context, if any. */
+  readonly limits?: ModelLimits.Service | undefined
 }
 
 /** @internal */
@@ -111,7 +119,8 @@ export const engineOptions = (
   retry: options.retry ?? RetryPolicy.defaultPolicy,
   maxRetryAfter: options.maxRetryAfter,
   firstChunkTimeout: options.firstChunkTimeout,
-  idleTimeout: options.idleTimeout
+  idleTimeout: options.idleTimeout,
+  httpSpans: options.httpSpans
 })
 
 /**
@@ -126,15 +135,31 @@ export const cloudRunTarget = (
   header: "Authorization" | "X-Serverless-Authorization" | undefined
 ): TokenTarget => ({ kind: "id", audience: audience ?? new URL(url).origin, header })
 
+/** A duration given per call (most calls give none: the engine's own is decoded once). */
+const decodeOr = (input: Duration.DurationInput | undefined, otherwise: Duration.Duration) =>
+  input === undefined ? otherwise : Duration.decode(input)
+
+const noHeaders: Readonly<Record<string, string>> = {}
+
 /** @internal */
 export const make = (options: EngineOptions) =>
   Effect.gen(function*() {
     const auth = yield* AuthService
-    const http = (yield* HttpClient.HttpClient).pipe(
+    const base = yield* HttpClient.HttpClient
+    const http = (options.httpSpans === false ? HttpClient.withTracerDisabledWhen(base, () => true) : base).pipe(
       AuthHttpClient.sign(auth, options.target, { origins: options.origins })
     )
     const backend = options.backend
-    const retrying = RetryPolicy.retry(options.retry, { maxRetryAfter: options.maxRetryAfter })
+    const retrying = internalRetry.retrying(options.retry, options.maxRetryAfter)
+    const timeout = Duration.decode(options.timeout)
+    const idleTimeout = Duration.decode(options.idleTimeout ?? "60 seconds")
+    const firstChunkTimeout = options.firstChunkTimeout === undefined
+      ? undefined
+      : Duration.decode(options.firstChunkTimeout)
+    const engineHeaders = options.headers ?? noHeaders
+    const limits = options.limits ?? Option.getOrUndefined(yield* Effect.serviceOption(ModelLimits))
+    const guarded = <A>(context: ModelError.Context, attempt: Effect.Effect<A, ModelError.ModelError>) =>
+      limits === undefined ? retrying(attempt) : limits.guard(context, attempt, retrying)
 
     const open = (
       url: string,
@@ -143,17 +168,23 @@ export const make = (options: EngineOptions) =>
       context: ModelError.Context
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ModelError.ModelError> =>
       http.execute(
-        HttpClientRequest.post(url).pipe(
-          HttpClientRequest.setHeaders(options.headers ?? {}),
-          HttpClientRequest.setHeaders(call.headers ?? {}),
-          HttpClientRequest.bodyUnsafeJson(body)
+        HttpClientRequest.bodyUnsafeJson(
+          HttpClientRequest.post(url, {
+            headers: call.headers === undefined ? engineHeaders : { ...engineHeaders, ...call.headers }
+          }),
+          body
         )
       ).pipe(
-        Effect.catchTags({
-          RequestError: (error) => Effect.fail(fromRequestError(context, error)),
-          ResponseError: (error) => Effect.fail(fromBodyError(context, error))
+        Effect.catchAll((error) => {
+          switch (error._tag) {
+            case "RequestError":
+              return Effect.fail(fromRequestError(context, error))
+            case "ResponseError":
+              return Effect.fail(fromBodyError(context, error))
+            default:
+              return Effect.fail(fromAuthError(context, error))
+          }
         }),
-        Effect.mapError((error) => ModelError.isModelError(error) ? error : fromAuthError(context, error)),
         Effect.flatMap((response) =>
           response.status < 400 ? Effect.succeed(response) : response.text.pipe(
             Effect.orElseSucceed(() => ""),
@@ -171,15 +202,14 @@ export const make = (options: EngineOptions) =>
 
     const withTimeout = <A>(
       effect: Effect.Effect<A, ModelError.ModelError>,
-      timeout: Duration.DurationInput | undefined,
+      duration: Duration.Duration,
       context: ModelError.Context
-    ) => {
-      const duration = Duration.decode(timeout ?? options.timeout)
-      return Effect.timeoutFail(effect, {
+    ) =>
+      timeoutFail(
+        effect,
         duration,
-        onTimeout: () => new ModelError.Timeout({ ...context, detail: `no answer within ${Duration.format(duration)}` })
-      })
-    }
+        () => new ModelError.Timeout({ ...context, detail: `no answer within ${Duration.format(duration)}` })
+      )
 
     const contextOf = (url: string, call: CallOptions): ModelError.Context => ({
       backend,
@@ -197,18 +227,24 @@ export const make = (options: EngineOptions) =>
       backend,
       json: (url, body, call) => {
         const context = contextOf(url, call)
-        return retrying(withTimeout(
-          Effect.flatMap(open(url, body, call, context), (response) => readJson(response, context)),
-          call.timeout,
-          context
-        ))
+        return guarded(
+          context,
+          withTimeout(
+            Effect.flatMap(open(url, body, call, context), (response) => readJson(response, context)),
+            decodeOr(call.timeout, timeout),
+            context
+          )
+        )
       },
       bytes: (url, body, call) => {
         const context = contextOf(url, call)
-        const first = call.firstChunkTimeout ?? options.firstChunkTimeout ?? call.timeout ?? options.timeout
-        const idle = call.idleTimeout ?? options.idleTimeout ?? "60 seconds"
+        const attempt = decodeOr(call.timeout, timeout)
+        const first = call.firstChunkTimeout !== undefined
+          ? Duration.decode(call.firstChunkTimeout)
+          : firstChunkTimeout ?? attempt
+        const idle = decodeOr(call.idleTimeout, idleTimeout)
         return Stream.unwrapScoped(Effect.map(
-          retrying(withTimeout(open(url, body, call, context), call.timeout, context)),
+          guarded(context, withTimeout(open(url, body, call, context), attempt, context)),
           (response) =>
             response.stream.pipe(
               Stream.catchTag("ResponseError", (error) => Stream.fail(fromBodyError(context, error))),
@@ -220,7 +256,7 @@ export const make = (options: EngineOptions) =>
     return engine
   })
 
-const deadlinesFor = (context: ModelError.Context, first: Duration.DurationInput, idle: Duration.DurationInput) =>
+const deadlinesFor = (context: ModelError.Context, first: Duration.Duration, idle: Duration.Duration) =>
   deadlines(first, idle, (started, after) =>
     new ModelError.Timeout({
       ...context,

@@ -11,38 +11,65 @@ import * as ModelError from "../ModelError.js"
 import type * as ModelRequest from "../ModelRequest.js"
 import type * as ModelResponse from "../ModelResponse.js"
 import { fromStreamError } from "./errors.js"
+import { guard } from "./guard.js"
 import type * as Stream from "./stream.js"
 
 /** An open JSON object on the wire: call arguments, a function's response, a JSON Schema. @internal */
 export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
-/** Decode a wire body; a mismatch becomes `Decode` saying what did not match. @internal */
+/**
+ * Decode a wire body; a mismatch becomes `Decode` saying what did not match. A body of
+ * the common shape passes a structural check compiled from the same schema
+ * (`guard.ts`) and is used as it is; anything else goes through the Schema.
+ *
+ * @internal
+ */
 export const decodeWire = <A, I>(schema: Schema.Schema<A, I, never>, what: string) => {
   const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "preserve" })
+  const fast = guard(schema)
   return (context: ModelError.Context, body: unknown): Either.Either<A, ModelError.Decode> =>
-    Either.mapLeft(decode(body), (error) =>
+    fast !== undefined && fast(body) ? Either.right(body) : Either.mapLeft(decode(body), (error) =>
       new ModelError.Decode({
         ...context,
         detail: `${what}: ${scrub(ParseResult.TreeFormatter.formatErrorSync(error))}`
       }))
 }
 
+/** A text that is not JSON, as `Decode`. */
+const notJson = (
+  context: ModelError.Context & { readonly status?: number | undefined },
+  text: string,
+  what: string,
+  cause: unknown
+) =>
+  new ModelError.Decode({
+    ...context,
+    detail: `${what} is not JSON (${cause instanceof Error ? cause.message : "unreadable"}): ${
+      scrub(text.slice(0, 120))
+    }`
+  })
+
 /** Parse a JSON text; failure becomes `Decode`. @internal */
 export const parseJson = (
   context: ModelError.Context & { readonly status?: number | undefined },
   text: string,
   what: string
-): Either.Either<unknown, ModelError.Decode> =>
-  Either.try({
-    try: (): unknown => JSON.parse(text),
-    catch: (cause) =>
-      new ModelError.Decode({
-        ...context,
-        detail: `${what} is not JSON (${cause instanceof Error ? cause.message : "unreadable"}): ${
-          scrub(text.slice(0, 120))
-        }`
-      })
-  })
+): Either.Either<unknown, ModelError.Decode> => {
+  try {
+    return Either.right(JSON.parse(text))
+  } catch (cause) {
+    return Either.left(notJson(context, text, what, cause))
+  }
+}
+
+/** JSON of a text that may be none (no closure per call: this runs once per stream event). */
+const tryJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
 
 /**
  * A stream frame as JSON: text outside events is an error body when it is one (Google
@@ -56,14 +83,18 @@ export const frameJson = (
   frame: Stream.Frame
 ): Either.Either<unknown, ModelError.ModelError> | undefined => {
   if (typeof frame !== "string") {
-    const json = Either.getOrUndefined(Either.try(() => JSON.parse(frame.text) as unknown))
+    const json = tryJson(frame.text)
     const error = json === undefined ? undefined : fromStreamError(context, json)
     return error === undefined ? undefined : Either.left(error)
   }
-  const json = parseJson(context, frame, "an event of the stream")
-  if (Either.isLeft(json)) return json
-  const error = fromStreamError(context, json.right)
-  return error === undefined ? json : Either.left(error)
+  let json: unknown
+  try {
+    json = JSON.parse(frame)
+  } catch (cause) {
+    return Either.left(notJson(context, frame, "an event of the stream", cause))
+  }
+  const error = fromStreamError(context, json)
+  return error === undefined ? Either.right(json) : Either.left(error)
 }
 
 /** Decode structured output with the request's schema into `value`. @internal */

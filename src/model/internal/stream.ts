@@ -55,7 +55,8 @@ export interface Framer {
 export const sse = (): Framer => {
   let rest = ""
   let afterCr = false
-  let data: Array<string> | undefined
+  let data: string | undefined
+  let more: Array<string> | undefined
   let stray: Array<string> | undefined
   const dispatch = (out: Array<Frame>) => {
     if (stray !== undefined) {
@@ -63,20 +64,20 @@ export const sse = (): Framer => {
       stray = undefined
     }
     if (data !== undefined) {
-      out.push(data.join("\n"))
+      out.push(more === undefined ? data : [data, ...more].join("\n"))
       data = undefined
+      more = undefined
     }
   }
   const line = (text: string, out: Array<Frame>) => {
     if (text === "") return dispatch(out)
-    if (text.startsWith("data")) {
-      const after = text.slice(4)
-      if (after === "" || after.startsWith(":")) {
-        const value = after.startsWith(": ") ? after.slice(2) : after.slice(1)
-        if (data === undefined) data = [value]
-        else data.push(value)
-        return
-      }
+    if (text.startsWith("data") && (text.length === 4 || text.charCodeAt(4) === 58)) {
+      // `data`, `data:value` or `data: value` (one space dropped)
+      const value = text.length === 4 ? "" : text.slice(text.charCodeAt(5) === 32 ? 6 : 5)
+      if (data === undefined) data = value
+      else if (more === undefined) more = [value]
+      else more.push(value)
+      return
     }
     // comments and the fields that carry no data
     if (text.startsWith(":") || /^(event|id|retry)(:|$)/.test(text)) return
@@ -85,19 +86,21 @@ export const sse = (): Framer => {
   }
   const lines = (text: string, out: Array<Frame>) => {
     // a `\r\n` split between two reads: the `\r` already ended the line
-    const input = afterCr && text.startsWith("\n") ? text.slice(1) : text
-    afterCr = text.endsWith("\r")
-    const all = rest + input
-    let start = 0
-    for (let i = 0; i < all.length; i++) {
-      const c = all.charCodeAt(i)
-      if (c === 10 || c === 13) {
-        line(all.slice(start, i), out)
-        if (c === 13 && all.charCodeAt(i + 1) === 10) i++
-        start = i + 1
-      }
+    const input = afterCr && text.charCodeAt(0) === 10 ? text.slice(1) : text
+    afterCr = text.charCodeAt(text.length - 1) === 13
+    const all = rest === "" ? input : rest + input
+    // native searches for both line ends (each found once: no rescans)
+    let from = 0
+    let lf = all.indexOf("\n")
+    let cr = all.indexOf("\r")
+    while (lf !== -1 || cr !== -1) {
+      const end = cr !== -1 && (lf === -1 || cr < lf) ? cr : lf
+      line(all.slice(from, end), out)
+      from = end === cr && all.charCodeAt(cr + 1) === 10 ? cr + 2 : end + 1
+      if (lf !== -1 && lf < from) lf = all.indexOf("\n", from)
+      if (cr !== -1 && cr < from) cr = all.indexOf("\r", from)
     }
-    rest = all.slice(start)
+    rest = all.slice(from)
   }
   return {
     push: (text, out) => {

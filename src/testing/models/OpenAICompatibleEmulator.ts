@@ -28,6 +28,7 @@ import {
   type RecordedRequest,
   replyTo,
   sendJson,
+  thoughtAbout,
   triggers,
   truncateWords,
   withImages
@@ -71,6 +72,11 @@ export interface OpenAICompatibleEmulatorOptions {
   readonly errorShape?: "flat" | "nested"
   /** Clock for `created`; default `Date.now`. */
   readonly now?: () => number
+  /**
+   * The field a reasoning model's thinking comes back in: `reasoning_content` (default;
+   * vLLM before 0.10) or `reasoning` (its newer name).
+   */
+  readonly reasoningField?: "reasoning_content" | "reasoning"
 }
 
 /**
@@ -264,12 +270,25 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
           }
         }
       }
-      const completionTokens = countTokens(content) + toolCalls.length * 8
+      // a reasoning request (`reasoning_effort`, `thinking_token_budget`, or Qwen-style
+      // `chat_template_kwargs.enable_thinking`) thinks first; `include_reasoning: false`
+      // keeps the thinking out of the answer but not out of the usage
+      const kwargs = json(body["chat_template_kwargs"])
+      const reasons = body["reasoning_effort"] !== undefined || typeof body["thinking_token_budget"] === "number" ||
+        kwargs["enable_thinking"] === true
+      const budget = typeof body["thinking_token_budget"] === "number" ? body["thinking_token_budget"] : undefined
+      const fullReasoning = reasons ? thoughtAbout(prompt, body["reasoning_effort"] === "high") : ""
+      const reasoning = budget === undefined ? fullReasoning : truncateWords(fullReasoning, budget)
+      const reasoningTokens = countTokens(reasoning)
+      const shown = body["include_reasoning"] === false ? "" : reasoning
+      const reasoningField = options.reasoningField ?? "reasoning_content"
+      const completionTokens = countTokens(content) + toolCalls.length * 8 + reasoningTokens
       const usage = {
         prompt_tokens: promptTokens,
         total_tokens: promptTokens + completionTokens,
         completion_tokens: completionTokens,
-        prompt_tokens_details: null
+        prompt_tokens_details: null,
+        ...(reasons ? { completion_tokens_details: { reasoning_tokens: reasoningTokens } } : {})
       }
       if (body["stream"] !== true) {
         return sendJson(
@@ -290,7 +309,8 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
                 audio: null,
                 function_call: null,
                 tool_calls: toolCalls,
-                reasoning_content: null
+                reasoning_content: null,
+                ...(shown === "" ? {} : { [reasoningField]: shown })
               },
               logprobs: null,
               finish_reason: finish,
@@ -324,6 +344,7 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
       const send = (payload: Json) => res.write(`data: ${JSON.stringify(payload)}\n\n`)
       send(event({ role: "assistant", content: "" }))
       const deltas: Array<Json> = []
+      for (const piece of shown === "" ? [] : chunk(shown, 2)) deltas.push({ [reasoningField]: piece })
       for (const [index, call] of toolCalls.entries()) {
         const args = call.function.arguments
         const half = Math.ceil(args.length / 2)

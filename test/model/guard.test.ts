@@ -1,0 +1,165 @@
+/**
+ * The structural fast path before the Schema decode of wire bodies (`guard.ts`, used by
+ * `decodeWire`) against the Schema alone, on the same inputs: every recorded body and
+ * stream event in ../shared/fixtures, and thousands of variants of them (a field
+ * dropped, or replaced by a value of another type). Both paths must give the same
+ * result: the same decoded value, or a Decode error with the same message. The fast
+ * path must also take every recorded body (else it would never be the fast one) and
+ * reject every variant the Schema rejects.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { readdirSync, readFileSync } from "node:fs"
+import * as Gemini from "../../src/model/gemini/internal/protocol.js"
+import { decodeWire } from "../../src/model/internal/common.js"
+import { guard } from "../../src/model/internal/guard.js"
+import { scrub } from "../../src/internal/scrub.js"
+import * as ModelError from "../../src/model/ModelError.js"
+import * as Ollama from "../../src/model/ollama/internal/protocol.js"
+import * as OpenAI from "../../src/model/openai/internal/protocol.js"
+import { fixturesRoot } from "./support.js"
+
+const read = (path: string) => readFileSync(new URL(path, fixturesRoot), "utf8")
+
+const ssePayloads = (text: string): Array<string> =>
+  text.split(/\r?\n\r?\n/).flatMap((event) => {
+    const data = event.split(/\r?\n/).filter((line) => line.startsWith("data:")).map((line) =>
+      line.slice(5).replace(/^ /, "")
+    )
+    return data.length === 0 ? [] : [data.join("\n")]
+  })
+
+const jsonLines = (text: string) => text.split(/\r?\n/).filter((line) => line.trim() !== "").map((l) => JSON.parse(l))
+
+interface Input {
+  readonly name: string
+  readonly schema: Schema.Schema<any, any, never>
+  readonly what: string
+  readonly body: unknown
+}
+
+/** Every recorded body and event, with the schema its client decodes it with. */
+const inputs = (): Array<Input> => {
+  const out: Array<Input> = []
+  for (const dir of ["gemini", "ollama", "openai-compat"]) {
+    for (const file of readdirSync(new URL(dir, fixturesRoot)).sort()) {
+      const path = `${dir}/${file}`
+      const text = read(path)
+      const single = file.endsWith(".json") ? JSON.parse(text) as Record<string, unknown> : undefined
+      if (single !== undefined && "status" in single && "body" in single) continue // error recordings
+      const bodies = single !== undefined
+        ? [single]
+        : file.endsWith(".sse") || file.endsWith("-sse.txt")
+        ? ssePayloads(text).filter((p) => p !== "[DONE]").map((p) => JSON.parse(p) as unknown)
+        : jsonLines(text)
+      const [schema, what]: readonly [Schema.Schema<any, any, never>, string] = dir === "gemini"
+        ? file.includes("count-tokens")
+          ? [Gemini.CountTokensResponse, "a countTokens response"]
+          : [Gemini.GenerateContentResponse, "a generateContent response"]
+        : dir === "ollama"
+        ? [Ollama.ChatResponse, "an Ollama chat response"]
+        : single !== undefined
+        ? [OpenAI.ChatCompletion, "a chat completion"]
+        : [OpenAI.ChatCompletionChunk, "a chat completion chunk"]
+      bodies.forEach((body, i) => out.push({ name: `${path}#${i}`, schema, what, body }))
+    }
+  }
+  return out
+}
+
+const replacements: ReadonlyArray<unknown> = [null, 42, "x", true, [], {}, [{}]]
+
+/** Variants of `body`: at each path, the value dropped or replaced by one of another kind. */
+const variants = (body: unknown): Array<unknown> => {
+  const out: Array<unknown> = []
+  const walk = (node: unknown, rebuild: (value: unknown | typeof drop) => unknown) => {
+    for (const r of replacements) out.push(rebuild(r))
+    out.push(rebuild(drop))
+    if (Array.isArray(node)) {
+      node.forEach((child, i) =>
+        walk(child, (value) =>
+          rebuild(value === drop ? node.filter((_, j) => j !== i) : node.map((c, j) => (j === i ? value : c))))
+      )
+    } else if (typeof node === "object" && node !== null) {
+      for (const key of Object.keys(node)) {
+        walk((node as Record<string, unknown>)[key], (value) => {
+          const copy: Record<string, unknown> = { ...(node as Record<string, unknown>) }
+          if (value === drop) delete copy[key]
+          else copy[key] = value
+          return rebuild(copy)
+        })
+      }
+    }
+  }
+  walk(body, (value) => (value === drop ? undefined : value))
+  return out
+}
+const drop = Symbol("drop")
+
+/** The Schema path alone, as `decodeWire` was before the fast path. */
+const schemaOnly = (schema: Schema.Schema<any, any, never>, what: string) => {
+  const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "preserve" })
+  return (context: ModelError.Context, body: unknown) =>
+    Either.mapLeft(decode(body), (error) =>
+      new ModelError.Decode({
+        ...context,
+        detail: `${what}: ${scrub(ParseResult.TreeFormatter.formatErrorSync(error))}`
+      }))
+}
+
+const context: ModelError.Context = { backend: "gemini-api", model: "m" }
+const all = inputs()
+
+describe("decodeWire: the fast path and the Schema agree", () => {
+  it("every recorded body and event the Schema takes also takes the fast path, to the same value", () => {
+    let fastOnes = 0
+    for (const input of all) {
+      const check = guard(input.schema)!
+      const fast = decodeWire(input.schema, input.what)(context, input.body)
+      const slow = schemaOnly(input.schema, input.what)(context, input.body)
+      expect(fast, input.name).toEqual(slow)
+      // an error line (Ollama's `{"error": …}`) is no response: both reject it alike
+      expect(check(input.body), input.name).toBe(Either.isRight(slow))
+      if (check(input.body)) fastOnes++
+    }
+    expect(fastOnes).toBeGreaterThan(40)
+  })
+
+  it("variants (a field dropped or of another type): the fast path takes only what the Schema decodes to itself", () => {
+    let accepted = 0
+    const rejected: Array<readonly [Input, unknown]> = []
+    for (const input of all) {
+      const check = guard(input.schema)!
+      const decode = Schema.decodeUnknownEither(input.schema, { onExcessProperty: "preserve" })
+      for (const variant of variants(input.body)) {
+        if (check(variant)) {
+          // never more lenient than the Schema, and the value handed on is the Schema's
+          expect(decode(variant), input.name).toEqual(Either.right(variant))
+          accepted++
+        } else rejected.push([input, variant])
+      }
+    }
+    expect(accepted).toBeGreaterThan(5_000)
+    expect(rejected.length).toBeGreaterThan(5_000)
+    // what the fast path rejects goes to the Schema: the same Decode message (a sample:
+    // a failed Schema decode formats the schema it expected, up to ~15 ms per body)
+    const step = Math.ceil(rejected.length / 150)
+    let compared = 0
+    for (let i = 0; i < rejected.length; i += step) {
+      const [input, variant] = rejected[i]!
+      const fast = decodeWire(input.schema, input.what)(context, variant)
+      const slow = schemaOnly(input.schema, input.what)(context, variant)
+      expect(fast, input.name).toEqual(slow)
+      compared++
+    }
+    expect(compared).toBeGreaterThan(100)
+  })
+
+  it("a schema with a transformation gets no fast path (its decoded value is not its input)", () => {
+    expect(guard(Schema.Struct({ n: Schema.NumberFromString }))).toBeUndefined()
+    expect(guard(Schema.Struct({ n: Schema.Int }))).toBeUndefined()
+    expect(guard(Schema.Struct({ n: Schema.Number }))).toBeDefined()
+  })
+})
