@@ -35,6 +35,7 @@ import {
   truncateWords,
   withImages
 } from "./internal/common.js"
+import { geminiEmbeddingRoutes } from "./internal/embeddings.js"
 
 /**
  * The answer of an `authorize` callback: the principal the request acts as, or the
@@ -539,6 +540,15 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
   const quotaLog: Array<QuotaEvent> = []
   let quota: (Quota & { readonly start: number; window: number; used: number }) | undefined
   let counter = 0
+  // embeddings: batchEmbedContents, embedContent, predict (internal/embeddings.ts)
+  const embeddings = geminiEmbeddingRoutes({
+    authorize,
+    faults,
+    requests,
+    faultBody,
+    errorBody: googleErrorBody,
+    models: options.models
+  })
 
   /** The quota's answer for a model request arriving at `at`: undefined when admitted, else the retry delay. */
   const throttle = (at: number, headers: Record<string, string>): number | undefined => {
@@ -556,6 +566,7 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
   }
 
   const handler: Http.RequestListener = (req, res) => {
+    if (embeddings(req, res)) return
     void (async () => {
       const url = new URL(req.url ?? "/", "http://localhost")
       const match = route.exec(url.pathname)

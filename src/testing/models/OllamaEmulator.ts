@@ -30,6 +30,7 @@ import {
   truncateWords,
   withImages
 } from "./internal/common.js"
+import { type EmbedOptions, ollamaEmbedRoute } from "./internal/embeddings.js"
 
 /**
  * An injected failure: status and Ollama's `{"error"}` message; `midStream` sends a
@@ -53,6 +54,8 @@ export interface OllamaEmulatorOptions {
   readonly models?: ReadonlyArray<string>
   /** Clock for `created_at`; default `Date.now`. */
   readonly now?: () => number
+  /** `/api/embed`: a per-call input limit to enforce (models whose name has `embed`). */
+  readonly embeddings?: EmbedOptions
 }
 
 /**
@@ -80,8 +83,10 @@ export const make = (options: OllamaEmulatorOptions = {}): OllamaEmulator => {
   const faults = new FaultQueue<Fault>()
   const requests: Array<RecordedRequest> = []
   const error = (res: Http.ServerResponse, status: number, message: string) => sendJson(res, status, { error: message })
+  const embed = ollamaEmbedRoute({ faults, requests, chatModels: models, options: options.embeddings })
 
   const handler: Http.RequestListener = (req, res) => {
+    if (embed(req, res)) return
     void (async () => {
       const url = new URL(req.url ?? "/", "http://localhost")
       const path = url.pathname

@@ -33,6 +33,7 @@ import {
   truncateWords,
   withImages
 } from "./internal/common.js"
+import { type EmbedOptions, openAIEmbeddingsRoute } from "./internal/embeddings.js"
 
 /**
  * An injected failure. `midStream` sends a 200 SSE stream that carries an error event
@@ -77,6 +78,8 @@ export interface OpenAICompatibleEmulatorOptions {
    * vLLM before 0.10) or `reasoning` (its newer name).
    */
   readonly reasoningField?: "reasoning_content" | "reasoning"
+  /** `/v1/embeddings`: a per-call input limit to enforce (models whose name has `embed`). */
+  readonly embeddings?: EmbedOptions
 }
 
 /**
@@ -128,6 +131,8 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
   const error = (res: Http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}) =>
     sendJson(res, status, errorBody(status, message), headers, "application/json")
 
+  const embeddings = openAIEmbeddingsRoute({ faults, requests, chatModels: models, error, options: options.embeddings })
+
   const handler: Http.RequestListener = (req, res) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://localhost")
@@ -137,6 +142,7 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
           return sendJson(res, 401, { error: "Unauthorized" }, {}, "application/json")
         }
       }
+      if (embeddings(req, res)) return
       if (req.method === "GET" && path === "/health") {
         res.writeHead(200)
         return res.end()
