@@ -156,3 +156,8 @@ export * as Router from "./Router.js"
  * @since 0.2.0
  */
 export * as VertexOpenAI from "./openai/VertexOpenAI.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as WarmUp from "./WarmUp.js"
