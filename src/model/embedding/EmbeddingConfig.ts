@@ -139,6 +139,9 @@ export const layerFrom = (c: EmbeddingConfig): Built => {
   }
   const origins = serviceUrl === undefined ? undefined : [new URL(serviceUrl).origin]
   switch (c.backend) {
+    // Vertex AI's OpenAI-compatible endpoint serves chat; its project embeds through
+    // Vertex AI's own embedding API.
+    case "vertex-openai":
     case "gemini-vertex":
       return Option.match(c.project, {
         onNone: () => Layer.fail(ModelConfigError.missing("GOOGLE_CLOUD_PROJECT", why)),
