@@ -118,6 +118,11 @@ export * as ModelResponse from "./ModelResponse.js"
 export * as ModelService from "./ModelService.js"
 
 /**
+ * @since 0.2.0
+ */
+export * as ModelTelemetry from "./ModelTelemetry.js"
+
+/**
  * @since 0.1.0
  */
 export * as Ollama from "./ollama/Ollama.js"

@@ -2,11 +2,12 @@
 // peer the README's install line leaves out): the published CLI is a self-contained
 // bundle, so `--version`, `--help` and a command that reaches the metadata server work.
 import { Emulator } from "effect-adc/testing"
-import { execFileSync } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { promisify } from "node:util"
 
 const bin = join("node_modules", ".bin", "effect-adc")
 const { version } = createRequire(import.meta.url)("effect-adc/package.json")
@@ -24,7 +25,12 @@ try {
 const emulator = await Emulator.start()
 try {
   const empty = mkdtempSync(join(tmpdir(), "consumer-bin-"))
-  const token = run(["token", "access"], { ...emulator.env, HOME: empty, CLOUDSDK_CONFIG: empty }).trim()
+  // asynchronously: the emulator answers from this process
+  const { stdout } = await promisify(execFile)(process.execPath, [bin, "token", "access"], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH, ...emulator.env, HOME: empty, CLOUDSDK_CONFIG: empty }
+  })
+  const token = stdout.trim()
   if (!/^ya29\./.test(token)) throw new Error(`token access printed ${JSON.stringify(token.slice(0, 8))}…`)
   if (!readFileSync(bin, "utf8").includes("dist/bin/effect-adc.mjs")) throw new Error("the bin does not run the bundle")
   console.log("bin ok: --version, --help and `token access` from the metadata server, without @effect/cli")
