@@ -9,6 +9,7 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import { coldStampede, expiryStall, type Row, scaleModel, warmHeaders } from "./authScenarios.js"
+import { limits } from "./limitsScenario.js"
 import { requestOverhead, streaming } from "./modelScenarios.js"
 import { proxy } from "./proxyScenario.js"
 import { startup } from "./startup.js"
@@ -65,7 +66,11 @@ export const scenarios: ReadonlyArray<readonly [string, () => Promise<ReadonlyAr
           : { n: 1_000, concurrency: 32, ttfbRuns: 20, gapMs: 300 }
       )
   ],
-  ["8. scale model", () => scaleModel(quick ? [1, 10] : [1, 100, 1000], quick ? 2 : 3)]
+  ["8. scale model", () => scaleModel(quick ? [1, 10] : [1, 100, 1000], quick ? 2 : 3)],
+  [
+    "9. shared limits",
+    () => limits(quick ? { calls: 20, replicas: 4, perReplica: 2 } : { calls: 200, replicas: 4, perReplica: 4 })
+  ]
 ]
 
 const main = async () => {

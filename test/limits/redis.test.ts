@@ -89,6 +89,26 @@ describe("ModelLimits on Redis (two stores = two replicas)", () => {
       expect(error._tag === "Unavailable" && error.errorReason).toBe("CIRCUIT_OPEN")
       expect(gemini.requests.length).toBe(2)
     })))
+
+  it.live("half-open on Redis: of two replicas' concurrent calls one probes, the other is refused; the probe closes it", () =>
+    run(Effect.gen(function*() {
+      const prefix = `t${prefixes++}:`
+      const breaker = { failures: 1, openFor: "300 millis" as const }
+      const a = yield* replica({ prefix, breaker })
+      const b = yield* replica({ prefix, breaker })
+      gemini.fail({ status: 503 })
+      yield* Effect.flip(a.generate(request))
+      yield* Effect.sleep("350 millis")
+      const outcomes = yield* Effect.all([Effect.either(a.generate(request)), Effect.either(b.generate(request))], {
+        concurrency: 2
+      })
+      expect(outcomes.map((e) => e._tag === "Right" ? "sent" : e.left.detail).sort()).toEqual([
+        "not sent: the circuit breaker is half-open and another call probes it",
+        "sent"
+      ])
+      expect((yield* b.generate(request)).text).toBe("Echo: x")
+      expect(gemini.requests.length).toBe(3)
+    })))
 })
 
 describe("Redis unreachable", () => {
