@@ -6,6 +6,7 @@ import type * as A2A from "effect-adc/a2a"
 import type * as Adk from "effect-adc/adk"
 import type * as Ai from "effect-adc/ai"
 import type * as GenAI from "effect-adc/genai"
+import type * as LimitsRedis from "effect-adc/limits/redis"
 import type { AuthHttpClient } from "effect-adc/http"
 import type * as Mcp from "effect-adc/mcp"
 import { ModelRequest, ModelService } from "effect-adc/model"
@@ -15,7 +16,16 @@ import type { SigningProxy } from "effect-adc/proxy"
 import { Emulator, Loopback, ModelEmulators } from "effect-adc/testing"
 import { OllamaEmulator } from "effect-adc/testing/models"
 
-export type Modules = [typeof GenAI, typeof Mcp, typeof OpenAI, typeof Ollama, typeof A2A, typeof Ai, typeof Adk]
+export type Modules = [
+  typeof GenAI,
+  typeof Mcp,
+  typeof OpenAI,
+  typeof Ollama,
+  typeof A2A,
+  typeof Ai,
+  typeof Adk,
+  typeof LimitsRedis
+]
 export type Proxy = typeof SigningProxy
 export type Middleware = typeof AuthHttpClient
 
