@@ -2,11 +2,12 @@
 // peer the README's install line leaves out): the published CLI is a self-contained
 // bundle, so `--version`, `--help` and a command that reaches the metadata server work.
 import { Emulator } from "effect-adc/testing"
-import { execFileSync } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { promisify } from "node:util"
 
 const bin = join("node_modules", ".bin", "effect-adc")
 const { version } = createRequire(import.meta.url)("effect-adc/package.json")
@@ -21,10 +22,17 @@ try {
 } catch (error) {
   if (error.code !== "MODULE_NOT_FOUND") throw error
 }
+// The emulator runs in this process: a command that calls it must not block the event loop.
+const runAsync = async (args, env) =>
+  (await promisify(execFile)(process.execPath, [bin, ...args], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH, ...env }
+  }))
+    .stdout
 const emulator = await Emulator.start()
 try {
   const empty = mkdtempSync(join(tmpdir(), "consumer-bin-"))
-  const token = run(["token", "access"], { ...emulator.env, HOME: empty, CLOUDSDK_CONFIG: empty }).trim()
+  const token = (await runAsync(["token", "access"], { ...emulator.env, HOME: empty, CLOUDSDK_CONFIG: empty })).trim()
   if (!/^ya29\./.test(token)) throw new Error(`token access printed ${JSON.stringify(token.slice(0, 8))}…`)
   if (!readFileSync(bin, "utf8").includes("dist/bin/effect-adc.mjs")) throw new Error("the bin does not run the bundle")
   console.log("bin ok: --version, --help and `token access` from the metadata server, without @effect/cli")
