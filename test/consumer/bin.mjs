@@ -22,17 +22,15 @@ try {
 } catch (error) {
   if (error.code !== "MODULE_NOT_FOUND") throw error
 }
-// The emulator runs in this process: a command that calls it must not block the event loop.
-const runAsync = async (args, env) =>
-  (await promisify(execFile)(process.execPath, [bin, ...args], {
-    encoding: "utf8",
-    env: { PATH: process.env.PATH, ...env }
-  }))
-    .stdout
 const emulator = await Emulator.start()
 try {
   const empty = mkdtempSync(join(tmpdir(), "consumer-bin-"))
-  const token = (await runAsync(["token", "access"], { ...emulator.env, HOME: empty, CLOUDSDK_CONFIG: empty })).trim()
+  // asynchronously: the emulator answers from this process
+  const { stdout } = await promisify(execFile)(process.execPath, [bin, "token", "access"], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH, ...emulator.env, HOME: empty, CLOUDSDK_CONFIG: empty }
+  })
+  const token = stdout.trim()
   if (!/^ya29\./.test(token)) throw new Error(`token access printed ${JSON.stringify(token.slice(0, 8))}…`)
   if (!readFileSync(bin, "utf8").includes("dist/bin/effect-adc.mjs")) throw new Error("the bin does not run the bundle")
   console.log("bin ok: --version, --help and `token access` from the metadata server, without @effect/cli")
