@@ -6,6 +6,7 @@
  *   GOOGLE_CLOUD_PROJECT=my-project npx tsx examples/quickstart.ts
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as AuthService from "../src/auth/AuthService.js"
@@ -30,9 +31,9 @@ export const ModelLive = ModelConfig.layerConfig.pipe(
   Layer.provide(NodeHttpClient.layerUndici)
 )
 
+// runMain logs a failure as one short entry (the error's message, which says what to
+// do: no credentials prints the `gcloud auth application-default login` hint), sets the
+// exit code to 1 and interrupts the program on Ctrl-C.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  Effect.runPromise(program.pipe(Effect.provide(ModelLive))).catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error)
-    process.exitCode = 1
-  })
+  NodeRuntime.runMain(program.pipe(Effect.provide(ModelLive)))
 }

@@ -195,8 +195,9 @@ const missingSetting = (config: ModelConfig.ModelConfig): string | undefined => 
   const variable = `EFFECT_ADC_${backend.toUpperCase().replace(/-/g, "_")}_URL`
   switch (backend) {
     case "gemini-vertex":
+    case "vertex-openai":
       return Option.isNone(config.project)
-        ? "the gemini-vertex backend needs a project: set GOOGLE_CLOUD_PROJECT (gcloud config get project)"
+        ? `the ${backend} backend needs a project: set GOOGLE_CLOUD_PROJECT (gcloud config get project)`
         : undefined
     case "ollama":
     case "openai-compatible":

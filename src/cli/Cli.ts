@@ -333,7 +333,10 @@ const chatCommand = Command.make(
   "chat",
   {
     model: Options.text("model").pipe(Options.withDescription("the model, e.g. gemini-2.5-flash or gemma3:4b")),
-    backend: Options.choice("backend", ["gemini-vertex", "gemini-api", "ollama", "openai-compatible"] as const).pipe(
+    backend: Options.choice(
+      "backend",
+      ["gemini-vertex", "gemini-api", "ollama", "openai-compatible", "vertex-openai"] as const
+    ).pipe(
       Options.withDescription("default EFFECT_ADC_MODEL_BACKEND, else gemini-vertex"),
       Options.optional
     ),

@@ -65,8 +65,10 @@ export interface Options {
 /**
  * May a token for `target` be sent to `url`? Never to a URL with userinfo, never over
  * plain http except to loopback (`localhost`, 127.0.0.0/8, `::1`); then access tokens
- * go to `https://*.googleapis.com`, ID tokens to the origin of a URL audience, both also
- * to the extra `origins`. Every hop of every signed request is judged by this one rule.
+ * go to Google's hosts (`https://*.googleapis.com`, and Vertex AI dedicated endpoints
+ * `https://{id}.{region}-{n}.prediction.vertexai.goog`), ID tokens to the origin of a URL
+ * audience, both also to the extra `origins`. Every hop of every signed request is
+ * judged by this one rule.
  *
  * @since 0.1.0
  * @category Predicates

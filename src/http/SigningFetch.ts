@@ -61,7 +61,8 @@ export interface Options {
   /**
    * Which token each origin gets. Keys are origins (or URLs: only their origin counts).
    * A request whose origin is not a key is signed by the first entry whose token may
-   * go there anyway (an access token to `https://*.googleapis.com`); else it is sent
+   * go there anyway (an access token to `https://*.googleapis.com` or a dedicated endpoint
+   * `https://{id}.{region}-{n}.prediction.vertexai.goog`); else it is sent
    * unsigned.
    */
   readonly targets: Readonly<Record<string, Route>>

@@ -2,7 +2,8 @@
  * `@effect/ai` on ModelService: a Layer that provides @effect/ai's `LanguageModel`
  * from whichever backend provides our ModelService (Gemini on Vertex AI or the Gemini
  * API, Gemma on Ollama or vLLM on Cloud Run), so @effect/ai's `LanguageModel`,
- * `Chat` and `Toolkit` run keyless on every backend.
+ * `Chat` and `Toolkit` run keyless on every backend; and a Layer that provides
+ * @effect/ai's `EmbeddingModel` from our EmbeddingService (`layerEmbedding`).
  *
  * @example
  * ```ts
@@ -20,6 +21,7 @@
  * @since 0.1.0
  */
 import * as AiError from "@effect/ai/AiError"
+import * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import * as IdGenerator from "@effect/ai/IdGenerator"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as AiModel from "@effect/ai/Model"
@@ -36,6 +38,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import type * as EmbeddingRequest from "../model/embedding/EmbeddingRequest.js"
+import { EmbeddingService } from "../model/embedding/EmbeddingService.js"
 import type * as ModelError from "../model/ModelError.js"
 import * as ModelRequest from "../model/ModelRequest.js"
 import * as ModelResponse from "../model/ModelResponse.js"
@@ -536,3 +540,84 @@ export const model = (
   options: Omit<Options, "model"> = {}
 ): AiModel.Model<typeof providerName, LanguageModel.LanguageModel, ModelService> =>
   AiModel.make(providerName, layer({ ...options, model: name }))
+
+// -----------------------------------------------------------------------------
+// EmbeddingModel
+// -----------------------------------------------------------------------------
+
+/**
+ * The settings of {@link layerEmbedding}: the model and what goes into every
+ * EmbeddingRequest, and how @effect/ai batches and caches.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface EmbeddingOptions {
+  /** The backend's embedding model (`gemini-embedding-001`, `text-embedding-005`, `embeddinggemma`). */
+  readonly model: string
+  readonly taskType?: EmbeddingRequest.TaskType | undefined
+  readonly dimensions?: number | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /**
+   * Texts @effect/ai gathers into one `embed` call; default: all the concurrent ones
+   * (EmbeddingService still splits each call to the API's limit).
+   */
+  readonly maxBatchSize?: number | undefined
+  /** @effect/ai's request cache (same text, same vector, without a call). */
+  readonly cache?: { readonly capacity: number; readonly timeToLive: Duration.DurationInput } | undefined
+}
+
+/**
+ * @effect/ai's `EmbeddingModel` over the EmbeddingService in context: `embed` and
+ * `embedMany` batch through @effect/ai's resolver into EmbeddingService calls (split to
+ * each API's limit, retried per call, vectors in order). Failures are `AiError`s whose
+ * cause is the ModelError (see {@link toAiError}).
+ *
+ * @since 0.3.0
+ * @category Constructors
+ */
+export const makeEmbedding = (
+  options: EmbeddingOptions
+): Effect.Effect<EmbeddingModel.Service, never, EmbeddingService> =>
+  Effect.flatMap(EmbeddingService, (service) =>
+    EmbeddingModel.make({
+      embedMany: (inputs) =>
+        service.embed({
+          model: options.model,
+          inputs,
+          taskType: options.taskType,
+          dimensions: options.dimensions,
+          timeout: options.timeout,
+          headers: options.headers
+        }).pipe(
+          Effect.map((response) => response.embeddings.map((vector, index) => ({ index, embeddings: [...vector] }))),
+          Effect.mapError((error) => toAiError("embedMany", error))
+        ),
+      ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
+      ...(options.cache === undefined ? {} : { cache: options.cache })
+    }))
+
+/**
+ * Provides @effect/ai's `EmbeddingModel` from the EmbeddingService in context.
+ *
+ * @example
+ * ```ts
+ * import { EmbeddingModel } from "@effect/ai"
+ * import { Effect, Layer } from "effect"
+ * import * as EffectAi from "effect-adc/ai"
+ * import { GeminiVertexEmbeddings } from "effect-adc/embedding"
+ *
+ * const Embeddings = EffectAi.layerEmbedding({ model: "text-embedding-005", taskType: "RETRIEVAL_DOCUMENT" }).pipe(
+ *   Layer.provide(GeminiVertexEmbeddings.layer({ project: "my-project", location: "us-central1" }))
+ * )
+ * const program = Effect.flatMap(EmbeddingModel.EmbeddingModel, (model) => model.embedMany(["a", "b"]))
+ * ```
+ *
+ * @since 0.3.0
+ * @category Layers
+ */
+export const layerEmbedding = (
+  options: EmbeddingOptions
+): Layer.Layer<EmbeddingModel.EmbeddingModel, never, EmbeddingService> =>
+  Layer.effect(EmbeddingModel.EmbeddingModel, makeEmbedding(options))

@@ -25,6 +25,7 @@ import { AuthClient as GoogleAuthClient, type gaxios } from "google-auth-library
 import type { AuthHeaders } from "../auth/AuthService.js"
 import type { AccessTarget } from "../auth/TokenTarget.js"
 import { mayReceive } from "../http/AuthHttpClient.js"
+import { stripBearer } from "../internal/bearer.js"
 
 /**
  * The `googleAuthOptions` of `GoogleGenAI`, as @google/genai types them.
@@ -63,7 +64,8 @@ export interface Options {
   /** The access target (scopes, quota project). Default: cloud-platform, the service's quota project. */
   readonly target?: Omit<AccessTarget, "kind"> | undefined
   /**
-   * Origins besides `https://*.googleapis.com` that may receive the token (a Private
+   * Origins besides `https://*.googleapis.com` and `https://*.*.prediction.vertexai.goog`
+   * (dedicated endpoints) that may receive the token (a Private
    * Service Connect endpoint, a local emulator set as `httpOptions.baseUrl`).
    */
   readonly origins?: ReadonlyArray<string> | undefined
@@ -114,7 +116,7 @@ export class AdcAuthClient extends GoogleAuthClient {
   /** The access token itself, for callers that want the bare value. */
   override async getAccessToken(): Promise<{ token?: string | null }> {
     const headers = await this.#headers(undefined)
-    return { token: headers["authorization"]?.replace(/^Bearer\s+/i, "") ?? null }
+    return { token: (headers["authorization"] === undefined ? null : stripBearer(headers["authorization"])) }
   }
 
   /** A signed request through the client's transporter. */

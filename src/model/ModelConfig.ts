@@ -4,15 +4,16 @@
  *
  * | variable | meaning | default |
  * | --- | --- | --- |
- * | `EFFECT_ADC_MODEL_BACKEND` | `gemini-vertex`, `gemini-api`, `ollama` or `openai-compatible` (ignored when routes are set) | `gemini-vertex` |
+ * | `EFFECT_ADC_MODEL_BACKEND` | `gemini-vertex`, `gemini-api`, `ollama`, `openai-compatible` or `vertex-openai` (Vertex AI's OpenAI-compatible endpoint) (ignored when routes are set) | `gemini-vertex` |
  * | `EFFECT_ADC_MODEL_ROUTES` | comma-separated `pattern=backend` pairs, first match wins, `*` matches anything: `gemini-*=gemini-vertex,gemma*=ollama` | none (one backend) |
  * | `EFFECT_ADC_MODEL_FALLBACK` | with routes: the backend a retryable failure falls back to | none |
  * | `EFFECT_ADC_MODEL_FALLBACK_MODEL` | the model name the fallback backend is asked for | the request's model |
- * | `GOOGLE_CLOUD_PROJECT` | Vertex project | required for `gemini-vertex` |
- * | `GOOGLE_CLOUD_LOCATION` | Vertex location (`global` or a region) | `global` |
+ * | `GOOGLE_CLOUD_PROJECT` | Vertex project | required for `gemini-vertex` and `vertex-openai` |
+ * | `GOOGLE_CLOUD_LOCATION` | Vertex location (`global`, a multi-region `us` / `eu`, or a region) | `global` |
+ * | `EFFECT_ADC_VERTEX_ENDPOINT` | `vertex-openai`: the Vertex AI endpoint ID a model is deployed to (Model Garden) | `openapi` (Google's and partners' models) |
  * | `EFFECT_ADC_QUOTA_PROJECT` | Gemini API quota project (`x-goog-user-project`) | none |
  * | `EFFECT_ADC_MODEL_URL` | Cloud Run service URL (Ollama, vLLM), or a Gemini base URL override | required for `ollama`, `openai-compatible` |
- * | `EFFECT_ADC_<BACKEND>_URL` | the URL of one backend (`EFFECT_ADC_OLLAMA_URL`, `EFFECT_ADC_OPENAI_COMPATIBLE_URL`, `EFFECT_ADC_GEMINI_VERTEX_URL`, `EFFECT_ADC_GEMINI_API_URL`), wins over `EFFECT_ADC_MODEL_URL` | `EFFECT_ADC_MODEL_URL` |
+ * | `EFFECT_ADC_<BACKEND>_URL` | the URL of one backend (`EFFECT_ADC_OLLAMA_URL`, `EFFECT_ADC_OPENAI_COMPATIBLE_URL`, `EFFECT_ADC_GEMINI_VERTEX_URL`, `EFFECT_ADC_GEMINI_API_URL`, `EFFECT_ADC_VERTEX_OPENAI_URL`: a dedicated endpoint `https://{id}.{region}-{n}.prediction.vertexai.goog` or a Private Service Connect address), wins over `EFFECT_ADC_MODEL_URL`; a configured URL's origin may receive the token | `EFFECT_ADC_MODEL_URL` |
  * | `EFFECT_ADC_MODEL_AUDIENCE` | ID token audience | the URL's origin |
  * | `EFFECT_ADC_<BACKEND>_AUDIENCE` | the audience of one Cloud Run backend (`EFFECT_ADC_OLLAMA_AUDIENCE`, `EFFECT_ADC_OPENAI_COMPATIBLE_AUDIENCE`) | `EFFECT_ADC_MODEL_AUDIENCE` |
  * | `EFFECT_ADC_MODEL_TOKEN_HEADER` | `Authorization` or `X-Serverless-Authorization` | `Authorization` |
@@ -40,13 +41,20 @@ import * as ModelConfigError from "./ModelConfigError.js"
 import type { ModelService } from "./ModelService.js"
 import * as Ollama from "./ollama/Ollama.js"
 import * as OpenAICompatible from "./openai/OpenAICompatible.js"
+import * as VertexOpenAI from "./openai/VertexOpenAI.js"
 import * as Router from "./Router.js"
 
 /**
  * @since 0.1.0
  * @category Models
  */
-export const BackendName = Schema.Literal("gemini-vertex", "gemini-api", "ollama", "openai-compatible")
+export const BackendName = Schema.Literal(
+  "gemini-vertex",
+  "gemini-api",
+  "ollama",
+  "openai-compatible",
+  "vertex-openai"
+)
 
 /**
  * @since 0.1.0
@@ -114,6 +122,8 @@ export interface ModelConfig {
   readonly backend: BackendName
   readonly project: Option.Option<string>
   readonly location: string
+  /** `EFFECT_ADC_VERTEX_ENDPOINT`: the `vertex-openai` endpoint ID (default `openapi`). */
+  readonly vertexEndpoint?: Option.Option<string> | undefined
   readonly quotaProject: Option.Option<string>
   readonly url: Option.Option<string>
   readonly audience: Option.Option<string>
@@ -169,6 +179,7 @@ export const config: Config.Config<ModelConfig> = Config.all({
   backend: Schema.Config("EFFECT_ADC_MODEL_BACKEND", BackendName).pipe(Config.withDefault("gemini-vertex" as const)),
   project: Config.option(Config.string("GOOGLE_CLOUD_PROJECT")),
   location: Config.string("GOOGLE_CLOUD_LOCATION").pipe(Config.withDefault("global")),
+  vertexEndpoint: Config.option(Config.string("EFFECT_ADC_VERTEX_ENDPOINT")),
   quotaProject: Config.option(Config.string("EFFECT_ADC_QUOTA_PROJECT")),
   url: Config.option(url("EFFECT_ADC_MODEL_URL")),
   urls: perBackend("URL", url),
@@ -202,6 +213,20 @@ const backendLayer = (c: ModelConfig, backend: BackendName, why: string): Built 
         onNone: () => missing("GOOGLE_CLOUD_PROJECT"),
         onSome: (project) =>
           GeminiVertex.layer({ project, location: c.location, baseUrl: serviceUrl, urlSetting, origins, timeout })
+      })
+    case "vertex-openai":
+      return Option.match(c.project, {
+        onNone: () => missing("GOOGLE_CLOUD_PROJECT"),
+        onSome: (project) =>
+          VertexOpenAI.layer({
+            project,
+            location: c.location,
+            endpoint: Option.getOrUndefined(c.vertexEndpoint ?? Option.none()),
+            baseUrl: serviceUrl,
+            urlSetting,
+            origins,
+            timeout
+          })
       })
     case "gemini-api":
       return GeminiApi.layer({

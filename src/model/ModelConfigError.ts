@@ -25,9 +25,9 @@ export type TypeId = typeof TypeId
  * What to set, per variable (the table in docs/models.md).
  */
 const hints: Record<string, string> = {
-  EFFECT_ADC_MODEL_BACKEND: "Set it to gemini-vertex, gemini-api, ollama or openai-compatible.",
+  EFFECT_ADC_MODEL_BACKEND: "Set it to gemini-vertex, gemini-api, ollama, openai-compatible or vertex-openai.",
   GOOGLE_CLOUD_PROJECT: "Set it to the Google Cloud project that calls Vertex AI (gcloud config get project).",
-  GOOGLE_CLOUD_LOCATION: "Set it to `global` or a Vertex AI region such as us-central1.",
+  GOOGLE_CLOUD_LOCATION: "Set it to `global`, a multi-region (`us`, `eu`) or a Vertex AI region such as us-central1.",
   EFFECT_ADC_MODEL_URL: "Set it to the Cloud Run service URL, e.g. https://gemma-abc-uc.a.run.app.",
   EFFECT_ADC_MODEL_TOKEN_HEADER: "Set it to Authorization or X-Serverless-Authorization.",
   EFFECT_ADC_MODEL_TIMEOUT: "Set it to a duration such as `30 seconds` or `5 minutes`.",

@@ -500,6 +500,65 @@ export class NoRoute extends Retryable(
 }
 
 /**
+ * A request feature a backend may not have (see {@link Unsupported}).
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export const Feature = Schema.Literal(
+  "thinking.level",
+  "thinking.budget",
+  "thinking.includeThoughts",
+  "safety",
+  "cachedContent",
+  "serviceTier",
+  "labels",
+  "responseModalities",
+  "mediaResolution",
+  "googleSearch",
+  "codeExecution",
+  "urlContext",
+  "toolChoice"
+)
+
+/**
+ * @since 0.3.0
+ * @category Models
+ */
+export type Feature = typeof Feature.Type
+
+const passThroughKey: Record<Backend, string> = {
+  "gemini-api": "gemini",
+  "gemini-vertex": "gemini",
+  "ollama": "ollama",
+  "openai-compatible": "openai"
+}
+
+/**
+ * The backend cannot honour a feature the request asked for (`feature`; `detail` says
+ * what it has instead), so the request was not sent: a feature is never dropped
+ * silently.
+ *
+ * @since 0.3.0
+ * @category Errors
+ */
+export class Unsupported extends Retryable(
+  Schema.TaggedError<Unsupported>("effect-adc/Unsupported")("Unsupported", {
+    ...common,
+    feature: Feature
+  }),
+  false
+) {
+  /** @since 0.3.0 */
+  override get message(): string {
+    return `${backendName[this.backend]} cannot honour \`${this.feature}\`${located(this)}${said(this.detail)}. ` +
+      `Nothing was sent. Remove it from the request, send the backend's own field through ` +
+      `\`providerOptions.${passThroughKey[this.backend]}\`, or route the request to a backend that has it ` +
+      `(docs/models.md lists which backend has which feature).`
+  }
+}
+
+/**
  * Every error ModelService can fail with.
  *
  * @since 0.1.0
@@ -520,6 +579,7 @@ export type ModelError =
   | StreamTruncated
   | CredentialsUnavailable
   | NoRoute
+  | Unsupported
 
 /**
  * @since 0.1.0
@@ -539,7 +599,8 @@ export const ModelError: Schema.Union<[
   typeof Decode,
   typeof StreamTruncated,
   typeof CredentialsUnavailable,
-  typeof NoRoute
+  typeof NoRoute,
+  typeof Unsupported
 ]> = Schema.Union(
   RateLimited,
   Unauthorized,
@@ -554,7 +615,8 @@ export const ModelError: Schema.Union<[
   Decode,
   StreamTruncated,
   CredentialsUnavailable,
-  NoRoute
+  NoRoute,
+  Unsupported
 )
 
 /**

@@ -30,14 +30,17 @@ export const TextPart = Schema.TaggedStruct("text", {
 export type TextPart = typeof TextPart.Type
 
 /**
- * Bytes inline (base64), e.g. an image.
+ * Bytes inline (base64), e.g. an image — in a prompt, or an image the model generated
+ * (`responseModalities: ["text", "image"]`). `thoughtSignature` is Gemini's signature
+ * on a generated image, sent back verbatim on the next turn.
  *
  * @since 0.1.0
  * @category Schemas
  */
 export const InlineDataPart = Schema.TaggedStruct("inlineData", {
   mimeType: Schema.String,
-  data: Schema.String
+  data: Schema.String,
+  thoughtSignature: Schema.optional(Schema.String)
 })
 
 /**
@@ -84,10 +87,58 @@ export const FunctionResponsePart = Schema.TaggedStruct("functionResponse", {
 export type FunctionResponsePart = typeof FunctionResponsePart.Type
 
 /**
+ * Code the model wrote and ran with the code execution tool (Gemini `executableCode`):
+ * never part of the answer's text. `language` is the backend's (`PYTHON`).
+ *
+ * @since 0.3.0
+ * @category Schemas
+ */
+export const ExecutableCodePart = Schema.TaggedStruct("executableCode", {
+  language: Schema.String,
+  code: Schema.String,
+  id: Schema.optional(Schema.String),
+  thoughtSignature: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.3.0
+ * @category Models
+ */
+export type ExecutableCodePart = typeof ExecutableCodePart.Type
+
+/**
+ * The result of running an `executableCode` part (Gemini `codeExecutionResult`):
+ * `outcome` is the backend's (`OUTCOME_OK`, `OUTCOME_FAILED`,
+ * `OUTCOME_DEADLINE_EXCEEDED`), `output` the program's output or error. Never part of
+ * the answer's text.
+ *
+ * @since 0.3.0
+ * @category Schemas
+ */
+export const CodeExecutionResultPart = Schema.TaggedStruct("codeExecutionResult", {
+  outcome: Schema.String,
+  output: Schema.optional(Schema.String),
+  id: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.3.0
+ * @category Models
+ */
+export type CodeExecutionResultPart = typeof CodeExecutionResultPart.Type
+
+/**
  * @since 0.1.0
  * @category Schemas
  */
-export const Part = Schema.Union(TextPart, InlineDataPart, FunctionCallPart, FunctionResponsePart)
+export const Part = Schema.Union(
+  TextPart,
+  InlineDataPart,
+  FunctionCallPart,
+  FunctionResponsePart,
+  ExecutableCodePart,
+  CodeExecutionResultPart
+)
 
 /**
  * @since 0.1.0
@@ -135,12 +186,137 @@ export interface Tool {
 export type JsonSchemaObject = { readonly [key: string]: unknown }
 
 /**
- * `auto` (default), `none`, `required` (some tool), or one named tool.
+ * How the model may call functions:
+ * - `auto` (default): text or calls, as the model decides;
+ * - `none`: no calls;
+ * - `required` (the same as mode `any`): some call;
+ * - `{ tool }`: this one;
+ * - `{ mode, allowedFunctionNames? }`: Gemini's function calling modes `auto`, `any`,
+ *   `none` and `validated` (text or calls, and calls are checked against their schema),
+ *   with the functions the model may call.
  *
  * @since 0.1.0
  * @category Models
  */
-export type ToolChoice = "auto" | "none" | "required" | { readonly tool: string }
+export type ToolChoice =
+  | "auto"
+  | "none"
+  | "required"
+  | { readonly tool: string }
+  | FunctionCallingMode
+
+/**
+ * A function calling mode with the functions the model may call (all when absent).
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface FunctionCallingMode {
+  readonly mode: "auto" | "any" | "none" | "validated"
+  readonly allowedFunctionNames?: ReadonlyArray<string>
+}
+
+/**
+ * How much a model thinks, and whether its thought summaries come back:
+ * - `level`: Gemini 3 `thinkingLevel`, Ollama `think`, vLLM `reasoning_effort`;
+ * - `budget`: thinking tokens (Gemini 2.5 `thinkingBudget`, `0` turns thinking off,
+ *   `-1` lets the model decide; vLLM `thinking_token_budget`);
+ * - `includeThoughts`: return thought summaries (Gemini `includeThoughts`, vLLM
+ *   `include_reasoning`, Ollama `think`). They come back as `thought` text parts, in
+ *   `response.thoughts` / `chunk.thoughtDelta`, never in the answer's text.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface Thinking {
+  readonly level?: ThinkingLevel
+  readonly budget?: number
+  readonly includeThoughts?: boolean
+}
+
+/**
+ * Gemini 3's thinking levels (`MINIMAL` … `HIGH` on the wire).
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export type ThinkingLevel = "minimal" | "low" | "medium" | "high"
+
+/**
+ * A harm category of Gemini's safety filters, as the wire names it.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export type HarmCategory =
+  | "HARM_CATEGORY_HARASSMENT"
+  | "HARM_CATEGORY_HATE_SPEECH"
+  | "HARM_CATEGORY_SEXUALLY_EXPLICIT"
+  | "HARM_CATEGORY_DANGEROUS_CONTENT"
+  | "HARM_CATEGORY_CIVIC_INTEGRITY"
+  | "HARM_CATEGORY_IMAGE_HATE"
+  | "HARM_CATEGORY_IMAGE_DANGEROUS_CONTENT"
+  | "HARM_CATEGORY_IMAGE_HARASSMENT"
+  | "HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT"
+
+/**
+ * One Gemini safety setting (`safetySettings[]`): block answers of `category` at or
+ * above `threshold`; `method` (Vertex AI) scores by probability or severity.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface SafetySetting {
+  readonly category: HarmCategory
+  readonly threshold:
+    | "BLOCK_LOW_AND_ABOVE"
+    | "BLOCK_MEDIUM_AND_ABOVE"
+    | "BLOCK_ONLY_HIGH"
+    | "BLOCK_NONE"
+    | "OFF"
+  readonly method?: "SEVERITY" | "PROBABILITY"
+}
+
+/**
+ * Tools the backend runs itself (Gemini): Google Search grounding (the answer's
+ * sources in `response.grounding`), code execution (`executableCode` /
+ * `codeExecutionResult` parts) and URL context (the URLs in the prompt are read; their
+ * status in `response.grounding.urls`).
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface BuiltInTools {
+  readonly googleSearch?: boolean | { readonly excludeDomains?: ReadonlyArray<string> }
+  readonly codeExecution?: boolean
+  readonly urlContext?: boolean
+}
+
+/**
+ * An open JSON object: what a pass-through merges into a wire body.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export type JsonObject = { readonly [key: string]: unknown }
+
+/**
+ * Wire fields this API does not model, per backend, merged into the body that backend
+ * sends (objects merge key by key, anything else replaces; the pass-through wins).
+ * Only the key of the backend that answers is used: a request routed to several
+ * backends can carry each one's options.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface ProviderOptions {
+  /** Merged into the Gemini `generateContent` body (Gemini API and Vertex AI). */
+  readonly gemini?: JsonObject
+  /** Merged into the Ollama `/api/chat` body (e.g. `{ keep_alive: "10m", options: { num_ctx: 8192 } }`). */
+  readonly ollama?: JsonObject
+  /** Merged into the `/v1/chat/completions` body (e.g. vLLM's `{ repetition_penalty: 1.1 }`). */
+  readonly openai?: JsonObject
+}
 
 /**
  * Sampling and length settings; each backend maps the ones it has.
@@ -183,6 +359,24 @@ export interface ModelRequest<A = unknown> {
   readonly toolChoice?: ToolChoice
   readonly output?: Output<A>
   readonly generation?: GenerationConfig
+  /** Thinking level, budget and thought summaries. */
+  readonly thinking?: Thinking
+  /** Gemini `safetySettings`. */
+  readonly safety?: ReadonlyArray<SafetySetting>
+  /** A Gemini context cache to answer from: `cachedContents/…` (API) or `projects/…/cachedContents/…` (Vertex). */
+  readonly cachedContent?: string
+  /** Gemini's service tier: `flex` (cheaper, slower), `standard`, `priority` (latency-bound). */
+  readonly serviceTier?: "standard" | "flex" | "priority"
+  /** Gemini billing labels (`labels`): key/value pairs reported with the request's cost. */
+  readonly labels?: Readonly<Record<string, string>>
+  /** What the answer may contain; `image` returns generated images as `inlineData` parts. */
+  readonly responseModalities?: ReadonlyArray<"text" | "image" | "audio">
+  /** Gemini `mediaResolution` for images and video in the prompt. */
+  readonly mediaResolution?: "low" | "medium" | "high"
+  /** Tools the backend runs itself: Google Search, code execution, URL context. */
+  readonly builtInTools?: BuiltInTools
+  /** Wire fields this API does not model, per backend. */
+  readonly providerOptions?: ProviderOptions
   /** Per-attempt timeout (until the response opens; for `generate`, its whole body). */
   readonly timeout?: Duration.DurationInput
   /** Streams: the longest wait for the first data after the response opened (default: the timeout). */

@@ -58,7 +58,74 @@ export interface Usage {
   readonly outputTokens?: number | undefined
   readonly thoughtTokens?: number | undefined
   readonly cachedInputTokens?: number | undefined
+  /** Prompt tokens of built-in tool use (Gemini `toolUsePromptTokenCount`: search results, code output). */
+  readonly toolUseInputTokens?: number | undefined
   readonly totalTokens?: number | undefined
+}
+
+/**
+ * A source an answer was grounded in (Google Search result, retrieved document).
+ * `uri` of a web source is Google's redirect URL; `domain` the site's.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface GroundingSource {
+  readonly kind: "web" | "retrievedContext" | "other"
+  readonly uri?: string | undefined
+  readonly title?: string | undefined
+  readonly domain?: string | undefined
+}
+
+/**
+ * A piece of the answer and the sources that support it: `text` with its offsets in
+ * the answer, `sourceIndices` into `Grounding.sources`, and their confidence scores.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface GroundingSupport {
+  readonly text?: string | undefined
+  readonly startIndex?: number | undefined
+  readonly endIndex?: number | undefined
+  readonly partIndex?: number | undefined
+  readonly sourceIndices: ReadonlyArray<number>
+  readonly confidenceScores?: ReadonlyArray<number> | undefined
+}
+
+/**
+ * How an answer was grounded (Gemini with Google Search or URL context): the search
+ * queries the model ran, the sources, which parts of the answer each supports, the
+ * search entry point Google requires you to show with grounded answers (HTML in
+ * `renderedContent`), and the status of each URL read by URL context.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface Grounding {
+  readonly queries: ReadonlyArray<string>
+  readonly sources: ReadonlyArray<GroundingSource>
+  readonly supports: ReadonlyArray<GroundingSupport>
+  readonly searchEntryPoint?: {
+    readonly renderedContent?: string | undefined
+    readonly sdkBlob?: string | undefined
+  } | undefined
+  readonly urls: ReadonlyArray<{ readonly url: string; readonly status?: string | undefined }>
+}
+
+/**
+ * A passage of the answer that recites a source (Gemini `citationMetadata`): its
+ * offsets in the answer and what the source is, as far as the backend says.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export interface Citation {
+  readonly startIndex?: number | undefined
+  readonly endIndex?: number | undefined
+  readonly uri?: string | undefined
+  readonly title?: string | undefined
+  readonly license?: string | undefined
 }
 
 /**
@@ -89,6 +156,12 @@ export interface Finish {
   readonly safetyRatings?: ReadonlyArray<SafetyRating> | undefined
   /** Gemini's `groundingMetadata`, as received. */
   readonly groundingMetadata?: unknown
+  /** Search grounding and URL context, normalised (Gemini). */
+  readonly grounding?: Grounding | undefined
+  /** Passages that recite a source (Gemini). */
+  readonly citations?: ReadonlyArray<Citation> | undefined
+  /** The service tier that served the request, when the backend says (Gemini `usageMetadata.serviceTier`). */
+  readonly serviceTier?: string | undefined
   readonly usage: Usage
   readonly modelVersion?: string | undefined
   readonly responseId?: string | undefined
@@ -160,6 +233,25 @@ export const appendPart = (parts: Array<ModelRequest.Part>, part: ModelRequest.P
     }
   }
   parts.push(part)
+}
+
+/**
+ * The code a model turn ran with the code execution tool, each with the results that
+ * followed it (one run can report several), in order. Never part of the answer's text.
+ *
+ * @since 0.3.0
+ * @category Utils
+ */
+export const codeExecutions = (parts: ReadonlyArray<ModelRequest.Part>): ReadonlyArray<{
+  readonly code: ModelRequest.ExecutableCodePart
+  readonly results: ReadonlyArray<ModelRequest.CodeExecutionResultPart>
+}> => {
+  const out: Array<{ code: ModelRequest.ExecutableCodePart; results: Array<ModelRequest.CodeExecutionResultPart> }> = []
+  for (const part of parts) {
+    if (part._tag === "executableCode") out.push({ code: part, results: [] })
+    else if (part._tag === "codeExecutionResult") out[out.length - 1]?.results.push(part)
+  }
+  return out
 }
 
 /**

@@ -61,7 +61,7 @@ export const dropThoughtSignatures = <A>(request: ModelRequest.ModelRequest<A>):
         const { thoughtSignature: _, ...rest } = part
         return [rest]
       }
-      if (part._tag === "functionCall") {
+      if (part._tag === "functionCall" || part._tag === "inlineData" || part._tag === "executableCode") {
         const { thoughtSignature: _, ...rest } = part
         return [rest]
       }

@@ -12,7 +12,8 @@ import * as Schema from "effect/Schema"
 
 /**
  * One route. Requests whose path starts with `prefix` go to `upstream` + the rest of the
- * path. `kind` defaults to `access` for `*.googleapis.com` upstreams and `id` otherwise;
+ * path. `kind` defaults to `access` for Google API upstreams (`*.googleapis.com`, a Vertex AI
+ * dedicated endpoint `{id}.{region}-{n}.prediction.vertexai.goog`) and `id` otherwise;
  * `audience` defaults to the upstream's origin.
  *
  * @since 0.1.0

@@ -152,7 +152,8 @@ export const isProxyListenFailed = (u: unknown): u is ProxyListenFailed => Predi
 export type Handler = internalHandler.Handler
 
 /**
- * The token target of a route: an access token for `*.googleapis.com` upstreams, else
+ * The token target of a route: an access token for Google API upstreams (`*.googleapis.com`,
+ * `{id}.{region}-{n}.prediction.vertexai.goog`), else
  * an ID token whose audience is the upstream's origin (unless the route says otherwise).
  *
  * @since 0.1.0

@@ -18,6 +18,7 @@ import * as Loopback from "./Loopback.js"
 import * as GeminiEmulator from "./models/GeminiEmulator.js"
 import * as OllamaEmulator from "./models/OllamaEmulator.js"
 import * as OpenAICompatibleEmulator from "./models/OpenAICompatibleEmulator.js"
+import * as VertexOpenAIEmulator from "./models/VertexOpenAIEmulator.js"
 
 /**
  * Options of {@link serve}, {@link make} and {@link layer}.
@@ -30,6 +31,8 @@ export interface ModelEmulatorsOptions {
   readonly gemini?: GeminiEmulator.GeminiEmulatorOptions
   readonly ollama?: OllamaEmulator.OllamaEmulatorOptions
   readonly openAICompatible?: OpenAICompatibleEmulator.OpenAICompatibleEmulatorOptions
+  /** Vertex AI's OpenAI-compatible paths on the Gemini host; default `authorize` as Gemini's */
+  readonly vertexOpenAI?: VertexOpenAIEmulator.VertexOpenAIEmulatorOptions
   /** Cloud Run service names (the host of their URLs); default `gemma-ollama` and `gemma-vllm` */
   readonly names?: { readonly ollama?: string; readonly openAICompatible?: string }
   /** who may invoke the Cloud Run services; default the emulator's service account, user and impersonation target */
@@ -61,6 +64,12 @@ export interface ModelEmulatorsHandle {
   readonly ollama: Served<OllamaEmulator.OllamaEmulator>
   /** a private Cloud Run service URL, also the ID-token audience */
   readonly openAICompatible: Served<OpenAICompatibleEmulator.OpenAICompatibleEmulator>
+  /**
+   * Vertex AI's OpenAI-compatible endpoint
+   * (`/v1beta1/projects/{p}/locations/{l}/endpoints/{id}/chat/completions`), served on
+   * the Gemini host (the same URL) with the same access-token check
+   */
+  readonly vertexOpenAI: Served<VertexOpenAIEmulator.VertexOpenAIEmulator>
   /** stop all three (the identity emulator keeps running) */
   close(): Promise<void>
 }
@@ -88,9 +97,11 @@ export const serve = async (
   emulator: Emulator.EmulatorHandle,
   options: ModelEmulatorsOptions = {}
 ): Promise<ModelEmulatorsHandle> => {
-  const gemini = GeminiEmulator.make({
-    authorize: GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`),
-    ...options.gemini
+  const authorize = GeminiEmulator.authorizeWithTokenInfo(`${emulator.googleApisUrl}/oauth2/v3/tokeninfo`)
+  const gemini = GeminiEmulator.make({ authorize, ...options.gemini })
+  const vertexOpenAI = VertexOpenAIEmulator.make({
+    authorize: options.gemini?.authorize ?? authorize,
+    ...options.vertexOpenAI
   })
   const ollama = OllamaEmulator.make(options.ollama)
   const openAICompatible = OpenAICompatibleEmulator.make(options.openAICompatible)
@@ -100,7 +111,7 @@ export const serve = async (
     await Promise.all(opened.splice(0).map((s) => s.close()))
   }
   try {
-    const geminiServer = await Loopback.serve(gemini.handler)
+    const geminiServer = await Loopback.serve(vertexOpenAI.route(gemini.handler))
     opened.push(geminiServer)
     const ollamaService = await emulator.cloudRun.deploy({
       name: options.names?.ollama ?? "gemma-ollama",
@@ -116,6 +127,7 @@ export const serve = async (
     opened.push(vllmService)
     return {
       gemini: { url: geminiServer.url, emulator: gemini },
+      vertexOpenAI: { url: geminiServer.url, emulator: vertexOpenAI },
       ollama: { url: ollamaService.url, emulator: ollama },
       openAICompatible: { url: vllmService.url, emulator: openAICompatible },
       close

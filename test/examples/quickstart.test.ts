@@ -1,6 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
+import { noCredentials } from "../support/cli.js"
 import { useEmulator } from "../support/emulator.js"
 
 // The README's quickstart, configured by environment variables alone (as a user would),
@@ -39,4 +42,33 @@ describe("README quickstart", () => {
       await models.close()
     }
   }, 30_000)
+})
+
+describe("README quickstart with no credentials", () => {
+  it("prints one short error naming the fix and exits with code 1", async () => {
+    const example = fileURLToPath(new URL("../../examples/quickstart.ts", import.meta.url))
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", example], {
+        env: {
+          PATH: process.env["PATH"] ?? "",
+          GOOGLE_CLOUD_PROJECT: "my-project",
+          ...noCredentials("effect-adc-qs-")
+        },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk))
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk))
+      child.on("close", (code) => resolve({ code, stdout, stderr }))
+    })
+    const output = `${result.stdout}${result.stderr}`.trim()
+    expect(result.code).toBe(1)
+    // runMain's one log entry: the level line, the message, one frame; no FiberFailure dump
+    expect(output.split("\n").length).toBeLessThanOrEqual(4)
+    expect(output).toMatch(/ERROR/)
+    expect(output).toContain("CredentialsNotFound: No Application Default Credentials were found")
+    expect(output).toContain("gcloud auth application-default login")
+    expect(output).not.toMatch(/FiberFailure|\[cause\]|node:internal/)
+  })
 })

@@ -43,6 +43,18 @@ describe("integration examples", () => {
     noToken(lines)
   })
 
+  it("integration-vercel-ai: ai's generateText and streamText on vLLM (ID token) and Gemini on Vertex (access token)", async () => {
+    const lines = await (await import("../../examples/integration-vercel-ai.js")).main()
+    expect(lines).toEqual([
+      "vllm generateText: Echo: Say hello from Cloud Run",
+      "vllm streamText: Echo: Count from one to five",
+      "gemini generateText: Echo: Why is the sky blue?",
+      "gemini streamText: Echo: And at sunset?",
+      "tokens fetched: 1 ID, 1 access"
+    ])
+    noToken(lines)
+  })
+
   it("integration-a2a: card and message through the front door", async () => {
     const lines = await (await import("../../examples/integration-a2a.js")).main()
     expect(lines).toHaveLength(1)

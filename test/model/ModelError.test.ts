@@ -163,9 +163,27 @@ describe("ModelError translation", () => {
       new ModelError.NotFound(base),
       new ModelError.InvalidRequest(base),
       new ModelError.ContentBlocked({ ...base, where: "prompt", blockReason: "SAFETY" }),
-      new ModelError.Decode(base)
+      new ModelError.Decode(base),
+      new ModelError.Unsupported({ ...base, feature: "safety" })
     ]
     expect(retryable.map(ModelError.isRetryable)).toEqual(retryable.map(() => true))
     expect(final.map(ModelError.isRetryable)).toEqual(final.map(() => false))
+  })
+
+  it("Unsupported names the feature and the backend, says nothing was sent and where to go instead", () => {
+    const error = new ModelError.Unsupported({
+      backend: "openai-compatible",
+      model: "google/gemma-3-4b-it",
+      feature: "googleSearch",
+      detail: "Google Search grounding is a Gemini feature; vLLM's OpenAI-compatible API has none"
+    })
+    expect(error.message).toBe(
+      "The OpenAI-compatible server cannot honour `googleSearch` [model google/gemma-3-4b-it]: Google Search " +
+        "grounding is a Gemini feature; vLLM's OpenAI-compatible API has none. Nothing was sent. Remove it from the " +
+        "request, send the backend's own field through `providerOptions.openai`, or route the request to a backend " +
+        "that has it (docs/models.md lists which backend has which feature)."
+    )
+    const decoded = Schema.decodeUnknownSync(ModelError.ModelError)(Schema.encodeSync(ModelError.ModelError)(error))
+    expect(decoded._tag === "Unsupported" && decoded.feature).toBe("googleSearch")
   })
 })

@@ -13,7 +13,8 @@ interface Example {
 const examples: Record<string, () => Promise<Example>> = {
   "model-ollama": () => import("../../examples/model-ollama.js"),
   "model-vllm": () => import("../../examples/model-vllm.js"),
-  "model-gemini": () => import("../../examples/model-gemini.js")
+  "model-gemini": () => import("../../examples/model-gemini.js"),
+  "model-vertex-openai": () => import("../../examples/model-vertex-openai.js")
 }
 
 const run = async (name: string, env: Record<string, string> = {}) => {
@@ -44,5 +45,10 @@ describe("model examples", () => {
     expect(vertex).toEqual(["answer: Echo: Why is the sky blue?", "prompt tokens: 5"])
     const api = await run("model-gemini", { GEMINI_BACKEND: "api" })
     expect(api[0]).toBe("answer: Echo: Why is the sky blue?")
+  })
+
+  it("model-vertex-openai: a dedicated endpoint's OpenAI-compatible path with an access token", async () => {
+    const lines = await run("model-vertex-openai")
+    expect(lines).toEqual(["generate: Echo: What is Model Garden?", "stream: Echo: Name three rivers"])
   })
 })

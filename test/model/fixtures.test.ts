@@ -1,6 +1,7 @@
 /**
  * Every recorded body in ../shared/fixtures/{gemini,ollama,openai-compat} decodes with
- * our Schemas into the normalised response, or translates into the right ModelError.
+ * our Schemas into the normalised response, or translates into the right ModelError;
+ * so do the recordings kept beside this file (`recordings/`, see its SOURCES.md).
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -18,7 +19,9 @@ import * as OpenAI from "../../src/model/openai/internal/protocol.js"
 import { fixturesRoot } from "./support.js"
 
 const root = fixturesRoot
-const read = (path: string) => readFileSync(new URL(path, root), "utf8")
+/** Recordings of the request surface (code execution, thinking levels, image output) kept beside the tests. */
+const recordings = new URL("recordings/", import.meta.url)
+const read = (path: string, from: URL = root) => readFileSync(new URL(path, from), "utf8")
 
 /** SSE `data:` payloads of a raw body (CRLF or LF framing). */
 const ssePayloads = (text: string): Array<string> =>
@@ -32,8 +35,8 @@ const ssePayloads = (text: string): Array<string> =>
 const lines = (text: string) => text.split(/\r?\n/).filter((line) => line.trim() !== "")
 
 /** The payloads of a streamed fixture, or undefined for a single body. */
-const streamPayloads = (file: string): Array<unknown> | undefined => {
-  const text = read(file)
+const streamPayloads = (file: string, from: URL): Array<unknown> | undefined => {
+  const text = read(file, from)
   if (file.endsWith(".events.jsonl") || file.endsWith(".ndjson")) return lines(text).map((l) => JSON.parse(l))
   if (file.endsWith("-sse.txt") || file.endsWith(".sse")) {
     return ssePayloads(text).filter((p) => p !== "[DONE]").map((p) => JSON.parse(p))
@@ -47,8 +50,8 @@ type Outcome =
 
 const geminiBackend = (file: string): ModelError.Backend => file.includes("vertex-") ? "gemini-vertex" : "gemini-api"
 
-const outcome = (file: string): Outcome => {
-  const text = read(file)
+const outcome = (file: string, from: URL = root): Outcome => {
+  const text = read(file, from)
   const parsed = file.endsWith(".json") ? JSON.parse(text) as Record<string, unknown> : undefined
   const dir = file.split("/")[0]
   const backend: ModelError.Backend = dir === "gemini"
@@ -63,7 +66,7 @@ const outcome = (file: string): Outcome => {
     )
     return { _tag: "Left", error: fromResponse({ backend, status: parsed.status as number, headers, body }), chunks: 0 }
   }
-  const payloads = streamPayloads(file)
+  const payloads = streamPayloads(file, from)
   if (payloads === undefined) {
     const result = dir === "gemini"
       ? Either.flatMap(
@@ -142,6 +145,8 @@ const expectations: Record<string, (o: Outcome) => void> = {
   },
   "gemini/api-generate-citations.json": ok((r) => {
     expect(r.text).toMatch(/^The sky is blue for a few key reasons/)
+    // the Gemini API's `citationSources` (Vertex says `citations`): offsets only, no uri
+    expect(r.citations).toEqual([{ startIndex: 530, endIndex: 654 }, { startIndex: 1129, endIndex: 1275 }])
     expect(r.finishReason).toBe("stop")
     expect(r.responseId).toBeUndefined()
   }),
@@ -200,6 +205,8 @@ const expectations: Record<string, (o: Outcome) => void> = {
   }),
   "gemini/api-stream-empty-text-thought-signature.events.jsonl": ok((r, chunks) => {
     expect(chunks).toBe(2)
+    expect(r.serviceTier).toBe("standard")
+    expect(r.usage.thoughtTokens).toBe(52)
     expect(r.text).toBe("4")
     expect(r.finishReason).toBe("stop")
     expect(r.content.parts.some((p) => p._tag === "text" && p.text === "" && p.thoughtSignature !== undefined))
@@ -426,6 +433,50 @@ const expectations: Record<string, (o: Outcome) => void> = {
     expect(r.usage).toEqual({ inputTokens: 226, outputTokens: 20, totalTokens: 246 })
   })
 }
+
+/** The recordings kept beside the tests (test/model/recordings). */
+const surfaceExpectations: Record<string, (o: Outcome) => void> = {
+  "gemini/vai-code-execution-multiple-results.json": ok((r) => {
+    // code and results are parts of their own kinds; the text is the model's prose only
+    expect(r.text).toMatch(/^The code execution resulted in the following output:/)
+    expect(r.text).not.toContain("print('ok')")
+    const runs = ModelResponse.codeExecutions(r.content.parts)
+    expect(runs).toHaveLength(1)
+    expect(runs[0]?.code).toMatchObject({ language: "PYTHON", code: "print('ok')\nprint(1/0)" })
+    expect(runs[0]?.code.thoughtSignature).toMatch(/^EjQKMgFyyNp8VRG2/)
+    expect(runs[0]?.results.map((result) => result.outcome)).toEqual(["OUTCOME_OK", "OUTCOME_FAILED"])
+    expect(runs[0]?.results[1]?.output).toMatch(/ZeroDivisionError/)
+    expect(r.usage).toEqual({ inputTokens: 23, outputTokens: 35, toolUseInputTokens: 289, totalTokens: 347 })
+  }),
+  "gemini/vai-image-gemini-3.1-flash-image.json": ok((r) => {
+    // the generated image is an inline-data part with the signature to send back
+    expect(r.text).toBe("")
+    expect(r.content.parts).toEqual([{
+      _tag: "inlineData",
+      mimeType: "image/jpeg",
+      data: "<redacted live image data; length=439196>",
+      thoughtSignature: "<redacted thought signature; length=597616>"
+    }])
+    expect(r.serviceTier).toBe("standard")
+  }),
+  "gemini/vai-thinking-level-low-success.json": ok((r) => {
+    expect(r.text).toBe("OK")
+    expect(r.thoughts).toBeUndefined()
+    expect(r.usage.thoughtTokens).toBeUndefined()
+    expect(r.serviceTier).toBe("standard")
+  })
+}
+
+describe("recordings of the request surface", () => {
+  it("every recording has an expectation", () => {
+    expect(readdirSync(new URL("gemini/", recordings)).map((name) => `gemini/${name}`).sort()).toEqual(
+      Object.keys(surfaceExpectations).sort()
+    )
+  })
+  for (const [file, check] of Object.entries(surfaceExpectations)) {
+    it(file, () => check(outcome(file, recordings)))
+  }
+})
 
 describe("recorded fixtures", () => {
   it("every fixture file has an expectation", () => {

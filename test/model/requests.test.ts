@@ -52,6 +52,31 @@ const rich: ModelRequest.ModelRequest<typeof Answer.Type> = {
   generation: { temperature: 0.2, topP: 0.9, topK: 40, maxOutputTokens: 64, stop: ["END"], seed: 7 }
 }
 
+/** The rich request with the whole request surface: thinking, Gemini settings, built-in tools, code in history. */
+const surface: ModelRequest.ModelRequest<typeof Answer.Type> = {
+  ...rich,
+  contents: [
+    ...rich.contents,
+    {
+      role: "model",
+      parts: [
+        ModelRequest.ExecutableCodePart.make({ language: "PYTHON", code: "print(1)", thoughtSignature: "c1" }),
+        ModelRequest.CodeExecutionResultPart.make({ outcome: "OUTCOME_OK", output: "1\n" }),
+        ModelRequest.InlineDataPart.make({ mimeType: "image/png", data: "iVBORw0KGgo=", thoughtSignature: "i1" })
+      ]
+    }
+  ],
+  toolChoice: { mode: "validated", allowedFunctionNames: ["lookup"] },
+  thinking: { level: "high", budget: 512, includeThoughts: true },
+  safety: [{ category: "HARM_CATEGORY_HATE_SPEECH", threshold: "BLOCK_ONLY_HIGH", method: "SEVERITY" }],
+  cachedContent: "cachedContents/abc",
+  serviceTier: "priority",
+  labels: { team: "search" },
+  responseModalities: ["text", "image"],
+  mediaResolution: "medium",
+  builtInTools: { googleSearch: { excludeDomains: ["example.org"] }, codeExecution: true, urlContext: true }
+}
+
 /** The body as the server receives it. */
 const wire = (body: unknown): unknown => JSON.parse(JSON.stringify(body))
 
@@ -78,7 +103,7 @@ interface Case {
   readonly wrong: ReadonlyArray<readonly [path: ReadonlyArray<string | number>, value: unknown]>
 }
 
-const cases: ReadonlyArray<Case> = [
+const cases: Array<Case> = [
   {
     protocol: "Gemini generateContent",
     decode: Schema.decodeUnknownEither(GeminiClient.GenerateContentRequest, strict),
@@ -156,6 +181,54 @@ const cases: ReadonlyArray<Case> = [
     ]
   }
 ]
+
+cases.push(
+  {
+    protocol: "Gemini generateContent with the request surface",
+    decode: Schema.decodeUnknownEither(GeminiClient.GenerateContentRequest, strict),
+    body: Gemini.encodeRequest(surface),
+    sent: [
+      ["contents", 3, "parts", 0, "executableCode", "code"],
+      ["contents", 3, "parts", 0, "thoughtSignature"],
+      ["contents", 3, "parts", 1, "codeExecutionResult", "outcome"],
+      ["contents", 3, "parts", 2, "thoughtSignature"],
+      ["generationConfig", "thinkingConfig", "thinkingLevel"],
+      ["generationConfig", "thinkingConfig", "thinkingBudget"],
+      ["generationConfig", "thinkingConfig", "includeThoughts"],
+      ["generationConfig", "responseModalities", 1],
+      ["generationConfig", "mediaResolution"],
+      ["safetySettings", 0, "method"],
+      ["cachedContent"],
+      ["serviceTier"],
+      ["labels", "team"],
+      ["tools", 1, "googleSearch", "excludeDomains", 0],
+      ["tools", 2, "codeExecution"],
+      ["tools", 3, "urlContext"],
+      ["toolConfig", "functionCallingConfig", "allowedFunctionNames", 0]
+    ],
+    wrong: [
+      [["generationConfig", "thinkingConfig", "thinkingLevel"], "EXTREME"],
+      [["generationConfig", "responseModalities", 0], "SMELL"],
+      [["serviceTier"], "gold"],
+      [["labels", "team"], 1],
+      [["tools", 2, "codeExecution"], true]
+    ]
+  },
+  {
+    protocol: "Ollama /api/chat with thinking",
+    decode: Schema.decodeUnknownEither(OllamaClient.ChatRequest, strict),
+    body: Ollama.encodeRequest({ ...rich, thinking: { level: "medium" } }, false),
+    sent: [["think"]],
+    wrong: [[["think"], "max"]]
+  },
+  {
+    protocol: "OpenAI-compatible /v1/chat/completions with thinking",
+    decode: Schema.decodeUnknownEither(OpenAICompatibleClient.ChatCompletionRequest, strict),
+    body: OpenAI.encodeRequest({ ...rich, thinking: { level: "low", budget: 64, includeThoughts: false } }, false),
+    sent: [["reasoning_effort"], ["thinking_token_budget"], ["include_reasoning"]],
+    wrong: [[["reasoning_effort"], "max"], [["include_reasoning"], "no"]]
+  }
+)
 
 describe.each(cases)("$protocol request Schema", ({ body, decode, sent, wrong }) => {
   it("decodes the encoded rich request, naming every field sent", () => {

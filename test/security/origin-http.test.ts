@@ -16,17 +16,15 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Crypto from "node:crypto"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import type { AddressInfo } from "node:net"
-import * as Tls from "node:tls"
 import * as AuthService from "../../src/auth/AuthService.js"
 import type { TokenTarget } from "../../src/auth/TokenTarget.js"
 import * as AuthHttpClient from "../../src/http/AuthHttpClient.js"
 import * as SigningFetch from "../../src/http/SigningFetch.js"
-import { createCertificate } from "../../src/testing/internal/x509.js"
 import { useEmulator } from "../support/emulator.js"
+import { loopbackTls } from "../support/tls.js"
 
 const emulator = useEmulator({ env: true })
 
@@ -65,20 +63,12 @@ let minted = ""
 let destinations: ReadonlyArray<{ readonly name: string; readonly url: string; readonly sameOrigin: boolean }> = []
 
 beforeAll(async () => {
-  const { privateKey, publicKey } = Crypto.generateKeyPairSync("rsa", { modulusLength: 2048 })
-  const now = Date.now()
-  const cert = createCertificate({
+  // Trusted for this file's process only (each test file runs in its own fork).
+  const { cert, key } = loopbackTls({
     subject: "effect-adc test loopback",
-    publicKey,
-    privateKey,
-    dnsNames: ["localhost"],
     ipAddresses: ["127.0.0.1", "127.0.0.2"],
-    notBefore: new Date(now - 3600_000),
-    notAfter: new Date(now + 24 * 3600_000)
+    trust: true
   })
-  // Trust it for this file's process only (each test file runs in its own fork).
-  Tls.setDefaultCACertificates([...Tls.getCACertificates("default"), cert])
-  const key = privateKey.export({ type: "pkcs8", format: "pem" }).toString()
   const tls = () => Https.createServer({ key, cert }, handler("https"))
   const main = await listen(tls(), "127.0.0.1")
   const otherPort = await listen(tls(), "127.0.0.1")

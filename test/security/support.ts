@@ -50,7 +50,6 @@ import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import type { AddressInfo } from "node:net"
-import * as Tls from "node:tls"
 import * as Util from "node:util"
 import type { DetectError } from "../../src/auth/AuthError.js"
 import * as AuthService from "../../src/auth/AuthService.js"
@@ -62,8 +61,8 @@ import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as OpenAICompatible from "../../src/model/openai/OpenAICompatible.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
-import { createCertificate } from "../../src/testing/internal/x509.js"
 import { useEmulator } from "../support/emulator.js"
+import { loopbackTls } from "../support/tls.js"
 
 // -----------------------------------------------------------------------------
 // Activity: every recorded wire event bumps it, so the clock driver knows when the
@@ -253,19 +252,7 @@ let tlsContext: { readonly key: string; readonly cert: string } | undefined
 /** A certificate for 127.0.0.1 / localhost, trusted by this process (fetch and undici). */
 const trustedTls = () => {
   if (tlsContext !== undefined) return tlsContext
-  const { privateKey, publicKey } = Crypto.generateKeyPairSync("rsa", { modulusLength: 2048 })
-  const now = Date.now()
-  const cert = createCertificate({
-    subject: "effect-adc security suite",
-    publicKey,
-    privateKey,
-    dnsNames: ["localhost"],
-    ipAddresses: ["127.0.0.1"],
-    notBefore: new Date(now - 86_400_000),
-    notAfter: new Date(now + 86_400_000)
-  })
-  Tls.setDefaultCACertificates([...Tls.getCACertificates("default"), cert])
-  tlsContext = { key: privateKey.export({ type: "pkcs8", format: "pem" }).toString(), cert }
+  tlsContext = loopbackTls({ subject: "effect-adc security suite", ipAddresses: ["127.0.0.1"], trust: true })
   return tlsContext
 }
 

@@ -7,7 +7,6 @@
  * The tools are installed by .ci/run; a missing one fails this test.
  */
 import { execFile } from "node:child_process"
-import * as Crypto from "node:crypto"
 import { existsSync, mkdtempSync } from "node:fs"
 import * as Https from "node:https"
 import type { AddressInfo } from "node:net"
@@ -15,7 +14,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { createCertificate } from "../../src/testing/internal/x509.js"
+import { loopbackTls } from "../support/tls.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 const bin = join(root, "bin/effect-adc.mjs")
@@ -26,17 +25,8 @@ let outside: Https.Server
 let outsideUrl = ""
 
 beforeAll(async () => {
-  const { privateKey, publicKey } = Crypto.generateKeyPairSync("rsa", { modulusLength: 2048 })
-  const now = Date.now()
-  const cert = createCertificate({
-    subject: "outside",
-    publicKey,
-    privateKey,
-    dnsNames: ["localhost"],
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + 3_600_000)
-  })
-  outside = Https.createServer({ key: privateKey.export({ type: "pkcs8", format: "pem" }), cert }, (_req, res) => {
+  const { cert, key } = loopbackTls({ subject: "outside", trust: false })
+  outside = Https.createServer({ key, cert }, (_req, res) => {
     res.end("outside")
   })
   await new Promise<void>((resolve) => outside.listen(0, "127.0.0.1", resolve))

@@ -17,13 +17,13 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
+import { parseRetryAfter } from "../../internal/retryAfter.js"
 import {
   type AccessTokenError,
   TokenEndpointUnreachable,
@@ -58,14 +58,6 @@ class Retryable {
 }
 
 /** `Retry-After` in milliseconds: delay-seconds or an HTTP date. */
-const retryAfterOf = (response: HttpClientResponse.HttpClientResponse, now: number): number | undefined => {
-  const value = response.headers["retry-after"]
-  if (value === undefined || value.trim() === "") return undefined
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
-  const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
-}
-
 const transportError = (error: HttpClientError.HttpClientError): TokenEndpointUnreachable => {
   let cause: unknown = error.cause
   let code: string | undefined
@@ -106,7 +98,7 @@ export const get = (
         )
         const now = yield* Clock.currentTimeMillis
         if (response.status === 429 || response.status >= 500) {
-          return Either.left(new Retryable(response.status, retryAfterOf(response, now)))
+          return Either.left(new Retryable(response.status, parseRetryAfter(response.headers["retry-after"], now)))
         }
         const body = yield* response.text.pipe(Effect.mapError(transportError))
         if (response.status !== 200) {

@@ -14,11 +14,12 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
 import { randomUUID } from "node:crypto"
 import type * as Http from "node:http"
+import { stripBearer } from "../../internal/bearer.js"
 
 /** The email in the ID token Cloud Run forwarded (`X-Serverless-Authorization`, else `Authorization`). @internal */
 export const callerOf = (headers: Http.IncomingHttpHeaders | Record<string, string | Array<string> | undefined>) => {
   const header = headers["x-serverless-authorization"] ?? headers["authorization"]
-  const payload = typeof header === "string" ? header.replace(/^Bearer\s+/i, "").split(".")[1] : undefined
+  const payload = typeof header === "string" ? stripBearer(header).split(".")[1] : undefined
   if (payload === undefined) return "anonymous"
   try {
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { email?: unknown }

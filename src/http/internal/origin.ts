@@ -7,6 +7,7 @@
  */
 import * as AuthToken from "../../auth/AuthToken.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
+import { stripBearer } from "../../internal/bearer.js"
 
 /** @internal */
 export const parseUrl = (url: string | URL, base?: string | URL): URL | undefined => {
@@ -32,6 +33,37 @@ export const isLoopback = (hostname: string): boolean =>
 export const secureTransport = (url: URL): boolean =>
   url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url.hostname))
 
+/**
+ * One DNS label as Google's dedicated endpoint names use it: lower-case letters, digits
+ * and inner hyphens (the URL parser has already lower-cased and punycoded the host).
+ */
+const label = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+
+/**
+ * A Vertex AI dedicated endpoint's host, exactly as `Endpoint.dedicatedEndpointDns`
+ * documents it: `{endpoint_id}.{region}-{uid}.prediction.vertexai.goog` (Model Garden
+ * dedicated public endpoints, and the names Private Service Connect private endpoints
+ * take in a private DNS zone). Two labels before the Google-owned suffix, nothing else:
+ * not the suffix itself, not a deeper or shallower name, no trailing dot.
+ *
+ * @internal
+ */
+export const dedicatedEndpointHost: RegExp = new RegExp(`^${label}\\.${label}\\.prediction\\.vertexai\\.goog$`)
+
+/**
+ * Is `hostname` (as `URL.hostname` gives it) one of the Google-owned hosts an access
+ * token goes to without configuration? `googleapis.com` and every `*.googleapis.com`
+ * (the regional `{region}-aiplatform`, the global `aiplatform`, the multi-region
+ * `aiplatform.{us,eu}.rep`, Private Service Connect's `*.p.googleapis.com`, the Gemini
+ * API's `generativelanguage`), and the dedicated endpoints {@link dedicatedEndpointHost}.
+ * A trailing dot (`aiplatform.googleapis.com.`) does not match: configure it in
+ * `origins` if you really need it.
+ *
+ * @internal
+ */
+export const isGoogleAccessHost = (hostname: string): boolean =>
+  hostname === "googleapis.com" || hostname.endsWith(".googleapis.com") || dedicatedEndpointHost.test(hostname)
+
 /** @internal */
 export interface OriginOptions {
   readonly origins?: ReadonlyArray<string> | undefined
@@ -41,7 +73,8 @@ export interface OriginOptions {
  * The origin rule for `target` and `options`, compiled once: the audience and the extra
  * `origins` are parsed here, so judging a URL parses only that URL. Never with userinfo
  * in the URL, never over plain http except to loopback; then access tokens go to
- * `https://*.googleapis.com`, ID tokens to their URL audience's origin, both to the
+ * `https://*.googleapis.com` and `https://{id}.{region}-{n}.prediction.vertexai.goog`
+ * ({@link isGoogleAccessHost}), ID tokens to their URL audience's origin, both to the
  * extra `origins`.
  *
  * @internal
@@ -56,8 +89,7 @@ export const receiver = (target: TokenTarget, options: OriginOptions = {}): (url
     if (!secureTransport(parsed)) return false
     if (extra.has(parsed.origin)) return true
     if (target.kind === "access") {
-      return parsed.protocol === "https:" &&
-        (parsed.hostname === "googleapis.com" || parsed.hostname.endsWith(".googleapis.com"))
+      return parsed.protocol === "https:" && isGoogleAccessHost(parsed.hostname)
     }
     return audienceOrigin !== undefined && audienceOrigin === parsed.origin
   }
@@ -157,5 +189,5 @@ export const sentToken = (
   headers: Readonly<Record<string, string>>
 ): AuthToken.AuthToken | undefined => {
   const value = headers[tokenHeader(target)]
-  return value === undefined ? undefined : AuthToken.make(target.kind, value.replace(/^Bearer\s+/i, ""), 0)
+  return value === undefined ? undefined : AuthToken.make(target.kind, stripBearer(value), 0)
 }

@@ -6,6 +6,7 @@
  */
 import type { IdTarget } from "../../auth/TokenTarget.js"
 import * as SigningFetch from "../../http/SigningFetch.js"
+import { stripBearer } from "../../internal/bearer.js"
 
 /** @internal */
 export interface CloudRunOptions {
@@ -30,5 +31,5 @@ export const idTokenFetch = (
 /** @internal */
 export const bearerValue = (headers: Readonly<Record<string, string>>): string => {
   const value = headers["authorization"] ?? headers["x-serverless-authorization"] ?? ""
-  return value.replace(/^Bearer\s+/i, "")
+  return stripBearer(value)
 }

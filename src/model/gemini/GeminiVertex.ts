@@ -1,6 +1,7 @@
 /**
- * Gemini on Vertex AI: `{location}-aiplatform.googleapis.com`, or the `global`
- * endpoint `aiplatform.googleapis.com`, publisher models, with an access token.
+ * Gemini on Vertex AI: `{location}-aiplatform.googleapis.com`, the `global` endpoint
+ * `aiplatform.googleapis.com` or the multi-region `aiplatform.{us,eu}.rep.googleapis.com`,
+ * publisher models, with an access token.
  *
  * @since 0.1.0
  */
@@ -12,6 +13,7 @@ import type { AuthService } from "../../auth/AuthService.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
 import { backendLayers } from "../internal/layers.js"
 import { trimSlash } from "../internal/options.js"
+import { vertexEndpoint } from "../internal/vertex.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
 import type { BackendOptions, ModelService } from "../ModelService.js"
 import * as GeminiClient from "./GeminiClient.js"
@@ -23,7 +25,7 @@ import { gemini } from "./internal/model.js"
  */
 export interface Options extends BackendOptions {
   readonly project: string
-  /** A region (`us-central1`) or `global`. */
+  /** A region (`us-central1`), a multi-region (`us`, `eu`) or `global`. */
   readonly location: string
   /** Default `v1`. */
   readonly apiVersion?: string | undefined
@@ -36,14 +38,22 @@ export interface Options extends BackendOptions {
 }
 
 /**
- * The endpoint for a location: `global` → `https://aiplatform.googleapis.com`, else
+ * The endpoint for a location: `global` → `https://aiplatform.googleapis.com`, the
+ * multi-region locations `us` and `eu` → `https://aiplatform.us.rep.googleapis.com` and
+ * `https://aiplatform.eu.rep.googleapis.com`, a region →
  * `https://{location}-aiplatform.googleapis.com`.
+ *
+ * @example
+ * ```ts
+ * import { GeminiVertex } from "effect-adc/model"
+ *
+ * GeminiVertex.endpoint("eu") // "https://aiplatform.eu.rep.googleapis.com"
+ * ```
  *
  * @since 0.1.0
  * @category Utils
  */
-export const endpoint = (location: string): string =>
-  location === "global" ? "https://aiplatform.googleapis.com" : `https://${location}-aiplatform.googleapis.com`
+export const endpoint = (location: string): string => vertexEndpoint(location)
 
 /**
  * The GeminiClient options for Vertex AI.

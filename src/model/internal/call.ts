@@ -15,6 +15,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { AuthError } from "../../auth/AuthError.js"
 import { AuthService } from "../../auth/AuthService.js"
@@ -22,6 +23,7 @@ import type { TokenTarget } from "../../auth/TokenTarget.js"
 import * as AuthHttpClient from "../../http/AuthHttpClient.js"
 import { scrub } from "../../internal/scrub.js"
 import * as ModelError from "../ModelError.js"
+import { ModelLimits } from "../ModelLimits.js"
 import type * as ModelService from "../ModelService.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as internalRetry from "./retry.js"
@@ -44,6 +46,8 @@ export interface EngineOptions {
   readonly idleTimeout?: Duration.DurationInput | undefined
   /** The HttpClient's span per request; default true. */
   readonly httpSpans?: boolean | undefined
+  /** Shared limits consulted before each attempt; default the `ModelLimits` in context, if any. */
+  readonly limits?: ModelLimits.Service | undefined
 }
 
 /** @internal */
@@ -153,6 +157,9 @@ export const make = (options: EngineOptions) =>
       ? undefined
       : Duration.decode(options.firstChunkTimeout)
     const engineHeaders = options.headers ?? noHeaders
+    const limits = options.limits ?? Option.getOrUndefined(yield* Effect.serviceOption(ModelLimits))
+    const guarded = <A>(context: ModelError.Context, attempt: Effect.Effect<A, ModelError.ModelError>) =>
+      limits === undefined ? retrying(attempt) : limits.guard(context, attempt, retrying)
 
     const open = (
       url: string,
@@ -220,11 +227,14 @@ export const make = (options: EngineOptions) =>
       backend,
       json: (url, body, call) => {
         const context = contextOf(url, call)
-        return retrying(withTimeout(
-          Effect.flatMap(open(url, body, call, context), (response) => readJson(response, context)),
-          decodeOr(call.timeout, timeout),
-          context
-        ))
+        return guarded(
+          context,
+          withTimeout(
+            Effect.flatMap(open(url, body, call, context), (response) => readJson(response, context)),
+            decodeOr(call.timeout, timeout),
+            context
+          )
+        )
       },
       bytes: (url, body, call) => {
         const context = contextOf(url, call)
@@ -234,7 +244,7 @@ export const make = (options: EngineOptions) =>
           : firstChunkTimeout ?? attempt
         const idle = decodeOr(call.idleTimeout, idleTimeout)
         return Stream.unwrapScoped(Effect.map(
-          retrying(withTimeout(open(url, body, call, context), attempt, context)),
+          guarded(context, withTimeout(open(url, body, call, context), attempt, context)),
           (response) =>
             response.stream.pipe(
               Stream.catchTag("ResponseError", (error) => Stream.fail(fromBodyError(context, error))),

@@ -5,6 +5,7 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { parseRetryAfter } from "../../internal/retryAfter.js"
 import { scrub } from "../../internal/scrub.js"
 import * as ModelError from "../ModelError.js"
 
@@ -67,14 +68,8 @@ export const parseGoogleDuration = (value: string): number | undefined => {
   return match === null ? undefined : Math.round(Number(match[1]) * 1000)
 }
 
-/** `Retry-After`: delta-seconds or an HTTP date. @internal */
-export const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
-  if (value === undefined) return undefined
-  const trimmed = value.trim()
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
-  const date = Date.parse(trimmed)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
-}
+/** @internal */
+export { parseRetryAfter }
 
 const htmlText = (body: string): string | undefined => {
   if (!/^\s*<(!doctype|html)/i.test(body)) return undefined

@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { AuthService } from "../../auth/AuthService.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
+import { charging } from "../ModelLimits.js"
 import { ModelService } from "../ModelService.js"
 import { fromConfig } from "./options.js"
 
@@ -31,10 +32,12 @@ export const backendLayers = <Client, Service, Options, E>(
   makeClient: (options: Options) => Effect.Effect<Service, E, HttpClient.HttpClient | AuthService>,
   toModel: (client: Service) => ModelService.Service
 ): BackendLayers<Client, Options, E> => {
-  const layerModel = Layer.effect(ModelService, Effect.map(tag, (client) => ModelService.of(toModel(client))))
+  // with a ModelLimits in context, each answer's usage is charged to its key's token rate
+  const model = (client: Service) => Effect.map(charging(toModel(client)), ModelService.of)
+  const layerModel = Layer.effect(ModelService, Effect.flatMap(tag, model))
   const layer = (options: Options) => Layer.provide(layerModel, Layer.effect(tag, makeClient(options)))
   return {
-    make: (options) => Effect.map(makeClient(options), (client) => ModelService.of(toModel(client))),
+    make: (options) => Effect.flatMap(makeClient(options), model),
     layer,
     layerModel,
     layerConfig: (options) => fromConfig(options, layer)

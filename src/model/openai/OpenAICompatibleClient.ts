@@ -16,6 +16,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Stream from "effect/Stream"
 import type { AuthService } from "../../auth/AuthService.js"
+import type { TokenTarget } from "../../auth/TokenTarget.js"
 import * as Call from "../internal/call.js"
 import { fromConfig, trimSlash } from "../internal/options.js"
 import * as StreamDecoder from "../internal/stream.js"
@@ -106,6 +107,17 @@ export declare namespace OpenAICompatibleClient {
 export interface Options extends ModelService.BackendOptions {
   /** The service URL, without `/v1`. */
   readonly url: string
+  /**
+   * The path under `url` the OpenAI routes hang from (`{basePath}/chat/completions`).
+   * Default `/v1` (vLLM); Vertex AI's OpenAI-compatible endpoint is
+   * `/v1beta1/projects/{p}/locations/{l}/endpoints/{id}` (see `VertexOpenAI`).
+   */
+  readonly basePath?: string | undefined
+  /**
+   * The token. Default: a Google ID token for `audience` in `header` (a private Cloud
+   * Run service); `{ kind: "access" }` for Vertex AI (see `VertexOpenAI`).
+   */
+  readonly target?: TokenTarget | undefined
   /** ID token audience; default: the URL's origin. */
   readonly audience?: string | undefined
   /** Where the ID token goes; default `Authorization`, or `X-Serverless-Authorization` when `apiKey` is set. */
@@ -124,7 +136,7 @@ export const make = (
   Effect.map(
     Call.make(Call.engineOptions(
       "openai-compatible",
-      Call.cloudRunTarget(
+      options.target ?? Call.cloudRunTarget(
         options.url,
         options.audience,
         options.header ?? (options.apiKey === undefined ? "Authorization" : "X-Serverless-Authorization")
@@ -139,7 +151,7 @@ export const make = (
       "5 minutes"
     )),
     (engine) => {
-      const url = `${trimSlash(options.url)}/v1/chat/completions`
+      const url = `${trimSlash(options.url)}${trimSlash(options.basePath ?? "/v1")}/chat/completions`
       const errorUrl = ModelError.urlForErrors(url)
       const context = (model: string | undefined): ModelError.Context => ({
         backend: "openai-compatible",

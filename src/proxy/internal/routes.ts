@@ -7,6 +7,7 @@
 import * as Http from "node:http"
 import * as Https from "node:https"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
+import { isGoogleAccessHost } from "../../http/internal/origin.js"
 import type { Route } from "../ProxyConfig.js"
 
 /** The agents upstream connections are pooled in (keep-alive). @internal */
@@ -37,7 +38,7 @@ export interface CompiledRoute {
 /** The token target of a route. @internal */
 export const targetOf = (route: Route): TokenTarget => {
   const url = new URL(route.upstream)
-  const kind = route.kind ?? (url.hostname.endsWith(".googleapis.com") ? "access" : "id")
+  const kind = route.kind ?? (isGoogleAccessHost(url.hostname) ? "access" : "id")
   return kind === "access"
     ? { kind: "access", scopes: route.scopes }
     : { kind: "id", audience: route.audience ?? url.origin, header: route.header }

@@ -25,14 +25,17 @@ import {
   jsons,
   pickTool,
   promptPairs,
+  promptText,
   readBody,
   type RecordedRequest,
   replyTo,
   sendJson,
+  thoughtAbout,
   triggers,
   truncateWords,
   withImages
 } from "./internal/common.js"
+import { geminiEmbeddingRoutes } from "./internal/embeddings.js"
 
 /**
  * The answer of an `authorize` callback: the principal the request acts as, or the
@@ -99,6 +102,36 @@ export interface GeminiRequest extends RecordedRequest {
   readonly model: string
   readonly method: string
   readonly principal: string | undefined
+  /** When it arrived (the emulator's clock, `now`). */
+  readonly at?: number | undefined
+}
+
+/**
+ * A request quota over fixed windows (the first starts when it is set), like Gemini's
+ * requests-per-minute: past `requests` in a window, model requests get Google's 429
+ * `RESOURCE_EXHAUSTED` with a `QuotaFailure` and a `RetryInfo` whose `retryDelay` is
+ * the time left in the window. Scale `windowMs` down to test in seconds.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface Quota {
+  readonly requests: number
+  readonly windowMs: number
+}
+
+/**
+ * What the quota decided for one request: when it arrived, whether it was admitted,
+ * the retry delay a 429 announced, and the request's headers (to tell callers apart).
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface QuotaEvent {
+  readonly at: number
+  readonly admitted: boolean
+  readonly retryDelayMs?: number | undefined
+  readonly headers: Readonly<Record<string, string>>
 }
 
 /**
@@ -111,6 +144,11 @@ export interface GeminiEmulator {
   readonly fail: (fault: Fault, times?: number) => void
   /** Every request that reached a model route, in order. */
   readonly requests: ReadonlyArray<GeminiRequest>
+  /** Sets (or with `undefined` removes) the request quota; its windows start now. */
+  readonly setQuota: (quota: Quota | undefined) => void
+  /** The quota's decisions, in order of arrival. */
+  readonly quotaLog: ReadonlyArray<QuotaEvent>
+  /** Clears faults, the request log, the quota and its log. */
   readonly reset: () => void
 }
 
@@ -335,6 +373,92 @@ interface Plan {
   readonly parts: Array<Json>
   readonly finishReason: string
   readonly text: string
+  /** Parts before the answer's text (thought summaries, code and its result). */
+  readonly lead?: Array<Json>
+  /** Parts after it (generated images). */
+  readonly trail?: Array<Json>
+  /** Candidate fields beside `content` (grounding, URL context). */
+  readonly candidate?: Json
+  /** Usage fields beside the token counts (thoughts, tool use, service tier). */
+  readonly usage?: Json
+}
+
+/** A 1×1 PNG: what the emulated model "draws" when image output is asked for. */
+const generatedImage =
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+/** The blocking settings that let a `[[safety]]` prompt through: hate speech not blocked. */
+const safetyOff = (body: Json): boolean =>
+  jsons(body["safetySettings"]).some((setting) =>
+    setting["category"] === "HARM_CATEGORY_HATE_SPEECH" &&
+    (setting["threshold"] === "BLOCK_NONE" || setting["threshold"] === "OFF")
+  )
+
+/**
+ * What the request's surface adds to a text answer: a thought summary
+ * (`thinkingConfig.includeThoughts`; thoughts are counted whenever thinking is on), code
+ * run with the code execution tool, Google Search grounding, URL context, a generated
+ * image (`responseModalities` with `IMAGE`), the service tier and cached tokens in usage.
+ */
+const surface = (body: Json, prompt: string, text: string): Omit<Plan, "parts" | "finishReason" | "text"> => {
+  const config = json(body["generationConfig"])
+  const thinking = config["thinkingConfig"] === undefined ? undefined : json(config["thinkingConfig"])
+  const tools = jsons(body["tools"])
+  const has = (tool: string) => tools.some((t) => t[tool] !== undefined)
+  const lead: Array<Json> = []
+  const trail: Array<Json> = []
+  const candidate: Json = {}
+  const usage: Json = {}
+  const thinks = thinking !== undefined && thinking["thinkingBudget"] !== 0
+  if (thinks) {
+    const thought = thoughtAbout(prompt)
+    usage["thoughtsTokenCount"] = countTokens(thought) + (thinking["thinkingLevel"] === "HIGH" ? 8 : 0)
+    if (thinking["includeThoughts"] === true) lead.push({ text: thought, thought: true })
+  }
+  if (has("codeExecution")) {
+    lead.push(
+      { executableCode: { language: "PYTHON", code: `print(${JSON.stringify(text)})` } },
+      { codeExecutionResult: { outcome: "OUTCOME_OK", output: `${text}\n` } }
+    )
+    usage["toolUsePromptTokenCount"] = countTokens(text)
+  }
+  if (has("googleSearch")) {
+    const query = promptText(prompt)
+    candidate["groundingMetadata"] = {
+      webSearchQueries: [query],
+      searchEntryPoint: { renderedContent: `<div class="container">${query}</div>` },
+      groundingChunks: [{
+        web: {
+          uri: "https://vertexaisearch.cloud.google.com/grounding-api-redirect/ZW11bGF0b3I",
+          title: "example.com",
+          domain: "example.com"
+        }
+      }],
+      groundingSupports: [{
+        segment: { startIndex: 0, endIndex: Buffer.byteLength(text), text },
+        groundingChunkIndices: [0],
+        confidenceScores: [0.9]
+      }]
+    }
+    usage["toolUsePromptTokenCount"] = (typeof usage["toolUsePromptTokenCount"] === "number"
+      ? usage["toolUsePromptTokenCount"]
+      : 0) + 12
+  }
+  if (has("urlContext")) {
+    candidate["urlContextMetadata"] = {
+      urlMetadata: [...prompt.matchAll(/https?:\/\/\S+/g)].map((m) => ({
+        retrievedUrl: m[0],
+        urlRetrievalStatus: "URL_RETRIEVAL_STATUS_SUCCESS"
+      }))
+    }
+  }
+  const modalities = config["responseModalities"]
+  if (Array.isArray(modalities) && modalities.includes("IMAGE")) {
+    trail.push({ inlineData: { mimeType: "image/png", data: generatedImage }, thoughtSignature: "ZW11bGF0b3ItaW1hZ2U" })
+  }
+  if (typeof body["serviceTier"] === "string") usage["serviceTier"] = body["serviceTier"]
+  if (typeof body["cachedContent"] === "string") usage["cachedContentTokenCount"] = 1024
+  return { lead, trail, candidate, usage }
 }
 
 const plan = (body: Json): Plan | "safety" => {
@@ -349,7 +473,7 @@ const plan = (body: Json): Plan | "safety" => {
     })
   )
   const trigger = triggers(prompt)
-  if (trigger.safety) return "safety"
+  if (trigger.safety && !safetyOff(body)) return "safety"
   const responses = lastParts.flatMap((p) => p["functionResponse"] === undefined ? [] : [json(p["functionResponse"])])
   if (responses.length > 0) {
     const text = responses.map((r) => `${r["name"]} returned ${JSON.stringify(r["response"] ?? {})}`).join("; ")
@@ -362,6 +486,7 @@ const plan = (body: Json): Plan | "safety" => {
     }
   )
   const callingConfig = json(json(body["toolConfig"])["functionCallingConfig"])
+  // VALIDATED: text or a call, as AUTO (the call is checked against its schema)
   const mode = callingConfig["mode"] === "ANY" ? "required" : callingConfig["mode"] === "NONE" ? "none" : "auto"
   const allowed = callingConfig["allowedFunctionNames"]
   const tool = pickTool(
@@ -391,7 +516,8 @@ const plan = (body: Json): Plan | "safety" => {
     text = truncateWords(text, trigger.maxTokens ? Math.min(max ?? 3, 3) : max!)
     finishReason = "MAX_TOKENS"
   }
-  return { parts: [{ text }], finishReason, text }
+  const extra = surface(body, prompt, text)
+  return { parts: [...extra.lead ?? [], { text }, ...extra.trail ?? []], finishReason, text, ...extra }
 }
 
 const safetyRatings = [
@@ -411,9 +537,36 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
   const now = options.now ?? Date.now
   const faults = new FaultQueue<Fault>()
   const requests: Array<GeminiRequest> = []
+  const quotaLog: Array<QuotaEvent> = []
+  let quota: (Quota & { readonly start: number; window: number; used: number }) | undefined
   let counter = 0
+  // embeddings: batchEmbedContents, embedContent, predict (internal/embeddings.ts)
+  const embeddings = geminiEmbeddingRoutes({
+    authorize,
+    faults,
+    requests,
+    faultBody,
+    errorBody: googleErrorBody,
+    models: options.models
+  })
+
+  /** The quota's answer for a model request arriving at `at`: undefined when admitted, else the retry delay. */
+  const throttle = (at: number, headers: Record<string, string>): number | undefined => {
+    if (quota === undefined) return undefined
+    const window = Math.floor((at - quota.start) / quota.windowMs)
+    if (window !== quota.window) {
+      quota.window = window
+      quota.used = 0
+    }
+    const admitted = quota.used < quota.requests
+    if (admitted) quota.used += 1
+    const retryDelayMs = admitted ? undefined : quota.start + (window + 1) * quota.windowMs - at
+    quotaLog.push({ at, admitted, retryDelayMs, headers })
+    return retryDelayMs
+  }
 
   const handler: Http.RequestListener = (req, res) => {
+    if (embeddings(req, res)) return
     void (async () => {
       const url = new URL(req.url ?? "/", "http://localhost")
       const match = route.exec(url.pathname)
@@ -426,6 +579,7 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
       const model = match[4]!
       const method = match[5]!
       const flavor = project === undefined ? "api" : "vertex"
+      const at = now()
       const auth = await authorize(req)
       const text = await readBody(req)
       let parsed: unknown
@@ -447,10 +601,16 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
         body: parsed,
         flavor,
         model,
-        principal: auth.ok ? auth.principal : undefined
+        principal: auth.ok ? auth.principal : undefined,
+        at
       })
       const body = json(parsed)
       if (!auth.ok) return sendJson(res, auth.status, auth.body, auth.headers ?? {}, "application/json; charset=UTF-8")
+      const throttled = method === "countTokens" ? undefined : throttle(at, headersOf(req))
+      if (throttled !== undefined) {
+        const { body: errorBody, headers } = faultBody({ status: 429, retryDelay: `${(throttled / 1000).toFixed(3)}s` })
+        return sendJson(res, 429, errorBody, headers, "application/json; charset=UTF-8")
+      }
       const fault = faults.take()
       const midStream = fault?.midStream === true && method === "streamGenerateContent" ? fault : undefined
       if (fault !== undefined && midStream === undefined) {
@@ -500,11 +660,16 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
         return
       }
       const outputTokens = countTokens(outcome.text) + (outcome.text === "" ? outcome.parts.length : 0)
+      const extraTokens = (["thoughtsTokenCount", "toolUsePromptTokenCount"] as const).reduce((sum, key) => {
+        const count = outcome.usage?.[key]
+        return sum + (typeof count === "number" ? count : 0)
+      }, 0)
       const usage = {
         promptTokenCount: promptTokens,
         candidatesTokenCount: outputTokens,
-        totalTokenCount: promptTokens + outputTokens,
+        totalTokenCount: promptTokens + outputTokens + extraTokens,
         promptTokensDetails: [{ modality: "TEXT", tokenCount: promptTokens }],
+        ...outcome.usage,
         ...(flavor === "vertex" ? { trafficType: "ON_DEMAND" } : {})
       }
       if (!stream) {
@@ -512,6 +677,7 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
           candidates: [{
             content: { parts: outcome.parts, role: "model" },
             finishReason: outcome.finishReason,
+            ...outcome.candidate,
             index: 0
           }],
           usageMetadata: usage,
@@ -523,15 +689,19 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
         return sendJson(res, 400, googleErrorBody(400, "This emulator streams only with ?alt=sse."))
       }
       res.writeHead(200, { "content-type": "text/event-stream" })
+      // the parts before the text in their own event, the text in pieces, the parts after it with the last piece
+      const lead = outcome.lead ?? []
+      const trail = outcome.trail ?? []
+      const textPieces = chunk(outcome.text).map((piece): Array<Json> => [{ text: piece }])
       const pieces: Array<Array<Json>> = outcome.text === ""
         ? [outcome.parts]
-        : chunk(outcome.text).map((piece) => [{ text: piece }])
+        : [...(lead.length === 0 ? [] : [lead]), ...textPieces.slice(0, -1), [...textPieces.at(-1)!, ...trail]]
       pieces.forEach((parts, i) => {
         const last = i === pieces.length - 1
         const event = {
           candidates: [{
             content: { parts, role: "model" },
-            ...(last ? { finishReason: outcome.finishReason } : {}),
+            ...(last ? { finishReason: outcome.finishReason, ...outcome.candidate } : {}),
             index: 0
           }],
           usageMetadata: last
@@ -556,7 +726,19 @@ export const make = (options: GeminiEmulatorOptions = {}): GeminiEmulator => {
     })
   }
 
-  return controls(handler, faults, requests)
+  const base = controls(handler, faults, requests)
+  return {
+    ...base,
+    setQuota: (next) => {
+      quota = next === undefined ? undefined : { ...next, start: now(), window: 0, used: 0 }
+    },
+    quotaLog,
+    reset: () => {
+      base.reset()
+      quota = undefined
+      quotaLog.length = 0
+    }
+  }
 }
 
 /**

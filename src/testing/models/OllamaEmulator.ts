@@ -25,10 +25,12 @@ import {
   type RecordedRequest,
   replyTo,
   sendJson,
+  thoughtAbout,
   triggers,
   truncateWords,
   withImages
 } from "./internal/common.js"
+import { type EmbedOptions, ollamaEmbedRoute } from "./internal/embeddings.js"
 
 /**
  * An injected failure: status and Ollama's `{"error"}` message; `midStream` sends a
@@ -52,6 +54,8 @@ export interface OllamaEmulatorOptions {
   readonly models?: ReadonlyArray<string>
   /** Clock for `created_at`; default `Date.now`. */
   readonly now?: () => number
+  /** `/api/embed`: a per-call input limit to enforce (models whose name has `embed`). */
+  readonly embeddings?: EmbedOptions
 }
 
 /**
@@ -79,8 +83,10 @@ export const make = (options: OllamaEmulatorOptions = {}): OllamaEmulator => {
   const faults = new FaultQueue<Fault>()
   const requests: Array<RecordedRequest> = []
   const error = (res: Http.ServerResponse, status: number, message: string) => sendJson(res, status, { error: message })
+  const embed = ollamaEmbedRoute({ faults, requests, chatModels: models, options: options.embeddings })
 
   const handler: Http.RequestListener = (req, res) => {
+    if (embed(req, res)) return
     void (async () => {
       const url = new URL(req.url ?? "/", "http://localhost")
       const path = url.pathname
@@ -195,7 +201,12 @@ export const make = (options: OllamaEmulatorOptions = {}): OllamaEmulator => {
           doneReason = "length"
         }
       }
-      const evalCount = countTokens(content) + toolCalls.length
+      // `think`: the model thinks first and says so in `thinking` (a level only adds to its length)
+      const think = body["think"]
+      const thinking = think === undefined || think === false
+        ? ""
+        : thoughtAbout(prompt, think === "high")
+      const evalCount = countTokens(content) + toolCalls.length + countTokens(thinking)
       const stamp = () => new Date(now()).toISOString().replace("Z", "000Z")
       const final = {
         done_reason: doneReason,
@@ -210,13 +221,17 @@ export const make = (options: OllamaEmulatorOptions = {}): OllamaEmulator => {
       const piece = (delta: string, extra: Json = {}): Json =>
         chat
           ? { model, created_at: stamp(), message: { role: "assistant", content: delta, ...extra }, done: false }
-          : { model, created_at: stamp(), response: delta, done: false }
+          : { model, created_at: stamp(), response: delta, ...extra, done: false }
       if (!stream) {
-        const whole = piece(content, toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
+        const whole = piece(content, {
+          ...(thinking === "" ? {} : { thinking }),
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
+        })
         return sendJson(res, 200, { ...whole, ...final, ...(chat ? {} : { context: [1, 2, 3] }) })
       }
       res.writeHead(200, { "content-type": "application/x-ndjson" })
       const lines: Array<Json> = []
+      for (const delta of thinking === "" ? [] : chunk(thinking, 2)) lines.push(piece("", { thinking: delta }))
       if (toolCalls.length > 0) lines.push(piece("", { tool_calls: toolCalls }))
       else for (const delta of chunk(content)) lines.push(piece(delta))
       if (fault?.midStream === true || trigger.midstreamError) {

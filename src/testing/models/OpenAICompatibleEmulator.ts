@@ -28,10 +28,12 @@ import {
   type RecordedRequest,
   replyTo,
   sendJson,
+  thoughtAbout,
   triggers,
   truncateWords,
   withImages
 } from "./internal/common.js"
+import { type EmbedOptions, openAIEmbeddingsRoute } from "./internal/embeddings.js"
 
 /**
  * An injected failure. `midStream` sends a 200 SSE stream that carries an error event
@@ -71,6 +73,13 @@ export interface OpenAICompatibleEmulatorOptions {
   readonly errorShape?: "flat" | "nested"
   /** Clock for `created`; default `Date.now`. */
   readonly now?: () => number
+  /**
+   * The field a reasoning model's thinking comes back in: `reasoning_content` (default;
+   * vLLM before 0.10) or `reasoning` (its newer name).
+   */
+  readonly reasoningField?: "reasoning_content" | "reasoning"
+  /** `/v1/embeddings`: a per-call input limit to enforce (models whose name has `embed`). */
+  readonly embeddings?: EmbedOptions
 }
 
 /**
@@ -122,6 +131,8 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
   const error = (res: Http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}) =>
     sendJson(res, status, errorBody(status, message), headers, "application/json")
 
+  const embeddings = openAIEmbeddingsRoute({ faults, requests, chatModels: models, error, options: options.embeddings })
+
   const handler: Http.RequestListener = (req, res) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://localhost")
@@ -131,6 +142,7 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
           return sendJson(res, 401, { error: "Unauthorized" }, {}, "application/json")
         }
       }
+      if (embeddings(req, res)) return
       if (req.method === "GET" && path === "/health") {
         res.writeHead(200)
         return res.end()
@@ -264,12 +276,25 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
           }
         }
       }
-      const completionTokens = countTokens(content) + toolCalls.length * 8
+      // a reasoning request (`reasoning_effort`, `thinking_token_budget`, or Qwen-style
+      // `chat_template_kwargs.enable_thinking`) thinks first; `include_reasoning: false`
+      // keeps the thinking out of the answer but not out of the usage
+      const kwargs = json(body["chat_template_kwargs"])
+      const reasons = body["reasoning_effort"] !== undefined || typeof body["thinking_token_budget"] === "number" ||
+        kwargs["enable_thinking"] === true
+      const budget = typeof body["thinking_token_budget"] === "number" ? body["thinking_token_budget"] : undefined
+      const fullReasoning = reasons ? thoughtAbout(prompt, body["reasoning_effort"] === "high") : ""
+      const reasoning = budget === undefined ? fullReasoning : truncateWords(fullReasoning, budget)
+      const reasoningTokens = countTokens(reasoning)
+      const shown = body["include_reasoning"] === false ? "" : reasoning
+      const reasoningField = options.reasoningField ?? "reasoning_content"
+      const completionTokens = countTokens(content) + toolCalls.length * 8 + reasoningTokens
       const usage = {
         prompt_tokens: promptTokens,
         total_tokens: promptTokens + completionTokens,
         completion_tokens: completionTokens,
-        prompt_tokens_details: null
+        prompt_tokens_details: null,
+        ...(reasons ? { completion_tokens_details: { reasoning_tokens: reasoningTokens } } : {})
       }
       if (body["stream"] !== true) {
         return sendJson(
@@ -290,7 +315,8 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
                 audio: null,
                 function_call: null,
                 tool_calls: toolCalls,
-                reasoning_content: null
+                reasoning_content: null,
+                ...(shown === "" ? {} : { [reasoningField]: shown })
               },
               logprobs: null,
               finish_reason: finish,
@@ -324,6 +350,7 @@ export const make = (options: OpenAICompatibleEmulatorOptions = {}): OpenAICompa
       const send = (payload: Json) => res.write(`data: ${JSON.stringify(payload)}\n\n`)
       send(event({ role: "assistant", content: "" }))
       const deltas: Array<Json> = []
+      for (const piece of shown === "" ? [] : chunk(shown, 2)) deltas.push({ [reasoningField]: piece })
       for (const [index, call] of toolCalls.entries()) {
         const args = call.function.arguments
         const half = Math.ceil(args.length / 2)

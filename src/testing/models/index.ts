@@ -19,3 +19,8 @@ export * as OllamaEmulator from "./OllamaEmulator.js"
  * @since 0.1.0
  */
 export * as OpenAICompatibleEmulator from "./OpenAICompatibleEmulator.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as VertexOpenAIEmulator from "./VertexOpenAIEmulator.js"

@@ -8,9 +8,15 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import { callOptions, withValue } from "../../internal/common.js"
+import * as Features from "../../internal/features.js"
+import type * as ModelRequest from "../../ModelRequest.js"
 import type { ModelService } from "../../ModelService.js"
 import type { GeminiClient } from "../GeminiClient.js"
 import * as Gemini from "./protocol.js"
+
+/** The wire body: the request encoded, `providerOptions.gemini` merged in. */
+const body = <A>(request: ModelRequest.ModelRequest<A>): Gemini.GenerateContentRequest =>
+  Features.passThrough(Gemini.encodeRequest(request), request.providerOptions?.gemini)
 
 /** @internal */
 export const gemini = (client: GeminiClient.Service): ModelService.Service => {
@@ -18,17 +24,21 @@ export const gemini = (client: GeminiClient.Service): ModelService.Service => {
   return {
     generate: (request) => {
       const context = { backend, model: request.model }
-      return Effect.flatMap(
-        client.generateContent(request.model, Gemini.encodeRequest(request), callOptions(request)),
-        (body) =>
-          Gemini.normalise(context, body, body).pipe(
-            Either.flatMap((response) => withValue(context, response, request.output))
-          )
-      )
+      return Effect.flatMap(Features.check(context, request, Gemini.rules), (request) =>
+        Effect.flatMap(
+          client.generateContent(request.model, body(request), callOptions(request)),
+          (body) =>
+            Gemini.normalise(context, body, body).pipe(
+              Either.flatMap((response) => withValue(context, response, request.output))
+            )
+        ))
     },
     stream: (request) =>
       Stream.suspend(() =>
-        client.streamGenerateContent(request.model, Gemini.encodeRequest(request), callOptions(request))
+        Either.match(Features.check({ backend, model: request.model }, request, Gemini.rules), {
+          onLeft: Stream.fail,
+          onRight: (request) => client.streamGenerateContent(request.model, body(request), callOptions(request))
+        })
       ),
     countTokens: (request) => {
       const { contents, systemInstruction } = Gemini.encodeRequest(request)

@@ -8,6 +8,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, hasDefined, JsonObject, truncated } from "../../internal/common.js"
+import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import * as ModelError from "../../ModelError.js"
 import * as ModelRequest from "../../ModelRequest.js"
@@ -39,6 +40,16 @@ export const Part = Schema.Struct({
     id: Schema.optional(Schema.String),
     name: Schema.String,
     response: Schema.optional(JsonObject)
+  })),
+  executableCode: Schema.optional(Schema.Struct({
+    language: Schema.optional(Schema.String),
+    code: Schema.optional(Schema.String),
+    id: Schema.optional(Schema.String)
+  })),
+  codeExecutionResult: Schema.optional(Schema.Struct({
+    outcome: Schema.optional(Schema.String),
+    output: Schema.optional(Schema.String),
+    id: Schema.optional(Schema.String)
   }))
 })
 
@@ -51,6 +62,47 @@ const SafetyRating = Schema.Struct({
   blocked: Schema.optional(Schema.Boolean)
 })
 
+/** Search grounding (Google Search, Vertex AI Search): the fields we read; the rest is kept as received. */
+const GroundingMetadata = Schema.Struct({
+  webSearchQueries: Schema.optional(Schema.Array(Schema.String)),
+  retrievalQueries: Schema.optional(Schema.Array(Schema.String)),
+  searchEntryPoint: Schema.optional(Schema.Struct({
+    renderedContent: Schema.optional(Schema.String),
+    sdkBlob: Schema.optional(Schema.String)
+  })),
+  groundingChunks: Schema.optional(Schema.Array(Schema.Struct({
+    web: Schema.optional(Schema.Struct({
+      uri: Schema.optional(Schema.String),
+      title: Schema.optional(Schema.String),
+      domain: Schema.optional(Schema.String)
+    })),
+    retrievedContext: Schema.optional(Schema.Struct({
+      uri: Schema.optional(Schema.String),
+      title: Schema.optional(Schema.String),
+      text: Schema.optional(Schema.String)
+    }))
+  }))),
+  groundingSupports: Schema.optional(Schema.Array(Schema.Struct({
+    segment: Schema.optional(Schema.Struct({
+      startIndex: Schema.optional(Schema.Number),
+      endIndex: Schema.optional(Schema.Number),
+      partIndex: Schema.optional(Schema.Number),
+      text: Schema.optional(Schema.String)
+    })),
+    groundingChunkIndices: Schema.optional(Schema.Array(Schema.Number)),
+    confidenceScores: Schema.optional(Schema.Array(Schema.Number))
+  })))
+})
+
+/** A citation: Vertex AI names the list `citations`, the Gemini API `citationSources`. */
+const CitationWire = Schema.Struct({
+  startIndex: Schema.optional(Schema.Number),
+  endIndex: Schema.optional(Schema.Number),
+  uri: Schema.optional(Schema.String),
+  title: Schema.optional(Schema.String),
+  license: Schema.optional(Schema.String)
+})
+
 const Candidate = Schema.Struct({
   content: Schema.optional(Schema.Struct({
     role: Schema.optional(Schema.String),
@@ -59,7 +111,17 @@ const Candidate = Schema.Struct({
   finishReason: Schema.optional(Schema.String),
   finishMessage: Schema.optional(Schema.String),
   safetyRatings: Schema.optional(Schema.Array(SafetyRating)),
-  groundingMetadata: Schema.optional(Schema.Unknown),
+  groundingMetadata: Schema.optional(GroundingMetadata),
+  citationMetadata: Schema.optional(Schema.Struct({
+    citations: Schema.optional(Schema.Array(CitationWire)),
+    citationSources: Schema.optional(Schema.Array(CitationWire))
+  })),
+  urlContextMetadata: Schema.optional(Schema.Struct({
+    urlMetadata: Schema.optional(Schema.Array(Schema.Struct({
+      retrievedUrl: Schema.optional(Schema.String),
+      urlRetrievalStatus: Schema.optional(Schema.String)
+    })))
+  })),
   index: Schema.optional(Schema.Number)
 })
 
@@ -68,7 +130,9 @@ const UsageMetadata = Schema.Struct({
   candidatesTokenCount: Schema.optional(Schema.Number),
   thoughtsTokenCount: Schema.optional(Schema.Number),
   cachedContentTokenCount: Schema.optional(Schema.Number),
-  totalTokenCount: Schema.optional(Schema.Number)
+  toolUsePromptTokenCount: Schema.optional(Schema.Number),
+  totalTokenCount: Schema.optional(Schema.Number),
+  serviceTier: Schema.optional(Schema.String)
 })
 
 /** @internal */
@@ -110,13 +174,27 @@ const RequestPart = Schema.Union(
     thought: Schema.optional(Schema.Boolean),
     thoughtSignature: Schema.optional(Schema.String)
   }),
-  Schema.Struct({ inlineData: Schema.Struct({ mimeType: Schema.String, data: Schema.String }) }),
+  Schema.Struct({
+    inlineData: Schema.Struct({ mimeType: Schema.String, data: Schema.String }),
+    thoughtSignature: Schema.optional(Schema.String)
+  }),
   Schema.Struct({
     functionCall: Schema.Struct({ id: Schema.optional(Schema.String), name: Schema.String, args: JsonObject }),
     thoughtSignature: Schema.optional(Schema.String)
   }),
   Schema.Struct({
     functionResponse: Schema.Struct({ id: Schema.optional(Schema.String), name: Schema.String, response: JsonObject })
+  }),
+  Schema.Struct({
+    executableCode: Schema.Struct({ language: Schema.String, code: Schema.String, id: Schema.optional(Schema.String) }),
+    thoughtSignature: Schema.optional(Schema.String)
+  }),
+  Schema.Struct({
+    codeExecutionResult: Schema.Struct({
+      outcome: Schema.String,
+      output: Schema.optional(Schema.String),
+      id: Schema.optional(Schema.String)
+    })
   })
 )
 
@@ -132,8 +210,33 @@ const GenerationConfig = Schema.Struct({
   stopSequences: Schema.optional(Schema.Array(Schema.String)),
   seed: Schema.optional(Schema.Number),
   responseMimeType: Schema.optional(Schema.String),
-  responseJsonSchema: Schema.optional(JsonObject)
+  responseJsonSchema: Schema.optional(JsonObject),
+  responseModalities: Schema.optional(Schema.Array(Schema.Literal("TEXT", "IMAGE", "AUDIO"))),
+  mediaResolution: Schema.optional(
+    Schema.Literal("MEDIA_RESOLUTION_LOW", "MEDIA_RESOLUTION_MEDIUM", "MEDIA_RESOLUTION_HIGH")
+  ),
+  thinkingConfig: Schema.optional(Schema.Struct({
+    includeThoughts: Schema.optional(Schema.Boolean),
+    thinkingBudget: Schema.optional(Schema.Number),
+    thinkingLevel: Schema.optional(Schema.Literal("MINIMAL", "LOW", "MEDIUM", "HIGH"))
+  }))
 })
+
+/** One entry of `tools`: function declarations, or a tool Gemini runs itself. */
+const ToolWire = Schema.Union(
+  Schema.Struct({
+    functionDeclarations: Schema.Array(Schema.Struct({
+      name: Schema.String,
+      description: Schema.optional(Schema.String),
+      parametersJsonSchema: JsonObject
+    }))
+  }),
+  Schema.Struct({
+    googleSearch: Schema.Struct({ excludeDomains: Schema.optional(Schema.Array(Schema.String)) })
+  }),
+  Schema.Struct({ codeExecution: JsonObject }),
+  Schema.Struct({ urlContext: JsonObject })
+)
 
 /**
  * The `generateContent` / `streamGenerateContent` body (`model` goes in the URL): the
@@ -144,19 +247,21 @@ const GenerationConfig = Schema.Struct({
 export const GenerateContentRequest = Schema.Struct({
   contents: Schema.Array(Content),
   systemInstruction: Schema.optional(SystemInstruction),
-  tools: Schema.optional(Schema.Array(Schema.Struct({
-    functionDeclarations: Schema.Array(Schema.Struct({
-      name: Schema.String,
-      description: Schema.optional(Schema.String),
-      parametersJsonSchema: JsonObject
-    }))
-  }))),
+  tools: Schema.optional(Schema.Array(ToolWire)),
   toolConfig: Schema.optional(Schema.Struct({
     functionCallingConfig: Schema.Struct({
-      mode: Schema.Literal("AUTO", "ANY", "NONE"),
+      mode: Schema.Literal("AUTO", "ANY", "NONE", "VALIDATED"),
       allowedFunctionNames: Schema.optional(Schema.Array(Schema.String))
     })
   })),
+  safetySettings: Schema.optional(Schema.Array(Schema.Struct({
+    category: Schema.String,
+    threshold: Schema.String,
+    method: Schema.optional(Schema.String)
+  }))),
+  cachedContent: Schema.optional(Schema.String),
+  serviceTier: Schema.optional(Schema.Literal("standard", "flex", "priority")),
+  labels: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
   generationConfig: Schema.optional(GenerationConfig)
 })
 
@@ -179,7 +284,7 @@ const encodePart = (part: ModelRequest.Part): typeof RequestPart.Encoded => {
     case "text":
       return { text: part.text, thought: part.thought, thoughtSignature: part.thoughtSignature }
     case "inlineData":
-      return { inlineData: { mimeType: part.mimeType, data: part.data } }
+      return { inlineData: { mimeType: part.mimeType, data: part.data }, thoughtSignature: part.thoughtSignature }
     case "functionCall":
       return {
         functionCall: { id: part.id, name: part.name, args: part.args },
@@ -187,7 +292,48 @@ const encodePart = (part: ModelRequest.Part): typeof RequestPart.Encoded => {
       }
     case "functionResponse":
       return { functionResponse: { id: part.id, name: part.name, response: part.response } }
+    case "executableCode":
+      return {
+        executableCode: { language: part.language, code: part.code, id: part.id },
+        thoughtSignature: part.thoughtSignature
+      }
+    case "codeExecutionResult":
+      return { codeExecutionResult: { outcome: part.outcome, output: part.output, id: part.id } }
   }
+}
+
+const thinkingLevels = { minimal: "MINIMAL", low: "LOW", medium: "MEDIUM", high: "HIGH" } as const
+
+const mediaResolutions = {
+  low: "MEDIA_RESOLUTION_LOW",
+  medium: "MEDIA_RESOLUTION_MEDIUM",
+  high: "MEDIA_RESOLUTION_HIGH"
+} as const
+
+const modalities = { text: "TEXT", image: "IMAGE", audio: "AUDIO" } as const
+
+const callingModes = { auto: "AUTO", any: "ANY", none: "NONE", validated: "VALIDATED" } as const
+
+/** `tools`: the function declarations, then the built-in tools asked for. */
+const encodeTools = <A>(request: ModelRequest.ModelRequest<A>): Array<typeof ToolWire.Encoded> | undefined => {
+  const tools: Array<typeof ToolWire.Encoded> = []
+  if (request.tools !== undefined && request.tools.length > 0) {
+    tools.push({
+      functionDeclarations: request.tools.map((tool) => ({
+        name: tool.name,
+        description: tool.description,
+        parametersJsonSchema: ModelRequest.toolParameters(tool)
+      }))
+    })
+  }
+  const builtIn = request.builtInTools
+  const search = builtIn?.googleSearch
+  if (search !== undefined && search !== false) {
+    tools.push({ googleSearch: search === true ? {} : { excludeDomains: search.excludeDomains } })
+  }
+  if (builtIn?.codeExecution === true) tools.push({ codeExecution: {} })
+  if (builtIn?.urlContext === true) tools.push({ urlContext: {} })
+  return tools.length === 0 ? undefined : tools
 }
 
 /** The `generateContent` body for a request (`model` goes in the URL). @internal */
@@ -203,27 +349,43 @@ export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>): Generat
     ...(request.output === undefined ? {} : {
       responseMimeType: "application/json",
       responseJsonSchema: ModelRequest.toJsonSchema(request.output.schema)
-    })
+    }),
+    responseModalities: request.responseModalities?.map((modality) => modalities[modality]),
+    mediaResolution: request.mediaResolution === undefined ? undefined : mediaResolutions[request.mediaResolution],
+    thinkingConfig: request.thinking === undefined ? undefined : {
+      includeThoughts: request.thinking.includeThoughts,
+      thinkingBudget: request.thinking.budget,
+      thinkingLevel: request.thinking.level === undefined ? undefined : thinkingLevels[request.thinking.level]
+    }
   }
-  const choice = request.toolChoice
+  const mode = request.toolChoice === undefined ? undefined : Features.callingMode(request.toolChoice)
   return {
     contents: request.contents.map((content) => ({ role: content.role, parts: content.parts.map(encodePart) })),
     systemInstruction: request.system === undefined ? undefined : { parts: [{ text: request.system }] },
-    tools: request.tools === undefined || request.tools.length === 0 ? undefined : [{
-      functionDeclarations: request.tools.map((tool) => ({
-        name: tool.name,
-        description: tool.description,
-        parametersJsonSchema: ModelRequest.toolParameters(tool)
-      }))
-    }],
-    toolConfig: choice === undefined ? undefined : {
-      functionCallingConfig: typeof choice === "object"
-        ? { mode: "ANY", allowedFunctionNames: [choice.tool] }
-        : { mode: choice === "required" ? "ANY" : choice === "none" ? "NONE" : "AUTO" }
+    tools: encodeTools(request),
+    toolConfig: mode === undefined ? undefined : {
+      functionCallingConfig: {
+        mode: callingModes[mode.mode],
+        allowedFunctionNames: mode.allowedFunctionNames === undefined || mode.allowedFunctionNames.length === 0
+          ? undefined
+          : mode.allowedFunctionNames
+      }
     },
+    safetySettings: request.safety === undefined || request.safety.length === 0 ? undefined : request.safety,
+    cachedContent: request.cachedContent,
+    serviceTier: request.serviceTier,
+    labels: request.labels,
     generationConfig: hasDefined(generationConfig) ? generationConfig : undefined
   }
 }
+
+/**
+ * What the Gemini backends cannot honour: nothing this API models (both Gemini
+ * backends have every feature).
+ *
+ * @internal
+ */
+export const rules: Features.Rules = {}
 
 // -----------------------------------------------------------------------------
 // Response
@@ -263,6 +425,7 @@ const usage = (metadata: typeof UsageMetadata.Type | undefined): ModelResponse.U
     outputTokens: metadata.candidatesTokenCount,
     thoughtTokens: metadata.thoughtsTokenCount,
     cachedInputTokens: metadata.cachedContentTokenCount,
+    toolUseInputTokens: metadata.toolUsePromptTokenCount,
     totalTokens: metadata.totalTokenCount
   }
 
@@ -301,7 +464,29 @@ const toRequestPart = (part: Part, callId: () => string): ModelRequest.Part | un
     })
   }
   if (part.inlineData !== undefined) {
-    return { _tag: "inlineData", mimeType: part.inlineData.mimeType, data: part.inlineData.data }
+    return {
+      _tag: "inlineData",
+      mimeType: part.inlineData.mimeType,
+      data: part.inlineData.data,
+      thoughtSignature: part.thoughtSignature
+    }
+  }
+  if (part.executableCode !== undefined) {
+    return {
+      _tag: "executableCode",
+      language: part.executableCode.language ?? "LANGUAGE_UNSPECIFIED",
+      code: part.executableCode.code ?? "",
+      id: part.executableCode.id,
+      thoughtSignature: part.thoughtSignature
+    }
+  }
+  if (part.codeExecutionResult !== undefined) {
+    return {
+      _tag: "codeExecutionResult",
+      outcome: part.codeExecutionResult.outcome ?? "OUTCOME_UNSPECIFIED",
+      output: part.codeExecutionResult.output,
+      id: part.codeExecutionResult.id
+    }
   }
   if (part.text !== undefined) {
     return ({ _tag: "text", text: part.text, thought: part.thought, thoughtSignature: part.thoughtSignature })
@@ -310,6 +495,41 @@ const toRequestPart = (part: Part, callId: () => string): ModelRequest.Part | un
 }
 
 type Candidate = typeof Candidate.Type
+
+/** Search grounding and URL context metadata, normalised; `undefined` when the candidate has neither. */
+const groundingOf = (candidate: Candidate | undefined): ModelResponse.Grounding | undefined => {
+  const metadata = candidate?.groundingMetadata
+  const urlMetadata = candidate?.urlContextMetadata?.urlMetadata
+  if (metadata === undefined && urlMetadata === undefined) return undefined
+  return {
+    queries: [...(metadata?.webSearchQueries ?? []), ...(metadata?.retrievalQueries ?? [])],
+    sources: (metadata?.groundingChunks ?? []).map((chunk): ModelResponse.GroundingSource =>
+      chunk.web !== undefined
+        ? { kind: "web", uri: chunk.web.uri, title: chunk.web.title, domain: chunk.web.domain }
+        : chunk.retrievedContext !== undefined
+        ? { kind: "retrievedContext", uri: chunk.retrievedContext.uri, title: chunk.retrievedContext.title }
+        : { kind: "other" }
+    ),
+    supports: (metadata?.groundingSupports ?? []).map((support) => ({
+      text: support.segment?.text,
+      startIndex: support.segment?.startIndex,
+      endIndex: support.segment?.endIndex,
+      partIndex: support.segment?.partIndex,
+      sourceIndices: support.groundingChunkIndices ?? [],
+      confidenceScores: support.confidenceScores
+    })),
+    searchEntryPoint: metadata?.searchEntryPoint,
+    urls: (urlMetadata ?? []).flatMap((entry) =>
+      entry.retrievedUrl === undefined ? [] : [{ url: entry.retrievedUrl, status: entry.urlRetrievalStatus }]
+    )
+  }
+}
+
+const citationsOf = (candidate: Candidate | undefined): ReadonlyArray<ModelResponse.Citation> | undefined => {
+  const metadata = candidate?.citationMetadata
+  if (metadata === undefined) return undefined
+  return [...(metadata.citations ?? []), ...(metadata.citationSources ?? [])]
+}
 
 const finishOf = (
   candidate: Candidate | undefined,
@@ -321,6 +541,9 @@ const finishOf = (
   finishMessage: candidate?.finishMessage,
   safetyRatings: candidate?.safetyRatings,
   groundingMetadata: candidate?.groundingMetadata,
+  grounding: groundingOf(candidate),
+  citations: citationsOf(candidate),
+  serviceTier: body.usageMetadata?.serviceTier,
   usage: usage(body.usageMetadata),
   modelVersion: body.modelVersion,
   responseId: body.responseId

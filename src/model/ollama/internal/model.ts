@@ -8,10 +8,16 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import { callOptions, withValue } from "../../internal/common.js"
+import * as Features from "../../internal/features.js"
 import * as ModelError from "../../ModelError.js"
+import type * as ModelRequest from "../../ModelRequest.js"
 import type { ModelService } from "../../ModelService.js"
 import type { OllamaClient } from "../OllamaClient.js"
 import * as Ollama from "./protocol.js"
+
+/** The wire body: the request encoded, `providerOptions.ollama` merged in. */
+const body = <A>(request: ModelRequest.ModelRequest<A>, stream: boolean): Ollama.ChatRequest =>
+  Features.passThrough(Ollama.encodeRequest(request, stream), request.providerOptions?.ollama)
 
 /** Ollama's `/api/chat`. @internal */
 export const ollama = (client: OllamaClient.Service): ModelService.Service => {
@@ -19,16 +25,22 @@ export const ollama = (client: OllamaClient.Service): ModelService.Service => {
   return {
     generate: (request) => {
       const context = { backend, model: request.model } as const
-      return Effect.flatMap(
-        client.chat(Ollama.encodeRequest(request, false), callOptions(request)),
-        (body) =>
-          Ollama.normalise(context, body, body).pipe(
-            Either.flatMap((response) => withValue(context, response, request.output))
-          )
-      )
+      return Effect.flatMap(Features.check(context, request, Ollama.rules), (request) =>
+        Effect.flatMap(
+          client.chat(body(request, false), callOptions(request)),
+          (body) =>
+            Ollama.normalise(context, body, body).pipe(
+              Either.flatMap((response) => withValue(context, response, request.output))
+            )
+        ))
     },
     stream: (request) =>
-      Stream.suspend(() => client.chatStream(Ollama.encodeRequest(request, true), callOptions(request))),
+      Stream.suspend(() =>
+        Either.match(Features.check({ backend, model: request.model }, request, Ollama.rules), {
+          onLeft: Stream.fail,
+          onRight: (request) => client.chatStream(body(request, true), callOptions(request))
+        })
+      ),
     countTokens: (request) =>
       Effect.fail(
         new ModelError.InvalidRequest({

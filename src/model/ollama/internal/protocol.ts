@@ -8,6 +8,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, hasDefined, JsonObject, parseArguments, truncated } from "../../internal/common.js"
+import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
 import * as ModelRequest from "../../ModelRequest.js"
@@ -99,6 +100,8 @@ export const ChatRequest = Schema.Struct({
   }))),
   /** Structured output: a JSON Schema (or `"json"` for any JSON). */
   format: Schema.optional(Schema.Union(Schema.Literal("json"), JsonObject)),
+  /** Thinking models: think (and return `thinking`), at a level for models that have levels. */
+  think: Schema.optional(Schema.Union(Schema.Boolean, Schema.Literal("low", "medium", "high"))),
   options: Schema.optional(Options)
 })
 
@@ -137,7 +140,11 @@ export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>, stream: 
     stop: g?.stop,
     seed: g?.seed
   }
-  const tools = request.toolChoice === "none" ? undefined : request.tools
+  const choice = request.toolChoice
+  const mode = choice === undefined ? undefined : Features.callingMode(choice)
+  const tools = mode?.mode === "none" ? undefined : Features.allowedTools(request.tools, mode)
+  const thinking = request.thinking
+  const level = thinking?.level === undefined || thinking.level === "minimal" ? undefined : thinking.level
   return {
     model: request.model,
     messages,
@@ -151,7 +158,43 @@ export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>, stream: 
       }
     })),
     format: request.output === undefined ? undefined : ModelRequest.toJsonSchema(request.output.schema),
+    think: level ?? thinking?.includeThoughts,
     options: hasDefined(options) ? options : undefined
+  }
+}
+
+const geminiOnly = (what: string) => () => `${what} is a Gemini feature; Ollama has none`
+
+/**
+ * What Ollama's `/api/chat` cannot honour, and why.
+ *
+ * @internal
+ */
+export const rules: Features.Rules = {
+  "thinking.level": (request) =>
+    request.thinking?.level === "minimal" ? "think takes true, false, low, medium or high, not minimal" : undefined,
+  "thinking.budget": () => "Ollama has no thinking budget (think takes a level: low, medium or high)",
+  "thinking.includeThoughts": (request) =>
+    request.thinking?.includeThoughts === false && request.thinking.level !== undefined
+      ? "a model Ollama lets think returns its thinking; leave level out with includeThoughts false to turn " +
+        "thinking off"
+      : undefined,
+  safety: geminiOnly("safetySettings"),
+  cachedContent: geminiOnly("cachedContent (a Gemini context cache)"),
+  serviceTier: geminiOnly("serviceTier"),
+  labels: geminiOnly("labels"),
+  responseModalities: () => "Ollama's chat answers in text only",
+  mediaResolution: geminiOnly("mediaResolution"),
+  googleSearch: geminiOnly("Google Search grounding"),
+  codeExecution: geminiOnly("code execution"),
+  urlContext: geminiOnly("URL context"),
+  toolChoice: (request) => {
+    const choice = request.toolChoice
+    const mode = choice === undefined ? undefined : Features.callingMode(choice).mode
+    return mode === "any" || mode === "validated"
+      ? "Ollama cannot force or validate a tool call (use auto, optionally with allowedFunctionNames to narrow the " +
+        "tools, or none)"
+      : undefined
   }
 }
 

@@ -8,10 +8,16 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import { callOptions, withValue } from "../../internal/common.js"
+import * as Features from "../../internal/features.js"
 import * as ModelError from "../../ModelError.js"
+import type * as ModelRequest from "../../ModelRequest.js"
 import type { ModelService } from "../../ModelService.js"
 import type { OpenAICompatibleClient } from "../OpenAICompatibleClient.js"
 import * as OpenAI from "./protocol.js"
+
+/** The wire body: the request encoded, `providerOptions.openai` merged in. */
+const body = <A>(request: ModelRequest.ModelRequest<A>, stream: boolean): OpenAI.ChatCompletionRequest =>
+  Features.passThrough(OpenAI.encodeRequest(request, stream), request.providerOptions?.openai)
 
 /** The OpenAI-compatible `/v1/chat/completions`. @internal */
 export const openai = (client: OpenAICompatibleClient.Service): ModelService.Service => {
@@ -19,16 +25,22 @@ export const openai = (client: OpenAICompatibleClient.Service): ModelService.Ser
   return {
     generate: (request) => {
       const context = { backend, model: request.model } as const
-      return Effect.flatMap(
-        client.chatCompletions(OpenAI.encodeRequest(request, false), callOptions(request)),
-        (body) =>
-          OpenAI.normalise(context, body, body).pipe(
-            Either.flatMap((response) => withValue(context, response, request.output))
-          )
-      )
+      return Effect.flatMap(Features.check(context, request, OpenAI.rules), (request) =>
+        Effect.flatMap(
+          client.chatCompletions(body(request, false), callOptions(request)),
+          (body) =>
+            OpenAI.normalise(context, body, body).pipe(
+              Either.flatMap((response) => withValue(context, response, request.output))
+            )
+        ))
     },
     stream: (request) =>
-      Stream.suspend(() => client.chatCompletionsStream(OpenAI.encodeRequest(request, true), callOptions(request))),
+      Stream.suspend(() =>
+        Either.match(Features.check({ backend, model: request.model }, request, OpenAI.rules), {
+          onLeft: Stream.fail,
+          onRight: (request) => client.chatCompletionsStream(body(request, true), callOptions(request))
+        })
+      ),
     countTokens: (request) =>
       Effect.fail(
         new ModelError.InvalidRequest({

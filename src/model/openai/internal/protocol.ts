@@ -10,6 +10,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, JsonObject, parseArguments, truncated } from "../../internal/common.js"
+import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
 import * as ModelRequest from "../../ModelRequest.js"
@@ -149,7 +150,13 @@ export const ChatCompletionRequest = Schema.Struct({
   top_k: Schema.optional(Schema.Number),
   max_tokens: Schema.optional(Schema.Number),
   stop: Schema.optional(Schema.Array(Schema.String)),
-  seed: Schema.optional(Schema.Number)
+  seed: Schema.optional(Schema.Number),
+  /** How hard a reasoning model thinks (vLLM, OpenAI). */
+  reasoning_effort: Schema.optional(Schema.Literal("low", "medium", "high")),
+  /** vLLM: return the reasoning (`reasoning_content` / `reasoning`); default true. */
+  include_reasoning: Schema.optional(Schema.Boolean),
+  /** vLLM: the most tokens a reasoning model may think for. */
+  thinking_token_budget: Schema.optional(Schema.Number)
 })
 
 /** @internal */
@@ -199,12 +206,17 @@ export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>, stream: 
   }
   const g = request.generation
   const choice = request.toolChoice
+  // a calling mode object narrows the tools to the ones it allows; `{ tool }` names one
+  const mode = choice === undefined || typeof choice !== "object" || "tool" in choice ? undefined : choice
+  const tools = Features.allowedTools(request.tools, mode)
+  const allowed = mode?.allowedFunctionNames ?? []
+  const thinking = request.thinking
   return {
     model: request.model,
     messages,
     stream,
     stream_options: stream ? { include_usage: true } : undefined,
-    tools: request.tools === undefined || request.tools.length === 0 ? undefined : request.tools.map((tool) => ({
+    tools: tools === undefined || tools.length === 0 ? undefined : tools.map((tool) => ({
       type: "function",
       function: {
         name: tool.name,
@@ -214,9 +226,17 @@ export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>, stream: 
     })),
     tool_choice: choice === undefined
       ? undefined
-      : typeof choice === "object"
+      : typeof choice !== "object"
+      ? choice
+      : "tool" in choice
       ? { type: "function", function: { name: choice.tool } }
-      : choice,
+      : choice.mode === "any" && allowed.length === 1
+      ? { type: "function", function: { name: allowed[0]! } }
+      : choice.mode === "any"
+      ? "required"
+      : choice.mode === "none"
+      ? "none"
+      : "auto",
     response_format: request.output === undefined ? undefined : {
       type: "json_schema",
       json_schema: {
@@ -229,8 +249,38 @@ export const encodeRequest = <A>(request: ModelRequest.ModelRequest<A>, stream: 
     top_k: g?.topK,
     max_tokens: g?.maxOutputTokens,
     stop: g?.stop,
-    seed: g?.seed
+    seed: g?.seed,
+    reasoning_effort: thinking?.level === undefined || thinking.level === "minimal" ? undefined : thinking.level,
+    include_reasoning: thinking?.includeThoughts,
+    thinking_token_budget: thinking?.budget
   }
+}
+
+const geminiOnly = (what: string) => () => `${what} is a Gemini feature; vLLM's OpenAI-compatible API has none`
+
+/**
+ * What the OpenAI-compatible API (as vLLM serves it) cannot honour, and why.
+ *
+ * @internal
+ */
+export const rules: Features.Rules = {
+  "thinking.level": (request) =>
+    request.thinking?.level === "minimal" ? "reasoning_effort takes low, medium or high, not minimal" : undefined,
+  safety: geminiOnly("safetySettings"),
+  cachedContent: geminiOnly("cachedContent (a Gemini context cache)"),
+  serviceTier: () =>
+    "vLLM has no service tiers (a server that has them takes service_tier through providerOptions.openai)",
+  labels: geminiOnly("labels"),
+  responseModalities: () => "chat completions answer in text only",
+  mediaResolution: geminiOnly("mediaResolution"),
+  googleSearch: geminiOnly("Google Search grounding"),
+  codeExecution: geminiOnly("code execution"),
+  urlContext: geminiOnly("URL context"),
+  toolChoice: (request) =>
+    typeof request.toolChoice === "object" && "mode" in request.toolChoice &&
+      request.toolChoice.mode === "validated"
+      ? "tool_choice has no validated mode (use mode any with allowedFunctionNames, or auto)"
+      : undefined
 }
 
 // -----------------------------------------------------------------------------

@@ -199,8 +199,15 @@ export const triggers = (prompt: string): Triggers => {
   }
 }
 
+/** A prompt without its triggers. @internal */
+export const promptText = (prompt: string): string => prompt.replace(/\[\[[a-z_:0-9]+\]\]/g, "").trim()
+
 /** The deterministic answer to a prompt. @internal */
-export const replyTo = (prompt: string): string => `Echo: ${prompt.replace(/\[\[[a-z_:0-9]+\]\]/g, "").trim()}`
+export const replyTo = (prompt: string): string => `Echo: ${promptText(prompt)}`
+
+/** What a thinking model "thinks" before it answers a prompt (`in depth` at a high level). @internal */
+export const thoughtAbout = (prompt: string, high = false): string =>
+  `Thinking about: ${promptText(prompt)}${high ? " in depth" : ""}`
 
 /**
  * How the emulated model "sees" inline image bytes: `[image/png 68 bytes]`, the type

@@ -1,0 +1,120 @@
+/**
+ * The issue's "done when": 4 replicas as separate processes against an emulated Gemini
+ * with a quota of 4 requests per 1-second window (scaled down from a minute) whose 429s
+ * carry `RetryInfo` (the time left in the window). With ModelLimits on Redis, a window
+ * sees at most one 429 per replica, no replica sends a request once any replica was
+ * told to wait (until that wait is over), and every call is answered. The same run with
+ * per-process limits shows each replica learning on its own. Real time (the processes
+ * and Redis keep their own), a few seconds.
+ */
+import { describe, expect, it } from "vitest"
+import { beforeAll } from "vitest"
+import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
+import type * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
+import { useEmulator } from "../support/emulator.js"
+import { useRedis } from "./redisServer.js"
+import { calls, type ReplicaRun, sends, throttled, useReplicas } from "./replicas.js"
+
+const emulator = useEmulator({ env: true })
+const redis = useRedis()
+const replicas = useReplicas()
+let gemini: GeminiEmulator.GeminiEmulator
+let geminiUrl: string
+
+beforeAll(async () => {
+  const served = await ModelEmulators.serve(emulator)
+  gemini = served.gemini.emulator
+  geminiUrl = served.gemini.url
+  return served.close
+})
+
+const REPLICAS = 4
+const CALLS = 4
+const QUOTA = 4
+const WINDOW_MS = 1000
+/** A send this soon after a 429 reached a replica may have been decided before it (the cooldown is written after). */
+const SLACK_MS = 100
+
+interface Figures {
+  readonly answered: number
+  readonly rejected: number
+  readonly maxPerWindow: number
+  readonly sentDuringDelay: number
+  readonly elapsedMs: number
+}
+
+const figures = (runs: ReadonlyArray<ReplicaRun>): Figures => {
+  const log = gemini.quotaLog
+  const rejected = log.filter((event) => !event.admitted)
+  const perWindow = new Map<number, number>()
+  for (const event of rejected) {
+    const end = event.at + (event.retryDelayMs ?? 0)
+    perWindow.set(end, (perWindow.get(end) ?? 0) + 1)
+  }
+  // each 429 a replica received, with the end of the delay the server announced in it
+  // (the k-th 429 the emulator sent to replica X is the k-th one X received: one call at a time)
+  const delays = runs.flatMap((run) => {
+    const ends = rejected.filter((event) => event.headers["x-replica"] === run.id)
+      .map((event) => event.at + (event.retryDelayMs ?? 0))
+    return throttled(run).map((received, k) => ({ received, end: ends[k] ?? received }))
+  })
+  const allSends = runs.flatMap(sends)
+  const sentDuringDelay =
+    allSends.filter((sent) => delays.some((delay) => sent > delay.received + SLACK_MS && sent < delay.end - 5)).length
+  const times = runs.flatMap(calls)
+  return {
+    answered: times.filter((call) => call.ok).length,
+    rejected: rejected.length,
+    maxPerWindow: Math.max(0, ...perWindow.values()),
+    sentDuringDelay,
+    elapsedMs: Math.max(...times.map((c) => c.ended)) - Math.min(...times.map((c) => c.started))
+  }
+}
+
+let runIndex = 0
+const scenario = async (shared: boolean) => {
+  gemini.reset()
+  gemini.setQuota({ requests: QUOTA, windowMs: WINDOW_MS })
+  const prefix = `replicas-${runIndex++}:`
+  const runs = await replicas.run(
+    emulator.env,
+    Array.from({ length: REPLICAS }, (_, i) => ({
+      id: `r${i}`,
+      kind: "gemini" as const,
+      url: geminiUrl,
+      model: "gemini-2.5-flash",
+      requests: CALLS,
+      retries: 8,
+      // replicas out of step, as real ones are: a pause before each call (0-280 ms, fixed per run)
+      pausesMs: Array.from({ length: CALLS }, (_, k) => ((i * 5 + k * 3) % 8) * 40),
+      ...(shared ? { redisUrl: redis.url, prefix } : {})
+    }))
+  )
+  const result = figures(runs)
+  console.log(`limits figures (${shared ? "shared on Redis" : "per process"}): ${JSON.stringify(result)}`)
+  return result
+}
+
+describe("4 replicas, one Gemini quota", () => {
+  it(
+    "sharing ModelLimits on Redis: at most one 429 per replica per window, none sent inside a known delay, all answered",
+    async () => {
+      const result = await scenario(true)
+      expect(result.answered).toBe(REPLICAS * CALLS)
+      expect(result.maxPerWindow).toBeLessThanOrEqual(REPLICAS)
+      expect(result.sentDuringDelay).toBe(0)
+    },
+    60_000
+  )
+
+  it(
+    "per-process limits (contrast): every call answered, but replicas send inside a delay another was told",
+    async () => {
+      const result = await scenario(false)
+      expect(result.answered).toBe(REPLICAS * CALLS)
+      expect(result.maxPerWindow).toBeLessThanOrEqual(REPLICAS)
+      expect(result.sentDuringDelay).toBeGreaterThan(0)
+    },
+    60_000
+  )
+})
