@@ -19,7 +19,6 @@
  *
  * @since 0.1.0
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -281,7 +280,7 @@ export const layer = (options: Options = {}): Layer.Layer<AuthService, DetectErr
         clientOptions: options.clientOptions,
         detectTimeout: Duration.decode(options.detectTimeout ?? Duration.seconds(10)),
         requestTimeout: Duration.decode(options.requestTimeout ?? Duration.seconds(30))
-      }).pipe(Effect.provide(FetchHttpClient.layer))
+      })
       return yield* make(source, { quotaProject: options.quotaProject, scopes: options.scopes, cache: options.cache })
     })
   )

@@ -49,6 +49,7 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as FiberMap from "effect/FiberMap"
 import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
@@ -231,8 +232,13 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
     const sleepOrWake = (entry: Entry<E>, millis: number) =>
       Effect.raceFirst(Effect.sleep(Duration.millis(millis)), Deferred.await(entry.wake))
 
-    const attempt = (entry: Entry<E>) =>
-      entry.fetch.pipe(Effect.withSpan("effect-adc/TokenCache.fetch", { attributes: { kind: entry.kind } }))
+    /**
+     * One fetch, in its span. The first fetch of an entry is a child of the span of the
+     * caller that found the cache cold (that caller waits for it: a model call's trace
+     * shows its token fetch); refreshes belong to no caller's trace.
+     */
+    const attempt = (entry: Entry<E>, parent: Tracer.AnySpan | undefined) =>
+      entry.fetch.pipe(Effect.withSpan("effect-adc/TokenCache.fetch", { attributes: { kind: entry.kind }, parent }))
 
     const tooShortLived = (token: AuthToken.AuthToken, remaining: number) =>
       new TokenTooShortLived({
@@ -264,11 +270,13 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
         return Metric.increment(evictions)
       })
 
-    const loop = (entry: Entry<E>): Effect.Effect<void> =>
+    const loop = (entry: Entry<E>, coldCaller: Tracer.AnySpan | undefined): Effect.Effect<void> =>
       Effect.gen(function*() {
+        let parent = coldCaller
         while (true) {
           entry.fetching = true
-          const exit = yield* Effect.exit(attempt(entry))
+          const exit = yield* Effect.exit(attempt(entry, parent))
+          parent = undefined
           entry.fetching = false
           entry.wake = Deferred.unsafeMake(FiberId.none)
           const now = yield* Clock.currentTimeMillis
@@ -411,7 +419,11 @@ export const make = <E>(options: Options = {}): Effect.Effect<TokenCache<E>, nev
         const waiters = entry.waiters
         return Effect.all([
           entries.size > maxEntries ? evictLeastRecentlyUsed : Effect.void,
-          Effect.sync(() => FiberMap.unsafeSet(fibers, key, forkLoop(loop(entry))))
+          Effect.flatMap(
+            Effect.serviceOption(Tracer.ParentSpan),
+            (caller) =>
+              Effect.sync(() => FiberMap.unsafeSet(fibers, key, forkLoop(loop(entry, Option.getOrUndefined(caller)))))
+          )
         ], { discard: true }).pipe(Effect.zipRight(awaitToken(entry, waiters)))
       })
 

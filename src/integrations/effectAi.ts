@@ -40,13 +40,19 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as EmbeddingRequest from "../model/embedding/EmbeddingRequest.js"
 import { EmbeddingService } from "../model/embedding/EmbeddingService.js"
+import { annotateCaller } from "../model/internal/telemetry.js"
 import type * as ModelError from "../model/ModelError.js"
 import * as ModelRequest from "../model/ModelRequest.js"
 import * as ModelResponse from "../model/ModelResponse.js"
 import { ModelService } from "../model/ModelService.js"
 
 /**
- * The provider name of {@link model} (`@effect/ai`'s `Model.ProviderName`).
+ * The provider name of {@link model} (`@effect/ai`'s `Model.ProviderName`), also the
+ * key of this adapter's provider metadata (Gemini thought signatures). It names the
+ * adapter, not who answers: telemetry reports that as `gen_ai.provider.name` on
+ * @effect/ai's `LanguageModel.*` span (`gcp.vertex_ai`, `gcp.gemini`, `ollama`, ...,
+ * read from each response), with the request's model and settings and the response's
+ * id, model and finish reason; token usage is on the client span beneath it.
  *
  * @since 0.1.0
  * @category Models
@@ -415,7 +421,13 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       generateText: (providerOptions) =>
         Effect.gen(function*() {
           const request = yield* makeRequest("generateText", providerOptions)
-          const response = yield* Effect.mapError(service.generate(request), (e) => toAiError("generateText", e))
+          const response = yield* service.generate(request).pipe(
+            Effect.tapBoth({
+              onFailure: (error) => Effect.sync(() => annotateCaller(providerOptions.span, request, false, { error })),
+              onSuccess: (finish) => Effect.sync(() => annotateCaller(providerOptions.span, request, false, { finish }))
+            }),
+            Effect.mapError((e) => toAiError("generateText", e))
+          )
           const ids = yield* IdGenerator.IdGenerator
           const parts: Array<Response.PartEncoded> = [yield* metadataPart(response.modelVersion, response.responseId)]
           // the model turn's text parts as received: a signed part keeps its signature
@@ -502,6 +514,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
                 end(parts)
                 // the turn as `generate` returns it: finish reason and usage of the folded stream
                 const response = ModelResponse.fromChunks(received)
+                annotateCaller(providerOptions.span, request, true, { finish: response })
                 parts.push({
                   type: "finish",
                   reason: finishReasonOf(response.finishReason),
@@ -511,6 +524,9 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
               return parts
             })
           return service.stream(request).pipe(
+            Stream.tapError((error) =>
+              Effect.sync(() => annotateCaller(providerOptions.span, request, true, { error }))
+            ),
             Stream.mapError((e) => toAiError("streamText", e)),
             Stream.mapEffect(step),
             Stream.flattenIterables

@@ -70,6 +70,19 @@ const common = {
   cause: Schema.optional(Schema.Defect)
 }
 
+/**
+ * Is this the OpenAI-compatible backend on Vertex AI (`VertexOpenAI`: a
+ * `…/projects/{p}/locations/{l}/endpoints/{id}/…` path on any host, PSC included)
+ * rather than a Cloud Run service? The hints differ: IAM on the project, not run.invoker.
+ */
+const onVertexEndpoint = (error: { readonly backend: Backend; readonly url?: string | undefined }) =>
+  error.backend === "openai-compatible" && error.url !== undefined &&
+  /\/projects\/[^/]+\/locations\/[^/]+\/endpoints\/[^/]+\//.test(error.url)
+
+/** A private Cloud Run service (Ollama, vLLM), whose hints are about ID tokens and run.invoker. */
+const onCloudRun = (error: { readonly backend: Backend; readonly url?: string | undefined }) =>
+  error.backend === "ollama" || (error.backend === "openai-compatible" && !onVertexEndpoint(error))
+
 const statusText = (status: number | undefined) => status === undefined ? "" : ` (HTTP ${status})`
 /** The server's words, without a final full stop (the message adds its own). */
 const said = (detail: string) => {
@@ -184,7 +197,7 @@ export class Unauthorized extends Retryable(
     const hint = this.errorReason === "API_KEY_INVALID" || this.errorReason === "CREDENTIALS_MISSING"
       ? "effect-adc never sends API keys: check that no proxy or environment adds one, and that the " +
         "Authorization header carries an OAuth access token from Application Default Credentials."
-      : this.backend === "ollama" || this.backend === "openai-compatible"
+      : onCloudRun(this)
       ? "A private Cloud Run service needs a Google-signed ID token whose audience is the service URL " +
         "(or a custom audience configured on it); check the configured audience."
       : "Check Application Default Credentials (`gcloud auth application-default login` locally, the " +
@@ -216,9 +229,9 @@ export class PermissionDenied extends Retryable(
   override get message(): string {
     const hint = this.errorReason === "SERVICE_DISABLED"
       ? `Enable the API for the quota project${this.activationUrl === undefined ? "" : ` at ${this.activationUrl}`}.`
-      : this.backend === "ollama" || this.backend === "openai-compatible"
+      : onCloudRun(this)
       ? "Grant the caller's service account roles/run.invoker on the Cloud Run service."
-      : this.backend === "gemini-vertex"
+      : this.backend === "gemini-vertex" || onVertexEndpoint(this)
       ? "Grant the caller roles/aiplatform.user on the project, and check project, location and model name."
       : "Grant the caller roles/serviceusage.serviceUsageConsumer on the quota project (x-goog-user-project) " +
         "and enable generativelanguage.googleapis.com there."
@@ -244,6 +257,9 @@ export class NotFound extends Retryable(
   override get message(): string {
     const hint = this.backend === "ollama"
       ? "Pull the model into the Ollama image (`ollama pull MODEL`) or fix the model name."
+      : onVertexEndpoint(this)
+      ? "Check the endpoint ID, the location and the model name (on the shared `openapi` endpoint a model " +
+        "carries its publisher: `google/gemini-2.5-flash`)."
       : this.backend === "openai-compatible"
       ? "Use the model name vLLM serves (GET /v1/models lists it; `--served-model-name` sets it)."
       : this.backend === "gemini-vertex"
@@ -518,7 +534,10 @@ export const Feature = Schema.Literal(
   "googleSearch",
   "codeExecution",
   "urlContext",
-  "toolChoice"
+  "toolChoice",
+  "embedding.taskType",
+  "embedding.title",
+  "embedding.autoTruncate"
 )
 
 /**
@@ -551,10 +570,15 @@ export class Unsupported extends Retryable(
 ) {
   /** @since 0.3.0 */
   override get message(): string {
-    return `${backendName[this.backend]} cannot honour \`${this.feature}\`${located(this)}${said(this.detail)}. ` +
-      `Nothing was sent. Remove it from the request, send the backend's own field through ` +
-      `\`providerOptions.${passThroughKey[this.backend]}\`, or route the request to a backend that has it ` +
-      `(docs/models.md lists which backend has which feature).`
+    const refused = `${backendName[this.backend]} cannot honour \`${this.feature}\`${located(this)}${
+      said(this.detail)
+    }. Nothing was sent. `
+    return this.feature.startsWith("embedding.")
+      ? `${refused}Remove it from the request or use a backend that has it (docs/embeddings.md lists which ` +
+        `backend has which setting).`
+      : `${refused}Remove it from the request, send the backend's own field through ` +
+        `\`providerOptions.${passThroughKey[this.backend]}\`, or route the request to a backend that has it ` +
+        `(docs/models.md lists which backend has which feature).`
   }
 }
 

@@ -371,6 +371,14 @@ export const make = (store: Store, options: Options = {}): ModelLimits.Service =
 }
 
 /**
+ * A store whose state lives in this process only (what `layerMemory` uses).
+ *
+ * @since 0.2.0
+ * @category Constructors
+ */
+export const memoryStore = (): Store => makeMemoryStore()
+
+/**
  * Per-process limits: the state lives in this process only (one replica, or tests).
  *
  * @since 0.2.0

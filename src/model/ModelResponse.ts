@@ -165,6 +165,12 @@ export interface Finish {
   readonly usage: Usage
   readonly modelVersion?: string | undefined
   readonly responseId?: string | undefined
+  /**
+   * Who answered, as OpenTelemetry's `gen_ai.provider.name` says it (`gcp.vertex_ai`,
+   * `gcp.gemini`, `ollama`, `openai-compatible` or the name given to that backend); set
+   * by every backend layer, so that a Router's caller knows which backend answered.
+   */
+  readonly provider?: string | undefined
 }
 
 /**

@@ -9,9 +9,14 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ExecutionPlan from "effect/ExecutionPlan"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as ModelError from "./ModelError.js"
 import type * as ModelRequest from "./ModelRequest.js"
@@ -38,6 +43,12 @@ export interface Options<E, R> {
   readonly fallback?:
     | { readonly layer: Layer.Layer<ModelService, E, R>; readonly model?: string | undefined }
     | undefined
+  /**
+   * Streams with a fallback: the longest wait for the routed backend's first chunk, from
+   * the call (a Cloud Run GPU cold start, retries included). Past it, the stream is
+   * cancelled and the fallback answers instead; once a chunk came, no deadline applies.
+   */
+  readonly firstChunkTimeout?: Duration.DurationInput | undefined
 }
 
 const toRegExp = (match: string | RegExp): RegExp =>
@@ -78,7 +89,8 @@ export const dropThoughtSignatures = <A>(request: ModelRequest.ModelRequest<A>):
  */
 const planFor = (
   primary: ModelService.Service,
-  fallback: { readonly service: ModelService.Service; readonly model?: string | undefined }
+  fallback: { readonly service: ModelService.Service; readonly model?: string | undefined },
+  firstChunkTimeout: Duration.DurationInput | undefined
 ): ExecutionPlan.ExecutionPlan<{
   provides: ModelService
   input: ModelError.ModelError
@@ -94,17 +106,57 @@ const planFor = (
     stream: (request) => fallback.service.stream(next(request)),
     countTokens: (request) => fallback.service.countTokens(next(request))
   })
+  // errors of a fallback stream the first-chunk deadline already switched to: not retried on it again
+  const fromFallback = new WeakSet<ModelError.ModelError>()
+  const first = firstChunkTimeout === undefined ? primary : ModelService.of({
+    ...primary,
+    stream: (request) =>
+      firstChunkWithin(
+        primary.stream(request),
+        Duration.decode(firstChunkTimeout),
+        () => Stream.tapError(secondary.stream(request), (error) => Effect.sync(() => fromFallback.add(error)))
+      )
+  })
   // steps provide `Layer.succeed` (which cannot fail: `make` infers its error as never; from a
   // bare Context it would infer unknown)
   return ExecutionPlan.make(
-    { provide: Layer.succeed(ModelService, primary) },
+    { provide: Layer.succeed(ModelService, first) },
     {
       provide: Layer.succeed(ModelService, secondary),
       attempts: 1,
-      while: (error: ModelError.ModelError) => error.isRetryable
+      while: (error: ModelError.ModelError) => error.isRetryable && !fromFallback.has(error)
     }
   )
 }
+
+/**
+ * A stream whose first chunk must come within `deadline`: past it, the stream is
+ * cancelled (its connection closed) and `late()` answers instead. After the first chunk
+ * the stream runs as it is.
+ */
+const firstChunkWithin = <A, E>(
+  stream: Stream.Stream<A, E>,
+  deadline: Duration.Duration,
+  late: () => Stream.Stream<A, E>
+): Stream.Stream<A, E> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
+    const pull = yield* Scope.extend(Stream.toPull(stream), scope)
+    const first = yield* Effect.timeoutTo(Effect.either(pull), {
+      duration: deadline,
+      onSuccess: Option.some,
+      onTimeout: Option.none
+    })
+    if (Option.isNone(first)) {
+      yield* Scope.close(scope, Exit.void)
+      return late()
+    }
+    const chunk = first.value
+    // the pull fails with None at the end of the stream, with Some(error) on an error
+    if (Either.isLeft(chunk)) return Option.match(chunk.left, { onNone: () => Stream.empty, onSome: Stream.fail })
+    return Stream.concat(Stream.fromChunk(chunk.right), Stream.repeatEffectChunkOption(pull))
+  }))
 
 /**
  * @since 0.1.0
@@ -112,12 +164,13 @@ const planFor = (
  */
 export const make = (
   routes: ReadonlyArray<{ readonly match: string | RegExp; readonly service: ModelService.Service }>,
-  fallback?: { readonly service: ModelService.Service; readonly model?: string | undefined }
+  fallback?: { readonly service: ModelService.Service; readonly model?: string | undefined },
+  options: { readonly firstChunkTimeout?: Duration.DurationInput | undefined } = {}
 ): ModelService.Service => {
   const compiled = routes.map((route) => {
     const plan = fallback === undefined || fallback.service === route.service
       ? undefined
-      : planFor(route.service, fallback)
+      : planFor(route.service, fallback, options.firstChunkTimeout)
     return { pattern: toRegExp(route.match), service: route.service, plan }
   })
   const pick = (model: string) => compiled.find((route) => route.pattern.test(model))
@@ -177,6 +230,6 @@ export const layer = <E, R>(options: Options<E, R>): Layer.Layer<ModelService, E
       const fallback = options.fallback === undefined
         ? undefined
         : { service: yield* build(options.fallback.layer), model: options.fallback.model }
-      return make(routes, fallback)
+      return make(routes, fallback, { firstChunkTimeout: options.firstChunkTimeout })
     })
   )

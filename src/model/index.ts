@@ -118,6 +118,11 @@ export * as ModelResponse from "./ModelResponse.js"
 export * as ModelService from "./ModelService.js"
 
 /**
+ * @since 0.2.0
+ */
+export * as ModelTelemetry from "./ModelTelemetry.js"
+
+/**
  * @since 0.1.0
  */
 export * as Ollama from "./ollama/Ollama.js"
@@ -151,3 +156,8 @@ export * as Router from "./Router.js"
  * @since 0.2.0
  */
 export * as VertexOpenAI from "./openai/VertexOpenAI.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as WarmUp from "./WarmUp.js"

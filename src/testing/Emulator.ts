@@ -178,8 +178,28 @@ export interface DeployOptions {
   readonly audiences?: ReadonlyArray<string>
   /** emails allowed to invoke; default the emulator's service account, user and impersonation target */
   readonly invokers?: ReadonlyArray<string> | "allUsers"
-  /** the first `requests` (default 1) admitted requests wait `delayMs`, and/or get `status` while "scaling up" */
-  readonly coldStart?: { readonly delayMs?: number; readonly status?: 429 | 503; readonly requests?: number }
+  /**
+   * the first `requests` (default 1) admitted requests wait `delayMs`, and/or get `status` while "scaling up";
+   * with `afterIdleMs`, the service scales to zero after that long without a request, and the next ones are cold again
+   */
+  readonly coldStart?: {
+    readonly delayMs?: number
+    readonly status?: 429 | 503
+    readonly requests?: number
+    readonly afterIdleMs?: number
+  }
+  /**
+   * capacity (max instances × concurrency, what GPU quota caps): past this many requests in
+   * flight, Cloud Run answers 429 "The request was aborted because there was no available instance."
+   */
+  readonly maxInFlight?: number
+  /**
+   * the model server's own queue (Ollama's `OLLAMA_MAX_QUEUE`): past this many requests in
+   * flight, the server answers 503 `{"error":"server busy, please try again.  maximum pending requests exceeded"}`
+   */
+  readonly serverQueue?: number
+  /** the service's request timeout: an answer not finished within it ends with Cloud Run's 504 "upstream request timeout" */
+  readonly requestTimeoutMs?: number
 }
 
 /**

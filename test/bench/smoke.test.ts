@@ -64,16 +64,27 @@ describe("bench scenarios (smoke)", () => {
     }
   })
 
-  it("start-up: the child processes got their first token and imported the entry points", async () => {
+  it("start-up: the child processes got their first token, the bundles ran and imported the entry points", async () => {
     const rows = await startup({ runs: 1, entries: 1 })
     expect(rows.map((r) => r.measure.replace(/ \(median of 1\)$/, ""))).toEqual([
-      "process start → first access token",
+      "process start → first access token, unbundled",
+      "process start → first access token, library bundle",
+      "process start → first access token, app bundle",
       "process start → first streamed model chunk",
+      "effect-adc --version, CLI bundle, spawn → exit",
+      "effect-adc --help, CLI bundle, spawn → exit",
       "import effect/Effect (floor of any Effect program)",
       "import effect-adc"
     ])
     for (const row of rows) expect(lead(row.ours)).toBeGreaterThan(0)
-  })
+    // The figures `--json` writes: every P6 key, each a positive number.
+    const figures: Record<string, number> = Object.assign({}, ...rows.map((r) => r.figures))
+    for (
+      const key of ["p6.first_token_ms", "p6.gal_first_token_ms", "p6.bundled_first_token_ms", "p6.cli_version_ms"]
+    ) {
+      expect(figures[key]).toBeGreaterThan(0)
+    }
+  }, 120_000)
 
   it("proxy: requests went through the proxy and directly, and the slow stream was read both ways", async () => {
     // proxy() throws when an answer through the proxy differs from the upstream's

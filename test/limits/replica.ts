@@ -52,9 +52,36 @@ const logging = Layer.effect(
     }))
 ).pipe(Layer.provide(FetchHttpClient.layer))
 
-const limits = config.redisUrl === undefined
-  ? ModelLimits.layerMemory(config.limits)
-  : ModelLimitsRedis.layerRedis({ ...config.limits, url: config.redisUrl, prefix: config.prefix })
+/**
+ * The store, printing when each cooldown read starts (`checked`) and when each cooldown
+ * write is done (`cooled`), so the test can tell what a replica could know when it sent.
+ */
+const observed = (store: ModelLimits.Store): ModelLimits.Store => {
+  const checked = <A>(read: Effect.Effect<A>) =>
+    Effect.zipRight(Effect.sync(() => print({ checked: Date.now() })), read)
+  return {
+    ...store,
+    state: (key) => checked(store.state(key)),
+    cooldown: (key) => checked(store.cooldown(key)),
+    setCooldown: (key, millis) =>
+      Effect.tap(store.setCooldown(key, millis), () => Effect.sync(() => print({ cooled: Date.now(), millis })))
+  }
+}
+
+const limits = Layer.scoped(
+  ModelLimits.ModelLimits,
+  Effect.map(
+    config.redisUrl === undefined
+      ? Effect.sync(() => ModelLimits.memoryStore())
+      : ModelLimitsRedis.makeStore({
+        ...config.limits,
+        url: config.redisUrl,
+        prefix: config.prefix,
+        commandTimeout: "2 seconds"
+      }),
+    (store) => ModelLimits.make(observed(store), config.limits)
+  )
+)
 
 const backendOptions = {
   retry: RetryPolicy.make({ retries: config.retries, base: "50 millis", cap: "500 millis" }),

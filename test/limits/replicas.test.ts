@@ -2,8 +2,10 @@
  * The issue's "done when": 4 replicas as separate processes against an emulated Gemini
  * with a quota of 4 requests per 1-second window (scaled down from a minute) whose 429s
  * carry `RetryInfo` (the time left in the window). With ModelLimits on Redis, a window
- * sees at most one 429 per replica, no replica sends a request once any replica was
- * told to wait (until that wait is over), and every call is answered. The same run with
+ * sees at most one 429 per replica, no replica decides to send a request after any
+ * replica recorded a server's delay and before that delay is over (each replica prints
+ * when it read the cooldown, when it wrote one and when it sent), and every call is
+ * answered. The same run with
  * per-process limits shows each replica learning on its own. Real time (the processes
  * and Redis keep their own), a few seconds.
  */
@@ -11,9 +13,10 @@ import { describe, expect, it } from "vitest"
 import { beforeAll } from "vitest"
 import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
 import type * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
+import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
 import { useRedis } from "./redisServer.js"
-import { calls, type ReplicaRun, sends, throttled, useReplicas } from "./replicas.js"
+import { calls, cooled, decidedSends, type ReplicaRun, useReplicas } from "./replicas.js"
 
 const emulator = useEmulator({ env: true })
 const redis = useRedis()
@@ -32,8 +35,6 @@ const REPLICAS = 4
 const CALLS = 4
 const QUOTA = 4
 const WINDOW_MS = 1000
-/** A send this soon after a 429 reached a replica may have been decided before it (the cooldown is written after). */
-const SLACK_MS = 100
 
 interface Figures {
   readonly answered: number
@@ -41,6 +42,8 @@ interface Figures {
   readonly maxPerWindow: number
   readonly sentDuringDelay: number
   readonly elapsedMs: number
+  /** Replicas that logged Redis as unreachable (limits per process for a while). */
+  readonly degraded: number
 }
 
 const figures = (runs: ReadonlyArray<ReplicaRun>): Figures => {
@@ -51,23 +54,27 @@ const figures = (runs: ReadonlyArray<ReplicaRun>): Figures => {
     const end = event.at + (event.retryDelayMs ?? 0)
     perWindow.set(end, (perWindow.get(end) ?? 0) + 1)
   }
-  // each 429 a replica received, with the end of the delay the server announced in it
-  // (the k-th 429 the emulator sent to replica X is the k-th one X received: one call at a time)
+  // each server delay as a replica recorded it: when its cooldown write was done, and the
+  // end of the delay the server announced (the k-th 429 the emulator sent to replica X is
+  // the one behind X's k-th cooldown write: one call at a time)
   const delays = runs.flatMap((run) => {
     const ends = rejected.filter((event) => event.headers["x-replica"] === run.id)
       .map((event) => event.at + (event.retryDelayMs ?? 0))
-    return throttled(run).map((received, k) => ({ received, end: ends[k] ?? received }))
+    return cooled(run).map((recorded, k) => ({ recorded, end: ends[k] ?? recorded }))
   })
-  const allSends = runs.flatMap(sends)
+  // a request decided (its last cooldown read started) after a delay was recorded, sent before it ended
   const sentDuringDelay =
-    allSends.filter((sent) => delays.some((delay) => sent > delay.received + SLACK_MS && sent < delay.end - 5)).length
+    runs.flatMap(decidedSends).filter((send) =>
+      delays.some((delay) => send.checked > delay.recorded && send.sent < delay.end - 5)
+    ).length
   const times = runs.flatMap(calls)
   return {
     answered: times.filter((call) => call.ok).length,
     rejected: rejected.length,
     maxPerWindow: Math.max(0, ...perWindow.values()),
     sentDuringDelay,
-    elapsedMs: Math.max(...times.map((c) => c.ended)) - Math.min(...times.map((c) => c.started))
+    elapsedMs: Math.max(...times.map((c) => c.ended)) - Math.min(...times.map((c) => c.started)),
+    degraded: runs.filter((run) => run.other.includes("is unreachable")).length
   }
 }
 
@@ -114,6 +121,40 @@ describe("4 replicas, one Gemini quota", () => {
       expect(result.answered).toBe(REPLICAS * CALLS)
       expect(result.maxPerWindow).toBeLessThanOrEqual(REPLICAS)
       expect(result.sentDuringDelay).toBeGreaterThan(0)
+    },
+    60_000
+  )
+})
+
+describe("two processes, one Cloud Run GPU service, one breaker on Redis", () => {
+  it(
+    "cold-start 503s seen by one process open the breaker for the other: it fails at once, then one probe closes it",
+    async () => {
+      const ollama = OllamaEmulator.make()
+      const service = await emulator.cloudRun.deploy({
+        name: "breaker-gemma",
+        handler: ollama.handler,
+        coldStart: { status: 503, requests: 2 }
+      })
+      const endpoint = `cloudrun:${service.name}` as const
+      const common = {
+        kind: "ollama" as const,
+        url: service.url,
+        model: "gemma3:4b",
+        retries: 0,
+        redisUrl: redis.url,
+        prefix: `breaker-${runIndex++}:`,
+        limits: { breaker: { failures: 2, openFor: 1500 } }
+      }
+      const [a] = await replicas.run(emulator.env, [{ ...common, id: "a", requests: 2 }])
+      expect(calls(a!).map((call) => call.error)).toEqual(["Unavailable", "Unavailable"])
+      expect(emulator.controls.count(endpoint)).toBe(2)
+      // b starts in another process: its first call is refused without a request; after the
+      // open period one probe goes (the service is warm now) and closes the breaker
+      const [b] = await replicas.run(emulator.env, [{ ...common, id: "b", requests: 3, pausesMs: [0, 1600, 0] }])
+      expect(calls(b!).map((call) => call.ok ? "ok" : call.reason)).toEqual(["CIRCUIT_OPEN", "ok", "ok"])
+      expect(emulator.controls.count(endpoint)).toBe(4)
+      await service.close()
     },
     60_000
   )

@@ -13,6 +13,8 @@ import type { ReplicaConfig } from "./replica.js"
 export type ReplicaLine =
   | { readonly ready: true }
   | { readonly sent: number }
+  | { readonly checked: number }
+  | { readonly cooled: number; readonly millis: number }
   | { readonly status: number; readonly received: number }
   | {
     readonly call: number
@@ -132,6 +134,22 @@ export const sends = (run: ReplicaRun): ReadonlyArray<number> =>
 /** The 429s a replica received (wall-clock times). */
 export const throttled = (run: ReplicaRun): ReadonlyArray<number> =>
   run.lines.flatMap((line) => "status" in line && line.status === 429 ? [line.received] : [])
+
+/**
+ * Each model request a replica sent, with the time its last cooldown read before it
+ * started (what it could know when it decided to send).
+ */
+export const decidedSends = (run: ReplicaRun): ReadonlyArray<{ readonly sent: number; readonly checked: number }> => {
+  let checked = 0
+  return run.lines.flatMap((line) => {
+    if ("checked" in line) checked = line.checked
+    return "sent" in line ? [{ sent: line.sent, checked }] : []
+  })
+}
+
+/** When a replica's cooldown writes were done, in order. */
+export const cooled = (run: ReplicaRun): ReadonlyArray<number> =>
+  run.lines.flatMap((line) => "cooled" in line ? [line.cooled] : [])
 
 /** The replica's calls. */
 export const calls = (run: ReplicaRun) => run.lines.flatMap((line) => "call" in line ? [line] : [])

@@ -107,7 +107,9 @@ describe("ModelConfig.layerConfig", () => {
       expect(badUrl.message).toContain("not an http(s) URL")
       const badBackend = yield* configError({ EFFECT_ADC_MODEL_BACKEND: "claude" })
       expect(badBackend.variable).toBe("EFFECT_ADC_MODEL_BACKEND")
-      expect(badBackend.message).toContain("Set it to gemini-vertex, gemini-api, ollama, openai-compatible or vertex-openai")
+      expect(badBackend.message).toContain(
+        "Set it to gemini-vertex, gemini-api, ollama, openai-compatible or vertex-openai"
+      )
       const badTimeout = yield* configError({
         EFFECT_ADC_MODEL_BACKEND: "openai-compatible",
         EFFECT_ADC_MODEL_URL: vllmService.url,

@@ -21,6 +21,7 @@ import * as TestClock from "effect/TestClock"
 import * as AuthService from "../../src/auth/AuthService.js"
 import * as GeminiVertex from "../../src/model/gemini/GeminiVertex.js"
 import * as ModelConfig from "../../src/model/ModelConfig.js"
+import * as ModelError from "../../src/model/ModelError.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
 import * as VertexOpenAI from "../../src/model/openai/VertexOpenAI.js"
@@ -252,6 +253,37 @@ describe("ModelConfig: EFFECT_ADC_MODEL_BACKEND=vertex-openai", () => {
       const exit = yield* Effect.exit(run(fromEnv({ EFFECT_ADC_MODEL_BACKEND: "vertex-openai" }), ask("x")))
       expect(Exit.isFailure(exit) ? String(exit.cause) : "").toContain("GOOGLE_CLOUD_PROJECT")
     }))
+})
+
+describe("errors of a Vertex endpoint give Vertex's advice, not Cloud Run's", () => {
+  const at = (path: string) => `https://${dedicatedHost}${path}`
+  const vertexUrl = at("/v1beta1/projects/p/locations/us-central1/endpoints/1234567890/chat/completions")
+  it.effect.each(
+    [
+      [
+        "PermissionDenied",
+        (url: string) => new ModelError.PermissionDenied({ backend: "openai-compatible", url, detail: "" })
+      ],
+      ["Unauthorized", (url: string) => new ModelError.Unauthorized({ backend: "openai-compatible", url, detail: "" })],
+      ["NotFound", (url: string) => new ModelError.NotFound({ backend: "openai-compatible", url, detail: "" })]
+    ] as const
+  )("%s", ([_name, make]) =>
+    Effect.sync(() => {
+      const vertexMessage = make(vertexUrl).message
+      const cloudRunMessage = make("https://gemma-vllm-abc-uc.a.run.app/v1/chat/completions").message
+      expect(vertexMessage).not.toMatch(/run\.invoker|ID token|vLLM/)
+      expect(cloudRunMessage).toMatch(/run\.invoker|ID token|vLLM/)
+    }))
+
+  it.effect("a 404 for an unknown model on the dedicated endpoint says to check the endpoint and model", () =>
+    run(
+      dedicated(),
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(ask("x", "google/no-such-model"))
+        expect(error._tag).toBe("NotFound")
+        expect(error.message).toContain("Check the endpoint ID, the location and the model name")
+      })
+    ))
 })
 
 describe("a Private Service Connect address", () => {

@@ -78,7 +78,7 @@ describe("EmbeddingConfig.layerConfig", () => {
     Effect.gen(function*() {
       const noUrl = yield* configError({ EFFECT_ADC_EMBED_BACKEND: "ollama" })
       expect(noUrl).toMatchObject({ variable: "EFFECT_ADC_EMBED_URL", reason: "Missing" })
-      expect(noUrl.message).toContain("EFFECT_ADC_EMBED_BACKEND=ollama")
+      expect(noUrl.message).toContain("embeddings on ollama (chosen by EFFECT_ADC_EMBED_BACKEND)")
       // the model's URL names the model's service: it is not borrowed by another embedding backend
       const notShared = yield* configError({
         EFFECT_ADC_MODEL_BACKEND: "ollama",
@@ -93,6 +93,13 @@ describe("EmbeddingConfig.layerConfig", () => {
       expect(badSize).toMatchObject({ variable: "EFFECT_ADC_EMBED_BATCH_SIZE", reason: "Invalid" })
       const badBackend = yield* configError({ EFFECT_ADC_EMBED_BACKEND: "llamacpp" })
       expect(badBackend.variable).toBe("EFFECT_ADC_EMBED_BACKEND")
+      // Vertex's OpenAI-compatible chat endpoint serves no embeddings: its project's Vertex AI does
+      const vertexOpenAi = yield* configError({ EFFECT_ADC_MODEL_BACKEND: "vertex-openai" })
+      expect(vertexOpenAi.variable).toBe("GOOGLE_CLOUD_PROJECT")
+      expect(vertexOpenAi.message).toContain("embeddings on gemini-vertex (chosen by EFFECT_ADC_MODEL_BACKEND)")
+      const asVertex = yield* configError({ EFFECT_ADC_EMBED_BACKEND: "vertex-openai" })
+      expect(asVertex).toMatchObject({ variable: "GOOGLE_CLOUD_PROJECT", reason: "Missing" })
+      expect(asVertex.message).toContain("embeddings on gemini-vertex (chosen by EFFECT_ADC_EMBED_BACKEND)")
     }))
 })
 

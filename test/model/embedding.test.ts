@@ -157,14 +157,19 @@ describe("Gemini API: batchEmbedContents", () => {
       })
     ))
 
-  it.effect("autoTruncate is refused before sending (the API has none); dimensions must be a positive integer", () =>
+  it.effect("autoTruncate is Unsupported before sending (the API has none); dimensions must be a positive integer", () =>
     provide(
       apiLayer(),
       Effect.gen(function*() {
         const error = yield* Effect.flip(embed({ model: "gemini-embedding-001", inputs: ["x"], autoTruncate: false }))
-        expect(error._tag).toBe("InvalidRequest")
-        expect(error).toMatchObject({ backend: "gemini-api", model: "gemini-embedding-001", field: "autoTruncate" })
-        expect(error.message).toContain("nothing was sent")
+        expect(error).toMatchObject({
+          _tag: "Unsupported",
+          backend: "gemini-api",
+          model: "gemini-embedding-001",
+          feature: "embedding.autoTruncate"
+        })
+        expect(error.message).toContain("Nothing was sent")
+        expect(error.message).toContain("docs/embeddings.md")
         const zero = yield* Effect.flip(embed({ model: "gemini-embedding-001", inputs: ["x"], dimensions: 0 }))
         expect(zero).toMatchObject({ _tag: "InvalidRequest", field: "dimensions" })
         expect(gemini.requests.length).toBe(0)
@@ -341,14 +346,14 @@ describe("Ollama: /api/embed behind the Cloud Run front door", () => {
       })
     ))
 
-  it.effect("taskType and title are refused before sending; the server's own limit surfaces as InvalidRequest", () =>
+  it.effect("taskType and title are Unsupported before sending; the server's own limit surfaces as InvalidRequest", () =>
     provide(
       ollamaLayer({ maxBatchSize: 10 }),
       Effect.gen(function*() {
         const task = yield* Effect.flip(embed({ model: "embeddinggemma", inputs: ["x"], taskType: "CLUSTERING" }))
-        expect(task).toMatchObject({ _tag: "InvalidRequest", backend: "ollama", field: "taskType" })
+        expect(task).toMatchObject({ _tag: "Unsupported", backend: "ollama", feature: "embedding.taskType" })
         const title = yield* Effect.flip(embed({ model: "embeddinggemma", inputs: ["x"], title: "t" }))
-        expect(title).toMatchObject({ _tag: "InvalidRequest", field: "title" })
+        expect(title).toMatchObject({ _tag: "Unsupported", feature: "embedding.title" })
         expect(ollama.requests.length).toBe(0)
         const limit = yield* Effect.flip(embed({ model: "embeddinggemma", inputs: texts(5) }))
         expect(limit).toMatchObject({ _tag: "InvalidRequest", status: 400, backend: "ollama" })
@@ -393,7 +398,7 @@ describe("OpenAI-compatible: /v1/embeddings with the server's API key", () => {
       })
     ))
 
-  it.effect("taskType, title and autoTruncate are refused before sending", () =>
+  it.effect("taskType, title and autoTruncate are Unsupported before sending", () =>
     provide(
       vllmLayer(),
       Effect.gen(function*() {
@@ -401,8 +406,12 @@ describe("OpenAI-compatible: /v1/embeddings with the server's API key", () => {
           const extra of [{ taskType: "CLASSIFICATION" as const }, { title: "t" }, { autoTruncate: true }]
         ) {
           const error = yield* Effect.flip(embed({ model: "google/embeddinggemma-300m", inputs: ["x"], ...extra }))
-          expect(error).toMatchObject({ _tag: "InvalidRequest", backend: "openai-compatible" })
-          expect(error.message).toContain("nothing was sent")
+          expect(error).toMatchObject({
+            _tag: "Unsupported",
+            backend: "openai-compatible",
+            feature: `embedding.${Object.keys(extra)[0]}`
+          })
+          expect(error.message).toContain("Nothing was sent")
         }
         expect(vllm.requests.length).toBe(0)
       })

@@ -14,12 +14,11 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Crypto from "node:crypto"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import type { AddressInfo, LookupFunction } from "node:net"
 import { Agent, buildConnector } from "undici"
-import { createCertificate } from "../../src/testing/internal/x509.js"
+import { loopbackTls } from "./tls.js"
 
 /** One request a loopback server received. */
 export interface Seen {
@@ -61,18 +60,13 @@ const listen = async (server: Http.Server): Promise<number> => {
 }
 
 export const start = async (names: ReadonlyArray<string>): Promise<GoogleHosts> => {
-  const { privateKey, publicKey } = Crypto.generateKeyPairSync("rsa", { modulusLength: 2048 })
-  const now = Date.now()
-  const cert = createCertificate({
+  // trusted only by this client's connector, not by the process
+  const { cert, key } = loopbackTls({
     subject: "effect-adc test Google hosts",
-    publicKey,
-    privateKey,
-    dnsNames: [...names],
+    dnsNames: names,
     ipAddresses: ["127.0.0.1"],
-    notBefore: new Date(now - 3600_000),
-    notAfter: new Date(now + 24 * 3600_000)
+    trust: false
   })
-  const key = privateKey.export({ type: "pkcs8", format: "pem" }).toString()
   const seen: Array<Seen> = []
   const hosts: { handler: Http.RequestListener } = {
     handler: (_req, res) => {

@@ -13,9 +13,13 @@ export interface LoopbackTls {
   readonly cert: string
 }
 
-/** A certificate for `localhost` and `ipAddresses`, valid a day either side of now; trusted when `trust`. */
+/**
+ * A certificate for `dnsNames` (default `localhost`) and `ipAddresses`, valid a day
+ * either side of now; trusted when `trust`.
+ */
 export const loopbackTls = (options: {
   readonly subject: string
+  readonly dnsNames?: ReadonlyArray<string>
   readonly ipAddresses?: ReadonlyArray<string>
   readonly trust: boolean
 }): LoopbackTls => {
@@ -25,7 +29,7 @@ export const loopbackTls = (options: {
     subject: options.subject,
     publicKey,
     privateKey,
-    dnsNames: ["localhost"],
+    dnsNames: options.dnsNames ?? ["localhost"],
     ipAddresses: options.ipAddresses ?? [],
     notBefore: new Date(now - 86_400_000),
     notAfter: new Date(now + 86_400_000)

@@ -1,5 +1,8 @@
 /** @internal */
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { type TokenEndpoint, TokenResponseInvalid } from "../AuthError.js"
+import * as AuthToken from "../AuthToken.js"
 
 /**
  * Reads the payload claims of a compact JWS without verifying it (the issuer is the
@@ -33,3 +36,27 @@ export const expiryMillis = (jwt: string): Option.Option<number> =>
         : Option.none()
     )
   )
+
+/**
+ * An ID token with its `exp` and `iat` (by the issuer's clock).
+ *
+ * @internal
+ */
+export const idTokenOf = (
+  jwt: string,
+  endpoint: TokenEndpoint
+): Effect.Effect<AuthToken.AuthToken, TokenResponseInvalid> =>
+  Option.match(expiryMillis(jwt), {
+    onNone: () =>
+      Effect.fail(new TokenResponseInvalid({ endpoint, detail: "the ID token is not a JWT with an exp claim" })),
+    onSome: (expiresAt) => {
+      const iat = Option.flatMap(
+        decodeClaims(jwt),
+        (claims) =>
+          typeof claims["iat"] === "number" && Number.isFinite(claims["iat"])
+            ? Option.some(claims["iat"] * 1000)
+            : Option.none()
+      )
+      return Effect.succeed(AuthToken.make("id", jwt, expiresAt, Option.getOrUndefined(iat)))
+    }
+  })

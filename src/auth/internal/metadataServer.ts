@@ -6,23 +6,26 @@
  * AbortSignal, so our timeout could not close a request to a hanging metadata server
  * (the socket stayed open); it does not retry 429 or honour `Retry-After`; and it caches
  * `isAvailable()` for the whole process, so one build that found the server down made
- * every later build fail. Here every request is an Effect over `HttpClient`: a timeout
- * or an interruption aborts it and closes its socket, 429 and 5xx are retried with
- * backoff that honours `Retry-After` (bounded), and the probe runs on every build.
+ * every later build fail. Here every request is an Effect: a timeout or an interruption
+ * destroys the request and closes its socket, 429 and 5xx are retried with backoff that
+ * honours `Retry-After` (bounded), and the probe runs on every build.
  *
- * The host is found as gcp-metadata finds it: `GCE_METADATA_IP`, else
+ * Each request is one direct `node:http` GET, not `HttpClient`: this is the path of a
+ * Cloud Run cold start (process start → first token), and `fetch` (Node's bundled undici,
+ * initialised on first use) plus @effect/platform's client cost about a fifth of that
+ * path's CPU, for a plain-text GET on a link-local address (docs/performance.md,
+ * start-up). The host is found as gcp-metadata finds it: `GCE_METADATA_IP`, else
  * `GCE_METADATA_HOST`, else 169.254.169.254.
  *
  * @internal
  */
-import * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
+import * as Http from "node:http"
 import { parseRetryAfter } from "../../internal/retryAfter.js"
 import {
   type AccessTokenError,
@@ -57,9 +60,16 @@ class Retryable {
   constructor(readonly status: number, readonly retryAfterMillis: number | undefined) {}
 }
 
-/** `Retry-After` in milliseconds: delay-seconds or an HTTP date. */
-const transportError = (error: HttpClientError.HttpClientError): TokenEndpointUnreachable => {
-  let cause: unknown = error.cause
+/** One answer: status, the two headers we read, the body text. */
+interface Answer {
+  readonly status: number
+  readonly flavor: string | undefined
+  readonly retryAfter: string | undefined
+  readonly body: string
+}
+
+const transportError = (error: unknown): TokenEndpointUnreachable => {
+  let cause: unknown = error
   let code: string | undefined
   for (let depth = 0; depth < 4 && typeof cause === "object" && cause !== null && code === undefined; depth++) {
     const c = (cause as { code?: unknown }).code
@@ -69,9 +79,52 @@ const transportError = (error: HttpClientError.HttpClientError): TokenEndpointUn
   return new TokenEndpointUnreachable({
     endpoint: "metadata",
     reason: "Unreachable",
-    detail: code ?? scrubDetail(error.description ?? error.reason)
+    detail: code ?? scrubDetail(error instanceof Error ? error.message : String(error))
   })
 }
+
+/** What `node:http` and `node:https` share for a GET. */
+interface Client {
+  readonly get: (
+    url: URL,
+    options: { readonly headers: Readonly<Record<string, string>> },
+    callback: (response: Http.IncomingMessage) => void
+  ) => Http.ClientRequest
+}
+
+/**
+ * One GET of `url` with `Metadata-Flavor: Google`; interrupting it (our timeout) destroys
+ * the request and its socket. An https base URL (a `GCE_METADATA_HOST` with a scheme)
+ * loads `node:https` then.
+ */
+const getOnce = (url: URL): Effect.Effect<Answer, TokenEndpointUnreachable> =>
+  Effect.flatMap(
+    url.protocol === "https:"
+      ? Effect.promise((): Promise<Client> => import("node:https"))
+      : Effect.succeed<Client>(Http),
+    (client) =>
+      Effect.async<Answer, TokenEndpointUnreachable>((resume) => {
+        const request = client.get(url, { headers: { "Metadata-Flavor": "Google" } }, (response) => {
+          const chunks: Array<Buffer> = []
+          response.on("data", (chunk: Buffer) => chunks.push(chunk))
+          response.on("error", (error) => resume(Effect.fail(transportError(error))))
+          response.on("end", () => {
+            const header = (name: string) => {
+              const value = response.headers[name]
+              return Array.isArray(value) ? value[0] : value
+            }
+            resume(Effect.succeed({
+              status: response.statusCode ?? 0,
+              flavor: header("metadata-flavor"),
+              retryAfter: header("retry-after"),
+              body: Buffer.concat(chunks).toString("utf8")
+            }))
+          })
+        })
+        request.on("error", (error) => resume(Effect.fail(transportError(error))))
+        return Effect.sync(() => request.destroy())
+      })
+  )
 
 /**
  * GET a metadata path: the body text of a 200 that carries `Metadata-Flavor: Google`.
@@ -83,41 +136,36 @@ export const get = (
   path: string,
   params: Readonly<Record<string, string>>,
   options: MetadataOptions
-): Effect.Effect<string, AccessTokenError, HttpClient.HttpClient> =>
+): Effect.Effect<string, AccessTokenError> =>
   Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
     const retries = options.retries ?? 3
     const retryInitial = Duration.toMillis(options.retryInitial ?? Duration.millis(250))
     const maxRetryAfter = Duration.toMillis(options.maxRetryAfter ?? Duration.seconds(30))
-    const url = `${baseUrl()}/${path}`
+    const url = new URL(`${baseUrl()}/${path}`)
+    for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value)
 
-    const once: Effect.Effect<Either.Either<string, Retryable>, AccessTokenError> = Effect.scoped(
-      Effect.gen(function*() {
-        const response = yield* client.get(url, { headers: { "Metadata-Flavor": "Google" }, urlParams: params }).pipe(
-          Effect.mapError(transportError)
-        )
-        const now = yield* Clock.currentTimeMillis
-        if (response.status === 429 || response.status >= 500) {
-          return Either.left(new Retryable(response.status, parseRetryAfter(response.headers["retry-after"], now)))
-        }
-        const body = yield* response.text.pipe(Effect.mapError(transportError))
-        if (response.status !== 200) {
-          return yield* new TokenRequestRejected({
-            endpoint: "metadata",
-            status: response.status,
-            code: `HTTP_${response.status}`,
-            description: scrubDetail(body.trim().slice(0, 200))
-          })
-        }
-        if (response.headers["metadata-flavor"] !== "Google") {
-          return yield* new TokenResponseInvalid({
-            endpoint: "metadata",
-            detail: "the answer lacks `Metadata-Flavor: Google`, so it did not come from the metadata server"
-          })
-        }
-        return Either.right(body)
-      })
-    ).pipe(
+    const once: Effect.Effect<Either.Either<string, Retryable>, AccessTokenError> = Effect.gen(function*() {
+      const answer = yield* getOnce(url)
+      const now = yield* Clock.currentTimeMillis
+      if (answer.status === 429 || answer.status >= 500) {
+        return Either.left(new Retryable(answer.status, parseRetryAfter(answer.retryAfter, now)))
+      }
+      if (answer.status !== 200) {
+        return yield* new TokenRequestRejected({
+          endpoint: "metadata",
+          status: answer.status,
+          code: `HTTP_${answer.status}`,
+          description: scrubDetail(answer.body.trim().slice(0, 200))
+        })
+      }
+      if (answer.flavor !== "Google") {
+        return yield* new TokenResponseInvalid({
+          endpoint: "metadata",
+          detail: "the answer lacks `Metadata-Flavor: Google`, so it did not come from the metadata server"
+        })
+      }
+      return Either.right(answer.body)
+    }).pipe(
       Effect.timeoutFail({
         duration: options.timeout,
         onTimeout: () =>
@@ -162,11 +210,7 @@ const TokenResponse = Schema.parseJson(Schema.Struct({
 export const accessToken = (
   scopes: ReadonlyArray<string>,
   options: MetadataOptions
-): Effect.Effect<
-  { readonly token: string; readonly lifetimeMillis: number },
-  AccessTokenError,
-  HttpClient.HttpClient
-> =>
+): Effect.Effect<{ readonly token: string; readonly lifetimeMillis: number }, AccessTokenError> =>
   get("instance/service-accounts/default/token", { scopes: scopes.join(",") }, options).pipe(
     Effect.flatMap((body) =>
       Schema.decodeUnknown(TokenResponse)(body).pipe(
@@ -189,7 +233,7 @@ export const accessToken = (
 export const identity = (
   audience: string,
   options: MetadataOptions
-): Effect.Effect<string, AccessTokenError, HttpClient.HttpClient> =>
+): Effect.Effect<string, AccessTokenError> =>
   get("instance/service-accounts/default/identity", { audience, format: "full" }, options).pipe(
     Effect.map((body) => body.trim())
   )
@@ -201,7 +245,7 @@ export const identity = (
  *
  * @internal
  */
-export const probe = (timeout: Duration.Duration): Effect.Effect<string | undefined, never, HttpClient.HttpClient> =>
+export const probe = (timeout: Duration.Duration): Effect.Effect<string | undefined, never> =>
   get("project/project-id", {}, { timeout, retries: 0 }).pipe(
     Effect.map((body) => body.trim()),
     Effect.orElseSucceed(() => undefined)
@@ -215,7 +259,7 @@ export const probe = (timeout: Duration.Duration): Effect.Effect<string | undefi
 export const text = (
   path: string,
   timeout: Duration.Duration
-): Effect.Effect<string | undefined, never, HttpClient.HttpClient> =>
+): Effect.Effect<string | undefined, never> =>
   get(path, {}, { timeout, retries: 1 }).pipe(
     Effect.map((body) => (body.trim() === "" ? undefined : body.trim())),
     Effect.orElseSucceed(() => undefined)

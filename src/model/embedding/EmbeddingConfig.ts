@@ -5,7 +5,7 @@
  *
  * | variable | meaning | default |
  * | --- | --- | --- |
- * | `EFFECT_ADC_EMBED_BACKEND` | `gemini-vertex`, `gemini-api`, `ollama` or `openai-compatible` | `EFFECT_ADC_MODEL_BACKEND`, else `gemini-vertex` |
+ * | `EFFECT_ADC_EMBED_BACKEND` | `gemini-vertex`, `gemini-api`, `ollama` or `openai-compatible` (`vertex-openai` embeds through Vertex AI's own API, as `gemini-vertex`) | `EFFECT_ADC_MODEL_BACKEND`, else `gemini-vertex` |
  * | `EFFECT_ADC_EMBED_URL` | the embedding service's URL (Ollama, vLLM) or a Gemini base URL override | `EFFECT_ADC_MODEL_URL` when the embedding backend is the model backend |
  * | `EFFECT_ADC_EMBED_AUDIENCE` | ID token audience | `EFFECT_ADC_MODEL_AUDIENCE` (same rule), else the URL's origin |
  * | `EFFECT_ADC_EMBED_BATCH_SIZE` | texts per API call (lowered to the API's limit on Google backends) | the backend's: 100 Gemini API, 250 / 1 Vertex, 512 Ollama, 2048 OpenAI-compatible |
@@ -37,13 +37,29 @@ import * as OllamaEmbeddings from "./OllamaEmbeddings.js"
 import * as OpenAICompatibleEmbeddings from "./OpenAICompatibleEmbeddings.js"
 
 /**
+ * The backends that serve embeddings: every generation backend but `vertex-openai`
+ * (Vertex AI's OpenAI-compatible chat endpoint), whose project embeds through Vertex
+ * AI's own API, as `gemini-vertex`.
+ *
+ * @since 0.3.0
+ * @category Models
+ */
+export const EmbeddingBackendName = Schema.Literal("gemini-vertex", "gemini-api", "ollama", "openai-compatible")
+
+/**
+ * @since 0.3.0
+ * @category Models
+ */
+export type EmbeddingBackendName = typeof EmbeddingBackendName.Type
+
+/**
  * What the environment says.
  *
  * @since 0.3.0
  * @category Models
  */
 export interface EmbeddingConfig {
-  readonly backend: BackendName
+  readonly backend: EmbeddingBackendName
   /** Which variable chose the backend (named by errors). */
   readonly backendSetting: "EFFECT_ADC_EMBED_BACKEND" | "EFFECT_ADC_MODEL_BACKEND" | "default"
   readonly project: Option.Option<string>
@@ -59,6 +75,10 @@ export interface EmbeddingConfig {
   readonly maxBatchSize: Option.Option<number>
   readonly concurrency: Option.Option<number>
 }
+
+/** Vertex AI's OpenAI-compatible chat endpoint: its project embeds through Vertex AI's own API. */
+const embeddingBackend = (backend: BackendName): EmbeddingBackendName =>
+  backend === "vertex-openai" ? "gemini-vertex" : backend
 
 const url = (name: string) =>
   Config.string(name).pipe(
@@ -94,8 +114,8 @@ export const config: Config.Config<EmbeddingConfig> = Config.all({
   maxBatchSize: Config.option(positive("EFFECT_ADC_EMBED_BATCH_SIZE")),
   concurrency: Config.option(positive("EFFECT_ADC_EMBED_CONCURRENCY"))
 }).pipe(Config.map((c): EmbeddingConfig => {
-  const modelBackend = Option.getOrElse(c.modelBackend, () => "gemini-vertex" as const)
-  const backend = Option.getOrElse(c.embedBackend, () => modelBackend)
+  const modelBackend = Option.getOrElse(Option.map(c.modelBackend, embeddingBackend), () => "gemini-vertex" as const)
+  const backend = Option.getOrElse(Option.map(c.embedBackend, embeddingBackend), () => modelBackend)
   // the model's URL and audience name the model's service: only for the same backend
   const shared = backend === modelBackend
   return {
@@ -130,7 +150,7 @@ type Built = Layer.Layer<EmbeddingService, ModelConfigError.ModelConfigError, Ht
 export const layerFrom = (c: EmbeddingConfig): Built => {
   const why = c.backendSetting === "default"
     ? `required for embeddings on ${c.backend} (the default backend)`
-    : `required when ${c.backendSetting}=${c.backend}`
+    : `required for embeddings on ${c.backend} (chosen by ${c.backendSetting})`
   const serviceUrl = Option.getOrUndefined(c.url)
   const common = {
     timeout: Option.getOrUndefined(c.timeout),

@@ -16,7 +16,7 @@ import { trimSlash } from "../internal/options.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
 import type { BackendOptions, ModelService } from "../ModelService.js"
 import * as GeminiClient from "./GeminiClient.js"
-import { gemini } from "./internal/model.js"
+import { gemini, geminiTelemetry } from "./internal/model.js"
 
 /**
  * @since 0.1.0
@@ -54,7 +54,8 @@ export const clientOptions = (options: Options = {}): GeminiClient.Options => ({
 const layers = backendLayers(
   GeminiClient.GeminiClient,
   (options: Options) => GeminiClient.make(clientOptions(options)),
-  gemini
+  gemini,
+  geminiTelemetry
 )
 
 /**

@@ -114,6 +114,8 @@ export declare namespace GeminiClient {
   export interface Service {
     /** Which backend the errors name (`gemini-vertex` or `gemini-api`). */
     readonly backend: "gemini-vertex" | "gemini-api"
+    /** The models URL the calls go under; telemetry reports its host and port (`server.address`, `server.port`). */
+    readonly url?: string | undefined
     /** POST `{model}:generateContent`; the decoded response. */
     readonly generateContent: (
       model: string,
@@ -177,6 +179,7 @@ export const make = (
     }
     return GeminiClient.of({
       backend,
+      url: base,
       generateContent: (model, body, call = {}) => {
         const { context, url } = endpoint(model, "generateContent")
         return Effect.flatMap(

@@ -1,7 +1,8 @@
 /**
  * The four layer names every backend module exports (`make`, `layer`, `layerConfig`,
  * `layerModel`), from its client tag, the client's `make` and the ModelService built
- * over a client: written once, not per backend.
+ * over a client: written once, not per backend. Every service built here is
+ * instrumented (`telemetry.ts`: GenAI spans and metrics, described by `describe`).
  *
  * @internal
  */
@@ -15,6 +16,7 @@ import type * as ModelConfigError from "../ModelConfigError.js"
 import { charging } from "../ModelLimits.js"
 import { ModelService } from "../ModelService.js"
 import { fromConfig } from "./options.js"
+import * as Telemetry from "./telemetry.js"
 
 /** @internal */
 export interface BackendLayers<Client, Options, E> {
@@ -30,10 +32,17 @@ export interface BackendLayers<Client, Options, E> {
 export const backendLayers = <Client, Service, Options, E>(
   tag: Context.Tag<Client, Service>,
   makeClient: (options: Options) => Effect.Effect<Service, E, HttpClient.HttpClient | AuthService>,
-  toModel: (client: Service) => ModelService.Service
+  toModel: (client: Service) => ModelService.Service,
+  describe: (client: Service) => Telemetry.Provider
 ): BackendLayers<Client, Options, E> => {
-  // with a ModelLimits in context, each answer's usage is charged to its key's token rate
-  const model = (client: Service) => Effect.map(charging(toModel(client)), ModelService.of)
+  // with a ModelLimits in context, each answer's usage is charged to its key's token rate;
+  // around it, the GenAI telemetry (the span covers the whole call)
+  const model = (client: Service) =>
+    Effect.flatMap(charging(toModel(client)), (service) =>
+      Effect.map(
+        Telemetry.captureContent,
+        (content) => ModelService.of(Telemetry.instrument(service, describe(client), content))
+      ))
   const layerModel = Layer.effect(ModelService, Effect.flatMap(tag, model))
   const layer = (options: Options) => Layer.provide(layerModel, Layer.effect(tag, makeClient(options)))
   return {

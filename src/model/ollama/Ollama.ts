@@ -12,7 +12,7 @@ import type { AuthService } from "../../auth/AuthService.js"
 import { backendLayers } from "../internal/layers.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
 import type { ModelService } from "../ModelService.js"
-import { ollama } from "./internal/model.js"
+import { ollama, ollamaTelemetry } from "./internal/model.js"
 import * as OllamaClient from "./OllamaClient.js"
 
 /**
@@ -23,7 +23,12 @@ import * as OllamaClient from "./OllamaClient.js"
  */
 export type Options = OllamaClient.Options
 
-const layers = backendLayers(OllamaClient.OllamaClient, (options: Options) => OllamaClient.make(options), ollama)
+const layers = backendLayers(
+  OllamaClient.OllamaClient,
+  (options: Options) => OllamaClient.make(options),
+  ollama,
+  ollamaTelemetry
+)
 
 /**
  * ModelService with its OllamaClient built from these options.

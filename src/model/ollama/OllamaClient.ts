@@ -78,6 +78,8 @@ export declare namespace OllamaClient {
    * @category Models
    */
   export interface Service {
+    /** The service URL; telemetry reports its host and port (`server.address`, `server.port`). */
+    readonly url?: string | undefined
     /** POST `/api/chat` with `stream: false`; the decoded response. */
     readonly chat: (
       body: ChatRequest,
@@ -124,6 +126,7 @@ export const make = (
       const errorUrl = ModelError.urlForErrors(url)
       const context = (model: string | undefined): ModelError.Context => ({ backend: "ollama", model, url: errorUrl })
       return OllamaClient.of({
+        url: options.url,
         chat: (body, call = {}) =>
           Effect.flatMap(engine.json(url, body, call), (json) => Ollama.decodeResponse(context(call.model), json)),
         chatStream: (body, call = {}) =>

@@ -14,7 +14,7 @@ import type { AuthService } from "../../auth/AuthService.js"
 import { backendLayers } from "../internal/layers.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
 import type { ModelService } from "../ModelService.js"
-import { openai } from "./internal/model.js"
+import { openai, openaiTelemetry } from "./internal/model.js"
 import * as OpenAICompatibleClient from "./OpenAICompatibleClient.js"
 
 /**
@@ -28,7 +28,8 @@ export type Options = OpenAICompatibleClient.Options
 const layers = backendLayers(
   OpenAICompatibleClient.OpenAICompatibleClient,
   (options: Options) => OpenAICompatibleClient.make(options),
-  openai
+  openai,
+  openaiTelemetry
 )
 
 /**

@@ -84,6 +84,10 @@ export declare namespace OpenAICompatibleClient {
    * @category Models
    */
   export interface Service {
+    /** The service URL; telemetry reports its host and port (`server.address`, `server.port`). */
+    readonly url?: string | undefined
+    /** The server telemetry names as `gen_ai.provider.name`; default `openai-compatible`. */
+    readonly provider?: string | undefined
     /** POST `/v1/chat/completions` with `stream: false`; the decoded completion. */
     readonly chatCompletions: (
       body: ChatCompletionRequest,
@@ -124,6 +128,11 @@ export interface Options extends ModelService.BackendOptions {
   readonly header?: "Authorization" | "X-Serverless-Authorization" | undefined
   /** `vllm serve --api-key`: sent as `Authorization: Bearer`. */
   readonly apiKey?: Redacted.Redacted<string> | undefined
+  /**
+   * The server, as telemetry names it in `gen_ai.provider.name` (`vllm`, `sglang`,
+   * `llama.cpp`...); default `openai-compatible`.
+   */
+  readonly provider?: string | undefined
 }
 
 /**
@@ -159,6 +168,8 @@ export const make = (
         url: errorUrl
       })
       return OpenAICompatibleClient.of({
+        url: options.url,
+        provider: options.provider,
         chatCompletions: (body, call = {}) =>
           Effect.flatMap(engine.json(url, body, call), (json) => OpenAI.decodeResponse(context(call.model), json)),
         chatCompletionsStream: (body, call = {}) =>

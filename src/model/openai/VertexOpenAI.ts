@@ -23,7 +23,7 @@ import { requireHttps, trimSlash } from "../internal/options.js"
 import { vertexEndpoint } from "../internal/vertex.js"
 import * as ModelConfigError from "../ModelConfigError.js"
 import type { BackendOptions, ModelService } from "../ModelService.js"
-import { openai } from "./internal/model.js"
+import { openai, openaiTelemetry } from "./internal/model.js"
 import * as OpenAICompatibleClient from "./OpenAICompatibleClient.js"
 
 /**
@@ -77,7 +77,9 @@ export const clientOptions = (options: Options): OpenAICompatibleClient.Options 
     url: trimSlash(baseUrl ?? vertexEndpoint(location)),
     basePath: `/${apiVersion ?? "v1beta1"}/projects/${encodeURIComponent(project)}` +
       `/locations/${encodeURIComponent(location)}/endpoints/${encodeURIComponent(endpoint ?? "openapi")}`,
-    target: target ?? { kind: "access" }
+    target: target ?? { kind: "access" },
+    // telemetry's gen_ai.provider.name: the OpenAI-compatible API of Vertex AI
+    provider: "gcp.vertex_ai"
   }
 }
 
@@ -111,7 +113,7 @@ const makeClient = (
     return yield* OpenAICompatibleClient.make(client)
   })
 
-const layers = backendLayers(OpenAICompatibleClient.OpenAICompatibleClient, makeClient, openai)
+const layers = backendLayers(OpenAICompatibleClient.OpenAICompatibleClient, makeClient, openai, openaiTelemetry)
 
 /**
  * ModelService with its OpenAICompatibleClient built for Vertex AI.

@@ -66,7 +66,22 @@ export const deploy = async (
   const invokers = options.invokers ?? [state.serviceAccount.email, state.user.email, state.impersonationTarget.email]
   const cold = options.coldStart
   let admitted = 0
+  let lastRequest = 0
+  let inFlight = 0
   let accepted: ReadonlyArray<string> = []
+
+  const noInstance = (res: Http.ServerResponse) =>
+    send(
+      res,
+      429,
+      html,
+      gfeHtml(
+        429,
+        "Too Many Requests",
+        "Too Many Requests",
+        "The request was aborted because there was no available instance."
+      )
+    )
 
   const forward = async (
     req: Http.IncomingMessage,
@@ -74,22 +89,31 @@ export const deploy = async (
     principal: string | undefined,
     path: string
   ) => {
+    const now = Date.now()
+    if (cold?.afterIdleMs !== undefined && lastRequest > 0 && now - lastRequest >= cold.afterIdleMs) admitted = 0
+    lastRequest = now
+    if (options.maxInFlight !== undefined && inFlight >= options.maxInFlight) {
+      plane.record(endpoint, principal, `no available instance 429 ${path}`)
+      return noInstance(res)
+    }
+    inFlight += 1
+    res.once("close", () => {
+      inFlight -= 1
+    })
+    const timeout = options.requestTimeoutMs === undefined ? undefined : setTimeout(() => {
+      plane.record(endpoint, principal, `request timeout 504 ${path}`)
+      // Cloud Run ends a response past the request timeout: a 504 before the headers, a cut connection after
+      if (res.headersSent) res.destroy()
+      else send(res, 504, { "Content-Type": "text/plain" }, "upstream request timeout")
+    }, options.requestTimeoutMs)
+    if (timeout !== undefined) res.once("close", () => clearTimeout(timeout))
     admitted += 1
     if (cold !== undefined && admitted <= (cold.requests ?? 1)) {
       if ((cold.delayMs ?? 0) > 0) await sleep(cold.delayMs ?? 0)
+      if (res.writableEnded || res.destroyed) return
       if (cold.status === 429) {
         plane.record(endpoint, principal, `cold start 429 ${path}`)
-        return send(
-          res,
-          429,
-          html,
-          gfeHtml(
-            429,
-            "Too Many Requests",
-            "Too Many Requests",
-            "The request was aborted because there was no available instance."
-          )
-        )
+        return noInstance(res)
       }
       if (cold.status === 503) {
         plane.record(endpoint, principal, `cold start 503 ${path}`)
@@ -105,6 +129,15 @@ export const deploy = async (
           )
         )
       }
+    }
+    if (options.serverQueue !== undefined && inFlight > options.serverQueue) {
+      plane.record(endpoint, principal, `server busy 503 ${path}`)
+      return send(
+        res,
+        503,
+        { "Content-Type": "application/json; charset=utf-8" },
+        JSON.stringify({ error: "server busy, please try again.  maximum pending requests exceeded" })
+      )
     }
     plane.record(endpoint, principal, `${req.method ?? "GET"} ${path}`)
     options.handler(req, res)

@@ -5,7 +5,11 @@
  * (`/v1/projects/{p}/locations/{l}/publishers/google/models/{model}:...`, also
  * `v1beta1`), as a node `RequestListener`. Replies are derived from the prompt;
  * declared tools are called when the prompt names them or a call is required; a
- * `responseSchema` / `responseJsonSchema` gets matching JSON; prompt triggers and a
+ * `responseSchema` / `responseJsonSchema` gets matching JSON; the request surface is
+ * answered in kind (thought summaries and thought tokens for `thinkingConfig`, Google
+ * Search grounding metadata, URL context statuses, a code run for `codeExecution`, a
+ * PNG for `responseModalities: IMAGE`, the service tier and cached tokens in usage,
+ * `safetySettings` that let a `[[safety]]` prompt through); prompt triggers and a
  * fault queue produce Google's own error bodies. Every request passes `authorize`
  * first: by default API keys are rejected with Google's real bodies and any bearer
  * token is accepted; the identity emulator plugs its access-token check in here.

@@ -1,7 +1,8 @@
 /**
  * An Ollama server for tests, as a node `RequestListener`: `/api/chat` and
  * `/api/generate` (NDJSON streaming by default, `stream: false` for one body),
- * `/api/tags`, tools, `format` (`"json"` or a JSON Schema), and Ollama's own error
+ * `/api/tags`, tools, `format` (`"json"` or a JSON Schema), `think` (the model's
+ * `thinking` before its answer, streamed first), and Ollama's own error
  * bodies (`{"error": "..."}`), including the error line it sends mid-stream with HTTP
  * 200. Deploy it behind the Cloud Run front door to prove the ID-token path.
  *

@@ -2,7 +2,9 @@
  * A vLLM OpenAI-compatible server for tests, as a node `RequestListener`:
  * `/v1/chat/completions` (one body, or SSE ending in `data: [DONE]`), tool calls
  * (`chatcmpl-tool-` ids, arguments as JSON strings, streamed in fragments),
- * `response_format` (`json_schema` / `json_object`), `/v1/models`, and vLLM's error
+ * `response_format` (`json_schema` / `json_object`), reasoning (`reasoning_effort`,
+ * `thinking_token_budget`, `include_reasoning`, `chat_template_kwargs.enable_thinking`:
+ * `reasoning_content` or `reasoning`, and `reasoning_tokens` in usage), `/v1/models`, and vLLM's error
  * bodies (flat `{"object": "error", ...}` by default, or the nested
  * `{"error": {...}}` shape). With `apiKey` set it checks `Authorization: Bearer` like
  * `vllm serve --api-key` (so a Cloud Run ID token must travel in

@@ -4,7 +4,13 @@ import {
   type GenerateContentResponse,
   GoogleGenAI,
   type GoogleGenAIOptions,
-  Type
+  HarmBlockThreshold,
+  HarmCategory,
+  Modality,
+  ServiceTier,
+  ThinkingLevel,
+  Type,
+  UrlRetrievalStatus
 } from "@google/genai"
 import * as Effect from "effect/Effect"
 import { OAuth2Client } from "google-auth-library"
@@ -46,6 +52,53 @@ const setup = (options?: GeminiEmulator.GeminiEmulatorOptions) =>
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
 
 describe("GeminiEmulator with @google/genai", () => {
+  it.scoped("the request surface as @google/genai sends and reads it: thoughts, grounding, URL context, code, image, tier", () =>
+    Effect.gen(function*() {
+      const { api, emulator } = yield* setup()
+      const response = yield* promise(() =>
+        api.models.generateContent({
+          model: "gemini-3-flash",
+          contents: "read https://a.example/page",
+          config: {
+            thinkingConfig: { includeThoughts: true, thinkingLevel: ThinkingLevel.LOW },
+            tools: [{ googleSearch: {} }, { urlContext: {} }, { codeExecution: {} }],
+            responseModalities: [Modality.TEXT, Modality.IMAGE],
+            serviceTier: ServiceTier.FLEX,
+            safetySettings: [{
+              category: HarmCategory.HARM_CATEGORY_HATE_SPEECH,
+              threshold: HarmBlockThreshold.BLOCK_NONE
+            }]
+          }
+        })
+      )
+      // the SDK's wire names are the ones the emulator (and our client) read
+      expect(at(emulator.requests[0]?.body, "generationConfig")).toEqual({
+        thinkingConfig: { includeThoughts: true, thinkingLevel: "LOW" },
+        responseModalities: ["TEXT", "IMAGE"]
+      })
+      expect(at(emulator.requests[0]?.body, "serviceTier")).toBe("flex")
+      expect(at(emulator.requests[0]?.body, "tools")).toEqual([{ googleSearch: {} }, { urlContext: {} }, {
+        codeExecution: {}
+      }])
+      const parts = response.candidates?.[0]?.content?.parts ?? []
+      expect(parts.filter((p) => p.thought === true).map((p) => p.text)).toEqual([
+        "Thinking about: read https://a.example/page"
+      ])
+      expect(response.executableCode).toBe("print(\"Echo: read https://a.example/page\")")
+      expect(response.codeExecutionResult).toBe("Echo: read https://a.example/page\n")
+      expect(response.data).toMatch(/^iVBORw0KGgo/)
+      const candidate = response.candidates?.[0]
+      expect(candidate?.groundingMetadata?.groundingChunks?.[0]?.web?.domain).toBe("example.com")
+      expect(candidate?.groundingMetadata?.groundingSupports?.[0]?.groundingChunkIndices).toEqual([0])
+      expect(candidate?.groundingMetadata?.searchEntryPoint?.renderedContent).toContain("read https://a.example/page")
+      expect(candidate?.urlContextMetadata?.urlMetadata).toEqual([{
+        retrievedUrl: "https://a.example/page",
+        urlRetrievalStatus: UrlRetrievalStatus.URL_RETRIEVAL_STATUS_SUCCESS
+      }])
+      expect(response.usageMetadata?.thoughtsTokenCount).toBe(4)
+      expect(response.usageMetadata?.toolUsePromptTokenCount).toBe(15)
+    }))
+
   it.scoped("generateContent on the Gemini API path: deterministic text, usage, bearer token, quota project", () =>
     Effect.gen(function*() {
       const { api, emulator } = yield* setup()

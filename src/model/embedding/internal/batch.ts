@@ -61,8 +61,8 @@ export const split = (inputs: ReadonlyArray<string>, limits: Limits): Array<Read
 }
 
 /**
- * A request setting this backend cannot send: refused before any call.
- * (`InvalidRequest` with `field` naming the setting, blamed on the request.)
+ * A request setting this backend cannot send: `Unsupported` (feature
+ * `embedding.<field>`), before any call.
  *
  * @internal
  */
@@ -70,13 +70,7 @@ export const unsupported = (
   context: ModelError.Context,
   feature: Feature,
   why: string
-): ModelError.ModelError =>
-  new ModelError.InvalidRequest({
-    ...context,
-    field: feature,
-    detail: `${feature} is not supported by this backend (${why}); nothing was sent. Remove ${feature} from the ` +
-      `request or use a Gemini backend`
-  })
+): ModelError.ModelError => new ModelError.Unsupported({ ...context, feature: `embedding.${feature}`, detail: why })
 
 /** The request checks every backend shares: `dimensions` a positive integer, no unsupported feature. @internal */
 export const check = (

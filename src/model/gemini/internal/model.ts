@@ -9,6 +9,7 @@ import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import { callOptions, withValue } from "../../internal/common.js"
 import * as Features from "../../internal/features.js"
+import type * as Telemetry from "../../internal/telemetry.js"
 import type * as ModelRequest from "../../ModelRequest.js"
 import type { ModelService } from "../../ModelService.js"
 import type { GeminiClient } from "../GeminiClient.js"
@@ -54,3 +55,12 @@ export const gemini = (client: GeminiClient.Service): ModelService.Service => {
     }
   }
 }
+
+/** Telemetry's view of a Gemini client: Vertex AI or the Gemini API, `generate_content`. @internal */
+export const geminiTelemetry = (client: GeminiClient.Service): Telemetry.Provider => ({
+  name: client.backend === "gemini-vertex" ? "gcp.vertex_ai" : "gcp.gemini",
+  operation: "generate_content",
+  url: client.url,
+  // Gemini's candidatesTokenCount leaves the thoughts out
+  reasoningOutside: true
+})

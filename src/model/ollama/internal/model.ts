@@ -9,6 +9,7 @@ import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import { callOptions, withValue } from "../../internal/common.js"
 import * as Features from "../../internal/features.js"
+import type * as Telemetry from "../../internal/telemetry.js"
 import * as ModelError from "../../ModelError.js"
 import type * as ModelRequest from "../../ModelRequest.js"
 import type { ModelService } from "../../ModelService.js"
@@ -51,3 +52,11 @@ export const ollama = (client: OllamaClient.Service): ModelService.Service => {
       )
   }
 }
+
+/** Telemetry's view of an Ollama client: `chat`. @internal */
+export const ollamaTelemetry = (client: OllamaClient.Service): Telemetry.Provider => ({
+  name: "ollama",
+  operation: "chat",
+  url: client.url,
+  reasoningOutside: false
+})

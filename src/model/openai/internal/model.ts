@@ -9,6 +9,7 @@ import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import { callOptions, withValue } from "../../internal/common.js"
 import * as Features from "../../internal/features.js"
+import * as Telemetry from "../../internal/telemetry.js"
 import * as ModelError from "../../ModelError.js"
 import type * as ModelRequest from "../../ModelRequest.js"
 import type { ModelService } from "../../ModelService.js"
@@ -51,3 +52,12 @@ export const openai = (client: OpenAICompatibleClient.Service): ModelService.Ser
       )
   }
 }
+
+/** Telemetry's view of an OpenAI-compatible client: `chat`, the provider name it was given. @internal */
+export const openaiTelemetry = (client: OpenAICompatibleClient.Service): Telemetry.Provider => ({
+  name: client.provider ?? Telemetry.providerNames["openai-compatible"],
+  operation: "chat",
+  url: client.url,
+  // completion_tokens counts the reasoning tokens
+  reasoningOutside: false
+})
