@@ -19,10 +19,12 @@ const onlyIndex = argv.indexOf("--only")
 // `--only 4,5`, or the scenarios named bare: `npm run bench -- p4 p5`
 const named = argv.filter((arg) => /^p?\d+$/.test(arg) && argv[argv.indexOf(arg) - 1] !== "--only")
 const only = onlyIndex >= 0 || named.length > 0
-  ? new Set([
-    ...(onlyIndex >= 0 ? (argv[onlyIndex + 1] ?? "").split(",") : []),
-    ...named.map((arg) => arg.replace(/^p/, ""))
-  ].map((s) => s.trim()).filter((s) => s !== ""))
+  ? new Set(
+    [
+      ...(onlyIndex >= 0 ? (argv[onlyIndex + 1] ?? "").split(",") : []),
+      ...named.map((arg) => arg.replace(/^p/, ""))
+    ].map((s) => s.trim()).filter((s) => s !== "")
+  )
   : undefined
 const jsonIndex = argv.indexOf("--json")
 const jsonPath = jsonIndex >= 0 ? argv[jsonIndex + 1] : undefined

@@ -174,13 +174,15 @@ export const requestOverhead = (options: {
         const rates = await race(contenders, options.n, concurrency, options.rounds)
         const label = concurrency === 1 ? "sequential" : `${concurrency} in flight`
         const mode = concurrency === 1 ? "seq" : String(concurrency)
-        for (const [name, key] of [
-          ["ours", "fetch"],
-          ["ours-undici", "undici"],
-          ["ours-undici-nospans", "undici_nospans"],
-          ["raw", "raw_fetch"],
-          ["genai", "genai"]
-        ] as const) {
+        for (
+          const [name, key] of [
+            ["ours", "fetch"],
+            ["ours-undici", "undici"],
+            ["ours-undici-nospans", "undici_nospans"],
+            ["raw", "raw_fetch"],
+            ["genai", "genai"]
+          ] as const
+        ) {
           const rate = rates.get(name)!
           figures[`p4.${key}_${mode}_rps`] = Number(rate.toFixed(1))
           figures[`p4.${key}_${mode}_ms_per_call`] = Number((1000 / rate).toFixed(4))
