@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: ours against named peers, side by side in one run, on the loopback
  * emulator. Absolute times on a shared machine are noise; read the ratios and counts.
- * `--quick` runs every scenario small (what test/bench does); `--only 4,5` runs the
- * scenarios with those numbers; `--json PATH` also writes the run's figures to PATH as
+ * `--quick` runs every scenario small (what test/bench does); `--only 4,5` (or `p4 p5`)
+ * runs the scenarios with those numbers; `--json PATH` also writes the run's figures to PATH as
  * one flat JSON object of numbers (`load_start`, the scenarios' keys such as
  * `p7.proxy_rps`, `load_end`; load = the 1-minute load average).
  */
@@ -17,8 +17,15 @@ import { startup } from "./startup.js"
 const argv = process.argv.slice(2)
 const quick = argv.includes("--quick")
 const onlyIndex = argv.indexOf("--only")
-const only = onlyIndex >= 0
-  ? new Set((argv[onlyIndex + 1] ?? "").split(",").map((s) => s.trim()).filter((s) => s !== ""))
+// `--only 4,5`, or the scenarios named bare: `npm run bench -- p4 p5`
+const named = argv.filter((arg) => /^p?\d+$/.test(arg) && argv[argv.indexOf(arg) - 1] !== "--only")
+const only = onlyIndex >= 0 || named.length > 0
+  ? new Set(
+    [
+      ...(onlyIndex >= 0 ? (argv[onlyIndex + 1] ?? "").split(",") : []),
+      ...named.map((arg) => arg.replace(/^p/, ""))
+    ].map((s) => s.trim()).filter((s) => s !== "")
+  )
   : undefined
 const jsonIndex = argv.indexOf("--json")
 const jsonPath = jsonIndex >= 0 ? argv[jsonIndex + 1] : undefined

@@ -13,16 +13,19 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"
 import { Ollama as OllamaClient } from "ollama"
+import OpenAI from "openai"
 import * as AuthClient from "../src/auth/AuthClient.js"
 import * as AuthService from "../src/auth/AuthService.js"
 import * as GenAI from "../src/integrations/genai.js"
 import * as OllamaAuth from "../src/integrations/ollama.js"
+import * as OpenAIAuth from "../src/integrations/openai.js"
 import * as GeminiVertex from "../src/model/gemini/GeminiVertex.js"
 import * as ModelRequest from "../src/model/ModelRequest.js"
 import { ModelService } from "../src/model/ModelService.js"
 import * as Ollama from "../src/model/ollama/Ollama.js"
+import * as OpenAICompatible from "../src/model/openai/OpenAICompatible.js"
 import { type Row, withEmulator } from "./authScenarios.js"
-import { geminiEvents, ollamaLines, startModelServer } from "./modelServers.js"
+import { geminiEvents, ollamaLines, openaiEvents, startModelServer } from "./modelServers.js"
 
 const model = "gemini-2.5-flash"
 const prompt = "Summarise the benefits of keyless authentication in two sentences."
@@ -87,7 +90,8 @@ const project = "emulator-project"
 const location = "us-central1"
 
 /** Ours on the Vertex AI paths of the server. */
-const vertexLayer = (url: string) => GeminiVertex.layer({ project, location, baseUrl: url, origins: [url] })
+const vertexLayer = (url: string, httpSpans?: boolean) =>
+  GeminiVertex.layer({ project, location, baseUrl: url, origins: [url], httpSpans })
 
 /** Vertex paths for everyone (the Gemini API mode of @google/genai warns about a missing API key). */
 const vertexUrl = (url: string, m: string, method: string) =>
@@ -117,6 +121,9 @@ export const requestOverhead = (options: {
     const auth = AuthClient.make({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })
     const runtime = ManagedRuntime.make(vertexLayer(server.url).pipe(Layer.provide(base(emulator))))
     const undici = ManagedRuntime.make(vertexLayer(server.url).pipe(Layer.provide(base(emulator, "undici"))))
+    const undiciQuiet = ManagedRuntime.make(
+      vertexLayer(server.url, false).pipe(Layer.provide(base(emulator, "undici")))
+    )
     try {
       const request: ModelRequest.ModelRequest = { model, contents: [ModelRequest.user(prompt)] }
       const expected = `Echo: ${prompt}`
@@ -154,6 +161,7 @@ export const requestOverhead = (options: {
       const contenders = [
         ["ours", oursOn(runtime)],
         ["ours-undici", oursOn(undici)],
+        ["ours-undici-nospans", oursOn(undiciQuiet)],
         ["raw", raw],
         ["genai", genai]
       ] as const
@@ -161,11 +169,30 @@ export const requestOverhead = (options: {
       for (const [, run] of contenders) await run(Math.min(50, options.n), 1)
 
       const rows: Array<Row> = []
+      const figures: Record<string, number> = {}
       for (const concurrency of [1, options.concurrency]) {
         const rates = await race(contenders, options.n, concurrency, options.rounds)
         const label = concurrency === 1 ? "sequential" : `${concurrency} in flight`
+        const mode = concurrency === 1 ? "seq" : String(concurrency)
+        for (
+          const [name, key] of [
+            ["ours", "fetch"],
+            ["ours-undici", "undici"],
+            ["ours-undici-nospans", "undici_nospans"],
+            ["raw", "raw_fetch"],
+            ["genai", "genai"]
+          ] as const
+        ) {
+          const rate = rates.get(name)!
+          figures[`p4.${key}_${mode}_rps`] = Number(rate.toFixed(1))
+          figures[`p4.${key}_${mode}_ms_per_call`] = Number((1000 / rate).toFixed(4))
+        }
         const peers = [["raw", "raw fetch + JSON.parse"], ["genai", "@google/genai generateContent"]] as const
-        const ourClients = [["ours", "FetchHttpClient"], ["ours-undici", "NodeHttpClient.layerUndici"]] as const
+        const ourClients = [
+          ["ours", "FetchHttpClient"],
+          ["ours-undici", "NodeHttpClient.layerUndici"],
+          ["ours-undici-nospans", "layerUndici, httpSpans: false"]
+        ] as const
         for (const [ours, client] of ourClients) {
           const o = rates.get(ours)!
           for (const [peer, peerName] of peers) {
@@ -181,10 +208,32 @@ export const requestOverhead = (options: {
           }
         }
       }
+      // the goals' ratios (issue 14): rates against genai, time per call against raw fetch
+      const ratio = (a: string, b: string) => Number((figures[a]! / figures[b]!).toFixed(3))
+      figures["p4.undici_vs_genai_seq"] = ratio("p4.undici_seq_rps", "p4.genai_seq_rps")
+      figures[`p4.undici_vs_genai_${options.concurrency}`] = ratio(
+        `p4.undici_${options.concurrency}_rps`,
+        `p4.genai_${options.concurrency}_rps`
+      )
+      figures["p4.undici_vs_raw_fetch_seq_time"] = ratio("p4.undici_seq_ms_per_call", "p4.raw_fetch_seq_ms_per_call")
+      figures["p4.undici_nospans_vs_raw_fetch_seq_time"] = ratio(
+        "p4.undici_nospans_seq_ms_per_call",
+        "p4.raw_fetch_seq_ms_per_call"
+      )
+      rows.push({
+        scenario: "request overhead",
+        measure: "goals: undici/genai seq ≥ 1.0, 16 ≥ 1.1; time/call vs raw fetch ≤ 1.15 (≤ 1.1 no spans)",
+        ours: `${figures["p4.undici_vs_genai_seq"]}x / ${figures[`p4.undici_vs_genai_${options.concurrency}`]}x`,
+        peer: `${figures["p4.undici_vs_raw_fetch_seq_time"]}x / ${figures["p4.undici_nospans_vs_raw_fetch_seq_time"]}x`,
+        peerName: "time per call vs raw fetch (spans / no spans)",
+        ratio: "",
+        figures
+      })
       return rows
     } finally {
       await runtime.dispose()
       await undici.dispose()
+      await undiciQuiet.dispose()
       await auth.close()
       await server.close()
     }
@@ -203,7 +252,10 @@ const chunksOf = async function*(body: ReadableStream<Uint8Array>): AsyncGenerat
 const blankLine = /\r?\n\r?\n/
 
 /** Splits SSE text into events (blank-line separated) and parses each `data:` line. */
-const sseEvents = async function*(body: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
+const sseEvents = async function*(
+  body: ReadableStream<Uint8Array>,
+  json: (data: string) => boolean = () => true
+): AsyncGenerator<unknown> {
   const decoder = new TextDecoder()
   let buffer = ""
   for await (const bytes of chunksOf(body)) {
@@ -213,7 +265,7 @@ const sseEvents = async function*(body: ReadableStream<Uint8Array>): AsyncGenera
       const event = buffer.slice(0, end.index)
       buffer = buffer.slice(end.index + end[0].length)
       for (const line of event.split(/\r?\n/)) {
-        if (line.startsWith("data:")) yield JSON.parse(line.slice(5))
+        if (line.startsWith("data:") && json(line.slice(5).trim())) yield JSON.parse(line.slice(5))
       }
     }
   }
@@ -262,15 +314,18 @@ export const streaming = (options: { readonly chunks: number; readonly rounds: n
   withEmulator({}, async (emulator) => {
     const server = await startModelServer()
     const auth = AuthClient.make({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })
-    const layers = base(emulator)
+    // ours as every documented setup wires it: NodeHttpClient.layerUndici
+    const layers = base(emulator, "undici")
     const gemini = ManagedRuntime.make(
       vertexLayer(server.url).pipe(Layer.provide(layers))
     )
     const ollama = ManagedRuntime.make(Ollama.layer({ url: server.url }).pipe(Layer.provide(layers)))
+    const openai = ManagedRuntime.make(OpenAICompatible.layer({ url: server.url }).pipe(Layer.provide(layers)))
     try {
       const n = options.chunks
       const geminiModel = `long-${n}`
       const ollamaModel = `long:${n}`
+      const openaiModel = `long~${n}`
       const request = (m: string): ModelRequest.ModelRequest => ({ model: m, contents: [ModelRequest.user("go")] })
       const countOurs = (runtime: typeof gemini, m: string): Reader => () =>
         runtime.runPromise(
@@ -327,9 +382,35 @@ export const streaming = (options: { readonly chunks: number; readonly rounds: n
         return k
       }
 
+      const openaiClient = new OpenAI(OpenAIAuth.clientOptions(auth, `${server.url}/v1`))
+      const openaiNpm: Reader = async () => {
+        let k = 0
+        const events = await openaiClient.chat.completions.create({
+          model: openaiModel,
+          messages: [{ role: "user", content: "go" }],
+          stream: true
+        })
+        for await (const event of events) if ((event.choices[0]?.delta.content ?? "") !== "") k++
+        return k
+      }
+      const rawOpenAI: Reader = async () => {
+        const response = await fetch(`${server.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { ...idHeaders, "content-type": "application/json" },
+          body: JSON.stringify({ model: openaiModel, messages: [{ role: "user", content: "go" }], stream: true })
+        })
+        let k = 0
+        for await (const event of sseEvents(response.body!, (data) => data !== "[DONE]")) {
+          const delta = (event as { choices?: Array<{ delta?: { content?: string } }> }).choices?.[0]?.delta
+          if ((delta?.content ?? "") !== "") k++
+        }
+        return k
+      }
+
       const rows: Array<Row> = []
       const suites = [
         {
+          key: "gemini",
           wire: "Gemini SSE",
           bytes: Buffer.byteLength(geminiEvents(n, geminiModel).join("")),
           contenders: [
@@ -339,6 +420,7 @@ export const streaming = (options: { readonly chunks: number; readonly rounds: n
           ] as const
         },
         {
+          key: "ollama",
           wire: "Ollama NDJSON",
           bytes: Buffer.byteLength(ollamaLines(n, ollamaModel).join("")),
           contenders: [
@@ -346,17 +428,50 @@ export const streaming = (options: { readonly chunks: number; readonly rounds: n
             ["ollama client (our signing fetch)", ollamaNpm],
             ["raw fetch + line split", rawOllama]
           ] as const
+        },
+        {
+          key: "openai",
+          wire: "OpenAI-compatible SSE",
+          bytes: Buffer.byteLength(openaiEvents(n, openaiModel).join("")),
+          contenders: [
+            ["ours", countOurs(openai, openaiModel)],
+            ["openai client stream (our signing fetch)", openaiNpm],
+            ["raw fetch + manual SSE parse", rawOpenAI]
+          ] as const
         }
       ]
+      // the keys of issue 14's goals: ours and the peer that goal names, per wire
+      const peerKeys: Record<string, ReadonlyArray<readonly [string, string]>> = {
+        gemini: [["@google/genai generateContentStream", "p5.genai_sse_chunks_per_s"], [
+          "raw fetch + manual SSE parse",
+          "p5.raw_sse_chunks_per_s"
+        ]],
+        ollama: [["ollama client (our signing fetch)", "p5.ollama_client_chunks_per_s"], [
+          "raw fetch + line split",
+          "p5.raw_ndjson_chunks_per_s"
+        ]],
+        openai: [["openai client stream (our signing fetch)", "p5.openai_client_chunks_per_s"], [
+          "raw fetch + manual SSE parse",
+          "p5.raw_openai_sse_chunks_per_s"
+        ]]
+      }
+      const ourKeys: Record<string, string> = {
+        gemini: "p5.gemini_sse_chunks_per_s",
+        ollama: "p5.ollama_chunks_per_s",
+        openai: "p5.openai_chunks_per_s"
+      }
       for (const suite of suites) {
         for (const [, read] of suite.contenders) await read() // warm-up
         const times = await streamRace(suite.contenders, n, options.rounds)
         const o = times.get("ours")!
         const show = (ms: number) =>
           `${fixed(n / (ms / 1000))} ch/s, ${(suite.bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s`
-        for (const [peerName] of suite.contenders.slice(1)) {
+        const figures: Record<string, number> = { [ourKeys[suite.key]!]: Math.round(n / (o / 1000)) }
+        for (const [peerName, key] of peerKeys[suite.key]!) figures[key] = Math.round(n / (times.get(peerName)! / 1000))
+        for (const [index, [peerName]] of suite.contenders.slice(1).entries()) {
           const p = times.get(peerName)!
           rows.push({
+            ...(index === 0 ? { figures } : {}),
             scenario: "streaming",
             measure: `${suite.wire}, ${n} chunks (${(suite.bytes / 1e6).toFixed(2)} MB) → chunks/s, MB/s`,
             ours: show(o),
@@ -370,6 +485,7 @@ export const streaming = (options: { readonly chunks: number; readonly rounds: n
     } finally {
       await gemini.dispose()
       await ollama.dispose()
+      await openai.dispose()
       await auth.close()
       await server.close()
     }

@@ -6,7 +6,9 @@
  * - `longStreamHandler`: model `long-<N>` on a Gemini `:streamGenerateContent?alt=sse`
  *   path answers N SSE events in the Gemini wire shape the emulator writes (the last
  *   with `finishReason` and full usage); `POST /api/chat` with model `long:<N>` answers
- *   N Ollama NDJSON lines and the `done` line. Everything else goes to the real
+ *   N Ollama NDJSON lines and the `done` line; `POST /v1/chat/completions` with model
+ *   `long~<N>` answers the OpenAI-compatible (vLLM) SSE stream of N content deltas, the
+ *   finish, usage and `[DONE]`. Everything else goes to the real
  *   `GeminiEmulator` handler (any bearer token accepted, API keys refused).
  * - `slowStreamHandler`: one NDJSON line at once, the next `gapMs` later (TTFB).
  *
@@ -98,6 +100,38 @@ export const ollamaLines = (n: number, model: string): Array<string> => {
   return out
 }
 
+/** The OpenAI-compatible (vLLM) SSE events of a long answer: role, N content deltas, finish, usage, `[DONE]`. */
+export const openaiEvents = (n: number, model: string): Array<string> => {
+  const base = { id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1764374400, model }
+  const event = (delta: object, finish: string | null = null) =>
+    `data: ${
+      JSON.stringify({
+        ...base,
+        choices: [{
+          index: 0,
+          delta,
+          logprobs: null,
+          finish_reason: finish,
+          ...(finish === null ? {} : { stop_reason: null })
+        }]
+      })
+    }\n\n`
+  const out = [event({ role: "assistant", content: "" })]
+  for (let i = 0; i < n; i++) out.push(event({ content: pieceText(i) }))
+  out.push(event({ content: "" }, "stop"))
+  out.push(
+    `data: ${
+      JSON.stringify({
+        ...base,
+        choices: [],
+        usage: { prompt_tokens: 4, total_tokens: 4 + n * 12, completion_tokens: n * 12 }
+      })
+    }\n\n`
+  )
+  out.push("data: [DONE]\n\n")
+  return out
+}
+
 const geminiLong = /\/models\/long-(\d+):streamGenerateContent$/
 
 /** Long Gemini SSE and Ollama NDJSON streams; everything else to the Gemini emulator. */
@@ -126,6 +160,15 @@ export const longStreamHandler = (): Http.RequestListener => {
         const n = Number(/^long:(\d+)$/.exec(model)?.[1] ?? "3")
         res.writeHead(200, { "content-type": "application/x-ndjson" })
         return writeAll(res, cached(`ollama:${n}`, () => ollamaLines(n, model)))
+      })
+      return
+    }
+    if (req.method === "POST" && url.pathname === "/v1/chat/completions") {
+      void readBody(req).then((text) => {
+        const model = String((JSON.parse(text) as { model?: unknown }).model ?? "")
+        const n = Number(/^long~(\d+)$/.exec(model)?.[1] ?? "3")
+        res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8" })
+        return writeAll(res, cached(`openai:${n}`, () => openaiEvents(n, model)))
       })
       return
     }

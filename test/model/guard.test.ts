@@ -12,10 +12,10 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { readdirSync, readFileSync } from "node:fs"
+import { scrub } from "../../src/internal/scrub.js"
 import * as Gemini from "../../src/model/gemini/internal/protocol.js"
 import { decodeWire } from "../../src/model/internal/common.js"
 import { guard } from "../../src/model/internal/guard.js"
-import { scrub } from "../../src/internal/scrub.js"
 import * as ModelError from "../../src/model/ModelError.js"
 import * as Ollama from "../../src/model/ollama/internal/protocol.js"
 import * as OpenAI from "../../src/model/openai/internal/protocol.js"
@@ -35,7 +35,7 @@ const jsonLines = (text: string) => text.split(/\r?\n/).filter((line) => line.tr
 
 interface Input {
   readonly name: string
-  readonly schema: Schema.Schema<any, any, never>
+  readonly schema: Schema.Schema.AnyNoContext
   readonly what: string
   readonly body: unknown
 }
@@ -54,7 +54,7 @@ const inputs = (): Array<Input> => {
         : file.endsWith(".sse") || file.endsWith("-sse.txt")
         ? ssePayloads(text).filter((p) => p !== "[DONE]").map((p) => JSON.parse(p) as unknown)
         : jsonLines(text)
-      const [schema, what]: readonly [Schema.Schema<any, any, never>, string] = dir === "gemini"
+      const [schema, what]: readonly [Schema.Schema.AnyNoContext, string] = dir === "gemini"
         ? file.includes("count-tokens")
           ? [Gemini.CountTokensResponse, "a countTokens response"]
           : [Gemini.GenerateContentResponse, "a generateContent response"]
@@ -79,8 +79,11 @@ const variants = (body: unknown): Array<unknown> => {
     out.push(rebuild(drop))
     if (Array.isArray(node)) {
       node.forEach((child, i) =>
-        walk(child, (value) =>
-          rebuild(value === drop ? node.filter((_, j) => j !== i) : node.map((c, j) => (j === i ? value : c))))
+        walk(
+          child,
+          (value) =>
+            rebuild(value === drop ? node.filter((_, j) => j !== i) : node.map((c, j) => (j === i ? value : c)))
+        )
       )
     } else if (typeof node === "object" && node !== null) {
       for (const key of Object.keys(node)) {
@@ -99,7 +102,7 @@ const variants = (body: unknown): Array<unknown> => {
 const drop = Symbol("drop")
 
 /** The Schema path alone, as `decodeWire` was before the fast path. */
-const schemaOnly = (schema: Schema.Schema<any, any, never>, what: string) => {
+const schemaOnly = (schema: Schema.Schema.AnyNoContext, what: string) => {
   const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "preserve" })
   return (context: ModelError.Context, body: unknown) =>
     Either.mapLeft(decode(body), (error) =>

@@ -52,7 +52,13 @@ const observe = (
     yield* TestClock.adjust("10 minutes")
     const exit = yield* Fiber.join(fiber)
     const at = yield* Ref.get(times)
-    return { exit, seen: yield* Ref.get(seen), times: at.map((t) => Math.round((t - at[0]!) * 1000)) }
+    return {
+      exit,
+      seen: yield* Ref.get(seen),
+      times: at.map((t) =>
+        Math.round((t - at[0]!) * 1000)
+      )
+    }
   })
 
 const reference = (effect: Effect.Effect<string, ModelError.ModelError>, policy: RetryPolicy.RetryPolicy) =>
@@ -78,7 +84,9 @@ describe("RetryPolicy.retry against Effect.retry({ schedule, while })", () => {
     it.effect(`${name}: same exit, same attempt times, the policy saw the same failures`, () =>
       Effect.gen(function*() {
         // jitter draws from Random: both runs under the same seed
-        const ours = yield* observe((effect, p) => RetryPolicy.retry(effect, p), outcomes, policy).pipe(Effect.withRandom(Random.make(42)))
+        const ours = yield* observe((effect, p) => RetryPolicy.retry(effect, p), outcomes, policy).pipe(
+          Effect.withRandom(Random.make(42))
+        )
         const theirs = yield* observe(reference, outcomes, policy).pipe(Effect.withRandom(Random.make(42)))
         expect(ours.seen).toEqual(theirs.seen)
         expect(ours.times).toEqual(theirs.times)

@@ -36,6 +36,7 @@ import {
   crossOriginHeaders,
   nextHop,
   receiver,
+  redirectStatuses,
   sentToken,
   tokenHeader,
   tokenHeaderNames
@@ -172,16 +173,28 @@ export const signClient = <E, R, ET, RT>(
         Effect.locallyWith(Headers.currentRedactedNames, (redacted) => [...redacted, ...names])
       ))
 
+  // The origin verdict of a URL, memoised per client (a client calls a few URLs over
+  // and over): the rule is a function of the URL alone, parsed once per distinct URL.
+  const verdicts = new Map<string, boolean>()
+  const verdict = (request: HttpClientRequest.HttpClientRequest): boolean => {
+    const key = request.urlParams.length === 0 && Option.isNone(request.hash) ? request.url : undefined
+    const known = key === undefined ? undefined : verdicts.get(key)
+    if (known !== undefined) return known
+    const judged = Option.match(HttpClientRequest.toUrl(request), { onNone: () => false, onSome: mayReceive })
+    if (key !== undefined) {
+      if (verdicts.size >= 256) verdicts.clear()
+      verdicts.set(key, judged)
+    }
+    return judged
+  }
+
   const loop = (
     request: HttpClientRequest.HttpClientRequest,
     hops: number,
     replayed: boolean
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, E | ET, R | RT> => {
     const unsigned = withoutHeaders(request, names)
-    const allowed = Option.match(HttpClientRequest.toUrl(unsigned), {
-      onNone: () => false,
-      onSome: mayReceive
-    })
+    const allowed = verdict(unsigned)
     const prepared = prepare(unsigned, limit)
     const signed = allowed
       ? Effect.map(
@@ -202,6 +215,8 @@ export const signClient = <E, R, ET, RT>(
             }
             return Effect.as(invalidate, new ScrubbedResponse(response, unsigned))
           }
+          // only a redirect needs the URL parsed again
+          if (!redirectStatuses.has(response.status)) return Effect.succeed(new ScrubbedResponse(response, unsigned))
           const from = HttpClientRequest.toUrl(unsigned)
           const next = hops < maxRedirects && Option.isSome(from)
             ? nextHop(response.status, response.headers["location"], from.value, unsigned.method, again !== undefined)

@@ -28,11 +28,13 @@ export const decodeWire = <A, I>(schema: Schema.Schema<A, I, never>, what: strin
   const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "preserve" })
   const fast = guard(schema)
   return (context: ModelError.Context, body: unknown): Either.Either<A, ModelError.Decode> =>
-    fast !== undefined && fast(body) ? Either.right(body) : Either.mapLeft(decode(body), (error) =>
-      new ModelError.Decode({
-        ...context,
-        detail: `${what}: ${scrub(ParseResult.TreeFormatter.formatErrorSync(error))}`
-      }))
+    fast !== undefined && fast(body) ?
+      Either.right(body) :
+      Either.mapLeft(decode(body), (error) =>
+        new ModelError.Decode({
+          ...context,
+          detail: `${what}: ${scrub(ParseResult.TreeFormatter.formatErrorSync(error))}`
+        }))
 }
 
 /** A text that is not JSON, as `Decode`. */

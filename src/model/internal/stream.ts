@@ -25,6 +25,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
+import { timeoutFail } from "./timeout.js"
 
 // -----------------------------------------------------------------------------
 // Framing
@@ -244,17 +245,15 @@ export const deadlines = <E>(
     const firstDuration = Duration.decode(first)
     const idleDuration = Duration.decode(idle)
     let started = false
-    return Stream.repeatEffectChunkOption(Effect.suspend(() => {
-      const duration = started ? idleDuration : firstDuration
-      const wasStarted = started
-      return pull.pipe(
-        Effect.timeoutFail({
-          duration,
-          onTimeout: (): Option.Option<E | E2> => Option.some(onTimeout(wasStarted, duration))
-        }),
-        Effect.tap(() => {
-          started = true
-        })
-      )
-    }))
+    const onFirst = (): Option.Option<E | E2> => Option.some(onTimeout(false, firstDuration))
+    const onIdle = (): Option.Option<E | E2> => Option.some(onTimeout(true, idleDuration))
+    const pulled = Effect.tap(pull, () => {
+      started = true
+    })
+    // one fork and a plain timer per read under the live clock (timeout.ts)
+    return Stream.repeatEffectChunkOption(Effect.suspend(() =>
+      started
+        ? timeoutFail(pull, idleDuration, onIdle, false)
+        : timeoutFail(pulled, firstDuration, onFirst, false)
+    ))
   }))

@@ -32,7 +32,9 @@ const maxTimerMillis = 2 ** 31 - 1
 export const timeoutFail = <A, E, R, E2>(
   effect: Effect.Effect<A, E, R>,
   duration: Duration.Duration,
-  onTimeout: () => E2
+  onTimeout: () => E2,
+  /** Take the effect's FiberRefs on success, as `Effect.timeoutFail` does (a stream's reads need not). */
+  inherit = true
 ): Effect.Effect<A, E | E2, R> =>
   Effect.clockWith((clock) => {
     if (!(clock instanceof LiveClock)) return Effect.timeoutFail(effect, { duration, onTimeout })
@@ -45,7 +47,7 @@ export const timeoutFail = <A, E, R, E2>(
           if (settled) return
           settled = true
           clearTimeout(timer)
-          resume(exit._tag === "Success" ? Effect.zipRight(child.inheritAll, exit) : exit)
+          resume(exit._tag === "Success" && inherit ? Effect.zipRight(child.inheritAll, exit) : exit)
         }
         const timer = setTimeout(() => {
           if (settled) return

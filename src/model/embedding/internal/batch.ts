@@ -5,11 +5,12 @@
  * run each part through its wire client (each part is one call with its own retries,
  * so a part that failed and is retried never re-sends the parts that finished), check
  * every part returned one vector per input, and re-join the vectors in input order
- * with the usage summed.
+ * with the usage summed, all under one GenAI `embeddings {model}` client span.
  *
  * @internal
  */
 import * as Effect from "effect/Effect"
+import { providerNames } from "../../internal/telemetry.js"
 import * as ModelError from "../../ModelError.js"
 import type * as EmbeddingRequest from "../EmbeddingRequest.js"
 import type * as EmbeddingResponse from "../EmbeddingResponse.js"
@@ -139,6 +140,27 @@ export const embedInParts = (
       embeddings: results.flatMap((result) => result.embeddings),
       usage: { inputTokens: sum(results, "inputTokens"), billableCharacters: sum(results, "billableCharacters") },
       calls: results.length
+    })
+  ).pipe(
+    Effect.tap((response) =>
+      Effect.annotateCurrentSpan({
+        ...(response.usage.inputTokens === undefined
+          ? {}
+          : { "gen_ai.usage.input_tokens": response.usage.inputTokens }),
+        "effect_adc.embeddings.calls": response.calls
+      })
+    ),
+    Effect.tapError((error) => Effect.annotateCurrentSpan("error.type", error._tag)),
+    // the GenAI `embeddings` span: parent of every call of the batch (OpenTelemetry GenAI conventions)
+    Effect.withSpan(`embeddings ${request.model}`, {
+      kind: "client",
+      captureStackTrace: false,
+      attributes: {
+        "gen_ai.operation.name": "embeddings",
+        "gen_ai.provider.name": providerNames[context.backend],
+        "gen_ai.request.model": request.model,
+        ...(request.dimensions === undefined ? {} : { "gen_ai.embeddings.dimension.count": request.dimensions })
+      }
     })
   )
 }
