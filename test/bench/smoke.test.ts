@@ -36,27 +36,32 @@ describe("bench scenarios (smoke)", () => {
     expect(rows[0]?.ours).toBe("1.50 (3 in all)")
   })
 
-  it("request overhead: ours, raw fetch and @google/genai each answered every call", async () => {
+  it("request overhead: ours (fetch, undici, undici without spans), raw fetch and @google/genai each answered every call", async () => {
     const rows = await requestOverhead({ n: 10, concurrency: 3, rounds: 1 })
-    expect(rows).toHaveLength(8)
-    expect(new Set(rows.map((r) => r.peerName))).toEqual(
+    // 2 modes × 3 clients of ours × 2 peers, then the goals row
+    expect(rows).toHaveLength(13)
+    const measured = rows.slice(0, 12)
+    expect(new Set(measured.map((r) => r.peerName))).toEqual(
       new Set(["raw fetch + JSON.parse", "@google/genai generateContent"])
     )
-    for (const row of rows) {
+    expect(rows[12]?.measure).toMatch(/^goals:/)
+    for (const row of measured) {
       expect(lead(row.ours)).toBeGreaterThan(0)
       expect(lead(row.peer)).toBeGreaterThan(0)
     }
   })
 
-  it("streaming: every contender read every chunk of the Gemini SSE and Ollama NDJSON streams", async () => {
+  it("streaming: every contender read every chunk of the Gemini SSE, Ollama NDJSON and OpenAI-compatible SSE streams", async () => {
     // streaming() throws when a contender counts a different number of text chunks
     const rows = await streaming({ chunks: 50, rounds: 1 })
-    expect(rows).toHaveLength(4)
+    expect(rows).toHaveLength(6)
     expect(rows.map((r) => r.measure.split(",")[0])).toEqual([
       "Gemini SSE",
       "Gemini SSE",
       "Ollama NDJSON",
-      "Ollama NDJSON"
+      "Ollama NDJSON",
+      "OpenAI-compatible SSE",
+      "OpenAI-compatible SSE"
     ])
     for (const row of rows) {
       expect(row.ours).toMatch(/ch\/s, [\d.]+ MB\/s$/)
