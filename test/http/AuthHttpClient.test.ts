@@ -242,3 +242,46 @@ describe("AuthHttpClient.mayReceive", () => {
       .toBe(true)
   })
 })
+
+describe("AuthHttpClient over a FetchHttpClient layer with its own RequestInit", () => {
+  it("the layer's RequestInit reaches fetch on signed calls, and a cross-origin redirect is still ours to follow (no token to the other origin)", async () => {
+    const hopper = await emulator.cloudRun.deploy({
+      name: "hopper",
+      handler: (req, res) => {
+        seen.push(req.headers)
+        res.writeHead(307, { location: `${other.url}/echo` })
+        res.end()
+      }
+    })
+    // Given only to the client layer, as `redirect: "follow"` with a header of its own.
+    const fetchWithInit = FetchHttpClient.layer.pipe(
+      Layer.provide(
+        Layer.succeed(FetchHttpClient.RequestInit, { headers: { "x-from-layer": "kept" }, redirect: "follow" })
+      )
+    )
+    const status = await Effect.runPromise(
+      Effect.gen(function*() {
+        const client = (yield* HttpClient.HttpClient).pipe(
+          AuthHttpClient.withAuth({ kind: "id", audience: hopper.url, header: "X-Serverless-Authorization" })
+        )
+        const response = yield* client.get(`${hopper.url}/start`)
+        return response.status
+      }).pipe(
+        Effect.provide(
+          Layer.mergeAll(AuthService.layer({ projectId: "emulator-project", clientOptions: {} }), fetchWithInit)
+        )
+      )
+    )
+    expect(status).toBe(401)
+    // hopper's handler saw the layer's header; the other origin's front door refused the
+    // unsigned hop before its handler
+    expect(seen.map((headers) => headers["x-from-layer"])).toEqual(["kept"])
+    const hops = emulator.controls.log.filter((l) =>
+      l.endpoint === "cloudrun:hopper" || l.endpoint === "cloudrun:other"
+    )
+    expect(hops.map((l) => [l.endpoint, l.principal !== undefined])).toEqual([
+      ["cloudrun:hopper", true],
+      ["cloudrun:other", false]
+    ])
+  })
+})

@@ -218,8 +218,8 @@ const viaModel = <R>(client: Layer.Layer<HttpClient.HttpClient | R>) => {
 
 /**
  * fetch with the same connector as `hosts.httpClient` (an undici Agent as `dispatcher`).
- * The RequestInit sits in the callers' context, where the signing middleware reads it
- * (and adds `redirect: "manual"`), not only inside the FetchHttpClient layer.
+ * The RequestInit sits in the callers' context (the signing middleware adds
+ * `redirect: "manual"` to it, as it does to one given only to the client layer).
  */
 const fetchLayer = (): Layer.Layer<HttpClient.HttpClient | FetchHttpClient.RequestInit> => {
   const init: RequestInit & { readonly dispatcher: Agent } = { dispatcher: hosts.dispatcher(), keepalive: false }

@@ -24,6 +24,7 @@ import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
@@ -156,22 +157,35 @@ export const signClient = <E, R, ET, RT>(
   // The hop to send: the client's own preprocessing runs on each execute, then this
   // replaces its result, so a hop is sent exactly as built here (no URL prepended twice).
   const currentHop = FiberRef.unsafeMake<Option.Option<HttpClientRequest.HttpClientRequest>>(Option.none())
+  // The fetch underneath must hand every 3xx back to us. This runs as the client's
+  // request preprocessing, inside the context a client layer merges in (e.g. a
+  // `RequestInit` given only to the `FetchHttpClient` layer), so it adds
+  // `redirect: "manual"` to the RequestInit the fetch will read instead of replacing
+  // it; the context change ends with the request's execution.
   const inner = HttpClient.mapRequestEffect(
     client,
-    (request) => Effect.map(FiberRef.get(currentHop), Option.getOrElse(() => request))
+    (request) =>
+      Effect.flatMap(FiberRef.get(currentHop), (hop) =>
+        Option.isNone(hop)
+          // The wrapping client's own execute (before the loop): nothing to change.
+          ? Effect.succeed(request)
+          : Effect.as(
+            FiberRef.update(FiberRef.currentContext, (context) =>
+              Context.add(context, FetchHttpClient.RequestInit, {
+                ...Option.getOrElse(Context.getOption(context, FetchHttpClient.RequestInit), () => ({})),
+                redirect: "manual"
+              })),
+            hop.value
+          ))
   )
 
   const send = (request: HttpClientRequest.HttpClientRequest) =>
-    Effect.flatMap(Effect.serviceOption(FetchHttpClient.RequestInit), (init) =>
-      inner.execute(request).pipe(
-        Effect.locally(currentHop, Option.some(request)),
-        // The fetch underneath must hand every 3xx back to us.
-        Effect.provideService(FetchHttpClient.RequestInit, {
-          ...Option.getOrElse(init, () => ({})),
-          redirect: "manual"
-        }),
-        Effect.locallyWith(Headers.currentRedactedNames, (redacted) => [...redacted, ...names])
-      ))
+    inner.execute(request).pipe(
+      Effect.locally(currentHop, Option.some(request)),
+      // Scopes the preprocessing's context change to this request.
+      Effect.locallyWith(FiberRef.currentContext, (context) => context),
+      Effect.locallyWith(Headers.currentRedactedNames, (redacted) => [...redacted, ...names])
+    )
 
   // The origin verdict of a URL, memoised per client (a client calls a few URLs over
   // and over): the rule is a function of the URL alone, parsed once per distinct URL.
