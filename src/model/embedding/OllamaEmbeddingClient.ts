@@ -13,12 +13,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type { AuthService } from "../../auth/AuthService.js"
-import * as Call from "../internal/call.js"
 import { decodeWire } from "../internal/common.js"
 import { fromConfig, trimSlash } from "../internal/options.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
 import * as ModelError from "../ModelError.js"
-import type * as OllamaClient from "../ollama/OllamaClient.js"
+import * as OllamaClient from "../ollama/OllamaClient.js"
 import type { CallOptions } from "./GeminiEmbeddingClient.js"
 
 /**
@@ -105,13 +104,7 @@ export const make = (
   options: Options
 ): Effect.Effect<OllamaEmbeddingClient.Service, never, HttpClient.HttpClient | AuthService> =>
   Effect.map(
-    Call.make(Call.engineOptions(
-      "ollama",
-      Call.cloudRunTarget(options.url, options.audience, options.header),
-      options,
-      // a GPU cold start takes tens of seconds
-      "5 minutes"
-    )),
+    OllamaClient.engine(options),
     (engine) => {
       const url = `${trimSlash(options.url)}/api/embed`
       const errorUrl = ModelError.urlForErrors(url)

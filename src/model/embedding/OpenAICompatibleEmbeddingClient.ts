@@ -12,15 +12,13 @@ import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { AuthService } from "../../auth/AuthService.js"
-import * as Call from "../internal/call.js"
 import { decodeWire } from "../internal/common.js"
 import { fromConfig, trimSlash } from "../internal/options.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
 import * as ModelError from "../ModelError.js"
-import type * as OpenAICompatibleClient from "../openai/OpenAICompatibleClient.js"
+import * as OpenAICompatibleClient from "../openai/OpenAICompatibleClient.js"
 import type { CallOptions } from "./GeminiEmbeddingClient.js"
 
 /**
@@ -116,22 +114,7 @@ export const make = (
   options: Options
 ): Effect.Effect<OpenAICompatibleEmbeddingClient.Service, never, HttpClient.HttpClient | AuthService> =>
   Effect.map(
-    Call.make(Call.engineOptions(
-      "openai-compatible",
-      Call.cloudRunTarget(
-        options.url,
-        options.audience,
-        options.header ?? (options.apiKey === undefined ? "Authorization" : "X-Serverless-Authorization")
-      ),
-      {
-        ...options,
-        headers: {
-          ...options.headers,
-          ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${Redacted.value(options.apiKey)}` })
-        }
-      },
-      "5 minutes"
-    )),
+    OpenAICompatibleClient.engine(options),
     (engine) => {
       const url = `${trimSlash(options.url)}/v1/embeddings`
       const errorUrl = ModelError.urlForErrors(url)

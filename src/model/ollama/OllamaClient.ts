@@ -107,6 +107,20 @@ export interface Options extends ModelService.BackendOptions {
 }
 
 /**
+ * The call engine for an Ollama service (its ID token; a GPU cold start takes tens of
+ * seconds, hence the default timeout). Shared by the chat and embeddings clients.
+ *
+ * @internal
+ */
+export const engine = (options: Options) =>
+  Call.make(Call.engineOptions(
+    "ollama",
+    Call.cloudRunTarget(options.url, options.audience, options.header),
+    options,
+    "5 minutes"
+  ))
+
+/**
  * @since 0.1.0
  * @category Constructors
  */
@@ -114,13 +128,7 @@ export const make = (
   options: Options
 ): Effect.Effect<OllamaClient.Service, never, HttpClient.HttpClient | AuthService> =>
   Effect.map(
-    // a GPU cold start takes tens of seconds
-    Call.make(Call.engineOptions(
-      "ollama",
-      Call.cloudRunTarget(options.url, options.audience, options.header),
-      options,
-      "5 minutes"
-    )),
+    engine(options),
     (engine) => {
       const url = `${trimSlash(options.url)}/api/chat`
       const errorUrl = ModelError.urlForErrors(url)

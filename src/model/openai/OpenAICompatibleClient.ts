@@ -136,6 +136,31 @@ export interface Options extends ModelService.BackendOptions {
 }
 
 /**
+ * The call engine for an OpenAI-compatible service: its ID token (moved to
+ * `X-Serverless-Authorization` when an API key takes `Authorization`), or `target`.
+ * Shared by the chat and embeddings clients.
+ *
+ * @internal
+ */
+export const engine = (options: Options) =>
+  Call.make(Call.engineOptions(
+    "openai-compatible",
+    options.target ?? Call.cloudRunTarget(
+      options.url,
+      options.audience,
+      options.header ?? (options.apiKey === undefined ? "Authorization" : "X-Serverless-Authorization")
+    ),
+    {
+      ...options,
+      headers: {
+        ...options.headers,
+        ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${Redacted.value(options.apiKey)}` })
+      }
+    },
+    "5 minutes"
+  ))
+
+/**
  * @since 0.1.0
  * @category Constructors
  */
@@ -143,22 +168,7 @@ export const make = (
   options: Options
 ): Effect.Effect<OpenAICompatibleClient.Service, never, HttpClient.HttpClient | AuthService> =>
   Effect.map(
-    Call.make(Call.engineOptions(
-      "openai-compatible",
-      options.target ?? Call.cloudRunTarget(
-        options.url,
-        options.audience,
-        options.header ?? (options.apiKey === undefined ? "Authorization" : "X-Serverless-Authorization")
-      ),
-      {
-        ...options,
-        headers: {
-          ...options.headers,
-          ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${Redacted.value(options.apiKey)}` })
-        }
-      },
-      "5 minutes"
-    )),
+    engine(options),
     (engine) => {
       const url = `${trimSlash(options.url)}${trimSlash(options.basePath ?? "/v1")}/chat/completions`
       const errorUrl = ModelError.urlForErrors(url)
