@@ -16,10 +16,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type { AuthService } from "../../auth/AuthService.js"
-import type * as GeminiClient from "../gemini/GeminiClient.js"
-import * as Call from "../internal/call.js"
+import * as GeminiClient from "../gemini/GeminiClient.js"
 import { decodeWire } from "../internal/common.js"
-import { fromConfig, requireHttps, trimSlash, warnAboutApiKeys } from "../internal/options.js"
+import { fromConfig } from "../internal/options.js"
 import type * as ModelConfigError from "../ModelConfigError.js"
 import * as ModelError from "../ModelError.js"
 import type * as ModelService from "../ModelService.js"
@@ -261,11 +260,7 @@ export const make = (
   HttpClient.HttpClient | AuthService
 > =>
   Effect.gen(function*() {
-    yield* requireHttps(options.modelsUrl, options.urlSetting ?? "modelsUrl")
-    yield* warnAboutApiKeys
-    const engine = yield* Call.make(Call.engineOptions(options.backend, options.target, options, "2 minutes"))
-    const backend = options.backend
-    const base = trimSlash(options.modelsUrl)
+    const { backend, endpoint, engine } = yield* GeminiClient.connect(options)
     const post = <A>(
       model: string,
       method: string,
@@ -273,8 +268,7 @@ export const make = (
       call: CallOptions,
       decode: (context: ModelError.Context, json: unknown) => Effect.Effect<A, ModelError.ModelError>
     ) => {
-      const url = `${base}/${encodeURIComponent(model)}:${method}`
-      const context: ModelError.Context = { backend, model, url: ModelError.urlForErrors(url) }
+      const { context, url } = endpoint(model, method)
       return Effect.flatMap(engine.json(url, body, { ...call, model }), (json) => decode(context, json))
     }
     return GeminiEmbeddingClient.of({

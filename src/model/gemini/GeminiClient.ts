@@ -156,6 +156,28 @@ export interface Options extends ModelService.BackendOptions {
 }
 
 /**
+ * The checked base URL (a plain `http://` URL off loopback is refused), the call engine,
+ * and each method's URL with the context its errors carry (built once per call). Shared
+ * by the generation and embeddings clients.
+ *
+ * @internal
+ */
+export const connect = (options: Options) =>
+  Effect.gen(function*() {
+    yield* requireHttps(options.modelsUrl, options.urlSetting ?? "modelsUrl")
+    yield* warnAboutApiKeys
+    const engine = yield* Call.make(Call.engineOptions(options.backend, options.target, options, "2 minutes"))
+    const backend = options.backend
+    const base = trimSlash(options.modelsUrl)
+    const endpoint = (model: string, method: string) => {
+      const url = `${base}/${encodeURIComponent(model)}:${method}`
+      const context: ModelError.Context = { backend, model, url: ModelError.urlForErrors(url) }
+      return { url, context }
+    }
+    return { backend, base, endpoint, engine }
+  })
+
+/**
  * The client. A plain `http://` URL to a host other than loopback is refused (the
  * token would cross the network in clear) with ModelConfigError naming the setting.
  *
@@ -166,17 +188,7 @@ export const make = (
   options: Options
 ): Effect.Effect<GeminiClient.Service, ModelConfigError.ModelConfigError, HttpClient.HttpClient | AuthService> =>
   Effect.gen(function*() {
-    yield* requireHttps(options.modelsUrl, options.urlSetting ?? "modelsUrl")
-    yield* warnAboutApiKeys
-    const engine = yield* Call.make(Call.engineOptions(options.backend, options.target, options, "2 minutes"))
-    const backend = options.backend
-    const base = trimSlash(options.modelsUrl)
-    /** A method's URL, and the context its errors carry (built once per call). */
-    const endpoint = (model: string, method: string) => {
-      const url = `${base}/${encodeURIComponent(model)}:${method}`
-      const context: ModelError.Context = { backend, model, url: ModelError.urlForErrors(url) }
-      return { url, context }
-    }
+    const { backend, base, endpoint, engine } = yield* connect(options)
     return GeminiClient.of({
       backend,
       url: base,
