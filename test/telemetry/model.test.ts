@@ -139,7 +139,7 @@ const prompt = "tell me about PURPLE-42"
 const observe = <A, E>(
   backend: Backend,
   program: Effect.Effect<A, E, ModelService>,
-  options: { readonly capture?: Layer.Layer<never> } = {}
+  options: { readonly capture?: Layer.Layer<never>; readonly untraced?: boolean } = {}
 ) =>
   Effect.gen(function*() {
     models.gemini.emulator.reset()
@@ -161,7 +161,7 @@ const observe = <A, E>(
         yield* auth.idToken(new URL(backend.url()).origin)
       ].map((token) => Redacted.value(token.value))
       return { before, exit, metrics, tokens }
-    }).pipe(Effect.provide(layer), Effect.provide(sdk.layer))
+    }).pipe(Effect.provide(layer), Effect.provide(options.untraced === true ? sdk.metricsLayer : sdk.layer))
     return { before, exit, metrics, tokens, exporter: sdk.exporter }
   })
 
@@ -430,6 +430,34 @@ describe.each(backends)("$name", (backend) => {
         { role: "assistant", parts: [{ type: "text", content: response.text }], finish_reason: "stop" }
       ])
       expectNoToken(exporter.getFinishedSpans(), tokens)
+    }))
+})
+
+describe("an app that does not trace (Effect's built-in tracer)", () => {
+  const backend = backends[0]!
+
+  it.effect("generate and stream record the same duration, token and first-chunk points; nothing is exported", () =>
+    Effect.gen(function*() {
+      const { before, exit, exporter, metrics } = yield* observe(
+        backend,
+        Effect.zip(generate(backend), stream(backend)),
+        { untraced: true }
+      )
+      const [response, chunks] = yield* exit
+      expect(response.provider).toBe(backend.provider)
+      expect([...chunks].at(-1)?.finish?.provider).toBe(backend.provider)
+      expect(exporter.getFinishedSpans()).toEqual([])
+      const labels = { ...labelsOf(backend), "gen_ai.response.model": backend.responseModel }
+      expect(added(before, metrics, "gen_ai.client.operation.duration", { ...labels, unit: "s" })?.count).toBe(2)
+      expect(
+        added(before, metrics, "gen_ai.client.operation.time_to_first_chunk", { ...labels, unit: "s" })?.count
+      ).toBe(1)
+      for (const type of ["input", "output"] as const) {
+        expect(
+          added(before, metrics, "gen_ai.client.token.usage", { ...labels, "gen_ai.token.type": type, unit: "{token}" })
+            ?.count
+        ).toBe(2)
+      }
     }))
 })
 

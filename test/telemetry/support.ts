@@ -30,6 +30,8 @@ export interface Telemetry {
   readonly reader: MetricReader
   /** The OTel tracer and metric producer as Effect layers. */
   readonly layer: Layer.Layer<never>
+  /** The metric producer alone: Effect's built-in tracer stays in place (an app that does not trace). */
+  readonly metricsLayer: Layer.Layer<never>
 }
 
 /** A fresh SDK: its own exporter and reader. */
@@ -41,7 +43,10 @@ export const telemetry = (): Telemetry => {
     OtelTracer.layer.pipe(Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, provider))),
     OtelMetrics.layer(() => reader)
   ).pipe(Layer.provide(OtelResource.layer({ serviceName: "effect-adc-telemetry" })))
-  return { exporter, reader, layer }
+  const metricsLayer = OtelMetrics.layer(() => reader).pipe(
+    Layer.provide(OtelResource.layer({ serviceName: "effect-adc-telemetry" }))
+  )
+  return { exporter, reader, layer, metricsLayer }
 }
 
 /** Collects the metrics (inside the program: the Metrics layer shuts its reader down with its scope). */

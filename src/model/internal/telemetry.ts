@@ -16,9 +16,12 @@
  */
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
-import type * as Clock from "effect/Clock"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -44,6 +47,16 @@ export interface Provider {
    */
   readonly reasoningOutside: boolean
 }
+
+/** Effect's built-in tracer (the one in place when no tracer is installed): its spans are never exported. */
+const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
+
+/**
+ * Is the fiber's tracer Effect's built-in one, or tracing off? Then a GenAI span would
+ * reach no exporter (only cost: about 6 µs to make, more to parent), and none is made.
+ */
+const untraced = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+  fiber.currentTracer === nativeTracer || !fiber.getFiberRef(FiberRef.currentTracerEnabled)
 
 /** The provider name telemetry uses for a backend (the OpenAI-compatible one can be renamed). @internal */
 export const providerNames: Record<ModelError.Backend, string> = {
@@ -325,7 +338,7 @@ export const instrument = (
    * token histograms (always).
    */
   const end = <A>(
-    span: Tracer.Span,
+    span: Tracer.Span | undefined,
     request: ModelRequest.ModelRequest<A>,
     clock: Clock.Clock,
     started: bigint,
@@ -341,7 +354,7 @@ export const instrument = (
     const errorType = cause === undefined ? undefined : errorTypeOf(cause)
     const usage = finish?.usage
     const output = usage === undefined ? undefined : outputTokensOf(usage)
-    if (span.sampled) {
+    if (span !== undefined && span.sampled) {
       if (finish !== undefined) {
         const reason = finishReasonOf(finish)
         if (finish.responseId !== undefined) span.attribute("gen_ai.response.id", finish.responseId)
@@ -379,73 +392,115 @@ export const instrument = (
   const withProvider = (element: ModelResponse.ModelStreamChunk): ModelResponse.ModelStreamChunk =>
     element.finish === undefined ? element : { ...element, finish: { ...element.finish, provider: provider.name } }
 
+  /**
+   * A stream's observer: time to first chunk, the finish (named by the provider on the
+   * last chunk), the parts when content is captured; `end` records them with the exit.
+   */
+  const observe = (
+    span: Tracer.Span | undefined,
+    clock: Clock.Clock,
+    started: bigint,
+    parts: Array<ModelRequest.Part> | undefined
+  ) => {
+    const sampled = span !== undefined && span.sampled
+    let first = true
+    let firstChunk: number | undefined
+    let finish: ModelResponse.Finish | undefined
+    return {
+      observed: <E, R>(stream: Stream.Stream<ModelResponse.ModelStreamChunk, E, R>) =>
+        Stream.mapChunks(stream, (chunk) => {
+          if (first && chunk.length > 0) {
+            first = false
+            firstChunk = Number(clock.unsafeCurrentTimeNanos() - started) / 1e9
+            if (sampled) span.attribute("gen_ai.response.time_to_first_chunk", firstChunk)
+          }
+          let last = false
+          for (const element of chunk) {
+            if (element.finish !== undefined) {
+              finish = element.finish
+              last = true
+            }
+            if (parts !== undefined) { for (const part of element.parts) ModelResponse.appendPart(parts, part) }
+          }
+          // the last chunk's finish names the provider (one copy per stream)
+          return last ? Chunk.map(chunk, withProvider) : chunk
+        }),
+      end: <A>(request: ModelRequest.ModelRequest<A>, exit: Exit.Exit<unknown, unknown>) =>
+        end(span, request, clock, started, {
+          finish,
+          cause: Exit.isFailure(exit) ? exit.cause : undefined,
+          parts,
+          firstChunk
+        })
+    }
+  }
+
+  const spanOptions: Tracer.SpanOptions = { kind: "client", captureStackTrace: false }
+
   const spanName = <A>(request: ModelRequest.ModelRequest<A>) => `${provider.operation} ${request.model}`
 
   return {
+    // One frame around the call (instead of useSpan + map + onExit + clockWith): the span
+    // is made, the call runs under it, and one uninterruptible match ends it, attributes
+    // and metrics first. Under Effect's built-in tracer (no tracer installed: its spans are
+    // never exported) no span is made at all; the metrics are recorded the same way.
     generate: (request) =>
-      Effect.clockWith((clock) =>
-        Effect.useSpan(spanName(request), { kind: "client", captureStackTrace: false }, (span) => {
+      Effect.withFiberRuntime((fiber) => {
+        const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+        const settle = (span: Tracer.Span | undefined, started: bigint, timing: boolean) => {
+          const close = (exit: Exit.Exit<unknown, unknown>) => {
+            if (span !== undefined && span.status._tag !== "Ended") {
+              span.end(timing ? clock.unsafeCurrentTimeNanos() : 0n, exit)
+            }
+          }
+          const call = service.generate(request)
+          return Effect.uninterruptibleMask((restore) =>
+            Effect.matchCauseEffect(restore(span === undefined ? call : Effect.withParentSpan(call, span)), {
+              onFailure: (cause) => {
+                end(span, request, clock, started, { finish: undefined, cause, parts: undefined })
+                close(Exit.failCause(cause))
+                return Effect.failCause(cause)
+              },
+              onSuccess: (response) => {
+                const answer = { ...response, provider: provider.name }
+                end(span, request, clock, started, { finish: answer, cause: undefined, parts: answer.content.parts })
+                close(Exit.succeed(answer))
+                return Effect.succeed(answer)
+              }
+            })
+          )
+        }
+        if (untraced(fiber)) return settle(undefined, clock.unsafeCurrentTimeNanos(), false)
+        const timing = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
+        return Effect.flatMap(Effect.makeSpan(spanName(request), spanOptions), (span) => {
           const started = clock.unsafeCurrentTimeNanos()
           if (span.sampled) annotateRequest(span, request, false)
-          return service.generate(request).pipe(
-            Effect.map((response) => ({ ...response, provider: provider.name })),
-            Effect.withParentSpan(span),
-            Effect.onExit((exit) =>
-              Effect.sync(() =>
-                end(span, request, clock, started, {
-                  finish: Exit.isSuccess(exit) ? exit.value : undefined,
-                  cause: Exit.isFailure(exit) ? exit.cause : undefined,
-                  parts: Exit.isSuccess(exit) ? exit.value.content.parts : undefined
-                })
-              )
-            )
-          )
+          return settle(span, started, timing)
         })
-      ),
+      }),
     stream: (request) =>
-      Stream.unwrapScoped(Effect.clockWith((clock) =>
-        Effect.gen(function*() {
-          const span = yield* Effect.makeSpanScoped(spanName(request), { kind: "client", captureStackTrace: false })
+      Stream.unwrap(Effect.withFiberRuntime((fiber) => {
+        const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+        if (untraced(fiber)) {
+          // metrics only: no scope, no span, no parent span provided per pull
           const started = clock.unsafeCurrentTimeNanos()
-          const sampled = span.sampled
-          if (sampled) annotateRequest(span, request, true)
-          let first = true
-          let firstChunk: number | undefined
-          let finish: ModelResponse.Finish | undefined
-          const parts: Array<ModelRequest.Part> | undefined = content && sampled ? [] : undefined
-          // runs before the span ends (finalizers run in reverse order), with the stream's exit
-          yield* Effect.addFinalizer((exit) =>
-            Effect.sync(() =>
-              end(span, request, clock, started, {
-                finish,
-                cause: Exit.isFailure(exit) ? exit.cause : undefined,
-                parts,
-                firstChunk
-              })
+          const state = observe(undefined, clock, started, undefined)
+          return Effect.succeed(
+            state.observed(service.stream(request)).pipe(
+              Stream.ensuringWith((exit) => Effect.sync(() => state.end(request, exit)))
             )
           )
-          return service.stream(request).pipe(
-            Stream.mapChunks((chunk) => {
-              if (first && chunk.length > 0) {
-                first = false
-                firstChunk = Number(clock.unsafeCurrentTimeNanos() - started) / 1e9
-                if (sampled) span.attribute("gen_ai.response.time_to_first_chunk", firstChunk)
-              }
-              let last = false
-              for (const element of chunk) {
-                if (element.finish !== undefined) {
-                  finish = element.finish
-                  last = true
-                }
-                if (parts !== undefined) { for (const part of element.parts) ModelResponse.appendPart(parts, part) }
-              }
-              // the last chunk's finish names the provider (one copy per stream)
-              return last ? Chunk.map(chunk, withProvider) : chunk
-            }),
-            Stream.provideService(Tracer.ParentSpan, span)
-          )
-        })
-      )),
+        }
+        return Effect.succeed(Stream.unwrapScoped(Effect.gen(function*() {
+          const span = yield* Effect.makeSpanScoped(spanName(request), spanOptions)
+          const started = clock.unsafeCurrentTimeNanos()
+          if (span.sampled) annotateRequest(span, request, true)
+          const state = observe(span, clock, started, content && span.sampled ? [] : undefined)
+          // runs before the span ends (finalizers run in reverse order), with the stream's exit
+          yield* Effect.addFinalizer((exit) => Effect.sync(() => state.end(request, exit)))
+          return Stream.provideService(state.observed(service.stream(request)), Tracer.ParentSpan, span)
+        })))
+      })),
     countTokens: service.countTokens
   }
 }
