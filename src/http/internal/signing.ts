@@ -154,37 +154,41 @@ export const signClient = <E, R, ET, RT>(
   const mayReceive = receiver(target, settings)
   const maxRedirects = settings.maxRedirects ?? defaultMaxRedirects
   const limit = settings.replayBufferBytes ?? defaultReplayBufferBytes
-  // The hop to send: the client's own preprocessing runs on each execute, then this
-  // replaces its result, so a hop is sent exactly as built here (no URL prepended twice).
-  const currentHop = FiberRef.unsafeMake<Option.Option<HttpClientRequest.HttpClientRequest>>(Option.none())
   // The fetch underneath must hand every 3xx back to us. This runs as the client's
   // request preprocessing, inside the context a client layer merges in (e.g. a
   // `RequestInit` given only to the `FetchHttpClient` layer), so it adds
   // `redirect: "manual"` to the RequestInit the fetch will read instead of replacing
   // it; the context change ends with the request's execution.
-  const inner = HttpClient.mapRequestEffect(
-    client,
-    (request) =>
-      Effect.flatMap(FiberRef.get(currentHop), (hop) =>
-        Option.isNone(hop)
-          // The wrapping client's own execute (before the loop): nothing to change.
-          ? Effect.succeed(request)
-          : Effect.as(
-            FiberRef.update(FiberRef.currentContext, (context) =>
-              Context.add(context, FetchHttpClient.RequestInit, {
-                ...Option.getOrElse(Context.getOption(context, FetchHttpClient.RequestInit), () => ({})),
-                redirect: "manual"
-              })),
-            hop.value
-          ))
+  const manualRedirects = FiberRef.update(
+    FiberRef.currentContext,
+    (context) =>
+      Context.add(context, FetchHttpClient.RequestInit, {
+        ...Option.getOrElse(Context.getOption(context, FetchHttpClient.RequestInit), () => ({})),
+        redirect: "manual"
+      })
   )
+  // The hop to send: the client's own preprocessing runs on each execute, then the hop
+  // replaces its result, so a hop is sent exactly as built here (no URL prepended twice).
+  // One client per hop (a closure, not a FiberRef set around every call).
+  const hopClient = (hop: HttpClientRequest.HttpClientRequest) =>
+    HttpClient.mapRequestEffect(client, () => Effect.as(manualRedirects, hop))
+
+  // The redacted names with ours added, per list the fiber holds (usually the one default list).
+  let redactedFrom: ReadonlyArray<string | RegExp> | undefined
+  let redactedTo: ReadonlyArray<string | RegExp> = names
+  const withOurs = (redacted: ReadonlyArray<string | RegExp>) => {
+    if (redacted !== redactedFrom) {
+      redactedFrom = redacted
+      redactedTo = [...redacted, ...names]
+    }
+    return redactedTo
+  }
 
   const send = (request: HttpClientRequest.HttpClientRequest) =>
-    inner.execute(request).pipe(
-      Effect.locally(currentHop, Option.some(request)),
+    hopClient(request).execute(request).pipe(
       // Scopes the preprocessing's context change to this request.
       Effect.locallyWith(FiberRef.currentContext, (context) => context),
-      Effect.locallyWith(Headers.currentRedactedNames, (redacted) => [...redacted, ...names])
+      Effect.locallyWith(Headers.currentRedactedNames, withOurs)
     )
 
   // The origin verdict of a URL, memoised per client (a client calls a few URLs over
@@ -221,7 +225,11 @@ export const signClient = <E, R, ET, RT>(
         Effect.mapError((error) => scrubError(error, unsigned)),
         Effect.flatMap((response): Effect.Effect<HttpClientResponse.HttpClientResponse, E | ET, R | RT> => {
           const again = prepared.again()
-          if (allowed && tokenRejected(response.status, response.headers["www-authenticate"], header)) {
+          // (a response's headers are built on each read: only a 401 needs them)
+          if (
+            allowed && response.status === 401 &&
+            tokenRejected(response.status, response.headers["www-authenticate"], header)
+          ) {
             // Ours was rejected: drop it whatever happens next; replay once if we can.
             const invalidate = signer.invalidate(target, sentToken(target, outgoing.headers))
             if (!replayed && again !== undefined) {
@@ -242,5 +250,5 @@ export const signClient = <E, R, ET, RT>(
       ))
   }
 
-  return HttpClient.transform(inner, (_unsent, request) => loop(request, 0, false))
+  return HttpClient.transform(client, (_unsent, request) => loop(request, 0, false))
 }

@@ -169,10 +169,18 @@ export const connect = (options: Options) =>
     const engine = yield* Call.make(Call.engineOptions(options.backend, options.target, options, "2 minutes"))
     const backend = options.backend
     const base = trimSlash(options.modelsUrl)
+    // per (model, method): the URL and the context its errors carry, built once (bounded)
+    const endpoints = new Map<string, { readonly url: string; readonly context: ModelError.Context }>()
     const endpoint = (model: string, method: string) => {
-      const url = `${base}/${encodeURIComponent(model)}:${method}`
-      const context: ModelError.Context = { backend, model, url: ModelError.urlForErrors(url) }
-      return { url, context }
+      const key = `${method} ${model}`
+      let known = endpoints.get(key)
+      if (known === undefined) {
+        const url = `${base}/${encodeURIComponent(model)}:${method}`
+        known = { url, context: { backend, model, url: ModelError.urlForErrors(url) } }
+        if (endpoints.size >= 256) endpoints.clear()
+        endpoints.set(key, known)
+      }
+      return known
     }
     return { backend, base, endpoint, engine }
   })

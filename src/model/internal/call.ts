@@ -211,10 +211,21 @@ export const make = (options: EngineOptions) =>
         () => new ModelError.Timeout({ ...context, detail: `no answer within ${Duration.format(duration)}` })
       )
 
+    // the URL errors name, parsed once per URL (an engine calls a few URLs over and over)
+    const errorUrls = new Map<string, string>()
+    const errorUrl = (url: string) => {
+      let known = errorUrls.get(url)
+      if (known === undefined) {
+        known = ModelError.urlForErrors(url)
+        if (errorUrls.size >= 256) errorUrls.clear()
+        errorUrls.set(url, known)
+      }
+      return known
+    }
     const contextOf = (url: string, call: CallOptions): ModelError.Context => ({
       backend,
       model: call.model,
-      url: ModelError.urlForErrors(url)
+      url: errorUrl(url)
     })
 
     const readJson = (response: HttpClientResponse.HttpClientResponse, context: ModelError.Context) =>
