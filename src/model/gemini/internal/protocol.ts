@@ -740,10 +740,7 @@ export class StreamState implements Stream.Protocol {
       const converted = toRequestPart(part, this.callId)
       if (converted !== undefined) parts.push(converted)
     }
-    if (candidate !== undefined) {
-      if (this.candidate === undefined) this.candidate = { ...candidate }
-      else Object.assign(this.candidate, candidate)
-    }
+    if (candidate !== undefined) this.keep(candidate)
     if (candidate?.finishReason !== undefined) {
       if (this.pending !== undefined) parts.push(this.complete())
       this.finished = true
@@ -767,6 +764,17 @@ export class StreamState implements Stream.Protocol {
     }
     out.push(ModelResponse.chunk(this.held, this.heldRaw, finishOf(this.candidate, last, this.hasToolCalls)))
     return undefined
+  }
+
+  /** The latest of each candidate field the finish reports (a text event sets none but the finish reason). */
+  private keep(candidate: Candidate): void {
+    const kept = this.candidate ??= {}
+    if (candidate.finishReason !== undefined) kept.finishReason = candidate.finishReason
+    if (candidate.finishMessage !== undefined) kept.finishMessage = candidate.finishMessage
+    if (candidate.safetyRatings !== undefined) kept.safetyRatings = candidate.safetyRatings
+    if (candidate.groundingMetadata !== undefined) kept.groundingMetadata = candidate.groundingMetadata
+    if (candidate.citationMetadata !== undefined) kept.citationMetadata = candidate.citationMetadata
+    if (candidate.urlContextMetadata !== undefined) kept.urlContextMetadata = candidate.urlContextMetadata
   }
 
   private nextId(): string {
