@@ -166,3 +166,35 @@ describe("decodeWire: the fast path and the Schema agree", () => {
     expect(guard(Schema.Struct({ n: Schema.Number }))).toBeDefined()
   })
 })
+
+/** The hand-written checks of the common stream events, with the schema each stands in front of. */
+const eventChecks: ReadonlyArray<readonly [string, (u: unknown) => boolean, Schema.Schema.AnyNoContext]> = [
+  ["Gemini isCommonEvent", Gemini.isCommonEvent, Gemini.GenerateContentResponse],
+  ["Ollama isCommonLine", Ollama.isCommonLine, Ollama.ChatResponse],
+  ["OpenAI isCommonChunk", OpenAI.isCommonChunk, OpenAI.ChatCompletionChunk]
+]
+
+describe.each(eventChecks)("%s: the stream fast path is never more lenient than the Schema", (_, check, schema) => {
+  const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "preserve" })
+  const events = all.filter((input) => input.schema === schema)
+
+  it("takes only events the Schema decodes to themselves, recorded ones and every variant of them", () => {
+    let accepted = 0
+    let variantsSeen = 0
+    for (const input of events) {
+      for (const body of [input.body, ...variants(input.body)]) {
+        variantsSeen++
+        if (check(body)) {
+          expect(decode(body), input.name).toEqual(Either.right(body))
+          accepted++
+        }
+      }
+    }
+    expect(variantsSeen).toBeGreaterThan(200)
+    expect(accepted).toBeGreaterThan(20)
+  })
+
+  it("takes the recorded text events (else it would never be the fast one)", () => {
+    expect(events.filter((input) => check(input.body)).length).toBeGreaterThan(2)
+  })
+})

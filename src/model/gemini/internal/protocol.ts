@@ -8,6 +8,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, hasDefined, JsonObject, truncated } from "../../internal/common.js"
+import { fieldNames, isObject } from "../../internal/fastpath.js"
 import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import * as ModelError from "../../ModelError.js"
@@ -159,6 +160,103 @@ export const CountTokensResponse = Schema.Struct({
 
 /** @internal */
 export const decodeResponse = decodeWire(GenerateContentResponse, "a generateContent response")
+
+const responseFields = fieldNames(GenerateContentResponse)
+const candidateFields = fieldNames(Candidate)
+const contentFields = fieldNames(Candidate.fields.content.from)
+const partFields = fieldNames(Part)
+const usageFields = fieldNames(UsageMetadata)
+
+/** A text part: `text`, maybe `thought` and `thoughtSignature`, nothing else the Schema knows. */
+const isTextPart = (u: unknown): boolean => {
+  if (!isObject(u)) return false
+  let text = false
+  for (const key in u) {
+    const value = u[key]
+    if (key === "text") {
+      if (typeof value !== "string") return false
+      text = true
+    } else if (key === "thought") {
+      if (typeof value !== "boolean") return false
+    } else if (key === "thoughtSignature") {
+      if (typeof value !== "string") return false
+    } else if (partFields.has(key)) return false
+    else continue
+    if (!Object.hasOwn(u, key)) return false
+  }
+  return text
+}
+
+/** A content of text parts. */
+const isTextContent = (u: unknown): boolean => {
+  if (!isObject(u)) return false
+  for (const key in u) {
+    const value = u[key]
+    if (key === "parts") {
+      if (!Array.isArray(value)) return false
+      for (let i = 0; i < value.length; i++) if (!isTextPart(value[i])) return false
+    } else if (key === "role") {
+      if (typeof value !== "string") return false
+    } else if (contentFields.has(key)) return false
+    else continue
+    if (!Object.hasOwn(u, key)) return false
+  }
+  return true
+}
+
+/** One candidate of text parts, maybe its finish reason and index. */
+const isTextCandidate = (u: unknown): boolean => {
+  if (!isObject(u)) return false
+  for (const key in u) {
+    const value = u[key]
+    if (key === "content") {
+      if (!isTextContent(value)) return false
+    } else if (key === "finishReason") {
+      if (typeof value !== "string") return false
+    } else if (key === "index") {
+      if (typeof value !== "number") return false
+    } else if (candidateFields.has(key)) return false
+    else continue
+    if (!Object.hasOwn(u, key)) return false
+  }
+  return true
+}
+
+/** Token counts (numbers) and the service tier (a string). */
+const isUsage = (u: unknown): boolean => {
+  if (!isObject(u)) return false
+  for (const key in u) {
+    if (!usageFields.has(key)) continue
+    if (typeof u[key] !== (key === "serviceTier" ? "string" : "number") || !Object.hasOwn(u, key)) return false
+  }
+  return true
+}
+
+/**
+ * The common stream event, checked by hand (`fastpath.ts`): one candidate of text
+ * parts, usage, model version, response id. Anything else (`false`) goes through
+ * `decodeResponse` (the structural guard, then the Schema).
+ *
+ * @internal
+ */
+export const isCommonEvent = (u: unknown): u is GenerateContentResponse => {
+  if (!isObject(u)) return false
+  for (const key in u) {
+    const value = u[key]
+    if (key === "candidates") {
+      if (!Array.isArray(value) || value.length > 1 || (value.length === 1 && !isTextCandidate(value[0]))) {
+        return false
+      }
+    } else if (key === "usageMetadata") {
+      if (!isUsage(value)) return false
+    } else if (key === "modelVersion" || key === "responseId") {
+      if (typeof value !== "string") return false
+    } else if (responseFields.has(key)) return false
+    else continue
+    if (!Object.hasOwn(u, key)) return false
+  }
+  return true
+}
 
 /** @internal */
 export const decodeCountTokens = decodeWire(CountTokensResponse, "a countTokens response")
@@ -614,9 +712,11 @@ export class StreamState implements Stream.Protocol {
     const json = frameJson(this.context, frame)
     if (json === undefined) return undefined
     if (Either.isLeft(json)) return json.left
-    const decoded = decodeResponse(this.context, json.right)
+    const raw = json.right
+    if (isCommonEvent(raw)) return this.event(raw, raw, out)
+    const decoded = decodeResponse(this.context, raw)
     if (Either.isLeft(decoded)) return decoded.left
-    return this.event(decoded.right, json.right, out)
+    return this.event(decoded.right, raw, out)
   }
 
   /** One decoded event. */
@@ -640,10 +740,7 @@ export class StreamState implements Stream.Protocol {
       const converted = toRequestPart(part, this.callId)
       if (converted !== undefined) parts.push(converted)
     }
-    if (candidate !== undefined) {
-      if (this.candidate === undefined) this.candidate = { ...candidate }
-      else Object.assign(this.candidate, candidate)
-    }
+    if (candidate !== undefined) this.keep(candidate)
     if (candidate?.finishReason !== undefined) {
       if (this.pending !== undefined) parts.push(this.complete())
       this.finished = true
@@ -667,6 +764,17 @@ export class StreamState implements Stream.Protocol {
     }
     out.push(ModelResponse.chunk(this.held, this.heldRaw, finishOf(this.candidate, last, this.hasToolCalls)))
     return undefined
+  }
+
+  /** The latest of each candidate field the finish reports (a text event sets none but the finish reason). */
+  private keep(candidate: Candidate): void {
+    const kept = this.candidate ??= {}
+    if (candidate.finishReason !== undefined) kept.finishReason = candidate.finishReason
+    if (candidate.finishMessage !== undefined) kept.finishMessage = candidate.finishMessage
+    if (candidate.safetyRatings !== undefined) kept.safetyRatings = candidate.safetyRatings
+    if (candidate.groundingMetadata !== undefined) kept.groundingMetadata = candidate.groundingMetadata
+    if (candidate.citationMetadata !== undefined) kept.citationMetadata = candidate.citationMetadata
+    if (candidate.urlContextMetadata !== undefined) kept.urlContextMetadata = candidate.urlContextMetadata
   }
 
   private nextId(): string {

@@ -8,6 +8,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, hasDefined, JsonObject, parseArguments, truncated } from "../../internal/common.js"
+import { fieldNames, isObject } from "../../internal/fastpath.js"
 import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
@@ -53,6 +54,51 @@ export type ChatResponse = typeof ChatResponse.Type
 
 /** @internal */
 export const decodeResponse = decodeWire(ChatResponse, "an Ollama chat response")
+
+const responseFields = fieldNames(ChatResponse)
+const messageFields = fieldNames(ChatResponse.fields.message.from)
+
+/** A message of text and thinking (no tool calls). */
+const isTextMessage = (u: unknown): boolean => {
+  if (!isObject(u)) return false
+  for (const key in u) {
+    const value = u[key]
+    if (key === "content" || key === "role" || key === "thinking") {
+      if (typeof value !== "string") return false
+    } else if (messageFields.has(key)) return false
+    else continue
+    if (!Object.hasOwn(u, key)) return false
+  }
+  return true
+}
+
+/**
+ * The common line, checked by hand (`fastpath.ts`): a text or thinking message, `done`,
+ * the finish fields and counts. Anything else (`false`: tool calls…) goes through
+ * `decodeResponse` (the structural guard, then the Schema).
+ *
+ * @internal
+ */
+export const isCommonLine = (u: unknown): u is ChatResponse => {
+  if (!isObject(u)) return false
+  let done = false
+  for (const key in u) {
+    const value = u[key]
+    if (key === "message") {
+      if (!isTextMessage(value)) return false
+    } else if (key === "done") {
+      if (typeof value !== "boolean") return false
+      done = true
+    } else if (key === "model" || key === "done_reason" || key === "response" || key === "thinking") {
+      if (typeof value !== "string") return false
+    } else if (key === "prompt_eval_count" || key === "eval_count") {
+      if (typeof value !== "number") return false
+    } else if (responseFields.has(key)) return false
+    else continue
+    if (!Object.hasOwn(u, key)) return false
+  }
+  return done
+}
 
 // -----------------------------------------------------------------------------
 // Request
@@ -287,9 +333,14 @@ export class StreamState implements Stream.Protocol {
     const json = frameJson(this.context, frame)
     if (json === undefined) return undefined
     if (Either.isLeft(json)) return json.left
-    const decoded = decodeResponse(this.context, json.right)
-    if (Either.isLeft(decoded)) return decoded.left
-    const body = decoded.right
+    const raw = json.right
+    let body: ChatResponse
+    if (isCommonLine(raw)) body = raw
+    else {
+      const decoded = decodeResponse(this.context, raw)
+      if (Either.isLeft(decoded)) return decoded.left
+      body = decoded.right
+    }
     const parts = partsOf(this.context, body, this.calls)
     if (Either.isLeft(parts)) return parts.left
     for (const part of parts.right) if (part._tag === "functionCall") this.calls++

@@ -10,6 +10,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, JsonObject, parseArguments, truncated } from "../../internal/common.js"
+import { fieldNames, isObject } from "../../internal/fastpath.js"
 import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
@@ -88,6 +89,75 @@ export const decodeResponse = decodeWire(ChatCompletion, "a chat completion")
 
 /** @internal */
 export const decodeChunk = decodeWire(ChatCompletionChunk, "a chat completion chunk")
+
+const chunkFields = fieldNames(ChatCompletionChunk)
+const choiceFields = fieldNames(ChatCompletionChunk.fields.choices.value)
+const deltaFields = fieldNames(ChatCompletionChunk.fields.choices.value.fields.delta)
+
+const isStringOrNull = (u: unknown): boolean => u === null || typeof u === "string"
+
+/** A delta of text and reasoning (no tool call fragments). */
+const isTextDelta = (u: unknown): boolean => {
+  if (!isObject(u)) return false
+  for (const key in u) {
+    const value = u[key]
+    if (key === "content" || key === "role" || key === "reasoning_content" || key === "reasoning") {
+      if (!isStringOrNull(value)) return false
+    } else if (key === "tool_calls") {
+      if (value !== null) return false
+    } else if (deltaFields.has(key)) return false
+    else continue
+    if (!Object.hasOwn(u, key)) return false
+  }
+  return true
+}
+
+/** A choice with a text delta, maybe its index and finish reason. */
+const isTextChoice = (u: unknown): boolean => {
+  if (!isObject(u)) return false
+  let delta = false
+  for (const key in u) {
+    const value = u[key]
+    if (key === "delta") {
+      if (!isTextDelta(value)) return false
+      delta = true
+    } else if (key === "index") {
+      if (typeof value !== "number") return false
+    } else if (key === "finish_reason") {
+      if (!isStringOrNull(value)) return false
+    } else if (choiceFields.has(key)) return false
+    else continue
+    if (!Object.hasOwn(u, key)) return false
+  }
+  return delta
+}
+
+/**
+ * The common chunk, checked by hand (`fastpath.ts`): text or reasoning deltas, id,
+ * model, no usage. Anything else (`false`: tool call fragments, the usage event…) goes
+ * through `decodeChunk` (the structural guard, then the Schema).
+ *
+ * @internal
+ */
+export const isCommonChunk = (u: unknown): u is ChatCompletionChunk => {
+  if (!isObject(u)) return false
+  let choices = false
+  for (const key in u) {
+    const value = u[key]
+    if (key === "choices") {
+      if (!Array.isArray(value)) return false
+      for (let i = 0; i < value.length; i++) if (!isTextChoice(value[i])) return false
+      choices = true
+    } else if (key === "id" || key === "model") {
+      if (typeof value !== "string") return false
+    } else if (key === "usage") {
+      if (value !== null) return false
+    } else if (chunkFields.has(key)) return false
+    else continue
+    if (!Object.hasOwn(u, key)) return false
+  }
+  return choices
+}
 
 // -----------------------------------------------------------------------------
 // Request
@@ -402,9 +472,14 @@ export class StreamState implements Stream.Protocol {
     const json = frameJson(this.context, frame)
     if (json === undefined) return undefined
     if (Either.isLeft(json)) return json.left
-    const decoded = decodeChunk(this.context, json.right)
-    if (Either.isLeft(decoded)) return decoded.left
-    const chunk = decoded.right
+    const raw = json.right
+    let chunk: ChatCompletionChunk
+    if (isCommonChunk(raw)) chunk = raw
+    else {
+      const decoded = decodeChunk(this.context, raw)
+      if (Either.isLeft(decoded)) return decoded.left
+      chunk = decoded.right
+    }
     this.lastRaw = json.right
     this.model = chunk.model ?? this.model
     this.id = chunk.id ?? this.id
