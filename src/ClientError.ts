@@ -6,8 +6,8 @@
  *
  * @since 0.2.0
  */
+import * as Data from "effect/Data"
 import * as Predicate from "effect/Predicate"
-import * as Schema from "effect/Schema"
 
 /**
  * @since 0.2.0
@@ -27,9 +27,9 @@ export type TypeId = typeof TypeId
  * @since 0.2.0
  * @category Errors
  */
-export class CallAborted extends Schema.TaggedError<CallAborted>("effect-adc/CallAborted")("CallAborted", {
-  operation: Schema.String
-}) {
+export class CallAborted extends Data.TaggedError("CallAborted")<{
+  readonly operation: string
+}> {
   /** @since 0.2.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.2.0 */
@@ -44,9 +44,9 @@ export class CallAborted extends Schema.TaggedError<CallAborted>("effect-adc/Cal
  * @since 0.2.0
  * @category Errors
  */
-export class ClientClosed extends Schema.TaggedError<ClientClosed>("effect-adc/ClientClosed")("ClientClosed", {
-  operation: Schema.String
-}) {
+export class ClientClosed extends Data.TaggedError("ClientClosed")<{
+  readonly operation: string
+}> {
   /** @since 0.2.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.2.0 */

@@ -23,8 +23,8 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Predicate from "effect/Predicate"
 import * as Random from "effect/Random"
-import * as Schema from "effect/Schema"
 import * as Http from "node:http"
 import { parseRetryAfter } from "../../internal/retryAfter.js"
 import {
@@ -196,10 +196,31 @@ export const get = (
     }
   })
 
-const TokenResponse = Schema.parseJson(Schema.Struct({
-  access_token: Schema.NonEmptyString,
-  expires_in: Schema.Number.pipe(Schema.finite())
-}))
+/** An access token and its life in milliseconds. */
+interface AccessToken {
+  readonly token: string
+  readonly lifetimeMillis: number
+}
+
+/**
+ * The token reply: JSON with a non-empty `access_token` and a finite `expires_in`
+ * (seconds), else `undefined`. Checked by hand, not with a Schema: `effect/Schema` pulls
+ * fast-check onto the start-up path of every process on Cloud Run (see AuthError.ts).
+ */
+const decodeTokenResponse = (body: string): AccessToken | undefined => {
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch {
+    return undefined
+  }
+  if (!Predicate.hasProperty(json, "access_token") || !Predicate.hasProperty(json, "expires_in")) return undefined
+  const { access_token, expires_in } = json
+  return typeof access_token === "string" && access_token !== "" && typeof expires_in === "number" &&
+      Number.isFinite(expires_in)
+    ? { token: access_token, lifetimeMillis: expires_in * 1000 }
+    : undefined
+}
 
 /**
  * An access token for the instance's default service account: its value and its life in
@@ -210,19 +231,19 @@ const TokenResponse = Schema.parseJson(Schema.Struct({
 export const accessToken = (
   scopes: ReadonlyArray<string>,
   options: MetadataOptions
-): Effect.Effect<{ readonly token: string; readonly lifetimeMillis: number }, AccessTokenError> =>
+): Effect.Effect<AccessToken, AccessTokenError> =>
   get("instance/service-accounts/default/token", { scopes: scopes.join(",") }, options).pipe(
-    Effect.flatMap((body) =>
-      Schema.decodeUnknown(TokenResponse)(body).pipe(
-        Effect.mapError(() =>
+    Effect.flatMap((body) => {
+      const token = decodeTokenResponse(body)
+      return token === undefined
+        ? Effect.fail(
           new TokenResponseInvalid({
             endpoint: "metadata",
             detail: "the token response is not JSON with a non-empty access_token and a numeric expires_in"
           })
         )
-      )
-    ),
-    Effect.map((json) => ({ token: json.access_token, lifetimeMillis: json.expires_in * 1000 }))
+        : Effect.succeed(token)
+    })
   )
 
 /**
