@@ -17,6 +17,11 @@
  * start-up). The host is found as gcp-metadata finds it: `GCE_METADATA_IP`, else
  * `GCE_METADATA_HOST`, else 169.254.169.254.
  *
+ * `node:http` is taken with `process.getBuiltinModule`, not imported: an ES module import
+ * of a built-in builds a facade that reads every export, and on Node 24 reading
+ * `http.WebSocket` (a lazy getter) loads undici, which cost about 50 ms of a cold start's
+ * CPU (issue 14, P6) for a module this client never uses.
+ *
  * @internal
  */
 import * as Clock from "effect/Clock"
@@ -25,7 +30,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import * as Random from "effect/Random"
-import * as Http from "node:http"
+import type * as Http from "node:http"
 import { parseRetryAfter } from "../../internal/retryAfter.js"
 import {
   type AccessTokenError,
@@ -93,15 +98,22 @@ interface Client {
 }
 
 /**
+ * `node:http` or `node:https` without an ES module facade (see the module comment); a
+ * Node without `process.getBuiltinModule` (before 22.3) imports it.
+ */
+const builtin = (id: "node:http" | "node:https"): Effect.Effect<Client> =>
+  typeof process.getBuiltinModule === "function"
+    ? Effect.sync((): Client => process.getBuiltinModule(id))
+    : Effect.promise((): Promise<Client> => id === "node:http" ? import("node:http") : import("node:https"))
+
+/**
  * One GET of `url` with `Metadata-Flavor: Google`; interrupting it (our timeout) destroys
  * the request and its socket. An https base URL (a `GCE_METADATA_HOST` with a scheme)
  * loads `node:https` then.
  */
 const getOnce = (url: URL): Effect.Effect<Answer, TokenEndpointUnreachable> =>
   Effect.flatMap(
-    url.protocol === "https:"
-      ? Effect.promise((): Promise<Client> => import("node:https"))
-      : Effect.succeed<Client>(Http),
+    builtin(url.protocol === "https:" ? "node:https" : "node:http"),
     (client) =>
       Effect.async<Answer, TokenEndpointUnreachable>((resume) => {
         const request = client.get(url, { headers: { "Metadata-Flavor": "Google" } }, (response) => {
