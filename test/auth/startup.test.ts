@@ -22,6 +22,8 @@ const counter = fileURLToPath(new URL("../cli/fixtures/countModules.mjs", import
 interface Report {
   readonly source: string
   readonly library: ReadonlyArray<string>
+  /** Did Node load its bundled undici (`fetch`)? */
+  readonly undici: boolean
   /** Every file module the process loaded (URLs). */
   readonly loaded: ReadonlyArray<string>
 }
@@ -70,6 +72,8 @@ describe("start-up: which sources load google-auth-library", () => {
     expect(report.source).toBe("metadata")
     expect(report.library).toEqual([])
     expect(heavyIn(report.loaded)).toEqual([])
+    // an ES module import of node:http loads undici on Node 24 (its lazy http.WebSocket)
+    expect(report.undici).toBe(false)
     expect(emulator.controls.count("metadata.token")).toBe(1)
     expect(emulator.controls.count("metadata.identity")).toBe(1)
   }, 60_000)
