@@ -4,6 +4,9 @@
  * that was disposed. Both settle the Promise at once; the request behind it is
  * interrupted and its socket closed.
  *
+ * `Data.TaggedError`s, not Schema classes, for the reason AuthError.ts gives: the Promise
+ * bridge is on the start-up path of `AuthClient`, and `effect/Schema` pulls in fast-check.
+ *
  * @since 0.2.0
  */
 import * as Data from "effect/Data"
