@@ -4,10 +4,13 @@
  * that was disposed. Both settle the Promise at once; the request behind it is
  * interrupted and its socket closed.
  *
+ * `Data.TaggedError`s, not Schema classes, for the reason AuthError.ts gives: the Promise
+ * bridge is on the start-up path of `AuthClient`, and `effect/Schema` pulls in fast-check.
+ *
  * @since 0.2.0
  */
+import * as Data from "effect/Data"
 import * as Predicate from "effect/Predicate"
-import * as Schema from "effect/Schema"
 
 /**
  * @since 0.2.0
@@ -27,9 +30,9 @@ export type TypeId = typeof TypeId
  * @since 0.2.0
  * @category Errors
  */
-export class CallAborted extends Schema.TaggedError<CallAborted>("effect-adc/CallAborted")("CallAborted", {
-  operation: Schema.String
-}) {
+export class CallAborted extends Data.TaggedError("CallAborted")<{
+  readonly operation: string
+}> {
   /** @since 0.2.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.2.0 */
@@ -44,9 +47,9 @@ export class CallAborted extends Schema.TaggedError<CallAborted>("effect-adc/Cal
  * @since 0.2.0
  * @category Errors
  */
-export class ClientClosed extends Schema.TaggedError<ClientClosed>("effect-adc/ClientClosed")("ClientClosed", {
-  operation: Schema.String
-}) {
+export class ClientClosed extends Data.TaggedError("ClientClosed")<{
+  readonly operation: string
+}> {
   /** @since 0.2.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.2.0 */

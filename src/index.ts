@@ -11,6 +11,8 @@
 export * as AuthClient from "./auth/AuthClient.js"
 /** @since 0.1.0 */
 export * as AuthError from "./auth/AuthError.js"
+/** @since 0.2.0 */
+export * as AuthErrorSchema from "./auth/AuthErrorSchema.js"
 /** @since 0.1.0 */
 export * as AuthService from "./auth/AuthService.js"
 /** @since 0.1.0 */

@@ -3,7 +3,7 @@
  * `ManagedRuntime` per instance built from the same layers (the shared Promise bridge).
  * A warm `headers` call is answered from the cache without starting a fiber. Every call
  * takes an optional `AbortSignal`; `close()` interrupts the calls in flight. Failures
- * reject with the tagged error itself (a `Schema.TaggedError` is an `Error`).
+ * reject with the tagged error itself (a tagged error is an `Error`).
  *
  * @example
  * ```ts

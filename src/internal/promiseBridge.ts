@@ -3,7 +3,7 @@
  * `ManagedRuntime` per client, calls that honour an `AbortSignal` (the fiber is
  * interrupted, so its request and socket close) and a `dispose` that interrupts every
  * call in flight (each rejects with `ClientClosed`). A failure rejects with the typed
- * error itself (Schema.TaggedErrors are `Error`s); a defect with its squashed cause.
+ * error itself (tagged errors are `Error`s); a defect with its squashed cause.
  *
  * @internal
  */

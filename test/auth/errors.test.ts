@@ -1,7 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Equal from "effect/Equal"
+import * as Schema from "effect/Schema"
 import { readFileSync } from "node:fs"
 import * as AuthError from "../../src/auth/AuthError.js"
+import * as AuthErrorSchema from "../../src/auth/AuthErrorSchema.js"
 import { fromLibraryError } from "../../src/auth/internal/googleErrors.js"
 import * as TokenTarget from "../../src/auth/TokenTarget.js"
 import { scrub } from "../../src/internal/scrub.js"
@@ -122,5 +126,49 @@ describe("TokenTarget", () => {
     )
     expect(TokenTarget.cacheKey({ kind: "id", audience: "a", header: "X-Serverless-Authorization" }))
       .toBe(TokenTarget.cacheKey({ kind: "id", audience: "a" }))
+  })
+})
+
+describe("AuthErrorSchema: the auth errors as Schemas", () => {
+  const errors: ReadonlyArray<AuthError.AuthError> = [
+    new AuthError.AuthConfigInvalid({ detail: "d" }),
+    new AuthError.CredentialsNotFound({ reason: "Timeout", detail: "d" }),
+    new AuthError.CredentialsInvalid({ source: "s", detail: "d", field: "private_key" }),
+    new AuthError.IdTokenUnsupported({ credentialType: "external_account", detail: "d" }),
+    new AuthError.InvalidAudience({ audience: "a", detail: "d" }),
+    new AuthError.TokenEndpointUnreachable({
+      endpoint: "metadata",
+      reason: "RateLimited",
+      detail: "d",
+      retryAfterMillis: 1500
+    }),
+    new AuthError.TokenRequestRejected({ endpoint: "iam", status: 403, code: "PERMISSION_DENIED", description: "x" }),
+    new AuthError.TokenResponseInvalid({ endpoint: "sts", detail: "d" }),
+    new AuthError.TokenTooShortLived({ kind: "access", remainingMillis: -5000, minimumMillis: 10_000 }),
+    new AuthError.AuthServiceClosed({ operation: "accessToken" })
+  ]
+  it.each(errors.map((error) => [error._tag, error] as const))(
+    "%s: encodes to its fields and decodes back",
+    (_, error) => {
+      const encoded = Schema.encodeSync(AuthErrorSchema.AuthError)(error)
+      expect(encoded).toEqual(JSON.parse(JSON.stringify(error)))
+      const decoded = Schema.decodeUnknownSync(AuthErrorSchema.AuthError)(JSON.parse(JSON.stringify(encoded)))
+      expect(decoded).toBeInstanceOf(error.constructor)
+      expect(Equal.equals(decoded, error)).toBe(true)
+      expect(decoded.message).toBe(error.message)
+      expect(AuthError.isAuthError(decoded)).toBe(true)
+    }
+  )
+
+  it("rejects an unknown tag, an unknown endpoint and a missing field", () => {
+    for (
+      const bad of [
+        { _tag: "Nope", detail: "d" },
+        { _tag: "TokenResponseInvalid", endpoint: "elsewhere", detail: "d" },
+        { _tag: "InvalidAudience", audience: "a" }
+      ]
+    ) {
+      expect(Either.isLeft(Schema.decodeUnknownEither(AuthErrorSchema.AuthError)(bad))).toBe(true)
+    }
   })
 })

@@ -9,7 +9,6 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -110,14 +109,21 @@ const requiredStrings: Readonly<Record<string, ReadonlyArray<string>>> = {
   external_account_authorized_user: ["audience", "refresh_token", "token_url"]
 }
 
-const isPemPrivateKey = (pem: string): boolean => {
-  try {
-    Crypto.createPrivateKey(pem)
-    return true
-  } catch {
-    return false
-  }
-}
+/**
+ * Does `pem` parse as a private key? `node:crypto` is imported here, when a service
+ * account key is checked, not with this module: this module is on the metadata server's
+ * start-up path, where an ES module import of `node:crypto` (its facade reads the lazy
+ * `webcrypto`) cost about 10-20 ms of a cold start for a module that path never uses.
+ */
+const isPemPrivateKey = (pem: string): Effect.Effect<boolean> =>
+  Effect.map(Effect.promise(() => import("node:crypto")), (Crypto) => {
+    try {
+      Crypto.createPrivateKey(pem)
+      return true
+    } catch {
+      return false
+    }
+  })
 
 /**
  * Checks a credential JSON: a supported `type` and, per type, the fields it needs (a
@@ -145,7 +151,7 @@ export const validate = (
         return yield* invalid(source, `${prefix}${field}`, `the \`${prefix}${field}\` field is missing or empty`)
       }
     }
-    if (type === "service_account" && !isPemPrivateKey(json["private_key"] as string)) {
+    if (type === "service_account" && !(yield* isPemPrivateKey(json["private_key"] as string))) {
       return yield* invalid(
         source,
         `${prefix}private_key`,

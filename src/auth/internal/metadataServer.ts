@@ -17,15 +17,20 @@
  * start-up). The host is found as gcp-metadata finds it: `GCE_METADATA_IP`, else
  * `GCE_METADATA_HOST`, else 169.254.169.254.
  *
+ * `node:http` is taken with `process.getBuiltinModule`, not imported: an ES module import
+ * of a built-in builds a facade that reads every export, and on Node 24 reading
+ * `http.WebSocket` (a lazy getter) loads undici, which cost about 50 ms of a cold start's
+ * CPU (issue 14, P6) for a module this client never uses.
+ *
  * @internal
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Predicate from "effect/Predicate"
 import * as Random from "effect/Random"
-import * as Schema from "effect/Schema"
-import * as Http from "node:http"
+import type * as Http from "node:http"
 import { parseRetryAfter } from "../../internal/retryAfter.js"
 import {
   type AccessTokenError,
@@ -93,15 +98,22 @@ interface Client {
 }
 
 /**
+ * `node:http` or `node:https` without an ES module facade (see the module comment); a
+ * Node without `process.getBuiltinModule` (before 22.3) imports it.
+ */
+const builtin = (id: "node:http" | "node:https"): Effect.Effect<Client> =>
+  typeof process.getBuiltinModule === "function"
+    ? Effect.sync((): Client => process.getBuiltinModule(id))
+    : Effect.promise((): Promise<Client> => id === "node:http" ? import("node:http") : import("node:https"))
+
+/**
  * One GET of `url` with `Metadata-Flavor: Google`; interrupting it (our timeout) destroys
  * the request and its socket. An https base URL (a `GCE_METADATA_HOST` with a scheme)
  * loads `node:https` then.
  */
 const getOnce = (url: URL): Effect.Effect<Answer, TokenEndpointUnreachable> =>
   Effect.flatMap(
-    url.protocol === "https:"
-      ? Effect.promise((): Promise<Client> => import("node:https"))
-      : Effect.succeed<Client>(Http),
+    builtin(url.protocol === "https:" ? "node:https" : "node:http"),
     (client) =>
       Effect.async<Answer, TokenEndpointUnreachable>((resume) => {
         const request = client.get(url, { headers: { "Metadata-Flavor": "Google" } }, (response) => {
@@ -196,10 +208,31 @@ export const get = (
     }
   })
 
-const TokenResponse = Schema.parseJson(Schema.Struct({
-  access_token: Schema.NonEmptyString,
-  expires_in: Schema.Number.pipe(Schema.finite())
-}))
+/** An access token and its life in milliseconds. */
+interface AccessToken {
+  readonly token: string
+  readonly lifetimeMillis: number
+}
+
+/**
+ * The token reply: JSON with a non-empty `access_token` and a finite `expires_in`
+ * (seconds), else `undefined`. Checked by hand, not with a Schema: `effect/Schema` pulls
+ * fast-check onto the start-up path of every process on Cloud Run (see AuthError.ts).
+ */
+const decodeTokenResponse = (body: string): AccessToken | undefined => {
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch {
+    return undefined
+  }
+  if (!Predicate.hasProperty(json, "access_token") || !Predicate.hasProperty(json, "expires_in")) return undefined
+  const { access_token, expires_in } = json
+  return typeof access_token === "string" && access_token !== "" && typeof expires_in === "number" &&
+      Number.isFinite(expires_in)
+    ? { token: access_token, lifetimeMillis: expires_in * 1000 }
+    : undefined
+}
 
 /**
  * An access token for the instance's default service account: its value and its life in
@@ -210,19 +243,19 @@ const TokenResponse = Schema.parseJson(Schema.Struct({
 export const accessToken = (
   scopes: ReadonlyArray<string>,
   options: MetadataOptions
-): Effect.Effect<{ readonly token: string; readonly lifetimeMillis: number }, AccessTokenError> =>
+): Effect.Effect<AccessToken, AccessTokenError> =>
   get("instance/service-accounts/default/token", { scopes: scopes.join(",") }, options).pipe(
-    Effect.flatMap((body) =>
-      Schema.decodeUnknown(TokenResponse)(body).pipe(
-        Effect.mapError(() =>
+    Effect.flatMap((body) => {
+      const token = decodeTokenResponse(body)
+      return token === undefined
+        ? Effect.fail(
           new TokenResponseInvalid({
             endpoint: "metadata",
             detail: "the token response is not JSON with a non-empty access_token and a numeric expires_in"
           })
         )
-      )
-    ),
-    Effect.map((json) => ({ token: json.access_token, lifetimeMillis: json.expires_in * 1000 }))
+        : Effect.succeed(token)
+    })
   )
 
 /**
