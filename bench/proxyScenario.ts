@@ -213,7 +213,8 @@ export const proxy = async (options: {
           "p7.direct_ttfb_ms": round(first("direct")),
           "p7.proxy_ttfb_ms": round(first("proxy")),
           "p7.floor_ttfb_ms": round(first("floor")),
-          "p7.proxy_added_ttfb_ms": round(extra)
+          "p7.proxy_added_ttfb_ms": round(extra),
+          "p7.floor_added_ttfb_ms": round(first("floor") - first("direct"))
         }
       })
       return rows
