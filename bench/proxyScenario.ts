@@ -7,28 +7,18 @@
  * (`fetch`, pooled keep-alive connections), same requests, same run; the three
  * alternate so that they see the same machine load.
  *
+ * The emulator and its services run in a process of their own (`upstreamChild.ts`), so
+ * that direct, proxy and floor all reach the upstream across a process boundary: with
+ * the upstream on the client's event loop, direct calls never left the bench process
+ * while proxied ones crossed two processes and back.
+ *
  * Goals (issue 14, P7): added p50 ≤ 1.5x the floor's; throughput ≥ 0.9x the floor's;
  * stream time-to-first-byte within 1 ms of direct.
  */
 import { fileURLToPath } from "node:url"
-import * as AuthClient from "../src/auth/AuthClient.js"
-import { type Row, withEmulator } from "./authScenarios.js"
+import type { Row } from "./authScenarios.js"
 import { spawnTsx } from "./child.js"
-import { slowStreamHandler } from "./modelServers.js"
-
-const answer = JSON.stringify({
-  candidates: [{ content: { role: "model", parts: [{ text: "Echo: ".padEnd(240, "x") }] }, finishReason: "STOP" }],
-  usageMetadata: { promptTokenCount: 12, candidatesTokenCount: 40, totalTokenCount: 52 }
-})
-
-/** A small model-like upstream: reads the body, answers ~400 bytes of JSON. */
-const upstream = (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => {
-  req.resume()
-  req.on("end", () => {
-    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(answer) })
-    res.end(answer)
-  })
-}
+import { answer, type Upstreams } from "./upstreamChild.js"
 
 const percentile = (xs: ReadonlyArray<number>, q: number) => {
   const sorted = [...xs].sort((a, b) => a - b)
@@ -41,19 +31,21 @@ const round = (x: number, digits = 3) => Number(x.toFixed(digits))
 type Contender = "direct" | "proxy" | "floor"
 const contenders: ReadonlyArray<Contender> = ["direct", "proxy", "floor"]
 
-export const proxy = (options: {
+export const proxy = async (options: {
   readonly n: number
   readonly concurrency: number
   readonly ttfbRuns: number
   readonly gapMs: number
-}): Promise<Array<Row>> =>
-  withEmulator({}, async (emulator) => {
-    const echo = await emulator.cloudRun.deploy({ name: "bench-upstream", handler: upstream })
-    const slow = await emulator.cloudRun.deploy({ name: "bench-slow", handler: slowStreamHandler(options.gapMs) })
-    const auth = AuthClient.make({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })
-    const echoAuth = await auth.headers({ kind: "id", audience: echo.url })
-    const slowAuth = await auth.headers({ kind: "id", audience: slow.url })
-    const env = { ...process.env, ...emulator.env, GOOGLE_AUTH_SUPPRESS_CREDENTIALS_WARNINGS: "true" }
+}): Promise<Array<Row>> => {
+  const upstreams = await spawnTsx<Upstreams>(
+    fileURLToPath(new URL("./upstreamChild.ts", import.meta.url)),
+    [JSON.stringify({ gapMs: options.gapMs })]
+  )
+  try {
+    const { echoAuth, slowAuth } = upstreams.value
+    const echo = { url: upstreams.value.echoUrl }
+    const slow = { url: upstreams.value.slowUrl }
+    const env = { ...process.env, ...upstreams.value.env, GOOGLE_AUTH_SUPPRESS_CREDENTIALS_WARNINGS: "true" }
     const signing = await spawnTsx<{ url: string }>(
       fileURLToPath(new URL("./proxyChild.ts", import.meta.url)),
       [JSON.stringify({
@@ -221,15 +213,16 @@ export const proxy = (options: {
           "p7.direct_ttfb_ms": round(first("direct")),
           "p7.proxy_ttfb_ms": round(first("proxy")),
           "p7.floor_ttfb_ms": round(first("floor")),
-          "p7.proxy_added_ttfb_ms": round(extra)
+          "p7.proxy_added_ttfb_ms": round(extra),
+          "p7.floor_added_ttfb_ms": round(first("floor") - first("direct"))
         }
       })
       return rows
     } finally {
-      await auth.close()
       await signing.close()
       await floor.close()
-      await echo.close()
-      await slow.close()
     }
-  })
+  } finally {
+    await upstreams.close()
+  }
+}
