@@ -175,29 +175,31 @@ export const make = (options: EngineOptions) =>
           body
         )
       ).pipe(
-        Effect.catchAll((error) => {
-          switch (error._tag) {
-            case "RequestError":
-              return Effect.fail(fromRequestError(context, error))
-            case "ResponseError":
-              return Effect.fail(fromBodyError(context, error))
-            default:
-              return Effect.fail(fromAuthError(context, error))
-          }
-        }),
-        Effect.flatMap((response) =>
-          response.status < 400 ? Effect.succeed(response) : response.text.pipe(
-            Effect.orElseSucceed(() => ""),
-            Effect.flatMap((text) =>
-              Effect.fail(fromResponse({
-                ...context,
-                status: response.status,
-                headers: response.headers,
-                body: text
-              }))
+        // one frame for both outcomes (a failure of the error path below is not caught here)
+        Effect.matchEffect({
+          onFailure: (error) => {
+            switch (error._tag) {
+              case "RequestError":
+                return Effect.fail(fromRequestError(context, error))
+              case "ResponseError":
+                return Effect.fail(fromBodyError(context, error))
+              default:
+                return Effect.fail(fromAuthError(context, error))
+            }
+          },
+          onSuccess: (response) =>
+            response.status < 400 ? Effect.succeed(response) : response.text.pipe(
+              Effect.orElseSucceed(() => ""),
+              Effect.flatMap((text) =>
+                Effect.fail(fromResponse({
+                  ...context,
+                  status: response.status,
+                  headers: response.headers,
+                  body: text
+                }))
+              )
             )
-          )
-        )
+        })
       )
 
     const withTimeout = <A>(
@@ -208,7 +210,10 @@ export const make = (options: EngineOptions) =>
       timeoutFail(
         effect,
         duration,
-        () => new ModelError.Timeout({ ...context, detail: `no answer within ${Duration.format(duration)}` })
+        () => new ModelError.Timeout({ ...context, detail: `no answer within ${Duration.format(duration)}` }),
+        // the attempt sets no FiberRef its caller reads (the signing's context changes end
+        // with the request): joining the child's FiberRefs back costs a diff and patch per call
+        false
       )
 
     // the URL errors name, parsed once per URL (an engine calls a few URLs over and over)
@@ -229,10 +234,10 @@ export const make = (options: EngineOptions) =>
     })
 
     const readJson = (response: HttpClientResponse.HttpClientResponse, context: ModelError.Context) =>
-      Effect.flatMap(
-        Effect.catchTag(response.text, "ResponseError", (error) => Effect.fail(fromBodyError(context, error))),
-        (text) => parseJson({ ...context, status: response.status }, text, "the body")
-      )
+      Effect.matchEffect(response.text, {
+        onFailure: (error) => Effect.fail(fromBodyError(context, error)),
+        onSuccess: (text) => parseJson({ ...context, status: response.status }, text, "the body")
+      })
 
     const engine: Engine = {
       backend,
