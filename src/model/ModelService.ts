@@ -77,9 +77,10 @@ export interface BackendOptions {
   readonly idleTimeout?: Duration.DurationInput | undefined
   /**
    * Whether the HttpClient opens its span per request (`http.client POST`, with the
-   * token headers redacted). Default `true`; `false` drops the span (and the
-   * `traceparent` header) for apps that do not trace: it is the largest per-call cost
-   * left on the hot path (docs/performance.md).
+   * token headers redacted) when a tracer is installed. Default `true`; `false` drops
+   * the span and the `traceparent` header. With no tracer installed (Effect's built-in
+   * tracer, which exports nothing) no span is made either way, and the caller's trace
+   * context, if any, still goes out as `traceparent` / `b3` (docs/observability.md).
    */
   readonly httpSpans?: boolean | undefined
 }

@@ -461,6 +461,43 @@ describe("an app that does not trace (Effect's built-in tracer)", () => {
     }))
 })
 
+describe("trace context on the wire", () => {
+  const backend = backends[0]!
+  const lastHeaders = () => models.gemini.emulator.requests.at(-1)!.headers
+
+  it.effect("traced: traceparent and b3 name the exported http.client span", () =>
+    Effect.gen(function*() {
+      const { exit, exporter } = yield* observe(backend, generate(backend))
+      yield* exit
+      const http = exporter.getFinishedSpans().filter((span) => span.name.startsWith("http.client"))
+      expect(http).toHaveLength(1)
+      const { spanId, traceId } = http[0]!.spanContext()
+      expect(lastHeaders()["traceparent"]).toBe(`00-${traceId}-${spanId}-01`)
+      expect(lastHeaders()["b3"]?.startsWith(`${traceId}-${spanId}-1`)).toBe(true)
+    }))
+
+  it.effect("untraced, inside the caller's span: no span made, the caller's trace context goes out", () =>
+    Effect.gen(function*() {
+      const { exit, exporter } = yield* observe(
+        backend,
+        Effect.zipLeft(Effect.orDie(Effect.currentSpan), generate(backend)).pipe(Effect.withSpan("caller")),
+        { untraced: true }
+      )
+      const caller = yield* exit
+      expect(exporter.getFinishedSpans()).toEqual([])
+      expect(lastHeaders()["traceparent"]).toBe(`00-${caller.traceId}-${caller.spanId}-01`)
+      expect(lastHeaders()["b3"]).toBe(`${caller.traceId}-${caller.spanId}-1`)
+    }))
+
+  it.effect("untraced, outside any span: no trace headers", () =>
+    Effect.gen(function*() {
+      const { exit } = yield* observe(backend, generate(backend), { untraced: true })
+      yield* exit
+      expect(lastHeaders()["traceparent"]).toBeUndefined()
+      expect(lastHeaders()["b3"]).toBeUndefined()
+    }))
+})
+
 describe("content opt-in through the environment", () => {
   const backend = backends[2]!
 

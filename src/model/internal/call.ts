@@ -31,6 +31,7 @@ import { fromResponse } from "./errors.js"
 import * as internalRetry from "./retry.js"
 import { deadlines } from "./stream.js"
 import { timeoutFail } from "./timeout.js"
+import { traceHeaders, tracingOff, untraced } from "./tracing.js"
 
 /** @internal */
 export interface EngineOptions {
@@ -146,9 +147,26 @@ export const make = (options: EngineOptions) =>
   Effect.gen(function*() {
     const auth = yield* AuthService
     const base = yield* HttpClient.HttpClient
-    const http = (options.httpSpans === false ? HttpClient.withTracerDisabledWhen(base, () => true) : base).pipe(
-      AuthHttpClient.sign(auth, options.target, { origins: options.origins })
-    )
+    const signing = AuthHttpClient.sign(auth, options.target, { origins: options.origins })
+    // without the HttpClient's span (`httpSpans: false`, or an untraced fiber: see tracing.ts)
+    const plain = signing(HttpClient.withTracerDisabledWhen(base, () => true))
+    const spanned = options.httpSpans === false ? plain : signing(base)
+    type Executed = ReturnType<typeof plain.execute>
+    const execute = (request: HttpClientRequest.HttpClientRequest): Executed =>
+      options.httpSpans === false ? plain.execute(request) : Effect.withFiberRuntime<
+        Effect.Effect.Success<Executed>,
+        Effect.Effect.Error<Executed>
+      >((fiber) => {
+        if (!untraced(fiber)) return spanned.execute(request)
+        // Effect's built-in tracer: no span (nothing exports it); the caller's trace
+        // context still goes out, as the span's propagation would send it
+        const parent = fiber.currentSpan
+        return plain.execute(
+          parent === undefined || tracingOff(fiber) || !fiber.getFiberRef(HttpClient.currentTracerPropagation)
+            ? request
+            : HttpClientRequest.setHeaders(request, traceHeaders(parent))
+        )
+      })
     const backend = options.backend
     const retrying = internalRetry.retrying(options.retry, options.maxRetryAfter)
     const timeout = Duration.decode(options.timeout)
@@ -167,7 +185,7 @@ export const make = (options: EngineOptions) =>
       call: CallOptions,
       context: ModelError.Context
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ModelError.ModelError> =>
-      http.execute(
+      execute(
         HttpClientRequest.bodyUnsafeJson(
           HttpClientRequest.post(url, {
             headers: call.headers === undefined ? engineHeaders : { ...engineHeaders, ...call.headers }

@@ -20,7 +20,6 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
@@ -31,6 +30,7 @@ import * as ModelRequest from "../ModelRequest.js"
 import * as ModelResponse from "../ModelResponse.js"
 import type { ModelService } from "../ModelService.js"
 import * as ModelTelemetry from "../ModelTelemetry.js"
+import { untraced } from "./tracing.js"
 
 /** What telemetry says about a backend. @internal */
 export interface Provider {
@@ -47,16 +47,6 @@ export interface Provider {
    */
   readonly reasoningOutside: boolean
 }
-
-/** Effect's built-in tracer (the one in place when no tracer is installed): its spans are never exported. */
-const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
-
-/**
- * Is the fiber's tracer Effect's built-in one, or tracing off? Then a GenAI span would
- * reach no exporter (only cost: about 6 µs to make, more to parent), and none is made.
- */
-const untraced = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
-  fiber.currentTracer === nativeTracer || !fiber.getFiberRef(FiberRef.currentTracerEnabled)
 
 /** The provider name telemetry uses for a backend (the OpenAI-compatible one can be renamed). @internal */
 export const providerNames: Record<ModelError.Backend, string> = {
