@@ -1,7 +1,7 @@
 /**
  * The auth errors as Schemas, for code that encodes them (an RPC boundary, a queue) or
  * puts them in a `Schema.Union`. The errors themselves are `Data.TaggedError` classes,
- * kept off `effect/Schema` because they are on the start-up path (see Errors.ts);
+ * kept off `effect/Schema` because they are on the start-up path (see AuthError.ts);
  * this module is not, so importing it costs what `effect/Schema` costs. Each Schema
  * decodes the encoded form the errors had as `Schema.TaggedError` classes (`_tag` plus
  * the fields; a `cause` is a `Schema.Defect`) into an instance of the error class, and

@@ -32,6 +32,7 @@ import * as Stream from "effect/Stream"
 import type { AuthHeaders } from "../../auth/AuthService.js"
 import * as AuthToken from "../../auth/AuthToken.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
+import { bounded } from "../../internal/memo.js"
 import {
   bodyHeaders,
   crossOriginHeaders,
@@ -193,17 +194,11 @@ export const signClient = <E, R, ET, RT>(
 
   // The origin verdict of a URL, memoised per client (a client calls a few URLs over
   // and over): the rule is a function of the URL alone, parsed once per distinct URL.
-  const verdicts = new Map<string, boolean>()
+  const verdicts = bounded<string, boolean>(256)
   const verdict = (request: HttpClientRequest.HttpClientRequest): boolean => {
-    const key = request.urlParams.length === 0 && Option.isNone(request.hash) ? request.url : undefined
-    const known = key === undefined ? undefined : verdicts.get(key)
-    if (known !== undefined) return known
-    const judged = Option.match(HttpClientRequest.toUrl(request), { onNone: () => false, onSome: mayReceive })
-    if (key !== undefined) {
-      if (verdicts.size >= 256) verdicts.clear()
-      verdicts.set(key, judged)
-    }
-    return judged
+    const judge = () => Option.match(HttpClientRequest.toUrl(request), { onNone: () => false, onSome: mayReceive })
+    // a URL with no separate params or hash is its own key
+    return request.urlParams.length === 0 && Option.isNone(request.hash) ? verdicts(request.url, judge) : judge()
   }
 
   const loop = (

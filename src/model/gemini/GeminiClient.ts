@@ -169,18 +169,10 @@ export const connect = (options: Options) =>
     const engine = yield* Call.make(Call.engineOptions(options.backend, options.target, options, "2 minutes"))
     const backend = options.backend
     const base = trimSlash(options.modelsUrl)
-    // per (model, method): the URL and the context its errors carry, built once (bounded)
-    const endpoints = new Map<string, { readonly url: string; readonly context: ModelError.Context }>()
+    // the URL of a (model, method) and the context its errors carry (the engine's)
     const endpoint = (model: string, method: string) => {
-      const key = `${method} ${model}`
-      let known = endpoints.get(key)
-      if (known === undefined) {
-        const url = `${base}/${encodeURIComponent(model)}:${method}`
-        known = { url, context: { backend, model, url: ModelError.urlForErrors(url) } }
-        if (endpoints.size >= 256) endpoints.clear()
-        endpoints.set(key, known)
-      }
-      return known
+      const url = `${base}/${encodeURIComponent(model)}:${method}`
+      return { url, context: engine.context(url, model) }
     }
     return { backend, base, endpoint, engine }
   })

@@ -21,6 +21,7 @@ import type { AuthError } from "../../auth/AuthError.js"
 import { AuthService } from "../../auth/AuthService.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
 import * as AuthHttpClient from "../../http/AuthHttpClient.js"
+import { bounded } from "../../internal/memo.js"
 import { scrub } from "../../internal/scrub.js"
 import * as ModelError from "../ModelError.js"
 import { ModelLimits } from "../ModelLimits.js"
@@ -57,6 +58,8 @@ export type CallOptions = ModelService.CallOptions
 /** @internal */
 export interface Engine {
   readonly backend: ModelError.Backend
+  /** The context errors of a call to `url` carry (backend, model, the URL without its query). */
+  readonly context: (url: string, model: string | undefined) => ModelError.Context
   /** POST JSON and read the JSON body, all inside one attempt's timeout, retried per policy. */
   readonly json: (url: string, body: unknown, options: CallOptions) => Effect.Effect<unknown, ModelError.ModelError>
   /** POST JSON and stream the body's bytes (opening retried per policy; the body bounded by the deadlines). */
@@ -157,12 +160,13 @@ export const make = (options: EngineOptions) =>
         Effect.Effect.Success<Executed>,
         Effect.Effect.Error<Executed>
       >((fiber) => {
-        if (!untraced(fiber)) return spanned.execute(request)
+        // traced, or tracing off (then the client makes no span and sends no context)
+        if (!untraced(fiber) || tracingOff(fiber)) return spanned.execute(request)
         // Effect's built-in tracer: no span (nothing exports it); the caller's trace
         // context still goes out, as the span's propagation would send it
         const parent = fiber.currentSpan
         return plain.execute(
-          parent === undefined || tracingOff(fiber) || !fiber.getFiberRef(HttpClient.currentTracerPropagation)
+          parent === undefined || !fiber.getFiberRef(HttpClient.currentTracerPropagation)
             ? request
             : HttpClientRequest.setHeaders(request, traceHeaders(parent))
         )
@@ -235,19 +239,11 @@ export const make = (options: EngineOptions) =>
       )
 
     // the URL errors name, parsed once per URL (an engine calls a few URLs over and over)
-    const errorUrls = new Map<string, string>()
-    const errorUrl = (url: string) => {
-      let known = errorUrls.get(url)
-      if (known === undefined) {
-        known = ModelError.urlForErrors(url)
-        if (errorUrls.size >= 256) errorUrls.clear()
-        errorUrls.set(url, known)
-      }
-      return known
-    }
-    const contextOf = (url: string, call: CallOptions): ModelError.Context => ({
+    const errorUrls = bounded<string, string>(256)
+    const errorUrl = (url: string) => errorUrls(url, () => ModelError.urlForErrors(url))
+    const contextOf = (url: string, model: string | undefined): ModelError.Context => ({
       backend,
-      model: call.model,
+      model,
       url: errorUrl(url)
     })
 
@@ -259,8 +255,9 @@ export const make = (options: EngineOptions) =>
 
     const engine: Engine = {
       backend,
+      context: contextOf,
       json: (url, body, call) => {
-        const context = contextOf(url, call)
+        const context = contextOf(url, call.model)
         return guarded(
           context,
           withTimeout(
@@ -271,7 +268,7 @@ export const make = (options: EngineOptions) =>
         )
       },
       bytes: (url, body, call) => {
-        const context = contextOf(url, call)
+        const context = contextOf(url, call.model)
         const attempt = decodeOr(call.timeout, timeout)
         const first = call.firstChunkTimeout !== undefined
           ? Duration.decode(call.firstChunkTimeout)

@@ -25,6 +25,7 @@ import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
+import { bounded } from "../../internal/memo.js"
 import * as ModelError from "../ModelError.js"
 import * as ModelRequest from "../ModelRequest.js"
 import * as ModelResponse from "../ModelResponse.js"
@@ -268,22 +269,20 @@ export const instrument = (
    * reusing the arrays keeps an update a map lookup instead of building and hashing a
    * new metric key every call. Bounded: cleared past 1024 sets.
    */
-  const labelSets = new Map<string, {
+  const labelSets = bounded<string, {
     readonly duration: ReadonlyArray<MetricLabel.MetricLabel>
     readonly input: ReadonlyArray<MetricLabel.MetricLabel>
     readonly output: ReadonlyArray<MetricLabel.MetricLabel>
     readonly firstChunk: ReadonlyArray<MetricLabel.MetricLabel>
-  }>()
-  const labelsFor = (model: string, responseModel: string | undefined, errorType: string | undefined) => {
-    const key = `${model}\u0000${responseModel ?? ""}\u0000${errorType ?? ""}`
-    let set = labelSets.get(key)
-    if (set === undefined) {
+  }>(1024)
+  const labelsFor = (model: string, responseModel: string | undefined, errorType: string | undefined) =>
+    labelSets(`${model}\u0000${responseModel ?? ""}\u0000${errorType ?? ""}`, () => {
       const labels = [
         ...baseLabels,
         MetricLabel.make("gen_ai.request.model", model),
         ...(responseModel === undefined ? [] : [MetricLabel.make("gen_ai.response.model", responseModel)])
       ]
-      set = {
+      return {
         duration: errorType === undefined
           ? [...labels, durationUnit]
           : [...labels, MetricLabel.make("error.type", errorType), durationUnit],
@@ -291,11 +290,7 @@ export const instrument = (
         output: [...labels, outputType, tokenUnit],
         firstChunk: [...labels, durationUnit]
       }
-      if (labelSets.size >= 1024) labelSets.clear()
-      labelSets.set(key, set)
-    }
-    return set
-  }
+    })
 
   const annotateRequest = <A>(span: Tracer.Span, request: ModelRequest.ModelRequest<A>, streaming: boolean) => {
     span.attribute("gen_ai.operation.name", provider.operation)
