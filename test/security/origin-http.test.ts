@@ -23,6 +23,7 @@ import * as AuthService from "../../src/auth/AuthService.js"
 import type { TokenTarget } from "../../src/auth/TokenTarget.js"
 import * as AuthHttpClient from "../../src/http/AuthHttpClient.js"
 import * as SigningFetch from "../../src/http/SigningFetch.js"
+import * as UndiciHttpClient from "../../src/http/UndiciHttpClient.js"
 import { useEmulator } from "../support/emulator.js"
 import { loopbackTls } from "../support/tls.js"
 
@@ -157,10 +158,14 @@ const clients: ReadonlyArray<readonly [string, () => { readonly send: Send; read
   ["withAuth on fetch + followRedirects", () => effectClient(FetchHttpClient.layer, "withAuth", true)],
   ["withAuth on undici", () => effectClient(NodeHttpClient.layerUndici, "withAuth", false)],
   ["withAuth on undici + followRedirects", () => effectClient(NodeHttpClient.layerUndici, "withAuth", true)],
+  ["withAuth on UndiciHttpClient", () => effectClient(UndiciHttpClient.layer, "withAuth", false)],
+  ["withAuth on UndiciHttpClient + followRedirects", () => effectClient(UndiciHttpClient.layer, "withAuth", true)],
   ["sign on fetch", () => effectClient(FetchHttpClient.layer, "sign", false)],
   ["sign on fetch + followRedirects", () => effectClient(FetchHttpClient.layer, "sign", true)],
   ["sign on undici", () => effectClient(NodeHttpClient.layerUndici, "sign", false)],
   ["sign on undici + followRedirects", () => effectClient(NodeHttpClient.layerUndici, "sign", true)],
+  ["sign on UndiciHttpClient", () => effectClient(UndiciHttpClient.layer, "sign", false)],
+  ["sign on UndiciHttpClient + followRedirects", () => effectClient(UndiciHttpClient.layer, "sign", true)],
   // The middleware hands every 3xx back (maxRedirects 0): Effect's followRedirects
   // follows them through the middleware, which judges each hop again.
   [

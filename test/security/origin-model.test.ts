@@ -38,7 +38,7 @@ const world = useWorld()
 const sharedAuth = useSharedAuth(world)
 
 const statuses = [301, 302, 303, 307, 308] as const
-const clients = ["fetch", "undici"] as const
+const clients = ["fetch", "undici", "undici-lean"] as const
 
 /** Where a cell's base URL is (the minted origin) and where its redirect points. */
 interface Destination {

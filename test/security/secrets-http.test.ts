@@ -110,7 +110,7 @@ const clientCases: ReadonlyArray<ClientCase> = [
 ]
 
 describe.each(headers)("AuthHttpClient.withAuth, token in %s", (header) => {
-  describe.each(["fetch", "undici"] as const)("on %s", (client) => {
+  describe.each(["fetch", "undici", "undici-lean"] as const)("on %s", (client) => {
     it.effect.each(clientCases)("$name: no secret in any printed form", (cell) =>
       Effect.gen(function*() {
         answer = cell.answer

@@ -54,6 +54,7 @@ import * as Util from "node:util"
 import type { DetectError } from "../../src/auth/AuthError.js"
 import * as AuthService from "../../src/auth/AuthService.js"
 import type { TokenTarget } from "../../src/auth/TokenTarget.js"
+import * as UndiciHttpClient from "../../src/http/UndiciHttpClient.js"
 import * as GeminiApi from "../../src/model/gemini/GeminiApi.js"
 import * as GeminiVertex from "../../src/model/gemini/GeminiVertex.js"
 import type { ModelService } from "../../src/model/ModelService.js"
@@ -728,7 +729,8 @@ export const modelOf = (name: BackendName): string =>
 /** The HTTP clients the suites run on. */
 export const httpClients = {
   fetch: FetchHttpClient.layer,
-  undici: NodeHttpClient.layerUndici
+  undici: NodeHttpClient.layerUndici,
+  "undici-lean": UndiciHttpClient.layer
 } as const satisfies Record<string, Layer.Layer<HttpClient.HttpClient>>
 
 /** Options of {@link backendLayer}. */

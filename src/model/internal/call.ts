@@ -32,7 +32,7 @@ import { fromResponse } from "./errors.js"
 import * as internalRetry from "./retry.js"
 import { deadlines } from "./stream.js"
 import { timeoutFail } from "./timeout.js"
-import { traceHeaders, tracingOff, untraced } from "./tracing.js"
+import { traceHeaders, tracingOff, untraced } from "../../internal/tracing.js"
 
 /** @internal */
 export interface EngineOptions {

@@ -31,7 +31,7 @@ import * as ModelRequest from "../ModelRequest.js"
 import * as ModelResponse from "../ModelResponse.js"
 import type { ModelService } from "../ModelService.js"
 import * as ModelTelemetry from "../ModelTelemetry.js"
-import { untraced } from "./tracing.js"
+import { untraced } from "../../internal/tracing.js"
 
 /** What telemetry says about a backend. @internal */
 export interface Provider {

@@ -1,0 +1,285 @@
+/**
+ * An `HttpClient` on undici that costs less per request than
+ * `NodeHttpClient.layerUndici` when nothing is traced, and is that client when
+ * something is.
+ *
+ * `@effect/platform`'s client does work on every request that only a trace reads, or
+ * that a lean client does not need: an `http.client` span (made even under Effect's
+ * built-in tracer, which exports nothing), the URL parsed into a `URL`, an
+ * interruptible wrapper around the response, and each body read cached through
+ * `Effect.cached` and run on a fiber of its own. On this project's 2-core bench machine
+ * that is about 0.3 ms of CPU per model call, a quarter of a loopback call's time
+ * (docs/performance.md, issue 14).
+ *
+ * This client sends the same request on the same undici `Dispatcher`:
+ *
+ * - **Traced** (a tracer other than Effect's built-in one is installed): the request
+ *   goes through `NodeHttpClient.makeUndici` unchanged, with its span, its redaction of
+ *   the headers in `Headers.currentRedactedNames` and its trace headers.
+ * - **Not traced**: one `Dispatcher.request`, no span. The trace context the caller
+ *   has (a span of its own, an incoming request's) still goes out as `traceparent` /
+ *   `b3`, as the span's propagation would have sent it; with tracing off for the
+ *   request (`HttpClient.withTracerDisabledWhen`, `Effect.withTracerEnabled(false)`)
+ *   none goes out, as with `@effect/platform`.
+ * - Either way: interrupting the request, or a body read, aborts it; a response
+ *   dropped unread is aborted when it is garbage-collected; `UndiciRequestOptions` in
+ *   the caller's context apply; request errors are `RequestError` (`Transport`) and
+ *   body errors `ResponseError` (`Decode`), as `@effect/platform`'s client reports them.
+ *
+ * Requests with URL params, a hash, or a stream or form body go through
+ * `NodeHttpClient.makeUndici` as well (model calls send JSON to a plain URL).
+ *
+ * @since 0.1.0
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import type * as Undici from "@effect/platform-node/Undici"
+import * as Cookies from "@effect/platform/Cookies"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as UrlParams from "@effect/platform/UrlParams"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as Inspectable from "effect/Inspectable"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { bounded } from "../internal/memo.js"
+import { traceHeaders, untraced } from "../internal/tracing.js"
+
+/** Where a plain URL goes: undici takes the origin and the path separately. */
+interface Target {
+  readonly origin: string
+  readonly path: string
+}
+
+/** A URL's target, or `undefined` for one `URL` cannot parse (the platform client reports it). */
+const targetOf = (url: string): Target | undefined => {
+  try {
+    const parsed = new URL(url)
+    return { origin: parsed.origin, path: parsed.pathname + parsed.search }
+  } catch {
+    return undefined
+  }
+}
+
+/** A body undici takes as it is, or `undefined` for one the platform client converts. */
+const bodyOf = (body: HttpClientRequest.HttpClientRequest["body"]): Uint8Array | string | null | undefined => {
+  switch (body._tag) {
+    case "Empty":
+      return null
+    case "Uint8Array":
+      return body.body
+    case "Raw":
+      return typeof body.body === "string" || body.body instanceof Uint8Array ? body.body : undefined
+    default:
+      return undefined
+  }
+}
+
+/** Aborts a response's request when the response is garbage-collected unread (as `@effect/platform` does). */
+const unread = new FinalizationRegistry<AbortController>((controller) => controller.abort())
+
+const noop = () => {}
+
+/** A response on the lean path: the undici response data, and the controller that aborts its request. */
+class UndiciResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
+  readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
+  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
+  private cachedHeaders: Headers.Headers | undefined
+  private cachedCookies: Cookies.Cookies | undefined
+  private textRead: Promise<string> | undefined
+  private bytesRead: Promise<ArrayBuffer> | undefined
+
+  constructor(
+    readonly request: HttpClientRequest.HttpClientRequest,
+    readonly source: Undici.Dispatcher.ResponseData,
+    private readonly controller: AbortController
+  ) {
+    super()
+    // a body error is reported to its reader; unheard, it would crash the process
+    source.body.on("error", noop)
+    unread.register(this, controller, this)
+  }
+
+  get status(): number {
+    return this.source.statusCode
+  }
+
+  get headers(): Headers.Headers {
+    return this.cachedHeaders ??= Headers.fromInput(this.source.headers)
+  }
+
+  get cookies(): Cookies.Cookies {
+    if (this.cachedCookies !== undefined) return this.cachedCookies
+    const header = this.source.headers["set-cookie"]
+    return this.cachedCookies = header === undefined
+      ? Cookies.empty
+      : Cookies.fromSetCookie(Array.isArray(header) ? header : [header])
+  }
+
+  get remoteAddress(): Option.Option<string> {
+    return Option.none()
+  }
+
+  private decodeError(cause: unknown): HttpClientError.ResponseError {
+    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
+  }
+
+  /** A body read: interrupting it aborts the request. */
+  private read<A>(body: () => Promise<A>): Effect.Effect<A, HttpClientError.ResponseError> {
+    return Effect.async<A, HttpClientError.ResponseError>((resume) => {
+      unread.unregister(this)
+      body().then(
+        (value) => resume(Effect.succeed(value)),
+        (cause) => resume(Effect.fail(this.decodeError(cause)))
+      )
+      return Effect.sync(() => this.controller.abort())
+    })
+  }
+
+  get text(): Effect.Effect<string, HttpClientError.ResponseError> {
+    return this.read(() => this.textRead ??= this.source.body.text())
+  }
+
+  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: (): unknown => text === "" ? null : JSON.parse(text),
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+
+  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
+    return this.read(() => this.bytesRead ??= this.source.body.arrayBuffer())
+  }
+
+  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: () => UrlParams.fromInput(new URLSearchParams(text)),
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+
+  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
+    // the WHATWG parser, on the bytes and this response's content type
+    return Effect.flatMap(this.arrayBuffer, (bytes) =>
+      Effect.tryPromise({
+        try: () => new Response(bytes, { headers: { "content-type": this.headers["content-type"] ?? "" } }).formData(),
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+
+  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+    return Stream.suspend(() => {
+      unread.unregister(this)
+      return Stream.ensuring(
+        NodeStream.fromReadable(() => this.source.body, (cause) => this.decodeError(cause)),
+        Effect.sync(() => this.controller.abort())
+      )
+    })
+  }
+
+  toJSON(): unknown {
+    return IncomingMessage.inspect(this, {
+      _id: "@effect/platform/HttpClientResponse",
+      request: this.request.toJSON(),
+      status: this.status
+    })
+  }
+}
+
+/** undici waits this long for response headers; the caller's own timeout is what bounds a call. */
+const headersTimeout = 60 * 60 * 1000
+
+/**
+ * The client on `dispatcher`.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
+  const traced = NodeHttpClient.makeUndici(dispatcher)
+  // a client calls a few URLs over and over: each parsed once
+  const targets = bounded<string, Target | undefined>(256)
+  const send = (
+    request: HttpClientRequest.HttpClientRequest,
+    target: Target,
+    body: Uint8Array | string | null,
+    options: Undici.Dispatcher.RequestOptions | undefined
+  ) =>
+    Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
+      const controller = new AbortController()
+      dispatcher.request({
+        ...options,
+        signal: controller.signal,
+        method: request.method,
+        headers: request.headers,
+        origin: target.origin,
+        path: target.path,
+        body,
+        // leave timeouts to the caller's Effect (as the platform client does)
+        headersTimeout,
+        bodyTimeout: 0
+      }).then(
+        (source) => resume(Effect.succeed(new UndiciResponse(request, source, controller))),
+        (cause) => resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
+      )
+      return Effect.sync(() => controller.abort())
+    })
+  return HttpClient.makeWith(
+    (effect: Effect.Effect<HttpClientRequest.HttpClientRequest>) =>
+      Effect.flatMap(
+        effect,
+        (request) =>
+          Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
+            const body = bodyOf(request.body)
+            const target = request.urlParams.length === 0 && Option.isNone(request.hash) && body !== undefined
+              ? targets(request.url, () => targetOf(request.url))
+              : undefined
+            if (target === undefined || body === undefined || !untraced(fiber)) return traced.execute(request)
+            const options = Context.getOption(fiber.currentContext, NodeHttpClient.UndiciRequestOptions)
+            // tracing on for this request: the caller's trace context goes out (no span of ours)
+            const parent = fiber.currentSpan
+            const propagate = parent !== undefined && fiber.getFiberRef(HttpClient.currentTracerPropagation) &&
+              fiber.getFiberRef(FiberRef.currentTracerEnabled) &&
+              !fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
+            return send(
+              propagate ? HttpClientRequest.setHeaders(request, traceHeaders(parent)) : request,
+              target,
+              body,
+              Option.getOrUndefined(options)
+            )
+          })
+      ),
+    Effect.succeed
+  )
+}
+
+/**
+ * The client on the `NodeHttpClient.Dispatcher` in context (share one with
+ * `NodeHttpClient.layerUndiciWithoutDispatcher`, or bring a configured one).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerWithoutDispatcher: Layer.Layer<HttpClient.HttpClient, never, NodeHttpClient.Dispatcher> = Layer
+  .effect(HttpClient.HttpClient, Effect.map(NodeHttpClient.Dispatcher, make))
+
+/**
+ * The client on an undici `Agent` of its own, closed with the layer: the layer to
+ * give a `ModelService` on Node.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer: Layer.Layer<HttpClient.HttpClient> = Layer.provide(
+  layerWithoutDispatcher,
+  NodeHttpClient.dispatcherLayer
+)
