@@ -33,9 +33,10 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeStream from "@effect/platform-node/NodeStream"
-import type * as Undici from "@effect/platform-node/Undici"
+import * as Undici from "@effect/platform-node/Undici"
 import * as Cookies from "@effect/platform/Cookies"
 import * as Headers from "@effect/platform/Headers"
+import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -80,6 +81,20 @@ const bodyOf = (body: HttpClientRequest.HttpClientRequest["body"]): Uint8Array |
     default:
       return undefined
   }
+}
+
+/**
+ * A form body as undici's own `FormData`: the platform client hands the body to undici
+ * as it is, and undici's brand check refuses any other `FormData` (Node's global one
+ * comes from the undici bundled with Node), failing the request with a `Transport` error.
+ * A raw body, because `HttpBody.formData` is typed for the DOM's `FormData`; undici sets
+ * the multipart content type as it does for a form body.
+ */
+const undiciForm = (request: HttpClientRequest.HttpClientRequest): HttpClientRequest.HttpClientRequest => {
+  if (request.body._tag !== "FormData" || request.body.formData instanceof Undici.FormData) return request
+  const form = new Undici.FormData()
+  request.body.formData.forEach((value, name) => form.append(name, value))
+  return HttpClientRequest.setBody(request, HttpBody.raw(form))
 }
 
 /** Aborts a response's request when the response is garbage-collected unread (as `@effect/platform` does). */
@@ -243,7 +258,9 @@ export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
             const target = request.urlParams.length === 0 && Option.isNone(request.hash) && body !== undefined
               ? targets(request.url, () => targetOf(request.url))
               : undefined
-            if (target === undefined || body === undefined || !untraced(fiber)) return traced.execute(request)
+            if (target === undefined || body === undefined || !untraced(fiber)) {
+              return traced.execute(undiciForm(request))
+            }
             const options = Context.getOption(fiber.currentContext, NodeHttpClient.UndiciRequestOptions)
             // tracing on for this request: the caller's trace context goes out (no span of ours)
             const parent = fiber.currentSpan
