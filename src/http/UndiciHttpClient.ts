@@ -46,6 +46,7 @@ import * as UrlParams from "@effect/platform/UrlParams"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
+import * as GlobalValue from "effect/GlobalValue"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -101,6 +102,16 @@ const undiciForm = (request: HttpClientRequest.HttpClientRequest): HttpClientReq
 const unread = new FinalizationRegistry<AbortController>((controller) => controller.abort())
 
 const noop = () => {}
+
+/**
+ * The controllers `HttpClient.withScope` registers per request, aborted when the
+ * caller's scope closes: `@effect/platform`'s own map (a `globalValue` of its
+ * HttpClient), which its clients read and a lean request must read too.
+ */
+const scopedRequests = GlobalValue.globalValue(
+  "@effect/platform/HttpClient/scopedRequests",
+  () => new WeakMap<HttpClientRequest.HttpClientRequest, AbortController>()
+)
 
 /** A response on the lean path: the undici response data, and the controller that aborts its request. */
 class UndiciResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
@@ -227,10 +238,10 @@ export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
     request: HttpClientRequest.HttpClientRequest,
     target: Target,
     body: Uint8Array | string | null,
-    options: Undici.Dispatcher.RequestOptions | undefined
+    options: Undici.Dispatcher.RequestOptions | undefined,
+    controller: AbortController
   ) =>
     Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
-      const controller = new AbortController()
       dispatcher.request({
         ...options,
         signal: controller.signal,
@@ -271,7 +282,8 @@ export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
               propagate ? HttpClientRequest.setHeaders(request, traceHeaders(parent)) : request,
               target,
               body,
-              Option.getOrUndefined(options)
+              Option.getOrUndefined(options),
+              scopedRequests.get(request) ?? new AbortController()
             )
           })
       ),

@@ -404,6 +404,23 @@ describe("UndiciHttpClient interruption", () => {
       yield* awaitPromise(closed)
     }).pipe(Effect.scoped, Effect.provide(UndiciHttpClient.layer)))
 
+  it.effect.each(
+    [["UndiciHttpClient", UndiciHttpClient.layer], ["NodeHttpClient.layerUndici", NodeHttpClient.layerUndici]] as const
+  )(
+    "%s with HttpClient.withScope: closing the scope of an unread response closes its socket at the server",
+    ([, layer]) =>
+      Effect.gen(function*() {
+        silentAfterFirstPart()
+        const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withScope)
+        const closed = nextClose()
+        // held, so that no garbage collection aborts it: only the scope can
+        const response = yield* Effect.scoped(client.get(`${url}/scoped`))
+        expect(response.status).toBe(200)
+        yield* awaitPromise(closed)
+        expect(yield* Effect.either(response.text)).toMatchObject({ _tag: "Left" })
+      }).pipe(Effect.provide(layer))
+  )
+
   it.effect("responses dropped unread (bodies held open) do not stop the next requests on the same client", () =>
     Effect.gen(function*() {
       const client = yield* HttpClient.HttpClient

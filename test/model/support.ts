@@ -8,6 +8,7 @@ import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
 import { existsSync } from "node:fs"
 import * as AuthService from "../../src/auth/AuthService.js"
+import * as UndiciHttpClient from "../../src/http/UndiciHttpClient.js"
 import type { ModelService } from "../../src/model/ModelService.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
 
@@ -58,10 +59,24 @@ export type BackendLayer = Layer.Layer<ModelService, unknown, AuthService.AuthSe
 
 /**
  * A fresh AuthService over the identity emulator (the token cache is stateful: one per
- * test) and an HttpClient: what every backend layer requires.
+ * test) and an HttpClient (`FetchHttpClient.layer` unless given): what every backend
+ * layer requires.
  */
-export const emulatorBase = (emulator: Emulator.EmulatorHandle) =>
+export const emulatorBase = (
+  emulator: Emulator.EmulatorHandle,
+  http: Layer.Layer<HttpClient.HttpClient> = FetchHttpClient.layer
+) =>
   Layer.mergeAll(
     AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
-    FetchHttpClient.layer
+    http
   ).pipe(Layer.orDie)
+
+/**
+ * The HttpClients the fault matrices run the model engine on: the browser-portable fetch
+ * client and the Node client a `ModelService` is given on Node.
+ */
+export const httpClients: ReadonlyArray<{ readonly name: string; readonly http: Layer.Layer<HttpClient.HttpClient> }> =
+  [
+    { name: "FetchHttpClient", http: FetchHttpClient.layer },
+    { name: "UndiciHttpClient", http: UndiciHttpClient.layer }
+  ]
