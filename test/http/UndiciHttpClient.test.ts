@@ -7,9 +7,11 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Undici from "@effect/platform-node/Undici"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -17,6 +19,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import type * as Http from "node:http"
 import * as UndiciHttpClient from "../../src/http/UndiciHttpClient.js"
 import * as Loopback from "../../src/testing/Loopback.js"
@@ -157,6 +160,58 @@ describe("UndiciHttpClient sends", () => {
     }))
 })
 
+describe("UndiciHttpClient under load", () => {
+  it.effect("40 concurrent POSTs each get their own echoed body", () =>
+    Effect.gen(function*() {
+      handler = (_req, res, body) => res.end(body)
+      const client = yield* HttpClient.HttpClient
+      const bodies = Array.from({ length: 40 }, (_, i) => `request ${i} ${"ü".repeat(i)}`)
+      const answers = yield* Effect.forEach(
+        bodies,
+        (body) =>
+          Effect.flatMap(
+            Effect.scoped(client.execute(HttpClientRequest.post(`${url}/echo`).pipe(HttpClientRequest.bodyText(body)))),
+            (response) => response.text
+          ),
+        { concurrency: "unbounded" }
+      )
+      expect(answers).toEqual(bodies)
+    }).pipe(Effect.provide(UndiciHttpClient.layer)))
+
+  it.effect("a Uint8Array body that is a view into a larger buffer sends the view's bytes only", () =>
+    Effect.gen(function*() {
+      const buffer = new TextEncoder().encode("0123456789")
+      yield* execute(
+        UndiciHttpClient.layer,
+        HttpClientRequest.post(`${url}/view`).pipe(HttpClientRequest.bodyUint8Array(buffer.subarray(3, 7)))
+      )
+      expect(last().body.toString()).toBe("3456")
+      expect(last().headers["content-length"]).toBe("4")
+    }))
+})
+
+describe("UndiciHttpClient refuses or strips", () => {
+  it.effect("a header value with CR LF: RequestError Transport, nothing reaches the server", () =>
+    Effect.gen(function*() {
+      const request = HttpClientRequest.get(`${url}/injected`).pipe(
+        HttpClientRequest.setHeader("x-a", "1\r\nx-injected: 1")
+      )
+      const error = yield* execute(UndiciHttpClient.layer, request).pipe(Effect.flip)
+      expect(error).toMatchObject({ _tag: "RequestError", reason: "Transport" })
+      expect(seen).toEqual([])
+    }))
+
+  it.effect("a fragment in the URL string is not sent, as FetchHttpClient does not send it", () =>
+    Effect.gen(function*() {
+      const request = HttpClientRequest.get(`${url}/h?q=1#frag`)
+      yield* execute(UndiciHttpClient.layer, request)
+      const lean = last().url
+      yield* execute(FetchHttpClient.layer, request)
+      expect(lean).toBe("/h?q=1")
+      expect(last().url).toBe(lean)
+    }))
+})
+
 describe("UndiciHttpClient responses read", () => {
   const run = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>) =>
     effect.pipe(Effect.scoped, Effect.provide(UndiciHttpClient.layer))
@@ -198,6 +253,23 @@ describe("UndiciHttpClient responses read", () => {
       expect(yield* response.text).toBe("Grüße, 世界 🌍")
       expect(yield* response.text).toBe("Grüße, 世界 🌍")
       expect(yield* response.json.pipe(Effect.flip)).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
+    }).pipe(run))
+
+  it.effect("HEAD and 204: an empty text", () =>
+    Effect.gen(function*() {
+      handler = (_req, res) => {
+        res.writeHead(200, { "content-length": "5" })
+        res.end()
+      }
+      const head = yield* Effect.flatMap(HttpClient.HttpClient, (client) => client.head(`${url}/`))
+      expect(yield* head.text).toBe("")
+      handler = (_req, res) => {
+        res.writeHead(204)
+        res.end()
+      }
+      const empty = yield* get("/")
+      expect(empty.status).toBe(204)
+      expect(yield* empty.text).toBe("")
     }).pipe(run))
 
   it.effect("json: the parsed value; an empty body is null", () =>
@@ -367,17 +439,28 @@ describe("UndiciHttpClient interruption", () => {
       expect(yield* Fiber.await(fiber)).toMatchObject({ _tag: "Failure" })
     }).pipe(Effect.provide(UndiciHttpClient.layer)))
 
-  it.effect("interrupting a text read part-way closes the socket at the server", () =>
-    Effect.gen(function*() {
-      silentAfterFirstPart()
-      const client = yield* HttpClient.HttpClient
-      const response = yield* client.get(`${url}/`)
-      const fiber = yield* Effect.fork(response.text)
-      for (let i = 0; i < 5; i++) yield* tick
-      const closed = nextClose()
-      yield* Fiber.interrupt(fiber)
-      yield* awaitPromise(closed)
-    }).pipe(Effect.scoped, Effect.provide(UndiciHttpClient.layer)))
+  const readers = [
+    ["text", (response: HttpClientResponse.HttpClientResponse) => response.text],
+    ["json", (response: HttpClientResponse.HttpClientResponse) => response.json],
+    ["arrayBuffer", (response: HttpClientResponse.HttpClientResponse) => response.arrayBuffer],
+    ["urlParamsBody", (response: HttpClientResponse.HttpClientResponse) => response.urlParamsBody],
+    ["formData", (response: HttpClientResponse.HttpClientResponse) => response.formData]
+  ] as const
+
+  it.effect.each(readers)(
+    "interrupting a %s read part-way closes the socket at the server",
+    ([, read]) =>
+      Effect.gen(function*() {
+        silentAfterFirstPart()
+        const client = yield* HttpClient.HttpClient
+        const response = yield* client.get(`${url}/`)
+        const fiber = yield* Effect.fork(read(response))
+        for (let i = 0; i < 5; i++) yield* tick
+        const closed = nextClose()
+        yield* Fiber.interrupt(fiber)
+        yield* awaitPromise(closed)
+      }).pipe(Effect.scoped, Effect.provide(UndiciHttpClient.layer))
+  )
 
   it.effect("a stream ended part-way (take 1) closes the socket at the server", () =>
     Effect.gen(function*() {
@@ -457,6 +540,23 @@ describe("UndiciHttpClient trace headers", () => {
         b3: `${span.traceId}-${span.spanId}-1`
       })
     }).pipe(Effect.withSpan("caller")))
+
+  it.effect("an unsampled external parent (an incoming request's context): its ids with the not-sampled flag", () =>
+    Effect.gen(function*() {
+      yield* execute(UndiciHttpClient.layer, HttpClientRequest.get(`${url}/`)).pipe(
+        Effect.withParentSpan(
+          Tracer.externalSpan({
+            traceId: "0af7651916cd43dd8448eb211c80319c",
+            spanId: "b7ad6b7169203331",
+            sampled: false
+          })
+        )
+      )
+      expect(traceOf(last())).toEqual({
+        traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00",
+        b3: "0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0"
+      })
+    }))
 
   it.effect("HttpClient.withTracerDisabledWhen(() => true) inside a span: no trace headers", () =>
     Effect.gen(function*() {
