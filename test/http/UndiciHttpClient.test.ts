@@ -240,6 +240,29 @@ describe("UndiciHttpClient responses read", () => {
       expect(yield* response.text).toBe("made")
     }).pipe(run))
 
+  it.effect("headers (multi-valued ones too) and cookies as NodeHttpClient.layerUndici reads them", () =>
+    Effect.gen(function*() {
+      handler = (_req, res) => {
+        res.writeHead(200, [
+          ["date", "Mon, 30 Nov 2026 00:00:00 GMT"],
+          ["x-many", "1"],
+          ["x-many", "2"],
+          ["set-cookie", "a=1"],
+          ["set-cookie", "b=2"]
+        ])
+        res.end()
+      }
+      const read = (layer: Layer.Layer<HttpClient.HttpClient>) =>
+        Effect.flatMap(HttpClient.HttpClient, (client) => client.get(`${url}/`)).pipe(
+          Effect.map((response) => ({ headers: { ...response.headers }, cookies: response.cookies.toJSON() })),
+          Effect.scoped,
+          Effect.provide(layer)
+        )
+      const lean = yield* read(UndiciHttpClient.layer)
+      expect(lean.headers["x-many"]).toBe("1, 2")
+      expect(lean).toEqual(yield* read(NodeHttpClient.layerUndici))
+    }))
+
   it.effect("no Set-Cookie: empty cookies", () =>
     Effect.gen(function*() {
       const response = yield* get("/")
@@ -596,6 +619,23 @@ describe("UndiciHttpClient trace headers", () => {
       const { spanId, traceId } = span.spanContext()
       expect(last().headers["traceparent"]).toBe(`00-${traceId}-${spanId}-01`)
       expect(last().headers["authorization"]).toBe(`Bearer ${token}`)
+    }))
+})
+
+describe("UndiciHttpClient with an exporting tracer and tracing off", () => {
+  it.effect("Effect.withTracerEnabled(false): no span exported, no trace headers", () =>
+    Effect.gen(function*() {
+      const { exporter, layer } = telemetry()
+      yield* execute(UndiciHttpClient.layer, HttpClientRequest.get(`${url}/`)).pipe(
+        Effect.withTracerEnabled(false),
+        Effect.withSpan("caller"),
+        Effect.provide(layer)
+      )
+      expect(exporter.getFinishedSpans().map((span) => span.name)).toEqual(["caller"])
+      expect({ traceparent: last().headers["traceparent"], b3: last().headers["b3"] }).toEqual({
+        traceparent: undefined,
+        b3: undefined
+      })
     }))
 })
 
