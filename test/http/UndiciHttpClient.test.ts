@@ -158,6 +158,17 @@ describe("UndiciHttpClient sends", () => {
       expect(lean.body.toString("utf8")).toBe("ä\nb")
       expect(wire(lean)).toEqual(wire(platform))
     }))
+
+  it.effect("a raw string body (no content-length from Effect) arrives as NodeHttpClient.layerUndici's", () =>
+    Effect.gen(function*() {
+      const request = HttpClientRequest.post(`${url}/raw`).pipe(
+        HttpClientRequest.setBody(HttpBody.raw("ü€𝄞", { contentType: "text/plain" }))
+      )
+      const { lean, platform } = yield* bothSend(request)
+      expect(lean.body.toString("utf8")).toBe("ü€𝄞")
+      expect(lean.headers["content-length"]).toBe(String(Buffer.byteLength("ü€𝄞")))
+      expect(wire(lean)).toEqual(wire(platform))
+    }))
 })
 
 describe("UndiciHttpClient under load", () => {
