@@ -1,8 +1,9 @@
 /**
- * Model benchmarks (scenarios 4 and 5): ours (`ModelService` on FetchHttpClient, as
- * docs/models.md wires it, and in scenario 4 also on NodeHttpClient.layerUndici; Gemini
- * on the Vertex AI paths) against raw `fetch` and the vendor SDKs (@google/genai,
- * ollama), same server, same prompt, same run. The server runs in its own process (`modelServers.ts`); the identity
+ * Model benchmarks (scenarios 4 and 5): ours (`ModelService` on `UndiciHttpClient.layer`,
+ * as every documented Node setup wires it, and in scenario 4 also on
+ * `NodeHttpClient.layerUndici` and `FetchHttpClient`; Gemini on the Vertex AI paths)
+ * against raw `fetch` and the vendor SDKs (@google/genai, ollama, openai), same server,
+ * same prompt, same run. The server runs in its own process (`modelServers.ts`); the identity
  * emulator (metadata server) runs here and every client is warm before timing starts.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -16,6 +17,7 @@ import { Ollama as OllamaClient } from "ollama"
 import OpenAI from "openai"
 import * as AuthClient from "../src/auth/AuthClient.js"
 import * as AuthService from "../src/auth/AuthService.js"
+import * as UndiciHttpClient from "../src/http/UndiciHttpClient.js"
 import * as GenAI from "../src/integrations/genai.js"
 import * as OllamaAuth from "../src/integrations/ollama.js"
 import * as OpenAIAuth from "../src/integrations/openai.js"
@@ -77,13 +79,20 @@ const perCall = (ours: number, peer: number) => {
   return `${ms >= 0 ? "+" : "−"}${Math.abs(ms).toFixed(2)} ms/call`
 }
 
+/** The HttpClients ours runs on: the documented one (`UndiciHttpClient`), and the platform's two. */
+const httpLayers = {
+  fetch: FetchHttpClient.layer,
+  "platform-undici": NodeHttpClient.layerUndici,
+  undici: UndiciHttpClient.layer
+} as const
+
 const base = (
   emulator: { projectId: string; clientOptions: AuthService.Options["clientOptions"] },
-  http: "fetch" | "undici" = "fetch"
+  http: keyof typeof httpLayers = "fetch"
 ) =>
   Layer.mergeAll(
     AuthService.layer({ projectId: emulator.projectId, clientOptions: emulator.clientOptions }),
-    http === "fetch" ? FetchHttpClient.layer : NodeHttpClient.layerUndici
+    httpLayers[http]
   ).pipe(Layer.orDie)
 
 const project = "emulator-project"
@@ -108,8 +117,10 @@ const vertexGenAI = (auth: AuthClient.AuthClient, url: string) =>
   })
 
 /**
- * 4. Request overhead: `n` generate calls, sequential and `concurrency` in flight →
- * requests/s of ours vs raw fetch + JSON.parse vs @google/genai `generateContent`.
+ * 4. Request overhead: `rounds` rounds of `n` generate calls per contender, sequential
+ * and `concurrency` in flight → the median requests/s of ours vs raw fetch + JSON.parse
+ * vs @google/genai `generateContent`. Many short rounds, the contenders' order rotating,
+ * so a slow stretch of a shared 2-core machine falls on every contender alike.
  */
 export const requestOverhead = (options: {
   readonly n: number
@@ -121,6 +132,9 @@ export const requestOverhead = (options: {
     const auth = AuthClient.make({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })
     const runtime = ManagedRuntime.make(vertexLayer(server.url).pipe(Layer.provide(base(emulator))))
     const undici = ManagedRuntime.make(vertexLayer(server.url).pipe(Layer.provide(base(emulator, "undici"))))
+    const platformUndici = ManagedRuntime.make(
+      vertexLayer(server.url).pipe(Layer.provide(base(emulator, "platform-undici")))
+    )
     const undiciQuiet = ManagedRuntime.make(
       vertexLayer(server.url, false).pipe(Layer.provide(base(emulator, "undici")))
     )
@@ -161,6 +175,7 @@ export const requestOverhead = (options: {
       const contenders = [
         ["ours", oursOn(runtime)],
         ["ours-undici", oursOn(undici)],
+        ["ours-platform-undici", oursOn(platformUndici)],
         ["ours-undici-nospans", oursOn(undiciQuiet)],
         ["raw", raw],
         ["genai", genai]
@@ -178,6 +193,7 @@ export const requestOverhead = (options: {
           const [name, key] of [
             ["ours", "fetch"],
             ["ours-undici", "undici"],
+            ["ours-platform-undici", "platform_undici"],
             ["ours-undici-nospans", "undici_nospans"],
             ["raw", "raw_fetch"],
             ["genai", "genai"]
@@ -190,8 +206,9 @@ export const requestOverhead = (options: {
         const peers = [["raw", "raw fetch + JSON.parse"], ["genai", "@google/genai generateContent"]] as const
         const ourClients = [
           ["ours", "FetchHttpClient"],
-          ["ours-undici", "NodeHttpClient.layerUndici"],
-          ["ours-undici-nospans", "layerUndici, httpSpans: false"]
+          ["ours-undici", "UndiciHttpClient.layer"],
+          ["ours-platform-undici", "NodeHttpClient.layerUndici"],
+          ["ours-undici-nospans", "UndiciHttpClient, httpSpans: false"]
         ] as const
         for (const [ours, client] of ourClients) {
           const o = rates.get(ours)!
@@ -199,7 +216,7 @@ export const requestOverhead = (options: {
             const p = rates.get(peer)!
             rows.push({
               scenario: "request overhead",
-              measure: `${options.n} generate calls, ${label}, ours on ${client} → req/s`,
+              measure: `${options.rounds} × ${options.n} generate calls, ${label}, ours on ${client} → req/s`,
               ours: fixed(o),
               peer: fixed(p),
               peerName,
@@ -233,6 +250,7 @@ export const requestOverhead = (options: {
     } finally {
       await runtime.dispose()
       await undici.dispose()
+      await platformUndici.dispose()
       await undiciQuiet.dispose()
       await auth.close()
       await server.close()
@@ -314,7 +332,7 @@ export const streaming = (options: { readonly chunks: number; readonly rounds: n
   withEmulator({}, async (emulator) => {
     const server = await startModelServer()
     const auth = AuthClient.make({ projectId: emulator.projectId, clientOptions: emulator.clientOptions })
-    // ours as every documented setup wires it: NodeHttpClient.layerUndici
+    // ours as every documented setup wires it: UndiciHttpClient.layer
     const layers = base(emulator, "undici")
     const gemini = ManagedRuntime.make(
       vertexLayer(server.url).pipe(Layer.provide(layers))

@@ -143,26 +143,35 @@ export const proxy = async (options: {
         figures: { "p7.proxy_added_p99_ms": round(added99.proxy), "p7.floor_added_p99_ms": round(added99.floor) }
       })
 
-      // Throughput: `concurrency` in flight, rounds alternating, median of 3 each.
+      // Throughput: `concurrency` in flight; many short rounds, the order rotating each
+      // round, so that a slow stretch of the machine falls on every contender alike.
+      const perRound = Math.max(options.concurrency, Math.round(options.n / 5))
+      const throughputRounds = Math.max(1, Math.round((3 * options.n) / perRound))
       const throughput = async (who: Contender) => {
         let next = 0
         const t = performance.now()
         await Promise.all(Array.from({ length: options.concurrency }, async () => {
-          while (next < options.n) {
+          while (next < perRound) {
             next++
             await call(who)
           }
         }))
-        return options.n / ((performance.now() - t) / 1000)
+        return perRound / ((performance.now() - t) / 1000)
       }
       const rates: Record<Contender, Array<number>> = { direct: [], proxy: [], floor: [] }
-      for (let r = 0; r < 3; r++) for (const who of contenders) rates[who].push(await throughput(who))
+      for (let r = 0; r < throughputRounds; r++) {
+        for (let k = 0; k < contenders.length; k++) {
+          const who = contenders[(k + r) % contenders.length]!
+          rates[who].push(await throughput(who))
+        }
+      }
       const rps = (who: Contender) => percentile(rates[who], 0.5)
       rows.push({
         scenario: "proxy",
-        measure: `throughput, ${options.n} POSTs, ${options.concurrency} in flight → req/s (median of 3; direct ${
-          rps("direct").toFixed(0)
-        })`,
+        measure:
+          `throughput, ${throughputRounds} × ${perRound} POSTs, ${options.concurrency} in flight → req/s (median; direct ${
+            rps("direct").toFixed(0)
+          })`,
         ours: rps("proxy").toFixed(0),
         peer: rps("floor").toFixed(0),
         peerName: "node:http floor proxy",

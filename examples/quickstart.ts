@@ -5,11 +5,11 @@
  *
  *   GOOGLE_CLOUD_PROJECT=my-project npx tsx examples/quickstart.ts
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as AuthService from "../src/auth/AuthService.js"
+import * as UndiciHttpClient from "../src/http/UndiciHttpClient.js"
 import * as ModelConfig from "../src/model/ModelConfig.js"
 import * as ModelRequest from "../src/model/ModelRequest.js"
 import { ModelService } from "../src/model/ModelService.js"
@@ -28,7 +28,7 @@ export const program = Effect.gen(function*() {
 /** ModelService from the environment, over ADC and Node's HTTP client. */
 export const ModelLive = ModelConfig.layerConfig.pipe(
   Layer.provide(AuthService.layerConfig()),
-  Layer.provide(NodeHttpClient.layerUndici)
+  Layer.provide(UndiciHttpClient.layer)
 )
 
 // runMain logs a failure as one short entry (the error's message, which says what to

@@ -225,13 +225,16 @@ class UndiciResponse extends Inspectable.Class implements HttpClientResponse.Htt
 const headersTimeout = 60 * 60 * 1000
 
 /**
- * The client on `dispatcher`.
- *
- * @since 0.1.0
- * @category Constructors
+ * The client on `dispatcher`, with `layerContext` under the caller's context (as
+ * `HttpClient.layerMergedContext` merges a layer's context): `UndiciRequestOptions`
+ * given to the layer apply unless the caller gives its own.
  */
-export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
-  const traced = NodeHttpClient.makeUndici(dispatcher)
+const makeIn = (dispatcher: Undici.Dispatcher, layerContext: Context.Context<never>): HttpClient.HttpClient => {
+  const platform = NodeHttpClient.makeUndici(dispatcher)
+  const merged = (input: Context.Context<never>) => Context.merge(layerContext, input)
+  const traced = (request: HttpClientRequest.HttpClientRequest) =>
+    Effect.mapInputContext(platform.execute(request), merged)
+  const layerOptions = Context.getOption(layerContext, NodeHttpClient.UndiciRequestOptions)
   // a client calls a few URLs over and over: each parsed once
   const targets = bounded<string, Target | undefined>(256)
   const send = (
@@ -269,10 +272,11 @@ export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
             const target = request.urlParams.length === 0 && Option.isNone(request.hash) && body !== undefined
               ? targets(request.url, () => targetOf(request.url))
               : undefined
-            if (target === undefined || body === undefined || !untraced(fiber)) {
-              return traced.execute(undiciForm(request))
-            }
-            const options = Context.getOption(fiber.currentContext, NodeHttpClient.UndiciRequestOptions)
+            if (target === undefined || body === undefined || !untraced(fiber)) return traced(undiciForm(request))
+            const options = Option.orElse(
+              Context.getOption(fiber.currentContext, NodeHttpClient.UndiciRequestOptions),
+              () => layerOptions
+            )
             // tracing on for this request: the caller's trace context goes out (no span of ours)
             const parent = fiber.currentSpan
             const propagate = parent !== undefined && fiber.getFiberRef(HttpClient.currentTracerPropagation) &&
@@ -292,14 +296,30 @@ export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
 }
 
 /**
+ * The client on `dispatcher`.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => makeIn(dispatcher, Context.empty())
+
+/**
  * The client on the `NodeHttpClient.Dispatcher` in context (share one with
- * `NodeHttpClient.layerUndiciWithoutDispatcher`, or bring a configured one).
+ * `NodeHttpClient.layerUndiciWithoutDispatcher`, or bring a configured one). What else
+ * the layer is given (`UndiciRequestOptions`) applies under the caller's context, as
+ * with `NodeHttpClient.layerUndiciWithoutDispatcher`.
  *
  * @since 0.1.0
  * @category Layers
  */
 export const layerWithoutDispatcher: Layer.Layer<HttpClient.HttpClient, never, NodeHttpClient.Dispatcher> = Layer
-  .effect(HttpClient.HttpClient, Effect.map(NodeHttpClient.Dispatcher, make))
+  .effect(
+    HttpClient.HttpClient,
+    Effect.flatMap(
+      NodeHttpClient.Dispatcher,
+      (dispatcher) => Effect.map(Effect.context<never>(), (context) => makeIn(dispatcher, context))
+    )
+  )
 
 /**
  * The client on an undici `Agent` of its own, closed with the layer: the layer to

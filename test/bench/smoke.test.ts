@@ -36,15 +36,15 @@ describe("bench scenarios (smoke)", () => {
     expect(rows[0]?.ours).toBe("1.50 (3 in all)")
   })
 
-  it("request overhead: ours (fetch, undici, undici without spans), raw fetch and @google/genai each answered every call", async () => {
+  it("request overhead: ours (fetch, UndiciHttpClient, layerUndici, UndiciHttpClient without spans), raw fetch and @google/genai each answered every call", async () => {
     const rows = await requestOverhead({ n: 10, concurrency: 3, rounds: 1 })
-    // 2 modes × 3 clients of ours × 2 peers, then the goals row
-    expect(rows).toHaveLength(13)
-    const measured = rows.slice(0, 12)
+    // 2 modes × 4 clients of ours × 2 peers, then the goals row
+    expect(rows).toHaveLength(17)
+    const measured = rows.slice(0, 16)
     expect(new Set(measured.map((r) => r.peerName))).toEqual(
       new Set(["raw fetch + JSON.parse", "@google/genai generateContent"])
     )
-    expect(rows[12]?.measure).toMatch(/^goals:/)
+    expect(rows[16]?.measure).toMatch(/^goals:/)
     for (const row of measured) {
       expect(lead(row.ours)).toBeGreaterThan(0)
       expect(lead(row.peer)).toBeGreaterThan(0)

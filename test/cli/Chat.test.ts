@@ -4,10 +4,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Loopback from "../../src/testing/Loopback.js"
-import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
-import type * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
-import type * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
-import type * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
+import { useModelEmulators } from "../model/support.js"
 import { bin } from "../support/cli.js"
 import { useEmulator } from "../support/emulator.js"
 import { at, jsonArray, jsonObject } from "../support/json.js"
@@ -16,15 +13,10 @@ import { at, jsonArray, jsonObject } from "../support/json.js"
 // metadata server through GCE_METADATA_HOST), the model servers on loopback.
 
 const emulator = useEmulator()
+// the public testing helper: Gemini on loopback, Ollama and vLLM behind the Cloud Run front door
+const models = useModelEmulators(emulator, { names: { ollama: "gemma", openAICompatible: "vllm" } })
 const empty = mkdtempSync(join(tmpdir(), "effect-adc-chat-"))
 
-let models: ModelEmulators.ModelEmulatorsHandle
-let gemini: GeminiEmulator.GeminiEmulator
-let geminiUrl = ""
-let ollama: OllamaEmulator.OllamaEmulator
-let gemmaUrl = ""
-let vllm: OpenAICompatibleEmulator.OpenAICompatibleEmulator
-let vllmUrl = ""
 let signed: Loopback.LoopbackServer
 
 /** A Gemini API stand-in that answers every stream with a thought-signed text part, and records bodies. */
@@ -32,14 +24,6 @@ const signedBodies: Array<unknown> = []
 let signedUrl = ""
 
 beforeAll(async () => {
-  // the public testing helper: Gemini on loopback, Ollama and vLLM behind the Cloud Run front door
-  models = await ModelEmulators.serve(emulator, { names: { ollama: "gemma", openAICompatible: "vllm" } })
-  gemini = models.gemini.emulator
-  geminiUrl = models.gemini.url
-  ollama = models.ollama.emulator
-  gemmaUrl = models.ollama.url
-  vllm = models.openAICompatible.emulator
-  vllmUrl = models.openAICompatible.url
   // hand-written framing: its own handler on the public loopback server
   signed = await Loopback.serve((req, res) => {
     const chunks: Array<Buffer> = []
@@ -63,13 +47,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await signed.close()
-  await models.close()
 })
 
 beforeEach(() => {
-  gemini.reset()
-  ollama.reset()
-  vllm.reset()
+  models.gemini.emulator.reset()
+  models.ollama.emulator.reset()
+  models.openAICompatible.emulator.reset()
   signedBodies.length = 0
 })
 
@@ -134,7 +117,7 @@ describe("effect-adc chat", () => {
       "--backend",
       "gemini-vertex",
       "--url",
-      geminiUrl,
+      models.gemini.url,
       "--system",
       "Be brief."
     ])
@@ -147,14 +130,14 @@ describe("effect-adc chat", () => {
     expect(result.stdout).toBe("Echo: hello there\nEcho: and a second question\n")
     expect(`${result.stdout}${result.stderr}`).not.toMatch(/ya29\.|eyJ/)
 
-    expect(gemini.requests.map((r) => [r.flavor, r.method, r.path.endsWith("?alt=sse")])).toEqual([
+    expect(models.gemini.emulator.requests.map((r) => [r.flavor, r.method, r.path.endsWith("?alt=sse")])).toEqual([
       ["vertex", "streamGenerateContent", true],
       ["vertex", "streamGenerateContent", true]
     ])
     // keyless: the endpoint verified an access token of the metadata server's account
-    expect(gemini.requests.every((r) => r.principal === emulator.serviceAccount.email)).toBe(true)
-    expect(gemini.requests.some((r) => r.headers["x-goog-api-key"] !== undefined)).toBe(false)
-    const second = jsonObject(gemini.requests[1]!.body)
+    expect(models.gemini.emulator.requests.every((r) => r.principal === emulator.serviceAccount.email)).toBe(true)
+    expect(models.gemini.emulator.requests.some((r) => r.headers["x-goog-api-key"] !== undefined)).toBe(false)
+    const second = jsonObject(models.gemini.emulator.requests[1]!.body)
     expect(second["contents"]).toEqual([
       { role: "user", parts: [{ text: "hello there" }] },
       { role: "model", parts: [{ text: "Echo: hello there" }] },
@@ -187,7 +170,7 @@ describe("effect-adc chat", () => {
   }, 60_000)
 
   it("Gemma on private Cloud Run through the Ollama backend, with an ID token", async () => {
-    const session = chat(["--model", "gemma3:4b", "--backend", "ollama", "--url", gemmaUrl])
+    const session = chat(["--model", "gemma3:4b", "--backend", "ollama", "--url", models.ollama.url])
     session.say("one two three four five six")
     await session.waitFor("Echo: one two three four five six\n")
     session.say("again")
@@ -199,7 +182,7 @@ describe("effect-adc chat", () => {
       emulator.serviceAccount.email,
       emulator.serviceAccount.email
     ])
-    const second = jsonObject(ollama.requests.at(-1)!.body)
+    const second = jsonObject(models.ollama.emulator.requests.at(-1)!.body)
     expect(second["stream"]).not.toBe(false)
     expect(jsonArray(second["messages"]).map((m) => [at(m, "role"), at(m, "content")])).toEqual([
       ["user", "one two three four five six"],
@@ -209,8 +192,8 @@ describe("effect-adc chat", () => {
   }, 60_000)
 
   it("a rate-limited turn: one typed line on stderr, the chat goes on, exit 5", async () => {
-    gemini.fail({ status: 429, retryDelay: "0s" }, 4) // the first attempt and the default policy's 3 retries
-    const session = chat(["--model", "gemini-2.5-flash", "--backend", "gemini-vertex", "--url", geminiUrl])
+    models.gemini.emulator.fail({ status: 429, retryDelay: "0s" }, 4) // the first attempt and the default policy's 3 retries
+    const session = chat(["--model", "gemini-2.5-flash", "--backend", "gemini-vertex", "--url", models.gemini.url])
     session.say("first")
     await session.waitFor("effect-adc: RateLimited: ", "stderr")
     session.say("second")
@@ -222,13 +205,13 @@ describe("effect-adc chat", () => {
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(/^effect-adc: RateLimited: .*quota/)
     // the failed turn is not in the history
-    expect(at(gemini.requests.at(-1)!.body, "contents")).toEqual([
+    expect(at(models.gemini.emulator.requests.at(-1)!.body, "contents")).toEqual([
       { role: "user", parts: [{ text: "second" }] }
     ])
   }, 60_000)
 
   it("an unknown model: NotFound in one line, exit 5", async () => {
-    const session = chat(["--model", "no-such-model", "--backend", "gemini-vertex", "--url", geminiUrl])
+    const session = chat(["--model", "no-such-model", "--backend", "gemini-vertex", "--url", models.gemini.url])
     session.say("hello")
     await session.waitFor("effect-adc: NotFound: ", "stderr")
     const result = await session.end()
@@ -258,7 +241,7 @@ describe("effect-adc chat", () => {
   it("the backend and URL from the environment when no flag names them", async () => {
     const session = chat(["--model", "gemma3:4b"], {
       EFFECT_ADC_MODEL_BACKEND: "ollama",
-      EFFECT_ADC_MODEL_URL: gemmaUrl
+      EFFECT_ADC_MODEL_URL: models.ollama.url
     })
     session.say("from the environment")
     await session.waitFor("Echo: from the environment\n")
@@ -268,7 +251,7 @@ describe("effect-adc chat", () => {
   }, 60_000)
 
   it("no credentials: exit 2 with the fix", async () => {
-    const result = await chat(["--model", "gemini-2.5-flash", "--url", geminiUrl], {
+    const result = await chat(["--model", "gemini-2.5-flash", "--url", models.gemini.url], {
       GCE_METADATA_HOST: "127.0.0.1:1",
       GCE_METADATA_IP: "127.0.0.1:1",
       METADATA_SERVER_DETECTION: "none",
@@ -278,11 +261,18 @@ describe("effect-adc chat", () => {
     expect(result.code).toBe(2)
     expect(result.stdout).toBe("")
     expect(result.stderr).toContain("gcloud auth application-default login")
-    expect(gemini.requests).toHaveLength(0)
+    expect(models.gemini.emulator.requests).toHaveLength(0)
   }, 60_000)
 
   it("vLLM on private Cloud Run through the OpenAI-compatible backend", async () => {
-    const session = chat(["--model", "google/gemma-3-4b-it", "--backend", "openai-compatible", "--url", vllmUrl])
+    const session = chat([
+      "--model",
+      "google/gemma-3-4b-it",
+      "--backend",
+      "openai-compatible",
+      "--url",
+      models.openAICompatible.url
+    ])
     session.say("hello vllm")
     await session.waitFor("Echo: hello vllm\n")
     const result = await session.end()
@@ -302,7 +292,7 @@ describe("effect-adc chat", () => {
     "flags beat variables: --url over EFFECT_ADC_OLLAMA_URL, --backend over EFFECT_ADC_MODEL_ROUTES; /exit ends it",
     async () => {
       // every variable points at a closed loopback port: only the flags can reach Gemma
-      const session = chat(["--model", "gemma3:4b", "--backend", "ollama", "--url", gemmaUrl], {
+      const session = chat(["--model", "gemma3:4b", "--backend", "ollama", "--url", models.ollama.url], {
         EFFECT_ADC_MODEL_ROUTES: "*=openai-compatible",
         EFFECT_ADC_OPENAI_COMPATIBLE_URL: "http://127.0.0.1:1",
         EFFECT_ADC_OLLAMA_URL: "http://127.0.0.1:1"
@@ -315,7 +305,7 @@ describe("effect-adc chat", () => {
       expect(result.code, result.stderr).toBe(0)
       expect(result.stdout).toBe("Echo: flags win\n")
       expect(emulator.controls.count("cloudrun:gemma")).toBe(1)
-      expect(ollama.requests).toHaveLength(1)
+      expect(models.ollama.emulator.requests).toHaveLength(1)
     },
     60_000
   )
@@ -323,7 +313,7 @@ describe("effect-adc chat", () => {
   it("a per-backend URL variable alone is enough (EFFECT_ADC_OLLAMA_URL)", async () => {
     const session = chat(["--model", "gemma3:4b"], {
       EFFECT_ADC_MODEL_BACKEND: "ollama",
-      EFFECT_ADC_OLLAMA_URL: gemmaUrl
+      EFFECT_ADC_OLLAMA_URL: models.ollama.url
     })
     session.say("per backend")
     await session.waitFor("Echo: per backend\n")
@@ -337,7 +327,7 @@ describe("effect-adc chat", () => {
     async () => {
       const session = chat(["--model", "gemma3:4b"], {
         EFFECT_ADC_MODEL_ROUTES: "gemini-*=gemini-vertex,gemma*=ollama",
-        EFFECT_ADC_OLLAMA_URL: gemmaUrl
+        EFFECT_ADC_OLLAMA_URL: models.ollama.url
       })
       session.say("first")
       await session.waitFor("Echo: first\n")
@@ -347,7 +337,7 @@ describe("effect-adc chat", () => {
       await session.waitFor("Echo: third\n")
       const result = await session.end()
       expect(result.code, result.stderr).toBe(0)
-      const last = jsonObject(ollama.requests.at(-1)!.body)
+      const last = jsonObject(models.ollama.emulator.requests.at(-1)!.body)
       expect(jsonArray(last["messages"]).map((m) => [at(m, "role"), at(m, "content")])).toEqual([
         ["user", "first"],
         ["assistant", "Echo: first"],

@@ -15,6 +15,7 @@ import type * as OpenAI from "effect-adc/openai"
 import type { SigningProxy } from "effect-adc/proxy"
 import { Emulator, Loopback, ModelEmulators } from "effect-adc/testing"
 import { OllamaEmulator } from "effect-adc/testing/models"
+import type { UndiciHttpClient } from "effect-adc/undici"
 
 export type Modules = [
   typeof GenAI,
@@ -28,6 +29,7 @@ export type Modules = [
 ]
 export type Proxy = typeof SigningProxy
 export type Middleware = typeof AuthHttpClient
+export type NodeClient = typeof UndiciHttpClient
 
 export const program: Effect.Effect<string, unknown, ModelService.ModelService> = Effect.gen(function*() {
   const model = yield* ModelService.ModelService

@@ -538,6 +538,21 @@ describe("UndiciHttpClient interruption", () => {
       }).pipe(Effect.provide(layer))
   )
 
+  it.effect("HttpClient.withScope with a FormData body (delegated): closing the scope closes its socket at the server", () =>
+    Effect.gen(function*() {
+      silentAfterFirstPart()
+      const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withScope)
+      const form = new FormData()
+      form.append("field", "value")
+      const closed = nextClose()
+      // held, so that no garbage collection aborts it: only the scope can
+      const response = yield* Effect.scoped(
+        client.execute(HttpClientRequest.post(`${url}/scoped-form`).pipe(HttpClientRequest.bodyFormData(form)))
+      )
+      expect(response.status).toBe(200)
+      yield* awaitPromise(closed)
+    }).pipe(Effect.provide(UndiciHttpClient.layer)))
+
   it.effect("responses dropped unread (bodies held open) do not stop the next requests on the same client", () =>
     Effect.gen(function*() {
       const client = yield* HttpClient.HttpClient
@@ -717,6 +732,27 @@ describe("UndiciHttpClient configuration", () => {
       )
       expect(last().headers["connection"]).toBe("close")
       expect({ method: last().method, url: last().url }).toEqual({ method: "GET", url: "/" })
+    }))
+
+  it.effect("UndiciRequestOptions given to the layer apply on both paths; the caller's own win", () =>
+    Effect.gen(function*() {
+      const layer = UndiciHttpClient.layerWithoutDispatcher.pipe(
+        Layer.provide(
+          Layer.merge(
+            NodeHttpClient.dispatcherLayer,
+            Layer.succeed(NodeHttpClient.UndiciRequestOptions, { reset: true, method: "GET", path: "/" })
+          )
+        )
+      )
+      yield* execute(layer, HttpClientRequest.get(`${url}/lean`))
+      expect(last().headers["connection"]).toBe("close")
+      yield* execute(layer, HttpClientRequest.get(`${url}/delegated`).pipe(HttpClientRequest.setUrlParam("q", "1")))
+      expect(last().headers["connection"]).toBe("close")
+      yield* execute(layer, HttpClientRequest.get(`${url}/own`)).pipe(
+        Effect.provideService(NodeHttpClient.UndiciRequestOptions, { reset: false, method: "GET", path: "/" })
+      )
+      expect(last().headers["connection"]).toBe("keep-alive")
+      expect(seen.map((request) => request.url)).toEqual(["/lean", "/delegated?q=1", "/own"])
     }))
 
   it.effect("layerWithoutDispatcher sends through the Dispatcher in context", () =>

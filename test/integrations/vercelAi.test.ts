@@ -1,11 +1,11 @@
 import { createGoogleVertex } from "@ai-sdk/google-vertex"
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible"
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
+import { afterEach, beforeEach, describe, expect, it } from "@effect/vitest"
 import { APICallError, generateText, streamText } from "ai"
 import * as AuthClient from "../../src/auth/AuthClient.js"
 import * as SigningFetch from "../../src/http/SigningFetch.js"
 import * as GenAI from "../../src/integrations/genai.js"
-import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
+import { useModelEmulators } from "../model/support.js"
 import { useEmulator } from "../support/emulator.js"
 
 // The Vercel AI SDK (ai 7) on our tokens, with its real providers, against the emulators:
@@ -14,11 +14,7 @@ import { useEmulator } from "../support/emulator.js"
 // only access tokens the identity emulator issued (checked with its tokeninfo).
 
 const emulator = useEmulator({ env: true })
-let models: ModelEmulators.ModelEmulatorsHandle
-beforeAll(async () => {
-  models = await ModelEmulators.serve(emulator)
-})
-afterAll(() => models.close())
+const models = useModelEmulators(emulator)
 
 let auth: AuthClient.AuthClient
 beforeEach(() => {

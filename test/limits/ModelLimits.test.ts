@@ -17,24 +17,17 @@ import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
 import * as Router from "../../src/model/Router.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
-import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
-import type * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
-import { awaitRetrySleep, emulatorBase } from "../model/support.js"
+import { awaitRetrySleep, emulatorBase, useModelEmulators } from "../model/support.js"
 import { useEmulator } from "../support/emulator.js"
 
 const emulator = useEmulator({ env: true })
+const models = useModelEmulators(emulator)
 const ollama = OllamaEmulator.make()
-let gemini: GeminiEmulator.GeminiEmulator
-let geminiUrl: string
 let ollamaService: Emulator.CloudRunService
 
 beforeAll(async () => {
   ollamaService = await emulator.cloudRun.deploy({ name: "limits-ollama", handler: ollama.handler })
-  const served = await ModelEmulators.serve(emulator)
-  gemini = served.gemini.emulator
-  geminiUrl = served.gemini.url
-  return served.close
 })
 
 const request = (text = "x") => ({ model: "gemini-2.5-flash", contents: [ModelRequest.user(text)] })
@@ -42,8 +35,8 @@ const request = (text = "x") => ({ model: "gemini-2.5-flash", contents: [ModelRe
 /** Two "replicas" (two backends, two engines) in one process over one ModelLimits. */
 const twoReplicas = Effect.suspend(() =>
   Effect.all([
-    GeminiApi.make({ baseUrl: geminiUrl, origins: [geminiUrl], retry: RetryPolicy.none }),
-    GeminiApi.make({ baseUrl: geminiUrl, origins: [geminiUrl], retry: RetryPolicy.none })
+    GeminiApi.make({ baseUrl: models.gemini.url, origins: [models.gemini.url], retry: RetryPolicy.none }),
+    GeminiApi.make({ baseUrl: models.gemini.url, origins: [models.gemini.url], retry: RetryPolicy.none })
   ])
 )
 
@@ -52,7 +45,7 @@ const withLimits = (options: ModelLimits.Options) =>
   effect: Effect.Effect<A, E, ModelLimits.ModelLimits | Layer.Layer.Success<ReturnType<typeof emulatorBase>>>
 ) =>
   Effect.suspend(() => {
-    gemini.reset()
+    models.gemini.emulator.reset()
     ollama.reset()
     return Effect.provide(effect, Layer.merge(ModelLimits.layerMemory(options), emulatorBase(emulator)))
   })
@@ -61,22 +54,22 @@ describe("ModelLimits (memory store, TestClock)", () => {
   it.effect("a 429's RetryInfo delay seen by one backend holds the other's request until it passed", () =>
     Effect.gen(function*() {
       const [a, b] = yield* twoReplicas
-      gemini.fail({ status: 429, retryDelay: "20s" })
+      models.gemini.emulator.fail({ status: 429, retryDelay: "20s" })
       const first = yield* Effect.flip(a.generate(request()))
       expect(first._tag).toBe("RateLimited")
       const fiber = yield* Effect.fork(b.generate(request()))
-      yield* awaitRetrySleep(() => gemini.requests.length, 1, { exactly: 20_000 })
+      yield* awaitRetrySleep(() => models.gemini.emulator.requests.length, 1, { exactly: 20_000 })
       yield* TestClock.adjust("19999 millis")
-      expect(gemini.requests.length).toBe(1)
+      expect(models.gemini.emulator.requests.length).toBe(1)
       yield* TestClock.adjust("1 millis")
       expect((yield* Fiber.join(fiber)).text).toBe("Echo: x")
-      expect(gemini.requests.length).toBe(2)
+      expect(models.gemini.emulator.requests.length).toBe(2)
     }).pipe(withLimits({})))
 
   it.effect("a cooldown longer than maxWait fails at once with RateLimited carrying the wait; nothing is sent", () =>
     Effect.gen(function*() {
       const [a, b] = yield* twoReplicas
-      gemini.fail({ status: 429, retryDelay: "90s" })
+      models.gemini.emulator.fail({ status: 429, retryDelay: "90s" })
       yield* Effect.flip(a.generate(request()))
       const error = yield* Effect.flip(b.generate(request()))
       expect(error._tag).toBe("RateLimited")
@@ -84,7 +77,7 @@ describe("ModelLimits (memory store, TestClock)", () => {
         Option.some({ _id: "Duration", _tag: "Millis", millis: 90_000 })
       )
       expect(error.message).toMatch(/not sent: the shared limits hold this model/)
-      expect(gemini.requests.length).toBe(1)
+      expect(models.gemini.emulator.requests.length).toBe(1)
     }).pipe(withLimits({ maxWait: "60 seconds" })))
 
   it.effect("the request rate: the third request of 2 per minute waits 30 s for its slot", () =>
@@ -93,12 +86,12 @@ describe("ModelLimits (memory store, TestClock)", () => {
       yield* a.generate(request())
       yield* a.generate(request())
       const fiber = yield* Effect.fork(a.generate(request()))
-      yield* awaitRetrySleep(() => gemini.requests.length, 2, { exactly: 30_000 })
+      yield* awaitRetrySleep(() => models.gemini.emulator.requests.length, 2, { exactly: 30_000 })
       yield* TestClock.adjust("29 seconds")
-      expect(gemini.requests.length).toBe(2)
+      expect(models.gemini.emulator.requests.length).toBe(2)
       yield* TestClock.adjust("1 second")
       yield* Fiber.join(fiber)
-      expect(gemini.requests.length).toBe(3)
+      expect(models.gemini.emulator.requests.length).toBe(3)
     }).pipe(withLimits({ requests: 2, window: "1 minute" })))
 
   it.effect("the token rate is charged from the response's usage: the next request waits until the debt is repaid", () =>
@@ -110,18 +103,18 @@ describe("ModelLimits (memory store, TestClock)", () => {
       expect(total).toBeGreaterThan(40)
       const wait = Math.ceil((total - 40) * 60_000 / 40)
       const fiber = yield* Effect.fork(b.generate(request()))
-      yield* awaitRetrySleep(() => gemini.requests.length, 1, { exactly: wait })
+      yield* awaitRetrySleep(() => models.gemini.emulator.requests.length, 1, { exactly: wait })
       yield* TestClock.adjust(wait - 1)
-      expect(gemini.requests.length).toBe(1)
+      expect(models.gemini.emulator.requests.length).toBe(1)
       yield* TestClock.adjust(1)
       yield* Fiber.join(fiber)
-      expect(gemini.requests.length).toBe(2)
+      expect(models.gemini.emulator.requests.length).toBe(2)
     }).pipe(withLimits({ tokens: 40, window: "1 minute", maxWait: "5 minutes" })))
 
   it.effect("the breaker opens after N failures, fails at once while open, lets one probe through when half-open", () =>
     Effect.gen(function*() {
       const [a, b] = yield* twoReplicas
-      gemini.fail({ status: 503 }, 3)
+      models.gemini.emulator.fail({ status: 503 }, 3)
       for (let i = 0; i < 3; i++) expect((yield* Effect.flip(a.generate(request())))._tag).toBe("Unavailable")
       const open = yield* Effect.flip(b.generate(request()))
       expect(open._tag === "Unavailable" && open.errorReason).toBe("CIRCUIT_OPEN")
@@ -129,13 +122,13 @@ describe("ModelLimits (memory store, TestClock)", () => {
       expect(Option.map(open.retryAfter, (d) => d.toJSON())).toEqual(
         Option.some({ _id: "Duration", _tag: "Millis", millis: 10_000 })
       )
-      expect(gemini.requests.length).toBe(3)
+      expect(models.gemini.emulator.requests.length).toBe(3)
       // half-open: a failing probe reopens it at once
       yield* TestClock.adjust("10 seconds")
-      gemini.fail({ status: 503 })
+      models.gemini.emulator.fail({ status: 503 })
       expect((yield* Effect.flip(a.generate(request()))).detail).not.toMatch(/not sent/)
       expect((yield* Effect.flip(b.generate(request()))).detail).toMatch(/circuit breaker is open/)
-      expect(gemini.requests.length).toBe(4)
+      expect(models.gemini.emulator.requests.length).toBe(4)
       // half-open again: two concurrent calls, one probe goes, the other is refused
       yield* TestClock.adjust("10 seconds")
       const [x, y] = yield* Effect.all([Effect.either(a.generate(request())), Effect.either(b.generate(request()))], {
@@ -143,20 +136,20 @@ describe("ModelLimits (memory store, TestClock)", () => {
       })
       const outcomes = [x, y].map((e) => e._tag === "Right" ? "sent" : e.left.detail)
       expect(outcomes.sort()).toEqual(["not sent: the circuit breaker is half-open and another call probes it", "sent"])
-      expect(gemini.requests.length).toBe(5)
+      expect(models.gemini.emulator.requests.length).toBe(5)
       // the probe succeeded: closed
       yield* a.generate(request())
       yield* b.generate(request())
-      expect(gemini.requests.length).toBe(7)
+      expect(models.gemini.emulator.requests.length).toBe(7)
     }).pipe(withLimits({ breaker: { failures: 3, openFor: "10 seconds" } })))
 
   it.effect("a 429 with a retry delay does not count as a breaker failure", () =>
     Effect.gen(function*() {
       const [a] = yield* twoReplicas
-      gemini.fail({ status: 429, retryDelay: "1s" })
+      models.gemini.emulator.fail({ status: 429, retryDelay: "1s" })
       yield* Effect.flip(a.generate(request()))
       yield* TestClock.adjust("1 second")
-      gemini.fail({ status: 503 })
+      models.gemini.emulator.fail({ status: 503 })
       yield* Effect.flip(a.generate(request()))
       expect((yield* a.generate(request())).text).toBe("Echo: x")
     }).pipe(withLimits({ breaker: { failures: 2 } })))
@@ -165,20 +158,20 @@ describe("ModelLimits (memory store, TestClock)", () => {
 describe("Router with ModelLimits", () => {
   it.effect("an open backend is skipped: the call goes to the fallback at once, nothing is sent to it", () =>
     Effect.gen(function*() {
-      gemini.reset()
+      models.gemini.emulator.reset()
       ollama.reset()
-      gemini.fail({ status: 503 })
+      models.gemini.emulator.fail({ status: 503 })
       const model = yield* ModelService
       expect((yield* model.generate(request("one"))).text).toBe("Echo: one")
-      expect([gemini.requests.length, ollama.requests.length]).toEqual([1, 1])
+      expect([models.gemini.emulator.requests.length, ollama.requests.length]).toEqual([1, 1])
       // open now: no request to Gemini, no wait (no TestClock adjustment)
       expect((yield* model.generate(request("two"))).text).toBe("Echo: two")
-      expect([gemini.requests.length, ollama.requests.length]).toEqual([1, 2])
+      expect([models.gemini.emulator.requests.length, ollama.requests.length]).toEqual([1, 2])
     }).pipe(Effect.provide(
       Router.layer({
         routes: [{
           match: "gemini-*",
-          layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl], retry: RetryPolicy.none })
+          layer: GeminiApi.layer({ baseUrl: models.gemini.url, origins: [models.gemini.url], retry: RetryPolicy.none })
         }],
         fallback: { layer: Ollama.layer({ url: ollamaService.url }), model: "gemma3:4b" }
       }).pipe(

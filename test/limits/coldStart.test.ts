@@ -21,16 +21,13 @@ import * as RetryPolicy from "../../src/model/RetryPolicy.js"
 import * as Router from "../../src/model/Router.js"
 import * as WarmUp from "../../src/model/WarmUp.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
-import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
-import type * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
-import { awaitRetrySleep, emulatorBase, tick } from "../model/support.js"
+import { awaitRetrySleep, emulatorBase, tick, useModelEmulators } from "../model/support.js"
 import { useEmulator } from "../support/emulator.js"
 
 const emulator = useEmulator({ env: true })
+const models = useModelEmulators(emulator)
 const ollama = OllamaEmulator.make()
-let gemini: GeminiEmulator.GeminiEmulator
-let geminiUrl: string
 /** cold for a minute on its first request */
 let cold: Emulator.CloudRunService
 /** one request at a time (max instances × concurrency = 1); the first holds its slot for a minute */
@@ -41,9 +38,6 @@ let busy: Emulator.CloudRunService
 let slow: Emulator.CloudRunService
 
 beforeAll(async () => {
-  const served = await ModelEmulators.serve(emulator)
-  gemini = served.gemini.emulator
-  geminiUrl = served.gemini.url
   const minute = { delayMs: 60_000 }
   cold = await emulator.cloudRun.deploy({ name: "cold-gemma", handler: ollama.handler, coldStart: minute })
   full = await emulator.cloudRun.deploy({
@@ -64,7 +58,6 @@ beforeAll(async () => {
     coldStart: minute,
     requestTimeoutMs: 300
   })
-  return served.close
 })
 
 const statusOf = (error: ModelError.ModelError) => "status" in error ? error.status : undefined
@@ -127,7 +120,7 @@ describe("the Router's first-chunk deadline (TestClock)", () => {
       Router.layer({
         routes: [{ match: "gemma*", layer: Ollama.layer({ url: service().url }) }],
         fallback: {
-          layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl] }),
+          layer: GeminiApi.layer({ baseUrl: models.gemini.url, origins: [models.gemini.url] }),
           model: "gemini-2.5-flash"
         },
         firstChunkTimeout: "10 seconds"
@@ -136,28 +129,28 @@ describe("the Router's first-chunk deadline (TestClock)", () => {
 
   it.effect("a cold start holding the first chunk past the deadline goes to the fallback", () =>
     Effect.gen(function*() {
-      gemini.reset()
+      models.gemini.emulator.reset()
       const model = yield* ModelService
       const endpoint = `cloudrun:${cold.name}` as const
       const before = emulator.controls.count(endpoint)
       const fiber = yield* Effect.fork(Stream.runCollect(model.stream(gemma("a b c"))))
       yield* awaitRetrySleep(() => emulator.controls.count(endpoint) - before, 1, { exactly: 10_000 })
       yield* TestClock.adjust("9999 millis")
-      expect(gemini.requests.length).toBe(0)
+      expect(models.gemini.emulator.requests.length).toBe(0)
       yield* TestClock.adjust("1 millis")
       const chunks = Chunk.toArray(yield* Fiber.join(fiber))
       expect(chunks.map((c) => c.textDelta).join("")).toBe("Echo: a b c")
-      expect(gemini.requests.map((r) => r.model)).toEqual(["gemini-2.5-flash"])
+      expect(models.gemini.emulator.requests.map((r) => r.model)).toEqual(["gemini-2.5-flash"])
     }).pipe(Effect.provide(router(() => cold))))
 
   it.effect("once a chunk came, no deadline applies: the stream is the routed backend's", () =>
     Effect.gen(function*() {
-      gemini.reset()
+      models.gemini.emulator.reset()
       const model = yield* ModelService
       // the cold service is warm now (its one cold request is spent)
       const chunks = Chunk.toArray(yield* Stream.runCollect(model.stream(gemma("d e f"))))
       expect(chunks.map((c) => c.textDelta).join("")).toBe("Echo: d e f")
-      expect(gemini.requests.length).toBe(0)
+      expect(models.gemini.emulator.requests.length).toBe(0)
     }).pipe(Effect.provide(router(() => cold))))
 })
 

@@ -9,29 +9,18 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import type * as Scope from "effect/Scope"
-import { beforeAll } from "vitest"
 import * as GeminiApi from "../../src/model/gemini/GeminiApi.js"
 import * as ModelLimits from "../../src/model/ModelLimits.js"
 import * as ModelLimitsRedis from "../../src/model/ModelLimitsRedis.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
-import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
-import type * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
-import { emulatorBase } from "../model/support.js"
+import { emulatorBase, useModelEmulators } from "../model/support.js"
 import { useEmulator } from "../support/emulator.js"
 import { useRedis } from "./redisServer.js"
 
 const emulator = useEmulator({ env: true })
 const redis = useRedis()
-let gemini: GeminiEmulator.GeminiEmulator
-let geminiUrl: string
-
-beforeAll(async () => {
-  const served = await ModelEmulators.serve(emulator)
-  gemini = served.gemini.emulator
-  geminiUrl = served.gemini.url
-  return served.close
-})
+const models = useModelEmulators(emulator)
 
 const request = { model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] }
 let prefixes = 0
@@ -41,9 +30,10 @@ const replica = (options: Partial<ModelLimitsRedis.Options> & { readonly prefix:
   Effect.gen(function*() {
     const store = yield* ModelLimitsRedis.makeStore({ url: redis.url, ...options })
     const limits = ModelLimits.make(store, options)
-    return yield* GeminiApi.make({ baseUrl: geminiUrl, origins: [geminiUrl], retry: RetryPolicy.none }).pipe(
-      Effect.provideService(ModelLimits.ModelLimits, limits)
-    )
+    return yield* GeminiApi.make({ baseUrl: models.gemini.url, origins: [models.gemini.url], retry: RetryPolicy.none })
+      .pipe(
+        Effect.provideService(ModelLimits.ModelLimits, limits)
+      )
   })
 
 const logged: Array<{ readonly level: string; readonly message: string }> = []
@@ -56,7 +46,7 @@ const capture = Logger.replace(
 
 const run = <A, E>(effect: Effect.Effect<A, E, Scope.Scope | Layer.Layer.Success<ReturnType<typeof emulatorBase>>>) =>
   Effect.suspend(() => {
-    gemini.reset()
+    models.gemini.emulator.reset()
     logged.length = 0
     return effect.pipe(Effect.scoped, Effect.provide(Layer.merge(emulatorBase(emulator), capture)))
   })
@@ -69,10 +59,10 @@ describe("ModelLimits on Redis (two stores = two replicas)", () => {
       const prefix = `t${prefixes++}:`
       const a = yield* replica({ prefix })
       const b = yield* replica({ prefix })
-      gemini.fail({ status: 429, retryDelay: "0.6s" })
+      models.gemini.emulator.fail({ status: 429, retryDelay: "0.6s" })
       expect((yield* Effect.flip(a.generate(request)))._tag).toBe("RateLimited")
       expect((yield* b.generate(request)).text).toBe("Echo: x")
-      const [first, second] = gemini.requests
+      const [first, second] = models.gemini.emulator.requests
       expect(second!.at! - first!.at!).toBeGreaterThanOrEqual(600)
       expect(warnings()).toEqual([])
     })))
@@ -82,12 +72,12 @@ describe("ModelLimits on Redis (two stores = two replicas)", () => {
       const prefix = `t${prefixes++}:`
       const a = yield* replica({ prefix, breaker: { failures: 2, openFor: "30 seconds" } })
       const b = yield* replica({ prefix, breaker: { failures: 2, openFor: "30 seconds" } })
-      gemini.fail({ status: 503 }, 2)
+      models.gemini.emulator.fail({ status: 503 }, 2)
       yield* Effect.flip(a.generate(request))
       yield* Effect.flip(a.generate(request))
       const error = yield* Effect.flip(b.generate(request))
       expect(error._tag === "Unavailable" && error.errorReason).toBe("CIRCUIT_OPEN")
-      expect(gemini.requests.length).toBe(2)
+      expect(models.gemini.emulator.requests.length).toBe(2)
     })))
 
   it.live("half-open on Redis: of two replicas' concurrent calls one probes, the other is refused; the probe closes it", () =>
@@ -96,7 +86,7 @@ describe("ModelLimits on Redis (two stores = two replicas)", () => {
       const breaker = { failures: 1, openFor: "300 millis" as const }
       const a = yield* replica({ prefix, breaker })
       const b = yield* replica({ prefix, breaker })
-      gemini.fail({ status: 503 })
+      models.gemini.emulator.fail({ status: 503 })
       yield* Effect.flip(a.generate(request))
       yield* Effect.sleep("350 millis")
       const outcomes = yield* Effect.all([Effect.either(a.generate(request)), Effect.either(b.generate(request))], {
@@ -107,7 +97,7 @@ describe("ModelLimits on Redis (two stores = two replicas)", () => {
         "sent"
       ])
       expect((yield* b.generate(request)).text).toBe("Echo: x")
-      expect(gemini.requests.length).toBe(3)
+      expect(models.gemini.emulator.requests.length).toBe(3)
     })))
 })
 
@@ -140,7 +130,7 @@ describe("Redis unreachable", () => {
       const started = Date.now()
       const store = yield* ModelLimitsRedis.makeStore({ url: "redis://127.0.0.1:1", connectTimeout: "300 millis" })
       expect(Date.now() - started).toBeLessThan(1000)
-      const a = yield* GeminiApi.make({ baseUrl: geminiUrl, origins: [geminiUrl] }).pipe(
+      const a = yield* GeminiApi.make({ baseUrl: models.gemini.url, origins: [models.gemini.url] }).pipe(
         Effect.provideService(ModelLimits.ModelLimits, ModelLimits.make(store, { requests: 100 }))
       )
       for (let i = 0; i < 3; i++) expect((yield* a.generate(request)).text).toBe("Echo: x")

@@ -10,10 +10,8 @@
  * and Redis keep their own), a few seconds.
  */
 import { describe, expect, it } from "vitest"
-import { beforeAll } from "vitest"
-import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
-import type * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
+import { useModelEmulators } from "../model/support.js"
 import { useEmulator } from "../support/emulator.js"
 import { useRedis } from "./redisServer.js"
 import { calls, cooled, decidedSends, type ReplicaRun, useReplicas } from "./replicas.js"
@@ -21,15 +19,7 @@ import { calls, cooled, decidedSends, type ReplicaRun, useReplicas } from "./rep
 const emulator = useEmulator({ env: true })
 const redis = useRedis()
 const replicas = useReplicas()
-let gemini: GeminiEmulator.GeminiEmulator
-let geminiUrl: string
-
-beforeAll(async () => {
-  const served = await ModelEmulators.serve(emulator)
-  gemini = served.gemini.emulator
-  geminiUrl = served.gemini.url
-  return served.close
-})
+const models = useModelEmulators(emulator)
 
 const REPLICAS = 4
 const CALLS = 4
@@ -47,7 +37,7 @@ interface Figures {
 }
 
 const figures = (runs: ReadonlyArray<ReplicaRun>): Figures => {
-  const log = gemini.quotaLog
+  const log = models.gemini.emulator.quotaLog
   const rejected = log.filter((event) => !event.admitted)
   const perWindow = new Map<number, number>()
   for (const event of rejected) {
@@ -80,15 +70,15 @@ const figures = (runs: ReadonlyArray<ReplicaRun>): Figures => {
 
 let runIndex = 0
 const scenario = async (shared: boolean) => {
-  gemini.reset()
-  gemini.setQuota({ requests: QUOTA, windowMs: WINDOW_MS })
+  models.gemini.emulator.reset()
+  models.gemini.emulator.setQuota({ requests: QUOTA, windowMs: WINDOW_MS })
   const prefix = `replicas-${runIndex++}:`
   const runs = await replicas.run(
     emulator.env,
     Array.from({ length: REPLICAS }, (_, i) => ({
       id: `r${i}`,
       kind: "gemini" as const,
-      url: geminiUrl,
+      url: models.gemini.url,
       model: "gemini-2.5-flash",
       requests: CALLS,
       retries: 8,

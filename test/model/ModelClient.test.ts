@@ -12,11 +12,9 @@ import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
-import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
-import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { type BackendLayer, emulatorBase } from "./support.js"
+import { type BackendLayer, emulatorBase, useModelEmulators } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 const ollama = OllamaEmulator.make()
@@ -64,14 +62,7 @@ describe("ModelClient (Promise facade)", () => {
 })
 
 describe("keyless", () => {
-  let gemini: GeminiEmulator.GeminiEmulator
-  let geminiUrl: string
-  beforeAll(async () => {
-    const served = await ModelEmulators.serve(emulator)
-    gemini = served.gemini.emulator
-    geminiUrl = served.gemini.url
-    return served.close
-  })
+  const models = useModelEmulators(emulator)
 
   it.effect("GOOGLE_API_KEY and GEMINI_API_KEY set: two Gemini backends never send them; one warning names both", () =>
     Effect.gen(function*() {
@@ -91,13 +82,13 @@ describe("keyless", () => {
           expect(Chunk.toArray(chunks).map((c) => c.textDelta).join("")).toBe("Echo: x y z")
         }).pipe(Effect.provide(backend.pipe(Layer.provide(base()))))
       yield* Effect.all([
-        run(GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl] })),
+        run(GeminiApi.layer({ baseUrl: models.gemini.url, origins: [models.gemini.url] })),
         run(
           GeminiVertex.layer({
             project: "emulator-project",
             location: "global",
-            baseUrl: geminiUrl,
-            origins: [geminiUrl]
+            baseUrl: models.gemini.url,
+            origins: [models.gemini.url]
           })
         )
       ]).pipe(
@@ -108,8 +99,10 @@ describe("keyless", () => {
         }))
       )
       // both backends answered with access tokens the tokeninfo endpoint accepted
-      expect(gemini.requests.map((r) => r.principal)).toEqual(Array(4).fill(emulator.serviceAccount.email))
-      for (const sent of gemini.requests) {
+      expect(models.gemini.emulator.requests.map((r) => r.principal)).toEqual(
+        Array(4).fill(emulator.serviceAccount.email)
+      )
+      for (const sent of models.gemini.emulator.requests) {
         expect(sent.headers["x-goog-api-key"]).toBeUndefined()
         expect(sent.path).not.toMatch(/[?&]key=/)
         for (const key of Object.values(keys)) {

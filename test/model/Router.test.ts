@@ -11,28 +11,25 @@ import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
 import * as Router from "../../src/model/Router.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
-import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
-import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { emulatorBase } from "./support.js"
+import { emulatorBase, useModelEmulators } from "./support.js"
 
 const emulator = useEmulator({ env: true })
+const models = useModelEmulators(emulator)
 const ollama = OllamaEmulator.make()
-let gemini: GeminiEmulator.GeminiEmulator
 let ollamaService: Emulator.CloudRunService
-let geminiUrl: string
 
 beforeAll(async () => {
   ollamaService = await emulator.cloudRun.deploy({ name: "router-ollama", handler: ollama.handler })
-  const served = await ModelEmulators.serve(emulator)
-  gemini = served.gemini.emulator
-  geminiUrl = served.gemini.url
-  return served.close
 })
 
 const router = (withFallback: boolean) => {
-  const geminiLayer = GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl], retry: RetryPolicy.none })
+  const geminiLayer = GeminiApi.layer({
+    baseUrl: models.gemini.url,
+    origins: [models.gemini.url],
+    retry: RetryPolicy.none
+  })
   const ollamaLayer = Ollama.layer({ url: ollamaService.url })
   return Router.layer({
     routes: [{ match: "gemini-*", layer: geminiLayer }, { match: /^gemma/, layer: ollamaLayer }],
@@ -43,7 +40,7 @@ const router = (withFallback: boolean) => {
 }
 
 const reset = Effect.sync(() => {
-  gemini.reset()
+  models.gemini.emulator.reset()
   ollama.reset()
 })
 
@@ -55,7 +52,7 @@ describe("Router", () => {
       const a = yield* model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("to gemini")] })
       const b = yield* model.generate({ model: "gemma3:4b", contents: [ModelRequest.user("to gemma")] })
       expect([a.text, b.text]).toEqual(["Echo: to gemini", "Echo: to gemma"])
-      expect(gemini.requests.length).toBe(1)
+      expect(models.gemini.emulator.requests.length).toBe(1)
       expect(ollama.requests.length).toBe(1)
       const error = yield* Effect.flip(model.generate({ model: "claude", contents: [ModelRequest.user("x")] }))
       expect(error._tag).toBe("NoRoute")
@@ -65,13 +62,13 @@ describe("Router", () => {
   it.effect("a retryable failure falls back to the other backend with the fallback model", () =>
     Effect.gen(function*() {
       yield* reset
-      gemini.fail({ status: 503 })
+      models.gemini.emulator.fail({ status: 503 })
       const model = yield* ModelService
       const response = yield* model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("hello")] })
       expect(response.text).toBe("Echo: hello")
       expect((ollama.requests[0]?.body as { model: string }).model).toBe("gemma3:4b")
       // a non-retryable failure does not fall back
-      gemini.fail({ status: 400 })
+      models.gemini.emulator.fail({ status: 400 })
       const error = yield* Effect.flip(
         model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] })
       )
@@ -82,7 +79,7 @@ describe("Router", () => {
   it.effect("a stream that failed before output falls back", () =>
     Effect.gen(function*() {
       yield* reset
-      gemini.fail({ status: 429 })
+      models.gemini.emulator.fail({ status: 429 })
       const model = yield* ModelService
       const chunks = yield* Stream.runCollect(
         model.stream({ model: "gemini-2.5-flash", contents: [ModelRequest.user("a b c")] })
@@ -104,25 +101,28 @@ describe("Router", () => {
       expect(error._tag).toBe("ServerError")
       expect(error.isRetryable).toBe(true)
       expect(seen.join("")).not.toBe("")
-      expect(gemini.requests.length).toBe(0)
+      expect(models.gemini.emulator.requests.length).toBe(0)
       // the same failure before output does fall back
       ollama.fail({ status: 500 })
       const chunks = yield* Stream.runCollect(
         model.stream({ model: "gemma3:4b", contents: [ModelRequest.user("p q")] })
       )
       expect(Chunk.toArray(chunks).map((c) => c.textDelta).join("")).toBe("Echo: p q")
-      expect(gemini.requests.length).toBe(1)
+      expect(models.gemini.emulator.requests.length).toBe(1)
     }).pipe(Effect.provide(
       Router.layer({
         routes: [{ match: "gemma*", layer: Ollama.layer({ url: ollamaService.url, retry: RetryPolicy.none }) }],
-        fallback: { layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl] }), model: "gemini-2.5-flash" }
+        fallback: {
+          layer: GeminiApi.layer({ baseUrl: models.gemini.url, origins: [models.gemini.url] }),
+          model: "gemini-2.5-flash"
+        }
       }).pipe(Layer.provide(emulatorBase(emulator)))
     )))
 
   it.effect("falling back to another Gemini model sends the history without thought signatures", () =>
     Effect.gen(function*() {
       yield* reset
-      gemini.fail({ status: 503 })
+      models.gemini.emulator.fail({ status: 503 })
       const model = yield* ModelService
       const response = yield* model.generate({
         model: "gemini-3-pro",
@@ -147,7 +147,7 @@ describe("Router", () => {
         ]
       })
       expect(response.modelVersion).toBeDefined()
-      const [first, second] = gemini.requests
+      const [first, second] = models.gemini.emulator.requests
       // the primary got the signatures verbatim; the fallback model gets none, nor the thought
       expect(JSON.stringify(first?.body)).toContain("sig-call")
       expect(second?.path).toContain("gemini-2.5-flash")
@@ -157,9 +157,12 @@ describe("Router", () => {
       Router.layer({
         routes: [{
           match: "gemini-*",
-          layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl], retry: RetryPolicy.none })
+          layer: GeminiApi.layer({ baseUrl: models.gemini.url, origins: [models.gemini.url], retry: RetryPolicy.none })
         }],
-        fallback: { layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl] }), model: "gemini-2.5-flash" }
+        fallback: {
+          layer: GeminiApi.layer({ baseUrl: models.gemini.url, origins: [models.gemini.url] }),
+          model: "gemini-2.5-flash"
+        }
       }).pipe(
         Layer.provide(emulatorBase(emulator))
       )
@@ -168,7 +171,7 @@ describe("Router", () => {
   it.effect("falling back to another backend with the same model name (Vertex → Gemini API) drops thought signatures too", () =>
     Effect.gen(function*() {
       yield* reset
-      gemini.fail({ status: 429, retryDelay: "1s" })
+      models.gemini.emulator.fail({ status: 429, retryDelay: "1s" })
       const model = yield* ModelService
       yield* model.generate({
         model: "gemini-3-pro",
@@ -191,7 +194,7 @@ describe("Router", () => {
           }
         ]
       })
-      const [first, second] = gemini.requests
+      const [first, second] = models.gemini.emulator.requests
       expect(first?.flavor).toBe("vertex")
       expect(JSON.stringify(first?.body)).toContain("sig-call")
       expect([second?.flavor, second?.model]).toEqual(["api", "gemini-3-pro"])
@@ -204,12 +207,12 @@ describe("Router", () => {
           layer: GeminiVertex.layer({
             project: "emulator-project",
             location: "global",
-            baseUrl: geminiUrl,
-            origins: [geminiUrl],
+            baseUrl: models.gemini.url,
+            origins: [models.gemini.url],
             retry: RetryPolicy.none
           })
         }],
-        fallback: { layer: GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl] }) }
+        fallback: { layer: GeminiApi.layer({ baseUrl: models.gemini.url, origins: [models.gemini.url] }) }
       }).pipe(
         Layer.provide(emulatorBase(emulator))
       )

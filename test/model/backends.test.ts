@@ -19,34 +19,27 @@ import { ModelService } from "../../src/model/ModelService.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as OpenAICompatible from "../../src/model/openai/OpenAICompatible.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
-import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
-import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
 import { useEmulator } from "../support/emulator.js"
 import { at } from "../support/json.js"
-import { awaitRetrySleep, type BackendLayer, emulatorBase, tick } from "./support.js"
+import { awaitRetrySleep, type BackendLayer, emulatorBase, tick, useModelEmulators } from "./support.js"
 
 const emulator = useEmulator({ env: true })
+const models = useModelEmulators(emulator, {
+  names: { ollama: "models-ollama", openAICompatible: "models-vllm" }
+})
 const ollama = OllamaEmulator.make()
 const vllm = OpenAICompatibleEmulator.make()
 const vllmKeyed = OpenAICompatibleEmulator.make({ apiKey: "app-key" })
-let gemini: GeminiEmulator.GeminiEmulator
 let ollamaService: Emulator.CloudRunService
 let vllmService: Emulator.CloudRunService
 let vllmKeyedService: Emulator.CloudRunService
-let geminiUrl: string
 
 beforeAll(async () => {
   ollamaService = await emulator.cloudRun.deploy({ name: "gemma-ollama", handler: ollama.handler })
   vllmService = await emulator.cloudRun.deploy({ name: "gemma-vllm", handler: vllm.handler })
   vllmKeyedService = await emulator.cloudRun.deploy({ name: "gemma-vllm-keyed", handler: vllmKeyed.handler })
-  const served = await ModelEmulators.serve(emulator, {
-    names: { ollama: "models-ollama", openAICompatible: "models-vllm" }
-  })
-  gemini = served.gemini.emulator
-  geminiUrl = served.gemini.url
-  return served.close
 })
 
 /** A fresh AuthService (stateful token cache) and HttpClient per test. */
@@ -59,16 +52,26 @@ const provide = <A, E>(
   ollama.reset()
   vllm.reset()
   vllmKeyed.reset()
-  gemini.reset()
+  models.gemini.emulator.reset()
   return effect.pipe(Effect.provide(backend.pipe(Layer.provide(base()))))
 }
 
 const ollamaLayer = () => Ollama.layer({ url: ollamaService.url })
 const vllmLayer = () => OpenAICompatible.layer({ url: vllmService.url })
 const apiLayer = (options: Partial<GeminiApi.Options> = {}) =>
-  GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl], quotaProject: "quota-project", ...options })
+  GeminiApi.layer({
+    baseUrl: models.gemini.url,
+    origins: [models.gemini.url],
+    quotaProject: "quota-project",
+    ...options
+  })
 const vertexLayer = () =>
-  GeminiVertex.layer({ project: "emulator-project", location: "global", baseUrl: geminiUrl, origins: [geminiUrl] })
+  GeminiVertex.layer({
+    project: "emulator-project",
+    location: "global",
+    baseUrl: models.gemini.url,
+    origins: [models.gemini.url]
+  })
 
 const Person = Schema.Struct({ name: Schema.String, age: Schema.Number })
 const Weather = Schema.Struct({ city: Schema.String })
@@ -273,7 +276,7 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
         const response = yield* model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("why blue")] })
         expect(response.text).toBe("Echo: why blue")
         expect(response.modelVersion).toBe("gemini-2.5-flash")
-        const request = gemini.requests[0]!
+        const request = models.gemini.emulator.requests[0]!
         expect(request.path).toBe("/v1beta/models/gemini-2.5-flash:generateContent")
         expect(request.principal).toBe(emulator.serviceAccount.email)
         expect(request.headers["x-goog-user-project"]).toBe("quota-project")
@@ -290,7 +293,7 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
         expect(chunks.length).toBe(3)
         expect(chunks.map((c) => c.textDelta).join("")).toBe("Echo: a b c d e f g")
         expect(chunks.at(-1)?.usage).toEqual({ inputTokens: 7, outputTokens: 8, totalTokens: 15 })
-        expect(gemini.requests[0]?.path).toBe(
+        expect(models.gemini.emulator.requests[0]?.path).toBe(
           "/v1/projects/emulator-project/locations/global/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
         )
         const tokens = yield* model.countTokens({ model: "gemini-2.5-flash", contents: [ModelRequest.user("a b c")] })
@@ -344,17 +347,17 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
       apiLayer(),
       Effect.gen(function*() {
         const model = yield* ModelService
-        gemini.fail({ status: 429, retryDelay: "26s" })
+        models.gemini.emulator.fail({ status: 429, retryDelay: "26s" })
         const fiber = yield* Effect.fork(
           model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] })
         )
-        yield* awaitRetrySleep(() => gemini.requests.length, 1, { exactly: 26_000 })
+        yield* awaitRetrySleep(() => models.gemini.emulator.requests.length, 1, { exactly: 26_000 })
         yield* TestClock.adjust("25 seconds")
-        expect(gemini.requests.length).toBe(1)
+        expect(models.gemini.emulator.requests.length).toBe(1)
         yield* TestClock.adjust("1 second")
         const response = yield* Fiber.join(fiber)
         expect(response.text).toBe("Echo: x")
-        expect(gemini.requests.length).toBe(2)
+        expect(models.gemini.emulator.requests.length).toBe(2)
       })
     ))
 
@@ -362,13 +365,13 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
     provide(
       apiLayer(),
       Effect.gen(function*() {
-        gemini.fail({ status: 503 })
+        models.gemini.emulator.fail({ status: 503 })
         const fiber = yield* Effect.fork(collect({ model: "gemini-2.5-flash", contents: [ModelRequest.user("p q r")] }))
-        yield* awaitRetrySleep(() => gemini.requests.length, 1, { within: 5_000 })
+        yield* awaitRetrySleep(() => models.gemini.emulator.requests.length, 1, { within: 5_000 })
         yield* TestClock.adjust("5 seconds")
         const chunks = yield* Fiber.join(fiber)
         expect(chunks.map((c) => c.textDelta).join("")).toBe("Echo: p q r")
-        expect(gemini.requests.length).toBe(2)
+        expect(models.gemini.emulator.requests.length).toBe(2)
       })
     ))
 
@@ -376,7 +379,7 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
     provide(
       apiLayer(),
       Effect.gen(function*() {
-        gemini.fail({ status: 503, message: "The model is overloaded.", midStream: true })
+        models.gemini.emulator.fail({ status: 503, message: "The model is overloaded.", midStream: true })
         const seen: Array<string> = []
         const model = yield* ModelService
         const fiber = yield* Effect.fork(
@@ -395,7 +398,7 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
         expect(error.isRetryable).toBe(true)
         expect(error.detail).toBe("The model is overloaded.")
         expect(seen).toEqual(["Echo: a b "])
-        expect(gemini.requests.length).toBe(1)
+        expect(models.gemini.emulator.requests.length).toBe(1)
       })
     ))
 
@@ -404,7 +407,7 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
       apiLayer(),
       Effect.gen(function*() {
         const model = yield* ModelService
-        gemini.fail({ status: 503 }, 10)
+        models.gemini.emulator.fail({ status: 503 }, 10)
         // TestClock keeps the sleeps of finished timeouts (the metadata probe's 3 s) until
         // time passes them: pass them first, so only retry sleeps are within 5 s below.
         yield* TestClock.adjust("5 seconds")
@@ -412,12 +415,12 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
           Effect.flip(model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("x")] }))
         )
         for (let i = 1; i <= 3; i++) {
-          yield* awaitRetrySleep(() => gemini.requests.length, i, { within: 5_000 })
+          yield* awaitRetrySleep(() => models.gemini.emulator.requests.length, i, { within: 5_000 })
           yield* TestClock.adjust("5 seconds")
         }
         const error = yield* Fiber.join(fiber)
         expect(error._tag).toBe("Unavailable")
-        expect(gemini.requests.length).toBe(4)
+        expect(models.gemini.emulator.requests.length).toBe(4)
       })
     ))
 })
@@ -443,7 +446,7 @@ describe("inline data (image bytes) end to end", () => {
       apiLayer(),
       Effect.map(generate("gemini-2.5-flash"), (response) => {
         expect(response.text).toBe(`Echo: what is this? ${seen}`)
-        expect(at(gemini.requests[0]?.body, "contents", 0, "parts", 1)).toEqual({
+        expect(at(models.gemini.emulator.requests[0]?.body, "contents", 0, "parts", 1)).toEqual({
           inlineData: { mimeType: "image/png", data: png }
         })
       })

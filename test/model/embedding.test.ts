@@ -25,33 +25,26 @@ import * as OpenAICompatibleEmbeddings from "../../src/model/embedding/OpenAICom
 import * as GeminiApi from "../../src/model/gemini/GeminiApi.js"
 import * as GeminiVertex from "../../src/model/gemini/GeminiVertex.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
-import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
-import type * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import { vectorOf } from "../../src/testing/models/internal/embeddings.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
 import { useEmulator } from "../support/emulator.js"
 import { at, jsonArray } from "../support/json.js"
-import { awaitRetrySleep, emulatorBase } from "./support.js"
+import { awaitRetrySleep, emulatorBase, useModelEmulators } from "./support.js"
 
 const emulator = useEmulator({ env: true })
+const models = useModelEmulators(emulator, {
+  names: { ollama: "embed-models-ollama", openAICompatible: "embed-models-vllm" }
+})
 // the Ollama and vLLM servers here take at most 4 and 3 inputs per call (a proxy limit)
 const ollama = OllamaEmulator.make({ embeddings: { maxInputs: 4 } })
 const vllm = OpenAICompatibleEmulator.make({ apiKey: "app-key", embeddings: { maxInputs: 3 } })
-let gemini: GeminiEmulator.GeminiEmulator
 let ollamaService: Emulator.CloudRunService
 let vllmService: Emulator.CloudRunService
-let geminiUrl: string
 
 beforeAll(async () => {
   ollamaService = await emulator.cloudRun.deploy({ name: "embed-ollama", handler: ollama.handler })
   vllmService = await emulator.cloudRun.deploy({ name: "embed-vllm", handler: vllm.handler })
-  const served = await ModelEmulators.serve(emulator, {
-    names: { ollama: "embed-models-ollama", openAICompatible: "embed-models-vllm" }
-  })
-  gemini = served.gemini.emulator
-  geminiUrl = served.gemini.url
-  return served.close
 })
 
 type Backend = Layer.Layer<EmbeddingService, unknown, AuthService.AuthService | HttpClient.HttpClient>
@@ -59,18 +52,23 @@ type Backend = Layer.Layer<EmbeddingService, unknown, AuthService.AuthService | 
 const provide = <A, E>(backend: Backend, effect: Effect.Effect<A, E, EmbeddingService>) => {
   ollama.reset()
   vllm.reset()
-  gemini.reset()
+  models.gemini.emulator.reset()
   return effect.pipe(Effect.provide(backend.pipe(Layer.provide(emulatorBase(emulator)))))
 }
 
 const apiLayer = (options: Partial<GeminiApiEmbeddings.Options> = {}) =>
-  GeminiApiEmbeddings.layer({ baseUrl: geminiUrl, origins: [geminiUrl], quotaProject: "quota-project", ...options })
+  GeminiApiEmbeddings.layer({
+    baseUrl: models.gemini.url,
+    origins: [models.gemini.url],
+    quotaProject: "quota-project",
+    ...options
+  })
 const vertexLayer = (options: Partial<GeminiVertexEmbeddings.Options> = {}) =>
   GeminiVertexEmbeddings.layer({
     project: "emulator-project",
     location: "us-central1",
-    baseUrl: geminiUrl,
-    origins: [geminiUrl],
+    baseUrl: models.gemini.url,
+    origins: [models.gemini.url],
     ...options
   })
 const ollamaLayer = (options: Partial<OllamaEmbeddings.Options> = {}) =>
@@ -110,12 +108,13 @@ describe("Gemini API: batchEmbedContents", () => {
         expect(response.calls).toBe(3)
         expect(response.embeddings).toEqual(inputs.map((text) => vectorOf(text, 8)))
         expect(response.usage).toEqual({ inputTokens: undefined, billableCharacters: undefined })
-        expect(gemini.requests.map((r) => [r.method, jsonArray(at(r.body, "requests")).length])).toEqual([
-          ["batchEmbedContents", 100],
-          ["batchEmbedContents", 100],
-          ["batchEmbedContents", 50]
-        ])
-        const first = gemini.requests[0]!
+        expect(models.gemini.emulator.requests.map((r) => [r.method, jsonArray(at(r.body, "requests")).length]))
+          .toEqual([
+            ["batchEmbedContents", 100],
+            ["batchEmbedContents", 100],
+            ["batchEmbedContents", 50]
+          ])
+        const first = models.gemini.emulator.requests[0]!
         expect(first.path).toBe("/v1beta/models/gemini-embedding-001:batchEmbedContents")
         expect(at(first.body, "requests", 0)).toEqual({
           model: "models/gemini-embedding-001",
@@ -137,16 +136,19 @@ describe("Gemini API: batchEmbedContents", () => {
       Effect.gen(function*() {
         const inputs = texts(250, { at: 150, trigger: "[[once:429:3s]]" })
         const fiber = yield* Effect.fork(embed({ model: "gemini-embedding-001", inputs, dimensions: 4 }))
-        yield* awaitRetrySleep(() => gemini.requests.length, 2, { exactly: 3_000 })
+        yield* awaitRetrySleep(() => models.gemini.emulator.requests.length, 2, { exactly: 3_000 })
         yield* TestClock.adjust("2999 millis")
-        expect(gemini.requests.length).toBe(2)
+        expect(models.gemini.emulator.requests.length).toBe(2)
         yield* TestClock.adjust("1 millis")
         const response = yield* Fiber.join(fiber)
         expect(response.embeddings).toEqual(inputs.map((text) => vectorOf(text, 4)))
         expect(response.calls).toBe(3)
         // parts: [0, 100) once, [100, 200) twice (the 429, then the retry), [200, 250) once
         expect(
-          firstTexts(gemini.requests.map((r) => r.body), (b) => at(b, "requests", 0, "content", "parts", 0, "text"))
+          firstTexts(
+            models.gemini.emulator.requests.map((r) => r.body),
+            (b) => at(b, "requests", 0, "content", "parts", 0, "text")
+          )
         )
           .toEqual([
             "document 0 about cats",
@@ -172,7 +174,7 @@ describe("Gemini API: batchEmbedContents", () => {
         expect(error.message).toContain("docs/embeddings.md")
         const zero = yield* Effect.flip(embed({ model: "gemini-embedding-001", inputs: ["x"], dimensions: 0 }))
         expect(zero).toMatchObject({ _tag: "InvalidRequest", field: "dimensions" })
-        expect(gemini.requests.length).toBe(0)
+        expect(models.gemini.emulator.requests.length).toBe(0)
       })
     ))
 
@@ -182,14 +184,14 @@ describe("Gemini API: batchEmbedContents", () => {
       Effect.gen(function*() {
         const empty = yield* embed({ model: "gemini-embedding-001", inputs: [] })
         expect(empty).toEqual({ embeddings: [], usage: { inputTokens: 0, billableCharacters: 0 }, calls: 0 })
-        expect(gemini.requests.length).toBe(0)
+        expect(models.gemini.emulator.requests.length).toBe(0)
         const error = yield* Effect.flip(embed({ model: "gemini-2.5-flash", inputs: ["x"] }))
         expect(error).toMatchObject({
           _tag: "NotFound",
           backend: "gemini-api",
           model: "gemini-2.5-flash",
           status: 404,
-          url: `${geminiUrl}/v1beta/models/gemini-2.5-flash:batchEmbedContents`
+          url: `${models.gemini.url}/v1beta/models/gemini-2.5-flash:batchEmbedContents`
         })
       })
     ))
@@ -213,14 +215,15 @@ describe("Vertex AI: predict and embedContent", () => {
         const tokens = inputs.reduce((acc, text) => acc + Math.ceil(text.length / 4), 0)
         const characters = inputs.reduce((acc, text) => acc + text.replace(/\s/g, "").length, 0)
         expect(response.usage).toEqual({ inputTokens: tokens, billableCharacters: characters })
-        expect(gemini.requests.map((r) => [r.method, jsonArray(at(r.body, "instances")).length])).toEqual([
-          ["predict", 250],
-          ["predict", 50]
-        ])
-        expect(gemini.requests[0]!.path).toBe(
+        expect(models.gemini.emulator.requests.map((r) => [r.method, jsonArray(at(r.body, "instances")).length]))
+          .toEqual([
+            ["predict", 250],
+            ["predict", 50]
+          ])
+        expect(models.gemini.emulator.requests[0]!.path).toBe(
           "/v1/projects/emulator-project/locations/us-central1/publishers/google/models/text-embedding-005:predict"
         )
-        expect(gemini.requests[1]!.body).toEqual({
+        expect(models.gemini.emulator.requests[1]!.body).toEqual({
           instances: inputs.slice(250).map((content) => ({ content, task_type: "RETRIEVAL_QUERY" })),
           parameters: { outputDimensionality: 8, autoTruncate: false }
         })
@@ -234,7 +237,7 @@ describe("Vertex AI: predict and embedContent", () => {
         const inputs = Array.from({ length: 10 }, (_, i) => `${i} ${"word ".repeat(1_800)}`)
         const response = yield* embed({ model: "text-embedding-005", inputs, dimensions: 4 })
         expect(response.embeddings).toEqual(inputs.map((text) => vectorOf(text, 4)))
-        expect(gemini.requests.map((r) => jsonArray(at(r.body, "instances")).length)).toEqual([6, 4])
+        expect(models.gemini.emulator.requests.map((r) => jsonArray(at(r.body, "instances")).length)).toEqual([6, 4])
       })
     ))
 
@@ -245,7 +248,7 @@ describe("Vertex AI: predict and embedContent", () => {
         const response = yield* embed({ model: "gemini-embedding-001", inputs: ["a", "b", "c"], dimensions: 4 })
         expect(response.calls).toBe(3)
         expect(response.embeddings).toEqual(["a", "b", "c"].map((text) => vectorOf(text, 4)))
-        expect(gemini.requests.map((r) => [r.method, at(r.body, "instances", 0, "content")])).toEqual([
+        expect(models.gemini.emulator.requests.map((r) => [r.method, at(r.body, "instances", 0, "content")])).toEqual([
           ["predict", "a"],
           ["predict", "b"],
           ["predict", "c"]
@@ -254,7 +257,7 @@ describe("Vertex AI: predict and embedContent", () => {
         const many = texts(6)
         const concurrent = yield* embed({ model: "gemini-embedding-001", inputs: many, dimensions: 4, concurrency: 3 })
         expect(concurrent.embeddings).toEqual(many.map((text) => vectorOf(text, 4)))
-        expect(gemini.requests.length).toBe(9)
+        expect(models.gemini.emulator.requests.length).toBe(9)
       })
     ))
 
@@ -270,8 +273,8 @@ describe("Vertex AI: predict and embedContent", () => {
         })
         expect(response.embeddings).toEqual(["first text", "second text"].map((text) => vectorOf(text, 16)))
         expect(response.usage.inputTokens).toBe(6)
-        expect(gemini.requests.map((r) => r.method)).toEqual(["embedContent", "embedContent"])
-        expect(gemini.requests[1]!.body).toEqual({
+        expect(models.gemini.emulator.requests.map((r) => r.method)).toEqual(["embedContent", "embedContent"])
+        expect(models.gemini.emulator.requests[1]!.body).toEqual({
           content: { parts: [{ text: "second text" }] },
           embedContentConfig: { taskType: "SEMANTIC_SIMILARITY", outputDimensionality: 16 }
         })
@@ -280,13 +283,13 @@ describe("Vertex AI: predict and embedContent", () => {
 
   it.effect("the emulator enforces predict's 250-instance limit with Google's 400 (wire client, no splitting)", () =>
     Effect.gen(function*() {
-      gemini.reset()
+      models.gemini.emulator.reset()
       const client = yield* GeminiEmbeddingClient.make(
         GeminiVertex.clientOptions({
           project: "emulator-project",
           location: "us-central1",
-          baseUrl: geminiUrl,
-          origins: [geminiUrl]
+          baseUrl: models.gemini.url,
+          origins: [models.gemini.url]
         })
       )
       const error = yield* Effect.flip(
@@ -295,7 +298,7 @@ describe("Vertex AI: predict and embedContent", () => {
       expect(error).toMatchObject({ _tag: "InvalidRequest", status: 400, backend: "gemini-vertex" })
       expect(error.detail).toContain("250 instance(s) is allowed per prediction. Actual: 251")
       const api = yield* GeminiEmbeddingClient.make(
-        GeminiApi.clientOptions({ baseUrl: geminiUrl, origins: [geminiUrl] })
+        GeminiApi.clientOptions({ baseUrl: models.gemini.url, origins: [models.gemini.url] })
       )
       const tooMany = yield* Effect.flip(
         api.batchEmbedContents("gemini-embedding-001", {

@@ -16,13 +16,12 @@ import { ModelService } from "../../src/model/ModelService.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
-import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
-import * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { type BackendLayer, emulatorBase } from "./support.js"
+import { type BackendLayer, emulatorBase, useModelEmulators } from "./support.js"
 
 const emulator = useEmulator({ env: true })
+const models = useModelEmulators(emulator)
 
 /** An Ollama that answers the first NDJSON line and then holds the connection open. */
 const hanging = { received: 0, closed: 0 }
@@ -44,8 +43,6 @@ const hangingHandler: Http.RequestListener = (req, res) => {
 const cold = OllamaEmulator.make()
 let hangingService: Emulator.CloudRunService
 let coldService: Emulator.CloudRunService
-let gemini: GeminiEmulator.GeminiEmulator
-let geminiUrl: string
 
 beforeAll(async () => {
   hangingService = await emulator.cloudRun.deploy({ name: "hanging", handler: hangingHandler })
@@ -54,10 +51,6 @@ beforeAll(async () => {
     handler: cold.handler,
     coldStart: { status: 503, requests: 2 }
   })
-  const served = await ModelEmulators.serve(emulator)
-  gemini = served.gemini.emulator
-  geminiUrl = served.gemini.url
-  return served.close
 })
 
 const provide = <A, E>(backend: BackendLayer, effect: Effect.Effect<A, E, ModelService>) =>
@@ -136,21 +129,21 @@ describe("Cloud Run cold start and rejected tokens", () => {
 
   it.effect("an access token Google no longer accepts: 401 invalid_token → invalidated and replayed once", () =>
     provide(
-      GeminiApi.layer({ baseUrl: geminiUrl, origins: [geminiUrl] }),
+      GeminiApi.layer({ baseUrl: models.gemini.url, origins: [models.gemini.url] }),
       Effect.gen(function*() {
-        gemini.reset()
+        models.gemini.emulator.reset()
         const model = yield* ModelService
         yield* model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("one")] })
-        const firstToken = gemini.requests[0]?.headers["authorization"]
+        const firstToken = models.gemini.emulator.requests[0]?.headers["authorization"]
         // the emulator's clock moves past the token's expiry: tokeninfo rejects it
         emulator.controls.setClockOffset(2 * 3600 * 1000)
         const response = yield* model.generate({ model: "gemini-2.5-flash", contents: [ModelRequest.user("two")] })
         expect(response.text).toBe("Echo: two")
-        expect(gemini.requests.length).toBe(3)
-        expect(gemini.requests[1]?.principal).toBeUndefined()
-        expect(gemini.requests[1]?.headers["authorization"]).toBe(firstToken)
-        expect(gemini.requests[2]?.principal).toBe(emulator.serviceAccount.email)
-        expect(gemini.requests[2]?.headers["authorization"]).not.toBe(firstToken)
+        expect(models.gemini.emulator.requests.length).toBe(3)
+        expect(models.gemini.emulator.requests[1]?.principal).toBeUndefined()
+        expect(models.gemini.emulator.requests[1]?.headers["authorization"]).toBe(firstToken)
+        expect(models.gemini.emulator.requests[2]?.principal).toBe(emulator.serviceAccount.email)
+        expect(models.gemini.emulator.requests[2]?.headers["authorization"]).not.toBe(firstToken)
       })
     ))
 })

@@ -1,6 +1,7 @@
 /** Helpers the model tests share (time with the TestClock while real loopback I/O runs). */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import { afterAll, beforeAll } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -11,6 +12,7 @@ import * as AuthService from "../../src/auth/AuthService.js"
 import * as UndiciHttpClient from "../../src/http/UndiciHttpClient.js"
 import type { ModelService } from "../../src/model/ModelService.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
+import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
 
 /**
  * `shared/fixtures/` beside the checkout (the main checkout and the worktrees sit at
@@ -70,6 +72,43 @@ export const emulatorBase = (
     AuthService.layer({ projectId: "emulator-project", clientOptions: emulator.clientOptions }),
     http
   ).pipe(Layer.orDie)
+
+/**
+ * The model emulators (`ModelEmulators.serve`) over `emulator` for one test file or
+ * describe block: served before its tests, closed after them. Read the fields inside
+ * tests: the handle exists only once beforeAll ran.
+ */
+export const useModelEmulators = (
+  emulator: Emulator.EmulatorHandle,
+  options?: ModelEmulators.ModelEmulatorsOptions
+): ModelEmulators.ModelEmulatorsHandle => {
+  let models: ModelEmulators.ModelEmulatorsHandle | undefined
+  beforeAll(async () => {
+    models = await ModelEmulators.serve(emulator, options)
+  })
+  afterAll(async () => {
+    await models?.close()
+  })
+  const running = (): ModelEmulators.ModelEmulatorsHandle => {
+    if (models === undefined) throw new Error("the model emulators start in beforeAll")
+    return models
+  }
+  return {
+    get gemini() {
+      return running().gemini
+    },
+    get ollama() {
+      return running().ollama
+    },
+    get openAICompatible() {
+      return running().openAICompatible
+    },
+    get vertexOpenAI() {
+      return running().vertexOpenAI
+    },
+    close: () => running().close()
+  }
+}
 
 /**
  * The HttpClients the fault matrices run the model engine on: the browser-portable fetch

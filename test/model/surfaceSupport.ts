@@ -17,12 +17,11 @@ import type * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as OpenAICompatible from "../../src/model/openai/OpenAICompatible.js"
-import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
 import type * as GeminiEmulator from "../../src/testing/models/GeminiEmulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import * as OpenAICompatibleEmulator from "../../src/testing/models/OpenAICompatibleEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { type BackendLayer, emulatorBase } from "./support.js"
+import { type BackendLayer, emulatorBase, useModelEmulators } from "./support.js"
 
 /** The emulators and the backend layers over them, for one test file. */
 export const useSurface = () => {
@@ -30,31 +29,27 @@ export const useSurface = () => {
   const ollama = OllamaEmulator.make()
   const vllm = OpenAICompatibleEmulator.make()
   const vllmReasoning = OpenAICompatibleEmulator.make({ reasoningField: "reasoning" })
-  const urls = { gemini: "", ollama: "", vllm: "", vllmReasoning: "" }
-  let gemini: GeminiEmulator.GeminiEmulator | undefined
+  const models = useModelEmulators(emulator, {
+    names: { ollama: "surface-models-ollama", openAICompatible: "surface-models-vllm" }
+  })
+  const urls = { ollama: "", vllm: "", vllmReasoning: "" }
 
   beforeAll(async () => {
     urls.ollama = (await emulator.cloudRun.deploy({ name: "surface-ollama", handler: ollama.handler })).url
     urls.vllm = (await emulator.cloudRun.deploy({ name: "surface-vllm", handler: vllm.handler })).url
     urls.vllmReasoning =
       (await emulator.cloudRun.deploy({ name: "surface-vllm-reasoning", handler: vllmReasoning.handler })).url
-    const served = await ModelEmulators.serve(emulator, {
-      names: { ollama: "surface-models-ollama", openAICompatible: "surface-models-vllm" }
-    })
-    gemini = served.gemini.emulator
-    urls.gemini = served.gemini.url
-    return served.close
   })
 
   const layers = {
     "gemini-api": (): BackendLayer =>
-      GeminiApi.layer({ baseUrl: urls.gemini, origins: [urls.gemini], quotaProject: "quota-project" }),
+      GeminiApi.layer({ baseUrl: models.gemini.url, origins: [models.gemini.url], quotaProject: "quota-project" }),
     "gemini-vertex": (): BackendLayer =>
       GeminiVertex.layer({
         project: "emulator-project",
         location: "global",
-        baseUrl: urls.gemini,
-        origins: [urls.gemini]
+        baseUrl: models.gemini.url,
+        origins: [models.gemini.url]
       }),
     "ollama": (): BackendLayer => Ollama.layer({ url: urls.ollama }),
     "openai-compatible": (): BackendLayer => OpenAICompatible.layer({ url: urls.vllm }),
@@ -67,8 +62,7 @@ export const useSurface = () => {
     vllm,
     vllmReasoning,
     get gemini(): GeminiEmulator.GeminiEmulator {
-      if (gemini === undefined) throw new Error("the Gemini emulator starts in beforeAll")
-      return gemini
+      return models.gemini.emulator
     },
     layers,
     /** Every request any model emulator received since the test started. */

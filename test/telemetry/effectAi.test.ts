@@ -6,7 +6,7 @@
  * Gemini emulator (Vertex AI) and Ollama behind the Cloud Run front door.
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
-import { beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { SpanKind } from "@opentelemetry/api"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -14,17 +14,12 @@ import * as Stream from "effect/Stream"
 import * as EffectAi from "../../src/integrations/effectAi.js"
 import * as GeminiVertex from "../../src/model/gemini/GeminiVertex.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
-import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
-import { type BackendLayer, emulatorBase } from "../model/support.js"
+import { type BackendLayer, emulatorBase, useModelEmulators } from "../model/support.js"
 import { useEmulator } from "../support/emulator.js"
 import { childrenOf, onlySpan, telemetry } from "./support.js"
 
 const emulator = useEmulator({ env: true })
-let models: ModelEmulators.ModelEmulatorsHandle
-beforeAll(async () => {
-  models = await ModelEmulators.serve(emulator)
-  return models.close
-})
+const models = useModelEmulators(emulator)
 
 const backends: ReadonlyArray<{
   readonly name: string

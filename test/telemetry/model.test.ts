@@ -27,8 +27,7 @@ import * as ModelTelemetry from "../../src/model/ModelTelemetry.js"
 import * as Ollama from "../../src/model/ollama/Ollama.js"
 import * as OpenAICompatible from "../../src/model/openai/OpenAICompatible.js"
 import * as Loopback from "../../src/testing/Loopback.js"
-import * as ModelEmulators from "../../src/testing/ModelEmulators.js"
-import { type BackendLayer, emulatorBase, fixturesRoot } from "../model/support.js"
+import { type BackendLayer, emulatorBase, fixturesRoot, useModelEmulators } from "../model/support.js"
 import { useEmulator } from "../support/emulator.js"
 import {
   childrenOf,
@@ -43,11 +42,7 @@ import {
 } from "./support.js"
 
 const emulator = useEmulator({ env: true })
-let models: ModelEmulators.ModelEmulatorsHandle
-beforeAll(async () => {
-  models = await ModelEmulators.serve(emulator)
-  return models.close
-})
+const models = useModelEmulators(emulator)
 
 interface Backend {
   readonly name: string
