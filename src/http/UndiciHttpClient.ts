@@ -95,7 +95,11 @@ const undiciForm = (request: HttpClientRequest.HttpClientRequest): HttpClientReq
   if (request.body._tag !== "FormData" || request.body.formData instanceof Undici.FormData) return request
   const form = new Undici.FormData()
   request.body.formData.forEach((value, name) => form.append(name, value))
-  return HttpClientRequest.setBody(request, HttpBody.raw(form))
+  const converted = HttpClientRequest.setBody(request, HttpBody.raw(form))
+  // the scope `HttpClient.withScope` tied to the request still ends it
+  const scoped = scopedRequests.get(request)
+  if (scoped !== undefined) scopedRequests.set(converted, scoped)
+  return converted
 }
 
 /** Aborts a response's request when the response is garbage-collected unread (as `@effect/platform` does). */
