@@ -23,6 +23,7 @@ import type { TokenTarget } from "../../auth/TokenTarget.js"
 import * as AuthHttpClient from "../../http/AuthHttpClient.js"
 import { bounded } from "../../internal/memo.js"
 import { scrub } from "../../internal/scrub.js"
+import { traceHeaders, tracingOff, untraced } from "../../internal/tracing.js"
 import * as ModelError from "../ModelError.js"
 import { ModelLimits } from "../ModelLimits.js"
 import type * as ModelService from "../ModelService.js"
@@ -32,7 +33,6 @@ import { fromResponse } from "./errors.js"
 import * as internalRetry from "./retry.js"
 import { deadlines } from "./stream.js"
 import { timeoutFail } from "./timeout.js"
-import { traceHeaders, tracingOff, untraced } from "../../internal/tracing.js"
 
 /** @internal */
 export interface EngineOptions {

@@ -26,12 +26,12 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import { bounded } from "../../internal/memo.js"
+import { untraced } from "../../internal/tracing.js"
 import * as ModelError from "../ModelError.js"
 import * as ModelRequest from "../ModelRequest.js"
 import * as ModelResponse from "../ModelResponse.js"
 import type { ModelService } from "../ModelService.js"
 import * as ModelTelemetry from "../ModelTelemetry.js"
-import { untraced } from "../../internal/tracing.js"
 
 /** What telemetry says about a backend. @internal */
 export interface Provider {
