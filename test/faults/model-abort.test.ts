@@ -81,8 +81,10 @@ describe.each(httpClients)("on $name", ({ http }) => {
       const call = client.generate(hi)
       await arrival
       const socketClosed = nextClose()
+      // the handler is attached before dispose() settles the call (no unhandled rejection)
+      const settled = expect(call).rejects.toMatchObject({ _tag: "ClientClosed" })
       await client.dispose()
-      await expect(call).rejects.toMatchObject({ _tag: "ClientClosed" })
+      await settled
       await socketClosed
       await expect(client.generate(hi)).rejects.toMatchObject({ _tag: "ClientClosed" })
     })
