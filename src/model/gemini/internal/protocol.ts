@@ -8,7 +8,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, hasDefined, JsonObject, truncated } from "../../internal/common.js"
-import { fieldNames, isObject } from "../../internal/fastpath.js"
+import { everyOf, fieldNames, fields } from "../../internal/fastpath.js"
 import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import * as ModelError from "../../ModelError.js"
@@ -168,69 +168,47 @@ const partFields = fieldNames(Part)
 const usageFields = fieldNames(UsageMetadata)
 
 /** A text part: `text`, maybe `thought` and `thoughtSignature`, nothing else the Schema knows. */
-const isTextPart = (u: unknown): boolean => {
-  if (!isObject(u)) return false
-  let text = false
-  for (const key in u) {
-    const value = u[key]
-    if (key === "text") {
-      if (typeof value !== "string") return false
-      text = true
-    } else if (key === "thought") {
-      if (typeof value !== "boolean") return false
-    } else if (key === "thoughtSignature") {
-      if (typeof value !== "string") return false
-    } else if (partFields.has(key)) return false
-    else continue
-    if (!Object.hasOwn(u, key)) return false
-  }
-  return text
-}
+const textPartField = (key: string, value: unknown): boolean | undefined =>
+  key === "text" || key === "thoughtSignature"
+    ? typeof value === "string"
+    : key === "thought"
+    ? typeof value === "boolean"
+    : undefined
+
+const isTextPart = (u: unknown): boolean => fields(u, partFields, textPartField, "text")
 
 /** A content of text parts. */
-const isTextContent = (u: unknown): boolean => {
-  if (!isObject(u)) return false
-  for (const key in u) {
-    const value = u[key]
-    if (key === "parts") {
-      if (!Array.isArray(value)) return false
-      for (let i = 0; i < value.length; i++) if (!isTextPart(value[i])) return false
-    } else if (key === "role") {
-      if (typeof value !== "string") return false
-    } else if (contentFields.has(key)) return false
-    else continue
-    if (!Object.hasOwn(u, key)) return false
-  }
-  return true
-}
+const textContentField = (key: string, value: unknown): boolean | undefined =>
+  key === "parts"
+    ? everyOf(value, isTextPart)
+    : key === "role"
+    ? typeof value === "string"
+    : undefined
 
 /** One candidate of text parts, maybe its finish reason and index. */
-const isTextCandidate = (u: unknown): boolean => {
-  if (!isObject(u)) return false
-  for (const key in u) {
-    const value = u[key]
-    if (key === "content") {
-      if (!isTextContent(value)) return false
-    } else if (key === "finishReason") {
-      if (typeof value !== "string") return false
-    } else if (key === "index") {
-      if (typeof value !== "number") return false
-    } else if (candidateFields.has(key)) return false
-    else continue
-    if (!Object.hasOwn(u, key)) return false
-  }
-  return true
-}
+const textCandidateField = (key: string, value: unknown): boolean | undefined =>
+  key === "content"
+    ? fields(value, contentFields, textContentField)
+    : key === "finishReason"
+    ? typeof value === "string"
+    : key === "index"
+    ? typeof value === "number"
+    : undefined
 
 /** Token counts (numbers) and the service tier (a string). */
-const isUsage = (u: unknown): boolean => {
-  if (!isObject(u)) return false
-  for (const key in u) {
-    if (!usageFields.has(key)) continue
-    if (typeof u[key] !== (key === "serviceTier" ? "string" : "number") || !Object.hasOwn(u, key)) return false
-  }
-  return true
-}
+const usageField = (key: string, value: unknown): boolean | undefined =>
+  usageFields.has(key) ? typeof value === (key === "serviceTier" ? "string" : "number") : undefined
+
+/** At most one candidate, of text parts; usage; model version; response id. */
+const eventField = (key: string, value: unknown): boolean | undefined =>
+  key === "candidates"
+    ? Array.isArray(value) && value.length <= 1 &&
+      (value.length === 0 || fields(value[0], candidateFields, textCandidateField))
+    : key === "usageMetadata"
+    ? fields(value, usageFields, usageField)
+    : key === "modelVersion" || key === "responseId"
+    ? typeof value === "string"
+    : undefined
 
 /**
  * The common stream event, checked by hand (`fastpath.ts`): one candidate of text
@@ -239,24 +217,7 @@ const isUsage = (u: unknown): boolean => {
  *
  * @internal
  */
-export const isCommonEvent = (u: unknown): u is GenerateContentResponse => {
-  if (!isObject(u)) return false
-  for (const key in u) {
-    const value = u[key]
-    if (key === "candidates") {
-      if (!Array.isArray(value) || value.length > 1 || (value.length === 1 && !isTextCandidate(value[0]))) {
-        return false
-      }
-    } else if (key === "usageMetadata") {
-      if (!isUsage(value)) return false
-    } else if (key === "modelVersion" || key === "responseId") {
-      if (typeof value !== "string") return false
-    } else if (responseFields.has(key)) return false
-    else continue
-    if (!Object.hasOwn(u, key)) return false
-  }
-  return true
-}
+export const isCommonEvent = (u: unknown): u is GenerateContentResponse => fields(u, responseFields, eventField)
 
 /** @internal */
 export const decodeCountTokens = decodeWire(CountTokensResponse, "a countTokens response")

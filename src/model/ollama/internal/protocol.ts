@@ -8,7 +8,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, hasDefined, JsonObject, parseArguments, truncated } from "../../internal/common.js"
-import { fieldNames, isObject } from "../../internal/fastpath.js"
+import { fieldNames, fields } from "../../internal/fastpath.js"
 import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
@@ -59,18 +59,20 @@ const responseFields = fieldNames(ChatResponse)
 const messageFields = fieldNames(ChatResponse.fields.message.from)
 
 /** A message of text and thinking (no tool calls). */
-const isTextMessage = (u: unknown): boolean => {
-  if (!isObject(u)) return false
-  for (const key in u) {
-    const value = u[key]
-    if (key === "content" || key === "role" || key === "thinking") {
-      if (typeof value !== "string") return false
-    } else if (messageFields.has(key)) return false
-    else continue
-    if (!Object.hasOwn(u, key)) return false
-  }
-  return true
-}
+const textMessageField = (key: string, value: unknown): boolean | undefined =>
+  key === "content" || key === "role" || key === "thinking" ? typeof value === "string" : undefined
+
+/** A text or thinking message, `done`, the finish fields and counts. */
+const lineField = (key: string, value: unknown): boolean | undefined =>
+  key === "message"
+    ? fields(value, messageFields, textMessageField)
+    : key === "done"
+    ? typeof value === "boolean"
+    : key === "model" || key === "done_reason" || key === "response" || key === "thinking"
+    ? typeof value === "string"
+    : key === "prompt_eval_count" || key === "eval_count"
+    ? typeof value === "number"
+    : undefined
 
 /**
  * The common line, checked by hand (`fastpath.ts`): a text or thinking message, `done`,
@@ -79,26 +81,7 @@ const isTextMessage = (u: unknown): boolean => {
  *
  * @internal
  */
-export const isCommonLine = (u: unknown): u is ChatResponse => {
-  if (!isObject(u)) return false
-  let done = false
-  for (const key in u) {
-    const value = u[key]
-    if (key === "message") {
-      if (!isTextMessage(value)) return false
-    } else if (key === "done") {
-      if (typeof value !== "boolean") return false
-      done = true
-    } else if (key === "model" || key === "done_reason" || key === "response" || key === "thinking") {
-      if (typeof value !== "string") return false
-    } else if (key === "prompt_eval_count" || key === "eval_count") {
-      if (typeof value !== "number") return false
-    } else if (responseFields.has(key)) return false
-    else continue
-    if (!Object.hasOwn(u, key)) return false
-  }
-  return done
-}
+export const isCommonLine = (u: unknown): u is ChatResponse => fields(u, responseFields, lineField, "done")
 
 // -----------------------------------------------------------------------------
 // Request

@@ -10,7 +10,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, JsonObject, parseArguments, truncated } from "../../internal/common.js"
-import { fieldNames, isObject } from "../../internal/fastpath.js"
+import { everyOf, fieldNames, fields } from "../../internal/fastpath.js"
 import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
@@ -97,40 +97,34 @@ const deltaFields = fieldNames(ChatCompletionChunk.fields.choices.value.fields.d
 const isStringOrNull = (u: unknown): boolean => u === null || typeof u === "string"
 
 /** A delta of text and reasoning (no tool call fragments). */
-const isTextDelta = (u: unknown): boolean => {
-  if (!isObject(u)) return false
-  for (const key in u) {
-    const value = u[key]
-    if (key === "content" || key === "role" || key === "reasoning_content" || key === "reasoning") {
-      if (!isStringOrNull(value)) return false
-    } else if (key === "tool_calls") {
-      if (value !== null) return false
-    } else if (deltaFields.has(key)) return false
-    else continue
-    if (!Object.hasOwn(u, key)) return false
-  }
-  return true
-}
+const textDeltaField = (key: string, value: unknown): boolean | undefined =>
+  key === "content" || key === "role" || key === "reasoning_content" || key === "reasoning"
+    ? isStringOrNull(value)
+    : key === "tool_calls"
+    ? value === null
+    : undefined
 
 /** A choice with a text delta, maybe its index and finish reason. */
-const isTextChoice = (u: unknown): boolean => {
-  if (!isObject(u)) return false
-  let delta = false
-  for (const key in u) {
-    const value = u[key]
-    if (key === "delta") {
-      if (!isTextDelta(value)) return false
-      delta = true
-    } else if (key === "index") {
-      if (typeof value !== "number") return false
-    } else if (key === "finish_reason") {
-      if (!isStringOrNull(value)) return false
-    } else if (choiceFields.has(key)) return false
-    else continue
-    if (!Object.hasOwn(u, key)) return false
-  }
-  return delta
-}
+const textChoiceField = (key: string, value: unknown): boolean | undefined =>
+  key === "delta"
+    ? fields(value, deltaFields, textDeltaField)
+    : key === "index"
+    ? typeof value === "number"
+    : key === "finish_reason"
+    ? isStringOrNull(value)
+    : undefined
+
+const isTextChoice = (u: unknown): boolean => fields(u, choiceFields, textChoiceField, "delta")
+
+/** Text or reasoning deltas, id, model, no usage. */
+const chunkField = (key: string, value: unknown): boolean | undefined =>
+  key === "choices"
+    ? everyOf(value, isTextChoice)
+    : key === "id" || key === "model"
+    ? typeof value === "string"
+    : key === "usage"
+    ? value === null
+    : undefined
 
 /**
  * The common chunk, checked by hand (`fastpath.ts`): text or reasoning deltas, id,
@@ -139,25 +133,7 @@ const isTextChoice = (u: unknown): boolean => {
  *
  * @internal
  */
-export const isCommonChunk = (u: unknown): u is ChatCompletionChunk => {
-  if (!isObject(u)) return false
-  let choices = false
-  for (const key in u) {
-    const value = u[key]
-    if (key === "choices") {
-      if (!Array.isArray(value)) return false
-      for (let i = 0; i < value.length; i++) if (!isTextChoice(value[i])) return false
-      choices = true
-    } else if (key === "id" || key === "model") {
-      if (typeof value !== "string") return false
-    } else if (key === "usage") {
-      if (value !== null) return false
-    } else if (chunkFields.has(key)) return false
-    else continue
-    if (!Object.hasOwn(u, key)) return false
-  }
-  return choices
-}
+export const isCommonChunk = (u: unknown): u is ChatCompletionChunk => fields(u, chunkFields, chunkField, "choices")
 
 // -----------------------------------------------------------------------------
 // Request
