@@ -45,14 +45,13 @@ import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
 import * as GlobalValue from "effect/GlobalValue"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { bounded } from "../internal/memo.js"
-import { traceHeaders, untraced } from "../internal/tracing.js"
+import { untraced, withCallerContext } from "../internal/tracing.js"
 
 /** Where a plain URL goes: undici takes the origin and the path separately. */
 interface Target {
@@ -281,13 +280,9 @@ const makeIn = (dispatcher: Undici.Dispatcher, layerContext: Context.Context<nev
               Context.getOption(fiber.currentContext, NodeHttpClient.UndiciRequestOptions),
               () => layerOptions
             )
-            // tracing on for this request: the caller's trace context goes out (no span of ours)
-            const parent = fiber.currentSpan
-            const propagate = parent !== undefined && fiber.getFiberRef(HttpClient.currentTracerPropagation) &&
-              fiber.getFiberRef(FiberRef.currentTracerEnabled) &&
-              !fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
+            // no span of ours; the caller's trace context goes out when it has one
             return send(
-              propagate ? HttpClientRequest.setHeaders(request, traceHeaders(parent)) : request,
+              withCallerContext(fiber, request),
               target,
               body,
               Option.getOrUndefined(options),

@@ -10,6 +10,8 @@
  *
  * @internal
  */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
@@ -34,10 +36,27 @@ export const untraced = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =
 /**
  * The W3C `traceparent` and B3 single headers of a span (the caller's, under the
  * built-in tracer), in `@effect/platform`'s `HttpTraceContext.toHeaders` format.
- *
- * @internal
  */
-export const traceHeaders = (span: Tracer.AnySpan): Record<string, string> => ({
+const traceHeaders = (span: Tracer.AnySpan): Record<string, string> => ({
   b3: `${span.traceId}-${span.spanId}-${span.sampled ? "1" : "0"}`,
   traceparent: `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`
 })
+
+/**
+ * `request` as an untraced fiber sends it: with the caller's span context (`traceparent`
+ * / `b3`) when it has a span and, as `@effect/platform`'s client decides, tracing is on,
+ * propagation is on and the request is not excluded (`currentTracerDisabledWhen`);
+ * otherwise as it is.
+ *
+ * @internal
+ */
+export const withCallerContext = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  request: HttpClientRequest.HttpClientRequest
+): HttpClientRequest.HttpClientRequest => {
+  const parent = fiber.currentSpan
+  return parent === undefined || tracingOff(fiber) || !fiber.getFiberRef(HttpClient.currentTracerPropagation) ||
+      fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
+    ? request
+    : HttpClientRequest.setHeaders(request, traceHeaders(parent))
+}

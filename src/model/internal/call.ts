@@ -23,7 +23,7 @@ import type { TokenTarget } from "../../auth/TokenTarget.js"
 import * as AuthHttpClient from "../../http/AuthHttpClient.js"
 import { bounded } from "../../internal/memo.js"
 import { scrub } from "../../internal/scrub.js"
-import { traceHeaders, tracingOff, untraced } from "../../internal/tracing.js"
+import { tracingOff, untraced, withCallerContext } from "../../internal/tracing.js"
 import * as ModelError from "../ModelError.js"
 import { ModelLimits } from "../ModelLimits.js"
 import type * as ModelService from "../ModelService.js"
@@ -164,12 +164,7 @@ export const make = (options: EngineOptions) =>
         if (!untraced(fiber) || tracingOff(fiber)) return spanned.execute(request)
         // Effect's built-in tracer: no span (nothing exports it); the caller's trace
         // context still goes out, as the span's propagation would send it
-        const parent = fiber.currentSpan
-        return plain.execute(
-          parent === undefined || !fiber.getFiberRef(HttpClient.currentTracerPropagation)
-            ? request
-            : HttpClientRequest.setHeaders(request, traceHeaders(parent))
-        )
+        return plain.execute(withCallerContext(fiber, request))
       })
     const backend = options.backend
     const retrying = internalRetry.retrying(options.retry, options.maxRetryAfter)
