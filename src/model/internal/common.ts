@@ -19,16 +19,21 @@ export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unkn
 
 /**
  * Decode a wire body; a mismatch becomes `Decode` saying what did not match. A body of
- * the common shape passes a structural check compiled from the same schema
+ * the common shape passes `common` (a protocol's hand-written check of its commonest
+ * stream event, `fastpath.ts`) or the structural check compiled from the same schema
  * (`guard.ts`) and is used as it is; anything else goes through the Schema.
  *
  * @internal
  */
-export const decodeWire = <A, I>(schema: Schema.Schema<A, I, never>, what: string) => {
+export const decodeWire = <A, I>(
+  schema: Schema.Schema<A, I, never>,
+  what: string,
+  common?: (u: unknown) => u is A
+) => {
   const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "preserve" })
   const fast = guard(schema)
   return (context: ModelError.Context, body: unknown): Either.Either<A, ModelError.Decode> =>
-    fast !== undefined && fast(body) ?
+    (common !== undefined && common(body)) || (fast !== undefined && fast(body)) ?
       Either.right(body) :
       Either.mapLeft(decode(body), (error) =>
         new ModelError.Decode({

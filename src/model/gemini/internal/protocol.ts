@@ -158,9 +158,6 @@ export const CountTokensResponse = Schema.Struct({
   totalBillableCharacters: Schema.optional(Schema.Number)
 })
 
-/** @internal */
-export const decodeResponse = decodeWire(GenerateContentResponse, "a generateContent response")
-
 const responseFields = fieldNames(GenerateContentResponse)
 const candidateFields = fieldNames(Candidate)
 const contentFields = fieldNames(Candidate.fields.content.from)
@@ -218,6 +215,9 @@ const eventField = (key: string, value: unknown): boolean | undefined =>
  * @internal
  */
 export const isCommonEvent = (u: unknown): u is GenerateContentResponse => fields(u, responseFields, eventField)
+
+/** @internal */
+export const decodeResponse = decodeWire(GenerateContentResponse, "a generateContent response", isCommonEvent)
 
 /** @internal */
 export const decodeCountTokens = decodeWire(CountTokensResponse, "a countTokens response")
@@ -673,11 +673,9 @@ export class StreamState implements Stream.Protocol {
     const json = frameJson(this.context, frame)
     if (json === undefined) return undefined
     if (Either.isLeft(json)) return json.left
-    const raw = json.right
-    if (isCommonEvent(raw)) return this.event(raw, raw, out)
-    const decoded = decodeResponse(this.context, raw)
+    const decoded = decodeResponse(this.context, json.right)
     if (Either.isLeft(decoded)) return decoded.left
-    return this.event(decoded.right, raw, out)
+    return this.event(decoded.right, json.right, out)
   }
 
   /** One decoded event. */

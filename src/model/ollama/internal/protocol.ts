@@ -52,9 +52,6 @@ export const ChatResponse = Schema.Struct({
 /** @internal */
 export type ChatResponse = typeof ChatResponse.Type
 
-/** @internal */
-export const decodeResponse = decodeWire(ChatResponse, "an Ollama chat response")
-
 const responseFields = fieldNames(ChatResponse)
 const messageFields = fieldNames(ChatResponse.fields.message.from)
 
@@ -82,6 +79,9 @@ const lineField = (key: string, value: unknown): boolean | undefined =>
  * @internal
  */
 export const isCommonLine = (u: unknown): u is ChatResponse => fields(u, responseFields, lineField, "done")
+
+/** @internal */
+export const decodeResponse = decodeWire(ChatResponse, "an Ollama chat response", isCommonLine)
 
 // -----------------------------------------------------------------------------
 // Request
@@ -316,14 +316,9 @@ export class StreamState implements Stream.Protocol {
     const json = frameJson(this.context, frame)
     if (json === undefined) return undefined
     if (Either.isLeft(json)) return json.left
-    const raw = json.right
-    let body: ChatResponse
-    if (isCommonLine(raw)) body = raw
-    else {
-      const decoded = decodeResponse(this.context, raw)
-      if (Either.isLeft(decoded)) return decoded.left
-      body = decoded.right
-    }
+    const decoded = decodeResponse(this.context, json.right)
+    if (Either.isLeft(decoded)) return decoded.left
+    const body = decoded.right
     const parts = partsOf(this.context, body, this.calls)
     if (Either.isLeft(parts)) return parts.left
     for (const part of parts.right) if (part._tag === "functionCall") this.calls++

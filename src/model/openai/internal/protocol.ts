@@ -87,9 +87,6 @@ export type ChatCompletionChunk = typeof ChatCompletionChunk.Type
 /** @internal */
 export const decodeResponse = decodeWire(ChatCompletion, "a chat completion")
 
-/** @internal */
-export const decodeChunk = decodeWire(ChatCompletionChunk, "a chat completion chunk")
-
 const chunkFields = fieldNames(ChatCompletionChunk)
 const choiceFields = fieldNames(ChatCompletionChunk.fields.choices.value)
 const deltaFields = fieldNames(ChatCompletionChunk.fields.choices.value.fields.delta)
@@ -134,6 +131,9 @@ const chunkField = (key: string, value: unknown): boolean | undefined =>
  * @internal
  */
 export const isCommonChunk = (u: unknown): u is ChatCompletionChunk => fields(u, chunkFields, chunkField, "choices")
+
+/** @internal */
+export const decodeChunk = decodeWire(ChatCompletionChunk, "a chat completion chunk", isCommonChunk)
 
 // -----------------------------------------------------------------------------
 // Request
@@ -448,14 +448,9 @@ export class StreamState implements Stream.Protocol {
     const json = frameJson(this.context, frame)
     if (json === undefined) return undefined
     if (Either.isLeft(json)) return json.left
-    const raw = json.right
-    let chunk: ChatCompletionChunk
-    if (isCommonChunk(raw)) chunk = raw
-    else {
-      const decoded = decodeChunk(this.context, raw)
-      if (Either.isLeft(decoded)) return decoded.left
-      chunk = decoded.right
-    }
+    const decoded = decodeChunk(this.context, json.right)
+    if (Either.isLeft(decoded)) return decoded.left
+    const chunk = decoded.right
     this.lastRaw = json.right
     this.model = chunk.model ?? this.model
     this.id = chunk.id ?? this.id
