@@ -32,7 +32,6 @@
  * @since 0.1.0
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Undici from "@effect/platform-node/Undici"
 import * as Cookies from "@effect/platform/Cookies"
 import * as Headers from "@effect/platform/Headers"
@@ -50,8 +49,10 @@ import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as BoundedBody from "../internal/boundedBody.js"
 import { bounded } from "../internal/memo.js"
 import { untraced, withCallerContext } from "../internal/tracing.js"
+import { readBytes, type ReadOptions } from "./internal/readable.js"
 
 /** Where a plain URL goes: undici takes the origin and the path separately. */
 interface Target {
@@ -117,7 +118,9 @@ const scopedRequests = GlobalValue.globalValue(
 )
 
 /** A response on the lean path: the undici response data, and the controller that aborts its request. */
-class UndiciResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
+class UndiciResponse extends Inspectable.Class
+  implements HttpClientResponse.HttpClientResponse, BoundedBody.BoundedBody
+{
   readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
   readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
   private cachedHeaders: Headers.Headers | undefined
@@ -206,12 +209,24 @@ class UndiciResponse extends Inspectable.Class implements HttpClientResponse.Htt
   }
 
   get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+    return this.readBody({ onError: (cause) => this.decodeError(cause) })
+  }
+
+  /** The body with its waits bounded inside the read (the model engine's stream deadlines). */
+  [BoundedBody.TypeId]<E>(bounds: BoundedBody.Bounds<E>): Stream.Stream<Uint8Array, E> {
+    return this.readBody({
+      onError: (cause) => bounds.onError(this.decodeError(cause)),
+      firstMillis: bounds.firstMillis,
+      idleMillis: bounds.idleMillis,
+      onTimeout: bounds.onTimeout
+    })
+  }
+
+  /** The body's bytes; the request is aborted when the stream ends before the body did. */
+  private readBody<E>(options: Omit<ReadOptions<E>, "onAbandon">): Stream.Stream<Uint8Array, E> {
     return Stream.suspend(() => {
       unread.unregister(this)
-      return Stream.ensuring(
-        NodeStream.fromReadable(() => this.source.body, (cause) => this.decodeError(cause)),
-        Effect.sync(() => this.controller.abort())
-      )
+      return readBytes(this.source.body, { ...options, onAbandon: () => this.controller.abort() })
     })
   }
 

@@ -16,6 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as BoundedBody from "../../internal/boundedBody.js"
 
 /** The request without the named headers (a fresh request: Effect has no header removal). @internal */
 export const withoutHeaders = (
@@ -117,6 +118,38 @@ export class ScrubbedResponse extends Inspectable.Class implements HttpClientRes
 }
 
 /**
+ * A scrubbed response whose original reads its body with bounded waits: the same
+ * bounded read, its body errors about the unsigned request.
+ *
+ * @internal
+ */
+class BoundedScrubbedResponse extends ScrubbedResponse implements BoundedBody.BoundedBody {
+  constructor(
+    readonly bounded: BoundedBody.BoundedBody,
+    original: HttpClientResponse.HttpClientResponse,
+    request: HttpClientRequest.HttpClientRequest
+  ) {
+    super(original, request)
+  }
+
+  [BoundedBody.TypeId]<E>(bounds: BoundedBody.Bounds<E>): Stream.Stream<Uint8Array, E> {
+    return this.bounded[BoundedBody.TypeId]({
+      ...bounds,
+      onError: (error) => bounds.onError(this.responseError(error))
+    })
+  }
+}
+
+/** `response` with the unsigned `request` (keeping a bounded body read when it has one). @internal */
+export const scrubbed = (
+  response: HttpClientResponse.HttpClientResponse,
+  request: HttpClientRequest.HttpClientRequest
+): ScrubbedResponse =>
+  BoundedBody.isBoundedBody(response)
+    ? new BoundedScrubbedResponse(response, response, request)
+    : new ScrubbedResponse(response, request)
+
+/**
  * Points an HttpClientError that left the wire at the unsigned request (and its
  * response at a {@link ScrubbedResponse}). In place: the error is fresh from the client
  * underneath and not seen by anyone yet, and the caller's error type stays exactly `E`.
@@ -128,7 +161,7 @@ export const scrubError = <E>(error: E, request: HttpClientRequest.HttpClientReq
     Object.defineProperty(error, "request", { value: request, enumerable: true, configurable: true, writable: false })
   }
   if (error instanceof HttpClientError.ResponseError && !(error.response instanceof ScrubbedResponse)) {
-    const response = new ScrubbedResponse(error.response, request)
+    const response = scrubbed(error.response, request)
     Object.defineProperty(error, "response", { value: response, enumerable: true, configurable: true, writable: false })
   }
   return error

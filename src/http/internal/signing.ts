@@ -43,7 +43,7 @@ import {
   tokenHeader,
   tokenHeaderNames
 } from "./origin.js"
-import { rebuild, ScrubbedResponse, scrubError, withoutHeaders } from "./scrub.js"
+import { rebuild, scrubbed, scrubError, withoutHeaders } from "./scrub.js"
 import { tokenRejected } from "./tokenRejected.js"
 
 /** Where the engine gets headers and how it drops a rejected token. @internal */
@@ -230,15 +230,15 @@ export const signClient = <E, R, ET, RT>(
             if (!replayed && again !== undefined) {
               return invalidate.pipe(Effect.zipRight(discard(response)), Effect.zipRight(loop(again, hops, true)))
             }
-            return Effect.as(invalidate, new ScrubbedResponse(response, unsigned))
+            return Effect.as(invalidate, scrubbed(response, unsigned))
           }
           // only a redirect needs the URL parsed again
-          if (!redirectStatuses.has(response.status)) return Effect.succeed(new ScrubbedResponse(response, unsigned))
+          if (!redirectStatuses.has(response.status)) return Effect.succeed(scrubbed(response, unsigned))
           const from = HttpClientRequest.toUrl(unsigned)
           const next = hops < maxRedirects && Option.isSome(from)
             ? nextHop(response.status, response.headers["location"], from.value, unsigned.method, again !== undefined)
             : undefined
-          if (next === undefined) return Effect.succeed(new ScrubbedResponse(response, unsigned))
+          if (next === undefined) return Effect.succeed(scrubbed(response, unsigned))
           const following = hopRequest(again ?? unsigned, next)
           return Effect.zipRight(discard(response), loop(following, hops + 1, replayed))
         })

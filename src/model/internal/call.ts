@@ -13,6 +13,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -21,6 +22,7 @@ import type { AuthError } from "../../auth/AuthError.js"
 import { AuthService } from "../../auth/AuthService.js"
 import type { TokenTarget } from "../../auth/TokenTarget.js"
 import * as AuthHttpClient from "../../http/AuthHttpClient.js"
+import * as BoundedBody from "../../internal/boundedBody.js"
 import { bounded } from "../../internal/memo.js"
 import { scrub } from "../../internal/scrub.js"
 import { tracingOff, untraced, withCallerContext } from "../../internal/tracing.js"
@@ -32,7 +34,7 @@ import { parseJson } from "./common.js"
 import { fromResponse } from "./errors.js"
 import * as internalRetry from "./retry.js"
 import { deadlines } from "./stream.js"
-import { timeoutFail } from "./timeout.js"
+import { isLiveClock, timeoutFail, timerMillis } from "./timeout.js"
 
 /** @internal */
 export interface EngineOptions {
@@ -269,24 +271,44 @@ export const make = (options: EngineOptions) =>
           ? Duration.decode(call.firstChunkTimeout)
           : firstChunkTimeout ?? attempt
         const idle = decodeOr(call.idleTimeout, idleTimeout)
-        return Stream.unwrapScoped(Effect.map(
+        return Stream.unwrap(Effect.flatMap(
           guarded(context, withTimeout(open(url, body, call, context), attempt, context)),
-          (response) =>
-            response.stream.pipe(
-              Stream.catchTag("ResponseError", (error) => Stream.fail(fromBodyError(context, error))),
-              deadlinesFor(context, first, idle)
-            )
+          (response) => Effect.clockWith((clock) => Effect.succeed(bodyOf(response, clock, context, first, idle)))
         ))
       }
     }
     return engine
   })
 
-const deadlinesFor = (context: ModelError.Context, first: Duration.Duration, idle: Duration.Duration) =>
-  deadlines(first, idle, (started, after) =>
-    new ModelError.Timeout({
-      ...context,
-      detail: started
-        ? `the stream went silent: no data for ${Duration.format(after)} (idleTimeout)`
-        : `the stream sent no data within ${Duration.format(after)} of opening (firstChunkTimeout)`
-    }))
+/** A stream that waited too long: for its first bytes (`firstChunkTimeout`) or between two reads (`idleTimeout`). */
+const silent = (context: ModelError.Context, started: boolean, after: Duration.Duration) =>
+  new ModelError.Timeout({
+    ...context,
+    detail: started
+      ? `the stream went silent: no data for ${Duration.format(after)} (idleTimeout)`
+      : `the stream sent no data within ${Duration.format(after)} of opening (firstChunkTimeout)`
+  })
+
+/**
+ * A streamed body's bytes, its waits bounded by the deadlines and its errors as
+ * `ModelError`: inside the client's own read when the response offers that and plain
+ * timers measure the clock's time (`boundedBody.ts`), else around each pull.
+ */
+const bodyOf = (
+  response: HttpClientResponse.HttpClientResponse,
+  clock: Clock.Clock,
+  context: ModelError.Context,
+  first: Duration.Duration,
+  idle: Duration.Duration
+): Stream.Stream<Uint8Array, ModelError.ModelError> =>
+  BoundedBody.isBoundedBody(response) && isLiveClock(clock)
+    ? response[BoundedBody.TypeId]<ModelError.ModelError>({
+      firstMillis: timerMillis(first),
+      idleMillis: timerMillis(idle),
+      onTimeout: (started) => silent(context, started, started ? idle : first),
+      onError: (error) => fromBodyError(context, error)
+    })
+    : response.stream.pipe(
+      Stream.catchTag("ResponseError", (error) => Stream.fail(fromBodyError(context, error))),
+      deadlines(first, idle, (started, after) => silent(context, started, after))
+    )

@@ -20,8 +20,17 @@ import * as Fiber from "effect/Fiber"
 /** The class of the live clock (`Clock.make()`), to tell it from `TestClock` and others. */
 const LiveClock = Clock.make().constructor
 
+/** Whether `clock` is the live clock, under which a plain timer measures the same time. @internal */
+export const isLiveClock = (clock: Clock.Clock): boolean => clock instanceof LiveClock
+
 /** The longest delay `setTimeout` takes; a longer one never fires (Effect's own rule). */
 const maxTimerMillis = 2 ** 31 - 1
+
+/** `duration` as a `setTimeout` delay, or `undefined` for one too long to fire (no bound). @internal */
+export const timerMillis = (duration: Duration.Duration): number | undefined => {
+  const millis = Duration.toMillis(duration)
+  return millis <= maxTimerMillis ? millis : undefined
+}
 
 /**
  * `effect`, failed with `onTimeout()` when it has not finished within `duration`
@@ -37,9 +46,9 @@ export const timeoutFail = <A, E, R, E2>(
   inherit = true
 ): Effect.Effect<A, E | E2, R> =>
   Effect.clockWith((clock) => {
-    if (!(clock instanceof LiveClock)) return Effect.timeoutFail(effect, { duration, onTimeout })
-    const millis = Duration.toMillis(duration)
-    if (!(millis <= maxTimerMillis)) return effect
+    if (!isLiveClock(clock)) return Effect.timeoutFail(effect, { duration, onTimeout })
+    const millis = timerMillis(duration)
+    if (millis === undefined) return effect
     return Effect.flatMap(Effect.fork(effect), (child) =>
       Effect.async<A, E | E2>((resume) => {
         let settled = false

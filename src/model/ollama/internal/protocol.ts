@@ -83,6 +83,46 @@ export const isCommonLine = (u: unknown): u is ChatResponse => fields(u, respons
 /** @internal */
 export const decodeResponse = decodeWire(ChatResponse, "an Ollama chat response", isCommonLine)
 
+/**
+ * The text line Ollama writes for nearly every token of a chat stream, exactly as its
+ * server prints it (Go's `encoding/json`: compact, fields in this order):
+ * `{"model":"…","created_at":"…","message":{"role":"…","content":"…"},"done":false}`.
+ * Each string is JSON string syntax (no raw control character, only JSON escapes), in
+ * the linear "unrolled loop" form: no input makes it backtrack.
+ */
+const textLinePattern = (() => {
+  // raw characters of a JSON string: anything but `"`, `\` and the control characters
+  const raw = String.raw`[^"\\\x00-\x1f]*`
+  // a JSON string's content: raw runs between JSON escapes
+  const escaped = String.raw`${raw}(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})${raw})*`
+  return new RegExp(
+    String
+      .raw`^\{"model":"(${raw})","created_at":"(${raw})","message":\{"role":"(${raw})","content":"(${escaped})"\},"done":false\}$`
+  )
+})()
+
+/**
+ * A stream line of the text shape ({@link textLinePattern}) read without `JSON.parse`
+ * and without a check (the pattern admits only valid JSON of a valid line): the same
+ * object `JSON.parse` returns, or `undefined` for any other line (which goes the
+ * general way: `frameJson`, `decodeResponse`). `JSON.parse` builds every value of a
+ * line and the check walks them; the pattern is one native scan (issue 14).
+ *
+ * @internal
+ */
+export const textLine = (line: string): ChatResponse | undefined => {
+  const match = textLinePattern.exec(line)
+  if (match === null) return undefined
+  const escaped = match[4]!
+  const message = {
+    role: match[3]!,
+    // escapes are rare; the pattern has checked them, JSON decodes them
+    content: escaped.includes("\\") ? JSON.parse(`"${escaped}"`) as string : escaped
+  }
+  const parsed = { model: match[1]!, created_at: match[2]!, message, done: false }
+  return parsed
+}
+
 // -----------------------------------------------------------------------------
 // Request
 // -----------------------------------------------------------------------------
@@ -313,17 +353,28 @@ export class StreamState implements Stream.Protocol {
 
   step(frame: Stream.Frame, out: Array<ModelResponse.ModelStreamChunk>): ModelError.ModelError | undefined {
     if (this.done !== undefined) return undefined
+    // the text line needs neither JSON.parse nor the check; any other goes the general way
+    const line = typeof frame === "string" ? textLine(frame) : undefined
+    if (line !== undefined) return this.line(line, line, out)
     const json = frameJson(this.context, frame)
     if (json === undefined) return undefined
     if (Either.isLeft(json)) return json.left
     const decoded = decodeResponse(this.context, json.right)
     if (Either.isLeft(decoded)) return decoded.left
-    const body = decoded.right
+    return this.line(decoded.right, json.right, out)
+  }
+
+  /** A decoded line: its chunk, or (the `done` line) the finish kept for the end. */
+  private line(
+    body: ChatResponse,
+    raw: unknown,
+    out: Array<ModelResponse.ModelStreamChunk>
+  ): ModelError.ModelError | undefined {
     const parts = partsOf(this.context, body, this.calls)
     if (Either.isLeft(parts)) return parts.left
     for (const part of parts.right) if (part._tag === "functionCall") this.calls++
-    if (body.done) this.done = { parts: parts.right, body, raw: json.right }
-    else out.push(ModelResponse.chunk(parts.right, json.right, undefined, body.model))
+    if (body.done) this.done = { parts: parts.right, body, raw }
+    else out.push(ModelResponse.chunk(parts.right, raw, undefined, body.model))
     return undefined
   }
 

@@ -1,0 +1,112 @@
+/**
+ * A Node `Readable` (an undici response body) as a stream of the bytes each network
+ * read brought, in one `Channel` loop: whatever the readable holds is taken in one
+ * chunk, and when it holds nothing the loop waits for its `readable`, `end` or `error`
+ * event. The wait can be bounded (`Bounds`): a plain timer armed only while the loop
+ * waits, the first wait by `firstMillis`, each later one by `idleMillis`. No fiber is
+ * forked and no timer is set for a read that finds bytes waiting.
+ *
+ * When the stream ends (done, failed or interrupted) the listeners are removed and the
+ * readable is destroyed if it is still open; when it ends before the body did,
+ * `onAbandon` runs (the request's abort: an abort after the end would only build an
+ * `AbortError` nobody reads).
+ *
+ * @internal
+ */
+import * as Channel from "effect/Channel"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import type { Readable } from "node:stream"
+
+/** What a read of `readable` does with a failure, a wait that runs out, and its end. @internal */
+export interface ReadOptions<E> {
+  /** The error of a readable that failed. */
+  readonly onError: (cause: unknown) => E
+  /** The longest wait for the first bytes, in milliseconds; `undefined` for none. */
+  readonly firstMillis?: number | undefined
+  /** The longest wait between two reads that brought bytes, in milliseconds; `undefined` for none. */
+  readonly idleMillis?: number | undefined
+  /** The error of a wait that ran out (`started`: bytes had come before it). */
+  readonly onTimeout?: ((started: boolean) => E) | undefined
+  /** Runs once when the stream ends before the body did (it failed, or it was interrupted). */
+  readonly onAbandon: () => void
+}
+
+/** The bytes of `readable`, read as described in the module comment. @internal */
+export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Stream.Stream<Uint8Array, E> =>
+  Stream.fromChannel(Channel.suspend(() => {
+    let failure: { readonly error: E } | undefined
+    let ended = false
+    let started = false
+    let wake: ((effect: Effect.Effect<void, E>) => void) | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
+
+    const resume = (effect: Effect.Effect<void, E>) => {
+      const waiting = wake
+      if (waiting === undefined) return
+      wake = undefined
+      if (timer !== undefined) {
+        clearTimeout(timer)
+        timer = undefined
+      }
+      waiting(effect)
+    }
+    const onReadable = () => resume(Effect.void)
+    const onEnd = () => {
+      ended = true
+      resume(Effect.void)
+    }
+    const onFailure = (cause: unknown) => {
+      failure ??= { error: options.onError(cause) }
+      resume(Effect.void)
+    }
+    readable.on("readable", onReadable)
+    readable.on("end", onEnd)
+    readable.on("error", onFailure)
+
+    const wait = Effect.async<void, E>((resumeWith) => {
+      wake = resumeWith
+      const millis = started ? options.idleMillis : options.firstMillis
+      const onTimeout = options.onTimeout
+      if (millis !== undefined && onTimeout !== undefined) {
+        timer = setTimeout(() => {
+          timer = undefined
+          resume(Effect.fail(onTimeout(started)))
+        }, millis)
+      }
+      return Effect.sync(() => {
+        wake = undefined
+        if (timer !== undefined) {
+          clearTimeout(timer)
+          timer = undefined
+        }
+      })
+    })
+
+    const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, E, unknown, void, unknown> = Channel.suspend(() => {
+      let item: Uint8Array | null = readable.read()
+      if (item === null) {
+        if (failure !== undefined) return Channel.fail(failure.error)
+        if (readable.errored !== null) return Channel.fail(options.onError(readable.errored))
+        // ended, or destroyed before its end (aborted): no event will come
+        if (ended || readable.destroyed) return Channel.void
+        return Channel.flatMap(Channel.fromEffect(wait), () => loop)
+      }
+      started = true
+      const items = [item]
+      while ((item = readable.read()) !== null) items.push(item)
+      return Channel.flatMap(Channel.write(Chunk.unsafeFromArray(items)), () => loop)
+    })
+
+    return Channel.ensuring(
+      loop,
+      Effect.sync(() => {
+        readable.off("readable", onReadable)
+        readable.off("end", onEnd)
+        readable.off("error", onFailure)
+        if (!readable.closed) readable.destroy()
+        if (!ended) options.onAbandon()
+      })
+    )
+  }))
