@@ -89,8 +89,9 @@ export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Strea
       if (item === null) {
         if (failure !== undefined) return Channel.fail(failure.error)
         if (readable.errored !== null) return Channel.fail(options.onError(readable.errored))
-        // ended, or destroyed before its end (aborted): no event will come
-        if (ended || readable.destroyed) return Channel.void
+        // ended (also before this read began: a body read by another reader), or
+        // destroyed before its end (aborted): no event will come
+        if (ended || !readable.readable) return Channel.void
         return Channel.flatMap(Channel.fromEffect(wait), () => loop)
       }
       started = true
