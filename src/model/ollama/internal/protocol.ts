@@ -111,7 +111,15 @@ const textLinePattern = (() => {
  * @internal
  */
 export const textLine = (line: string): ChatResponse | undefined => {
-  const match = textLinePattern.exec(line)
+  let match: RegExpExecArray | null
+  try {
+    match = textLinePattern.exec(line)
+  } catch {
+    // V8 bounds a pattern's backtrack stack: each escape of the content holds an entry,
+    // and a content of some 3.3 million escapes (a line of ~7 MB) throws RangeError.
+    // JSON.parse reads such a line; it goes the general way.
+    return undefined
+  }
   if (match === null) return undefined
   const escaped = match[4]!
   const message = {
