@@ -14,7 +14,8 @@
  *    hostile lines, against `JSON.parse` and an exact reference of the shape.
  * 3. Streams: NDJSON bodies through `StreamState` as they are and with every text line
  *    forced onto the general path.
- * 4. Backtracking: ~1 MB adversarial lines, and a line of 4 Mi escapes (which overflowed
+ * 4. Backtracking: adversarial lines just under the 64 Ki-character limit, one just over it,
+ *    and a line of 4 Mi escapes (which overflowed
  *    V8's regexp stack before ab88953).
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -806,15 +807,17 @@ describe("StreamState gives the same chunks on the fast and the general path", (
 // 4. No catastrophic backtracking
 // -----------------------------------------------------------------------------
 
-const MB = 1 << 20
+// the longest line textLine reads is 64 Ki characters: the hostile lines fill it
+const MB = 60 * 1024
+const maxTextLine = 64 * 1024
 const prefix = "{\"model\":\"m\",\"created_at\":\"c\",\"message\":{\"role\":\"r\",\"content\":\""
 const suffix = "\"},\"done\":false}"
 const inContent = (source: string) => prefix + source + suffix
 const escapedSuffix = "\\\"},\\\"done\\\":false}"
 
 const adversarial: ReadonlyArray<{ readonly name: string; readonly line: string; readonly taken: boolean }> = [
-  { name: "1 Mi backslashes (even)", line: inContent("\\".repeat(MB)), taken: true },
-  { name: "1 Mi + 1 backslashes (odd)", line: inContent("\\".repeat(MB + 1)), taken: false },
+  { name: "60 Ki backslashes (even)", line: inContent("\\".repeat(MB)), taken: true },
+  { name: "60 Ki + 1 backslashes (odd)", line: inContent("\\".repeat(MB + 1)), taken: false },
   { name: "\\u fragments", line: inContent("\\u".repeat(MB / 2)), taken: false },
   { name: "\\u00 fragments", line: inContent("\\u00".repeat(MB / 4)), taken: false },
   { name: "\\u004 fragments then a valid one", line: inContent("\\u004".repeat(MB / 5) + "\\u0041"), taken: false },
@@ -838,16 +841,16 @@ const adversarial: ReadonlyArray<{ readonly name: string; readonly line: string;
     line: inContent("ab\\n".repeat(MB / 4) + "\u0001"),
     taken: false
   },
-  { name: "valid 1 MB content, trailing space", line: inContent("ab\\t".repeat(MB / 4)) + " ", taken: false },
-  { name: "valid 1 MB content, done:true", line: inContent("x".repeat(MB)).replace(/false}$/, "true}"), taken: false },
+  { name: "valid 60 KB content, trailing space", line: inContent("ab\\t".repeat(MB / 4)) + " ", taken: false },
+  { name: "valid 60 KB content, done:true", line: inContent("x".repeat(MB)).replace(/false}$/, "true}"), taken: false },
   {
-    name: "1 Mi quotes in model",
+    name: "60 Ki quotes in model",
     line: "{\"model\":\"" + "\"".repeat(MB) +
       "\",\"created_at\":\"c\",\"message\":{\"role\":\"r\",\"content\":\"\"},\"done\":false}",
     taken: false
   },
   {
-    name: "1 MB model, created_at missing",
+    name: "60 KB model, created_at missing",
     line: "{\"model\":\"" + "m".repeat(MB) + "\",\"message\":{\"role\":\"r\",\"content\":\"\"},\"done\":false}",
     taken: false
   },
@@ -864,10 +867,22 @@ describe("textLine does not backtrack on hostile lines", () => {
     "$name ($size chars): returns, and agrees with JSON.parse",
     ({ line, taken }) => {
       expect(line.length).toBeGreaterThan(MB - 1024)
+      expect(line.length).toBeLessThanOrEqual(maxTextLine)
       expect(Ollama.textLine(line) !== undefined).toBe(taken)
       expect(verdict(line)).toBeUndefined()
     }
   )
+
+  it("a valid text line one character over the limit goes the general way, with the same chunk", () => {
+    const content = "a".repeat(maxTextLine + 1 - inContent("").length)
+    const line = inContent(content)
+    expect(line.length).toBe(maxTextLine + 1)
+    expect(Ollama.textLine(line)).toBeUndefined()
+    expect(Ollama.textLine(inContent(content.slice(1)))?.message?.content).toBe(content.slice(1))
+    const outcome = compare(`${line}\n${doneLine}\n`)
+    expect(outcome.error).toBeUndefined()
+    expect(outcome.chunks[0]!.textDelta).toBe(content)
+  })
 
   it("a line of 4 Mi escapes (past V8's regexp backtrack stack) goes the general way: no throw, the same chunks", () => {
     const line = inContent("\\n".repeat(4 * MB))

@@ -87,8 +87,9 @@ export const decodeResponse = decodeWire(ChatResponse, "an Ollama chat response"
  * The text line Ollama writes for nearly every token of a chat stream, exactly as its
  * server prints it (Go's `encoding/json`: compact, fields in this order):
  * `{"model":"…","created_at":"…","message":{"role":"…","content":"…"},"done":false}`.
- * Each string is JSON string syntax (no raw control character, only JSON escapes), in
- * the linear "unrolled loop" form: no input makes it backtrack.
+ * No string may hold a raw control character; `content` may hold JSON escapes (in the
+ * linear "unrolled loop" form: no input makes it backtrack), the other three none (a line
+ * whose model, timestamp or role needs an escape goes the general way).
  */
 const textLinePattern = (() => {
   // raw characters of a JSON string: anything but `"`, `\` and the control characters
@@ -101,6 +102,9 @@ const textLinePattern = (() => {
   )
 })()
 
+/** The longest line {@link textLine} reads (characters). */
+const maxTextLine = 64 * 1024
+
 /**
  * A stream line of the text shape ({@link textLinePattern}) read without `JSON.parse`
  * and without a check (the pattern admits only valid JSON of a valid line): the same
@@ -111,15 +115,11 @@ const textLinePattern = (() => {
  * @internal
  */
 export const textLine = (line: string): ChatResponse | undefined => {
-  let match: RegExpExecArray | null
-  try {
-    match = textLinePattern.exec(line)
-  } catch {
-    // V8 bounds a pattern's backtrack stack: each escape of the content holds an entry,
-    // and a content of some 3.3 million escapes (a line of ~7 MB) throws RangeError.
-    // JSON.parse reads such a line; it goes the general way.
-    return undefined
-  }
+  // a token's line is a few hundred characters; a longer one goes the general way (V8
+  // bounds a pattern's backtrack stack, one entry per escape: some 3.3 million escapes,
+  // a line of ~7 MB, throw RangeError)
+  if (line.length > maxTextLine) return undefined
+  const match = textLinePattern.exec(line)
   if (match === null) return undefined
   const escaped = match[4]!
   const message = {
