@@ -61,9 +61,12 @@ export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Strea
       failure ??= { error: options.onError(cause) }
       resume(Effect.void)
     }
+    // a readable destroyed without an error emits only `close`
+    const onClose = () => resume(Effect.void)
     readable.on("readable", onReadable)
     readable.on("end", onEnd)
     readable.on("error", onFailure)
+    readable.on("close", onClose)
 
     const wait = Effect.async<void, E>((resumeWith) => {
       wake = resumeWith
@@ -89,8 +92,8 @@ export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Strea
       if (item === null) {
         if (failure !== undefined) return Channel.fail(failure.error)
         if (readable.errored !== null) return Channel.fail(options.onError(readable.errored))
-        // ended, or destroyed before its end (aborted): no event will come
-        if (ended || readable.destroyed) return Channel.void
+        // ended (maybe before this read began), or destroyed before its end (aborted): no event will come
+        if (ended || readable.readableEnded || readable.destroyed) return Channel.void
         return Channel.flatMap(Channel.fromEffect(wait), () => loop)
       }
       started = true
@@ -105,8 +108,9 @@ export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Strea
         readable.off("readable", onReadable)
         readable.off("end", onEnd)
         readable.off("error", onFailure)
+        readable.off("close", onClose)
         if (!readable.closed) readable.destroy()
-        if (!ended) options.onAbandon()
+        if (!ended && !readable.readableEnded) options.onAbandon()
       })
     )
   }))
