@@ -364,3 +364,69 @@ describe("the signing middleware's bounded response", () => {
       Effect.provide(emulatorBase(emulator, UndiciHttpClient.layer))
     ))
 })
+
+/** The live `setTimeout`s of the process (vitest's own included: compare counts). */
+const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length
+
+describe.each(backends)("$name stream on the bounded body read, ended by its caller (live clock)", (backend) => {
+  const ends = [
+    { name: "the caller takes the first chunk and stops", then: "stall" as const, end: "take" as const, text: text1 },
+    {
+      name: "interrupted while it waits for its first bytes",
+      then: "silent" as const,
+      end: "interrupt" as const,
+      text: ""
+    },
+    {
+      name: "interrupted while it waits after its first chunk",
+      then: "stall" as const,
+      end: "interrupt" as const,
+      text: text1
+    }
+  ]
+
+  it.live.each(ends)(
+    "$name: it settles, the connection closes while the client lives, no deadline timer left",
+    ({ end, text, then }) =>
+      Effect.gen(function*() {
+        plan = { contentType: backend.contentType, first: backend.first, then }
+        const before = seen.length
+        reads.bounded = 0
+        reads.stream = 0
+        const timersBefore = timers()
+        const chunks: Array<ModelResponse.ModelStreamChunk> = []
+        const closed = yield* Effect.gen(function*() {
+          const model = yield* ModelService
+          // deadlines far away: only the caller ends these streams
+          const stream = model.stream({
+            model: backend.model,
+            contents: [ModelRequest.user("hi")],
+            firstChunkTimeout: "30 seconds",
+            idleTimeout: "30 seconds"
+          })
+          const fiber = yield* Effect.fork(
+            (end === "take" ? Stream.take(stream, 1) : stream).pipe(
+              Stream.runForEach((chunk) => Effect.sync(() => chunks.push(chunk)))
+            )
+          )
+          if (end === "take") {
+            expect((yield* Fiber.await(fiber))._tag).toBe("Success")
+          } else {
+            // until the engine reads the body (the bounded read asked for) and the chunks before the wait came
+            for (let i = 0; i < 5000 && (reads.bounded === 0 || chunks.length < (text === "" ? 0 : 1)); i++) yield* tick
+            expect(reads).toEqual({ bounded: 1, stream: 0 })
+            for (let i = 0; i < 10; i++) yield* tick
+            const exit = yield* Fiber.interrupt(fiber)
+            expect(exit._tag).toBe("Failure")
+          }
+          const request = seen[before]!
+          return yield* untilClosed(request)
+        }).pipe(
+          Effect.provide(backend.layer().pipe(Layer.provide(emulatorBase(emulator, counted(UndiciHttpClient.layer)))))
+        )
+        expect(closed).toBe(true)
+        expect(textOf(chunks)).toBe(text)
+        expect(timers()).toBeLessThanOrEqual(timersBefore)
+      })
+  )
+})
