@@ -22,6 +22,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -53,16 +54,21 @@ const emulator = useEmulator({ env: true })
 
 type Fault = "silent" | "stall" | "destroy"
 
+/** What the server does after the first event. */
+type Then = Fault | { readonly complete: string }
+
 /** What the server does with the next request: the first event or nothing, then a fault. */
 interface Plan {
   readonly contentType: string
   readonly first: string
-  readonly then: Fault
+  readonly then: Then
 }
 
 /** A request the server received: the token values it carried, whether its socket closed. */
 interface Seen {
   readonly tokens: ReadonlyArray<string>
+  /** The client's port: the connection the request came on. */
+  readonly port: number | undefined
   written: boolean
   closed: boolean
 }
@@ -82,7 +88,7 @@ const tokensOf = (headers: Http.IncomingHttpHeaders): Array<string> =>
 
 beforeAll(async () => {
   const server = await Loopback.serve((req, res) => {
-    const entry: Seen = { tokens: tokensOf(req.headers), written: false, closed: false }
+    const entry: Seen = { tokens: tokensOf(req.headers), port: req.socket.remotePort, written: false, closed: false }
     seen.push(entry)
     req.socket.once("close", () => {
       entry.closed = true
@@ -97,7 +103,8 @@ beforeAll(async () => {
         await new Promise((resolve) => setTimeout(resolve, 1))
       }
       entry.written = true
-      if (current.then === "destroy") res.socket?.destroy()
+      if (typeof current.then === "object") res.end(current.then.complete)
+      else if (current.then === "destroy") res.socket?.destroy()
       // "silent" and "stall": held open; the client must close it
     })
   })
@@ -114,16 +121,23 @@ interface Backend {
   readonly contentType: string
   readonly layer: () => BackendLayer
   readonly first: string
+  /** The rest of a complete answer after `first`. */
+  readonly last: string
 }
 
 const geminiFirst = sse({ candidates: [{ content: { role: "model", parts: [{ text: text1 }] } }] })
+const geminiLast = sse({
+  candidates: [{ content: { role: "model", parts: [{ text: "!" }] }, finishReason: "STOP" }],
+  usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 4, totalTokenCount: 7 }
+})
 const backends: ReadonlyArray<Backend> = [
   {
     name: "Gemini API",
     model: "gemini-2.5-flash",
     contentType: "text/event-stream",
     layer: () => GeminiApi.layer({ baseUrl: url, origins: [url], retry: RetryPolicy.none }),
-    first: geminiFirst
+    first: geminiFirst,
+    last: geminiLast
   },
   {
     name: "Gemini Vertex",
@@ -137,21 +151,34 @@ const backends: ReadonlyArray<Backend> = [
         origins: [url],
         retry: RetryPolicy.none
       }),
-    first: geminiFirst
+    first: geminiFirst,
+    last: geminiLast
   },
   {
     name: "Ollama",
     model: "gemma3:4b",
     contentType: "application/x-ndjson",
     layer: () => Ollama.layer({ url, retry: RetryPolicy.none }),
-    first: `${JSON.stringify({ model: "gemma3:4b", message: { role: "assistant", content: text1 }, done: false })}\n`
+    first: `${JSON.stringify({ model: "gemma3:4b", message: { role: "assistant", content: text1 }, done: false })}\n`,
+    last: `${
+      JSON.stringify({
+        model: "gemma3:4b",
+        message: { role: "assistant", content: "!" },
+        done: true,
+        done_reason: "stop",
+        prompt_eval_count: 3,
+        eval_count: 4
+      })
+    }\n`
   },
   {
     name: "OpenAI-compatible",
     model: "google/gemma-3-4b-it",
     contentType: "text/event-stream",
     layer: () => OpenAICompatible.layer({ url, retry: RetryPolicy.none }),
-    first: sse({ id: "c1", model: "gemma", choices: [{ index: 0, delta: { role: "assistant", content: text1 } }] })
+    first: sse({ id: "c1", model: "gemma", choices: [{ index: 0, delta: { role: "assistant", content: text1 } }] }),
+    last: sse({ id: "c1", model: "gemma", choices: [{ index: 0, delta: { content: "!" }, finish_reason: "stop" }] }) +
+      "data: [DONE]\n\n"
   }
 ]
 
@@ -429,4 +456,34 @@ describe.each(backends)("$name stream on the bounded body read, ended by its cal
         expect(timers()).toBeLessThanOrEqual(timersBefore)
       })
   )
+})
+
+describe.each(backends)("$name stream on the bounded body read, complete (live clock)", (backend) => {
+  it.live("two complete answers in a row: no abort after a complete body, the second request on the same connection", () =>
+    Effect.gen(function*() {
+      plan = { contentType: backend.contentType, first: backend.first, then: { complete: backend.last } }
+      const before = seen.length
+      reads.bounded = 0
+      reads.stream = 0
+      const answers = yield* Effect.gen(function*() {
+        const model = yield* ModelService
+        const request: ModelRequest.ModelRequest = {
+          model: backend.model,
+          contents: [ModelRequest.user("hi")],
+          firstChunkTimeout: "30 seconds",
+          idleTimeout: "30 seconds"
+        }
+        const one = textOf(Chunk.toArray(yield* Stream.runCollect(model.stream(request))))
+        for (let i = 0; i < 20; i++) yield* tick
+        const open = !seen[before]!.closed
+        const two = textOf(Chunk.toArray(yield* Stream.runCollect(model.stream(request))))
+        return { one, two, open }
+      }).pipe(
+        Effect.provide(backend.layer().pipe(Layer.provide(emulatorBase(emulator, counted(UndiciHttpClient.layer)))))
+      )
+      expect(answers).toEqual({ one: `${text1}!`, two: `${text1}!`, open: true })
+      expect(reads).toEqual({ bounded: 2, stream: 0 })
+      expect(seen.length - before).toBe(2)
+      expect(seen[before + 1]!.port).toBe(seen[before]!.port)
+    }))
 })
