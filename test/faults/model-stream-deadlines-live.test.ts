@@ -258,6 +258,12 @@ const streamed = (backend: Backend, http: Layer.Layer<HttpClient.HttpClient>, dr
     if (drive === "TestClock") {
       // real I/O until the server wrote what it writes, then simulated time
       for (let i = 0; i < 5000 && !(seen.length > before && seen[before]!.written); i++) yield* tick
+      // and, when the server sends one, until the first chunk came (or the call ended)
+      for (
+        let i = 0;
+        i < 5000 && plan.then !== "silent" && chunks.length === 0 && Option.isNone(yield* Fiber.poll(fiber));
+        i++
+      ) yield* tick
       for (let i = 0; i < 20; i++) yield* tick
       for (let i = 0; i < 400 && Option.isNone(yield* Fiber.poll(fiber)); i++) {
         yield* TestClock.adjust("10 millis")
