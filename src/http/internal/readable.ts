@@ -1,10 +1,11 @@
 /**
  * A Node `Readable` (an undici response body) as a stream of the bytes each network
  * read brought, in one `Channel` loop: whatever the readable holds is taken in one
- * chunk, and when it holds nothing the loop waits for its `readable`, `end` or `error`
- * event. The wait can be bounded (`Bounds`): a plain timer armed only while the loop
- * waits, the first wait by `firstMillis`, each later one by `idleMillis`. No fiber is
- * forked and no timer is set for a read that finds bytes waiting.
+ * chunk, and when it holds nothing the loop waits for its `readable`, `end`, `error` or
+ * `close` event (an event that came between the read and the wait is not lost). The
+ * wait can be bounded: a plain timer armed only while the loop waits, the first wait by
+ * `firstMillis`, each later one by `idleMillis`. No fiber is forked and no timer is set
+ * for a read that finds bytes waiting.
  *
  * When the stream ends (done, failed or interrupted) the listeners are removed and the
  * readable is destroyed if it is still open; when it ends before the body did,
@@ -42,9 +43,15 @@ export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Strea
     let wake: ((effect: Effect.Effect<void, E>) => void) | undefined
     let timer: ReturnType<typeof setTimeout> | undefined
 
+    // an event while no wait is registered: the fiber may yield between a `read()` that
+    // found nothing and its wait, and an event in that gap must not be lost
+    let missed = false
     const resume = (effect: Effect.Effect<void, E>) => {
       const waiting = wake
-      if (waiting === undefined) return
+      if (waiting === undefined) {
+        missed = true
+        return
+      }
       wake = undefined
       if (timer !== undefined) {
         clearTimeout(timer)
@@ -61,11 +68,15 @@ export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Strea
       failure ??= { error: options.onError(cause) }
       resume(Effect.void)
     }
+    // a readable destroyed without an error emits only `close`
+    const onClose = () => resume(Effect.void)
     readable.on("readable", onReadable)
     readable.on("end", onEnd)
     readable.on("error", onFailure)
+    readable.on("close", onClose)
 
     const wait = Effect.async<void, E>((resumeWith) => {
+      if (missed) return resumeWith(Effect.void)
       wake = resumeWith
       const millis = started ? options.idleMillis : options.firstMillis
       const onTimeout = options.onTimeout
@@ -85,6 +96,7 @@ export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Strea
     })
 
     const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, E, unknown, void, unknown> = Channel.suspend(() => {
+      missed = false
       let item: Uint8Array | null = readable.read()
       if (item === null) {
         if (failure !== undefined) return Channel.fail(failure.error)
@@ -106,8 +118,9 @@ export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Strea
         readable.off("readable", onReadable)
         readable.off("end", onEnd)
         readable.off("error", onFailure)
+        readable.off("close", onClose)
         if (!readable.closed) readable.destroy()
-        if (!ended) options.onAbandon()
+        if (!ended && !readable.readableEnded) options.onAbandon()
       })
     )
   }))

@@ -1,0 +1,611 @@
+/**
+ * `readBytes` (src/http/internal/readable.ts) on real Node readables: PassThrough,
+ * `Readable.from` and a loopback socket.
+ *
+ * Matrices:
+ * - the bytes delivered equal the bytes written, for every way of splitting the body
+ *   in the matrix (one write, a byte per write, empty writes, every two-way and
+ *   three-way split), written before the read starts and while it waits;
+ * - how the readable ends (error before the read / during a wait / after bytes,
+ *   destroyed without error before / while reading, already ended): the outcome, the
+ *   bytes before it, `onAbandon` once unless the body was complete, no listener left,
+ *   the readable destroyed;
+ * - bounded waits under the live clock with real 20-100 ms deadlines: which timeout,
+ *   the bytes before it, no timer left after any end, interruption settles.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Scheduler from "effect/Scheduler"
+import * as Stream from "effect/Stream"
+import * as Net from "node:net"
+import { PassThrough, Readable } from "node:stream"
+import { readBytes } from "../../src/http/internal/readable.js"
+
+type Failure =
+  | { readonly _tag: "Failed"; readonly cause: unknown }
+  | { readonly _tag: "TimedOut"; readonly started: boolean }
+
+interface Bounds {
+  readonly firstMillis?: number
+  readonly idleMillis?: number
+}
+
+/** How a read went: its exit, the bytes delivered, how often `onAbandon` ran. */
+interface Outcome {
+  readonly exit: Exit.Exit<void, Failure>
+  readonly bytes: Buffer
+  readonly abandoned: () => number
+  /** The readable's listener counts before the read. */
+  readonly listeners: Record<string, number>
+}
+
+const events = ["readable", "end", "error", "close", "data"] as const
+const listenersOf = (readable: Readable): Record<string, number> =>
+  Object.fromEntries(events.map((event) => [event, readable.listenerCount(event)]))
+
+/** Reads `readable` to its end with `readBytes`. */
+const read = (readable: Readable, bounds: Bounds = {}): Effect.Effect<Outcome> =>
+  Effect.suspend(() => {
+    let abandoned = 0
+    const listeners = listenersOf(readable)
+    const parts: Array<Uint8Array> = []
+    return readBytes<Failure>(readable, {
+      onError: (cause) => ({ _tag: "Failed", cause }),
+      onTimeout: (started) => ({ _tag: "TimedOut", started }),
+      firstMillis: bounds.firstMillis,
+      idleMillis: bounds.idleMillis,
+      onAbandon: () => {
+        abandoned++
+      }
+    }).pipe(
+      Stream.runForEach((part) => Effect.sync(() => parts.push(part))),
+      Effect.exit,
+      Effect.map((exit) => ({ exit, bytes: Buffer.concat(parts), abandoned: () => abandoned, listeners }))
+    )
+  })
+
+/** One turn of the event loop (I/O, timers and nextTicks run). */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
+const tick = Effect.promise(turn)
+const sleep = (millis: number) => new Promise<void>((resolve) => setTimeout(resolve, millis))
+
+/** The live `setTimeout`s of the process (vitest's own included: compare counts). */
+const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length
+
+/** Lets real I/O run until `readable` has the read's listener (the read started and waits). */
+const untilReading = (readable: Readable) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 1000 && readable.listenerCount("readable") === 0; i++) yield* tick
+    expect(readable.listenerCount("readable")).toBe(1)
+    // one more turn: the loop found nothing and waits
+    yield* tick
+  })
+
+/** The read's listeners are gone (the counts from before the read) and the readable is destroyed. */
+const released = (readable: Readable, outcome: Outcome) => {
+  expect(listenersOf(readable)).toEqual(outcome.listeners)
+  expect(readable.destroyed).toBe(true)
+}
+
+const failedWith = (exit: Exit.Exit<void, Failure>): Failure | undefined =>
+  Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+
+const body = Buffer.from("Grüße, 世界 🌍!\n{\"a\":1}\n", "utf8")
+
+/** The ways of writing `body` the matrix covers. */
+const splits: ReadonlyArray<{ readonly name: string; readonly pieces: ReadonlyArray<Buffer> }> = (() => {
+  const out: Array<{ name: string; pieces: Array<Buffer> }> = []
+  const empty = Buffer.alloc(0)
+  out.push({ name: "one write", pieces: [body] })
+  out.push({ name: "a byte per write", pieces: [...body].map((byte) => Buffer.from([byte])) })
+  out.push({ name: "empty writes only, then the body", pieces: [empty, empty, body] })
+  out.push({
+    name: "empty writes around and between bytes",
+    pieces: [empty, ...[...body].flatMap((byte) => [Buffer.from([byte]), empty])]
+  })
+  for (let at = 1; at < body.length; at++) {
+    out.push({ name: `two writes cut at ${at}`, pieces: [body.subarray(0, at), body.subarray(at)] })
+  }
+  for (let i = 1; i < body.length; i += 3) {
+    for (let j = i + 1; j < body.length; j += 4) {
+      out.push({
+        name: `three writes cut at ${i} and ${j}`,
+        pieces: [body.subarray(0, i), body.subarray(i, j), body.subarray(j)]
+      })
+    }
+  }
+  return out
+})()
+
+const source = (): PassThrough => new PassThrough()
+
+describe("readBytes: the bytes delivered are the bytes written", () => {
+  it.effect(`${splits.length} splits written before the read starts (PassThrough)`, () =>
+    Effect.gen(function*() {
+      let cases = 0
+      for (const { name, pieces } of splits) {
+        const readable = source()
+        for (const piece of pieces) readable.write(piece)
+        readable.end()
+        const outcome = yield* read(readable)
+        const { abandoned, bytes, exit } = outcome
+        expect(Exit.isSuccess(exit), name).toBe(true)
+        expect(bytes.equals(body), name).toBe(true)
+        yield* tick
+        expect(abandoned(), name).toBe(0)
+        released(readable, outcome)
+        cases++
+      }
+      expect(cases).toBe(splits.length)
+    }))
+
+  it.effect(`${splits.length} splits written while the read waits (a turn of the event loop between writes)`, () =>
+    Effect.gen(function*() {
+      let cases = 0
+      for (const { name, pieces } of splits) {
+        const readable = source()
+        const fiber = yield* Effect.fork(read(readable))
+        yield* untilReading(readable)
+        for (const piece of pieces) {
+          readable.write(piece)
+          yield* tick
+        }
+        readable.end()
+        const outcome = yield* Fiber.join(fiber)
+        const { abandoned, bytes, exit } = outcome
+        expect(Exit.isSuccess(exit), name).toBe(true)
+        expect(bytes.equals(body), name).toBe(true)
+        yield* tick
+        expect(abandoned(), name).toBe(0)
+        released(readable, outcome)
+        cases++
+      }
+      expect(cases).toBe(splits.length)
+    }))
+
+  it.effect(`${splits.length} splits as Readable.from items (object mode), read before and after they flow`, () =>
+    Effect.gen(function*() {
+      for (const { name, pieces } of splits) {
+        const fromArray = yield* read(Readable.from(pieces))
+        expect(fromArray.bytes.equals(body), name).toBe(true)
+        const generated = Readable.from((async function*() {
+          for (const piece of pieces) {
+            await turn()
+            yield piece
+          }
+        })())
+        const fromGenerator = yield* read(generated)
+        expect(Exit.isSuccess(fromGenerator.exit), name).toBe(true)
+        expect(fromGenerator.bytes.equals(body), name).toBe(true)
+        expect(fromArray.abandoned() + fromGenerator.abandoned(), name).toBe(0)
+      }
+    }))
+
+  const schedules = [16, 24, 32, 48].flatMap((ops) => [-1, 0, 1, 2].map((delay) => ({ ops, delay })))
+  it.live(
+    `${schedules.length} schedules where the read's fiber yields to the event loop (a timer task every 16-48 ops): bytes written during a yield are read, not left behind by a lost wake-up`,
+    () =>
+      Effect.gen(function*() {
+        for (const { delay, ops } of schedules) {
+          const readable = source()
+          const fiber = yield* Effect.fork(
+            read(readable, { firstMillis: 300, idleMillis: 20 }).pipe(
+              Effect.withScheduler(Scheduler.timer(0)),
+              Effect.withMaxOpsBeforeYield(ops)
+            )
+          )
+          const write = () => readable.write(head)
+          if (delay < 0) setImmediate(write)
+          else setTimeout(write, delay)
+          // the body stalls after its first bytes: a lost wake-up would read as "no bytes at all"
+          const outcome = yield* Fiber.join(fiber)
+          expect(failedWith(outcome.exit), `ops ${ops}, delay ${delay}`).toEqual({ _tag: "TimedOut", started: true })
+          expect(outcome.bytes.equals(head)).toBe(true)
+        }
+      })
+  )
+})
+
+describe("readBytes on a loopback socket", () => {
+  /** A server that writes `pieces` a turn apart, then ends, or resets the connection. */
+  const withSocket = (pieces: ReadonlyArray<Buffer>, then: "end" | "reset") =>
+    Effect.acquireRelease(
+      Effect.promise(() =>
+        new Promise<{ server: Net.Server; socket: Net.Socket; closed: Promise<void> }>((resolve) => {
+          let closed!: Promise<void>
+          const server = Net.createServer(async (peer) => {
+            closed = new Promise((done) => peer.on("close", () => done()))
+            for (const piece of pieces) {
+              peer.write(piece)
+              await sleep(1)
+            }
+            if (then === "end") peer.end()
+            else peer.resetAndDestroy()
+          })
+          server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as Net.AddressInfo
+            const socket = Net.connect(port, "127.0.0.1", () =>
+              resolve({
+                server,
+                socket,
+                get closed() {
+                  return closed
+                }
+              }))
+          })
+        })
+      ),
+      ({ server }) => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    )
+
+  it.scoped.each(splits.filter((_, i) => i < 4 || i % 8 === 0).map((split) => split))(
+    "$name: the bytes sent arrive, the body is complete (no abandon)",
+    ({ pieces }) =>
+      Effect.gen(function*() {
+        const { socket } = yield* withSocket(pieces, "end")
+        const outcome = yield* read(socket)
+        const { abandoned, bytes, exit } = outcome
+        expect(Exit.isSuccess(exit)).toBe(true)
+        expect(bytes.equals(body)).toBe(true)
+        expect(abandoned()).toBe(0)
+        released(socket, outcome)
+      })
+  )
+
+  it.scoped("a connection reset after some bytes fails with its error, the bytes before it delivered", () =>
+    Effect.gen(function*() {
+      const { closed, socket } = yield* withSocket([body.subarray(0, 5)], "reset")
+      const outcome = yield* read(socket)
+      const { abandoned, bytes, exit } = outcome
+      const failure = failedWith(exit)
+      expect(failure?._tag).toBe("Failed")
+      expect(failure?._tag === "Failed" && (failure.cause as NodeJS.ErrnoException).code).toBe("ECONNRESET")
+      expect(bytes.equals(body.subarray(0, 5))).toBe(true)
+      expect(abandoned()).toBe(1)
+      released(socket, outcome)
+      yield* Effect.promise(() => closed)
+    }))
+
+  it.scopedLive("a stall on a socket times out (live clock), and the socket is destroyed: the server sees it close", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.acquireRelease(
+        Effect.promise(() =>
+          new Promise<{ server: Net.Server; socket: Net.Socket; peerClosed: Promise<void> }>((resolve) => {
+            let peerClosed!: Promise<void>
+            const server = Net.createServer((peer) => {
+              peerClosed = new Promise((done) => peer.on("close", () => done()))
+              peer.write(body.subarray(0, 3))
+            })
+            server.listen(0, "127.0.0.1", () => {
+              const { port } = server.address() as Net.AddressInfo
+              const socket = Net.connect(port, "127.0.0.1", () =>
+                resolve({
+                  server,
+                  socket,
+                  get peerClosed() {
+                    return peerClosed
+                  }
+                }))
+            })
+          })
+        ),
+        ({ server }) => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
+      )
+      const outcome = yield* read(server.socket, { firstMillis: 1_000, idleMillis: 30 })
+      const { abandoned, bytes, exit } = outcome
+      expect(failedWith(exit)).toEqual({ _tag: "TimedOut", started: true })
+      expect(bytes.equals(body.subarray(0, 3))).toBe(true)
+      expect(abandoned()).toBe(1)
+      released(server.socket, outcome)
+      yield* Effect.promise(() => server.peerClosed)
+    }))
+})
+
+/** How a readable ends, and what the read must give. */
+interface Ending {
+  readonly name: string
+  /** Drives `readable` (the read runs while it does when `during`). */
+  readonly run: (readable: PassThrough) => Promise<void> | void
+  readonly during: boolean
+  readonly bytes: Buffer
+  readonly outcome: "complete" | "failed" | "ended early"
+}
+
+const boom = new Error("boom")
+const head = body.subarray(0, 7)
+
+const endings: ReadonlyArray<Ending> = [
+  {
+    name: "an error before the read",
+    during: false,
+    bytes: Buffer.alloc(0),
+    outcome: "failed",
+    run: (readable) => {
+      // someone listens (undici does), so that the error event does not crash the process
+      readable.on("error", () => {})
+      readable.destroy(boom)
+    }
+  },
+  {
+    name: "bytes then an error, both before the read",
+    during: false,
+    bytes: head,
+    outcome: "failed",
+    run: (readable) => {
+      readable.on("error", () => {})
+      readable.write(head)
+      readable.destroy(boom)
+    }
+  },
+  {
+    name: "an error during a wait",
+    during: true,
+    bytes: Buffer.alloc(0),
+    outcome: "failed",
+    run: (readable) => void readable.destroy(boom)
+  },
+  {
+    name: "an error after some bytes (read while waiting)",
+    during: true,
+    bytes: head,
+    outcome: "failed",
+    run: async (readable) => {
+      readable.write(head)
+      await turn()
+      await turn()
+      readable.destroy(boom)
+    }
+  },
+  {
+    name: "destroyed without an error before the read",
+    during: false,
+    bytes: Buffer.alloc(0),
+    outcome: "ended early",
+    run: (readable) => void readable.destroy()
+  },
+  {
+    name: "destroyed without an error during a wait",
+    during: true,
+    bytes: Buffer.alloc(0),
+    outcome: "ended early",
+    run: (readable) => void readable.destroy()
+  },
+  {
+    name: "destroyed without an error after some bytes",
+    during: true,
+    bytes: head,
+    outcome: "ended early",
+    run: async (readable) => {
+      readable.write(head)
+      await turn()
+      await turn()
+      readable.destroy()
+    }
+  },
+  {
+    name: "already ended (its end event emitted) before the read",
+    during: false,
+    bytes: Buffer.alloc(0),
+    outcome: "complete",
+    run: async (readable) => {
+      readable.end()
+      readable.resume()
+      await new Promise((resolve) => readable.once("end", resolve))
+      await turn()
+    }
+  },
+  {
+    name: "ended empty before the read (end event not yet emitted)",
+    during: false,
+    bytes: Buffer.alloc(0),
+    outcome: "complete",
+    run: (readable) => void readable.end()
+  },
+  {
+    name: "ended empty during a wait",
+    during: true,
+    bytes: Buffer.alloc(0),
+    outcome: "complete",
+    run: (readable) => void readable.end()
+  }
+]
+
+describe("readBytes: how the readable ends", () => {
+  it.live.each(endings)(
+    "$name: $outcome, the bytes before it, onAbandon once unless complete, released",
+    (ending) =>
+      Effect.gen(function*() {
+        const readable = source()
+        const before = timers()
+        let outcome: Outcome
+        if (ending.during) {
+          const fiber = yield* Effect.fork(read(readable, { firstMillis: 5_000, idleMillis: 5_000 }))
+          yield* untilReading(readable)
+          yield* Effect.promise(async () => ending.run(readable))
+          // a read that never ends shows as a failed test, not a hung one
+          outcome = yield* Effect.timeout(Fiber.join(fiber), "2 seconds")
+        } else {
+          yield* Effect.promise(async () => ending.run(readable))
+          outcome = yield* read(readable, { firstMillis: 5_000, idleMillis: 5_000 })
+        }
+        const failure = failedWith(outcome.exit)
+        if (ending.outcome === "failed") {
+          expect(failure).toEqual({ _tag: "Failed", cause: boom })
+        } else {
+          expect(Exit.isSuccess(outcome.exit)).toBe(true)
+        }
+        expect(outcome.bytes.equals(ending.bytes)).toBe(true)
+        yield* Effect.promise(turn)
+        expect(outcome.abandoned()).toBe(ending.outcome === "complete" ? 0 : 1)
+        released(readable, outcome)
+        expect(timers()).toBeLessThanOrEqual(before)
+      })
+  )
+})
+
+describe("readBytes: bounded waits (live clock, real timers)", () => {
+  it.live("no bytes within firstMillis: onTimeout(false), abandoned once, released, no timer left", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      const before = timers()
+      const outcome = yield* read(readable, { firstMillis: 20, idleMillis: 5_000 })
+      expect(failedWith(outcome.exit)).toEqual({ _tag: "TimedOut", started: false })
+      expect(outcome.bytes.length).toBe(0)
+      expect(outcome.abandoned()).toBe(1)
+      released(readable, outcome)
+      expect(timers()).toBeLessThanOrEqual(before)
+    }))
+
+  it.live.each([
+    { name: "bytes written before the read", during: false },
+    { name: "bytes written while it waits", during: true }
+  ])(
+    "$name, then silence past idleMillis: onTimeout(true), the bytes delivered, abandoned once",
+    ({ during }) =>
+      Effect.gen(function*() {
+        const readable = source()
+        const before = timers()
+        if (!during) readable.write(head)
+        const fiber = yield* Effect.fork(read(readable, { firstMillis: 5_000, idleMillis: 30 }))
+        if (during) {
+          yield* untilReading(readable)
+          readable.write(head)
+        }
+        const outcome = yield* Fiber.join(fiber)
+        expect(failedWith(outcome.exit)).toEqual({ _tag: "TimedOut", started: true })
+        expect(outcome.bytes.equals(head)).toBe(true)
+        yield* tick
+        expect(outcome.abandoned()).toBe(1)
+        released(readable, outcome)
+        expect(timers()).toBeLessThanOrEqual(before)
+      })
+  )
+
+  it.live("bytes that keep coming within idleMillis never time out, though the whole body takes longer", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      const before = timers()
+      const fiber = yield* Effect.fork(read(readable, { firstMillis: 100, idleMillis: 100 }))
+      yield* untilReading(readable)
+      const started = Date.now()
+      let written = 0
+      // 25 writes 10 ms apart: over 200 ms in all, never 100 ms of silence
+      for (const byte of body.subarray(0, 25)) {
+        yield* Effect.promise(() => sleep(10))
+        readable.write(Buffer.from([byte]))
+        written++
+      }
+      readable.end()
+      const outcome = yield* Fiber.join(fiber)
+      expect(Date.now() - started).toBeGreaterThan(100)
+      expect(failedWith(outcome.exit)).toBeUndefined()
+      expect(outcome.bytes.equals(body.subarray(0, written))).toBe(true)
+      expect(outcome.abandoned()).toBe(0)
+      released(readable, outcome)
+      expect(timers()).toBeLessThanOrEqual(before)
+    }))
+
+  it.live("without idleMillis, a silence after the first bytes is not bounded (firstMillis bounds the first wait only)", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      const fiber = yield* Effect.fork(read(readable, { firstMillis: 20 }))
+      readable.write(head)
+      yield* Effect.promise(() => sleep(60))
+      readable.end(body.subarray(head.length))
+      const outcome = yield* Fiber.join(fiber)
+      expect(failedWith(outcome.exit)).toBeUndefined()
+      expect(outcome.bytes.equals(body)).toBe(true)
+      expect(outcome.abandoned()).toBe(0)
+    }))
+
+  it.live.each([
+    { name: "before any bytes", write: false },
+    { name: "after some bytes", write: true }
+  ])(
+    "interrupted while it waits $name: Fiber.interrupt returns, abandoned once, released, no timer left",
+    ({ write }) =>
+      Effect.gen(function*() {
+        const readable = source()
+        const before = timers()
+        let abandoned = 0
+        const parts: Array<Uint8Array> = []
+        const direct = yield* Effect.fork(
+          readBytes<Failure>(readable, {
+            onError: (cause) => ({ _tag: "Failed", cause }),
+            onTimeout: (started) => ({ _tag: "TimedOut", started }),
+            firstMillis: 30_000,
+            idleMillis: 30_000,
+            onAbandon: () => {
+              abandoned++
+            }
+          }).pipe(Stream.runForEach((part) => Effect.sync(() => parts.push(part))))
+        )
+        yield* untilReading(readable)
+        if (write) {
+          readable.write(head)
+          for (let i = 0; i < 100 && parts.length === 0; i++) yield* tick
+        }
+        const exit = yield* Fiber.interrupt(direct)
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        expect(Buffer.concat(parts).equals(write ? head : Buffer.alloc(0))).toBe(true)
+        yield* tick
+        expect(abandoned).toBe(1)
+        expect(listenersOf(readable)).toEqual({ readable: 0, end: 0, error: 0, close: 0, data: 0 })
+        expect(readable.destroyed).toBe(true)
+        expect(timers()).toBeLessThanOrEqual(before)
+      })
+  )
+
+  it.live("a complete body under bounds: no abandon, even when the end comes while a bounded wait is armed", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      const before = timers()
+      const fiber = yield* Effect.fork(read(readable, { firstMillis: 100, idleMillis: 100 }))
+      yield* untilReading(readable)
+      readable.write(head)
+      yield* tick
+      readable.end()
+      const outcome = yield* Fiber.join(fiber)
+      expect(Exit.isSuccess(outcome.exit)).toBe(true)
+      // past the bounds: nothing fires late
+      yield* Effect.promise(() => sleep(150))
+      expect(outcome.abandoned()).toBe(0)
+      released(readable, outcome)
+      expect(timers()).toBeLessThanOrEqual(before)
+    }))
+})
+
+/**
+ * A readable whose events land in the gap between a `read()` that found nothing and the
+ * wait that follows it (the read's fiber can yield there): its first read emits
+ * `readable` and finds nothing, its second gives the body, its third emits `end` and
+ * finds nothing. No other event ever comes, so a lost event leaves the read waiting.
+ */
+class EventsInTheGap extends Readable {
+  private reads = 0
+  constructor(private readonly body: Buffer) {
+    super({ read() {} })
+  }
+  override read(): Buffer | null {
+    this.reads++
+    if (this.reads === 1) {
+      this.emit("readable")
+      return null
+    }
+    if (this.reads === 2) return this.body
+    if (this.reads === 3) this.emit("end")
+    return null
+  }
+}
+
+describe("readBytes: an event between a read that found nothing and its wait", () => {
+  it.live("is not lost: the body arrives and the read ends (a lost event would wait out firstMillis)", () =>
+    Effect.gen(function*() {
+      const outcome = yield* read(new EventsInTheGap(head), { firstMillis: 500, idleMillis: 500 })
+      expect(Exit.isSuccess(outcome.exit)).toBe(true)
+      expect(outcome.bytes.equals(head)).toBe(true)
+      expect(outcome.abandoned()).toBe(0)
+    }))
+})
