@@ -125,15 +125,14 @@ export class ScrubbedResponse extends Inspectable.Class implements HttpClientRes
  */
 class BoundedScrubbedResponse extends ScrubbedResponse implements BoundedBody.BoundedBody {
   constructor(
-    readonly bounded: BoundedBody.BoundedBody,
-    original: HttpClientResponse.HttpClientResponse,
+    override readonly original: HttpClientResponse.HttpClientResponse & BoundedBody.BoundedBody,
     request: HttpClientRequest.HttpClientRequest
   ) {
     super(original, request)
   }
 
   [BoundedBody.TypeId]<E>(bounds: BoundedBody.Bounds<E>): Stream.Stream<Uint8Array, E> {
-    return this.bounded[BoundedBody.TypeId]({
+    return this.original[BoundedBody.TypeId]({
       ...bounds,
       onError: (error) => bounds.onError(this.responseError(error))
     })
@@ -146,7 +145,7 @@ export const scrubbed = (
   request: HttpClientRequest.HttpClientRequest
 ): ScrubbedResponse =>
   BoundedBody.isBoundedBody(response)
-    ? new BoundedScrubbedResponse(response, response, request)
+    ? new BoundedScrubbedResponse(response, request)
     : new ScrubbedResponse(response, request)
 
 /**
