@@ -18,7 +18,7 @@ import * as RetryPolicy from "../../src/model/RetryPolicy.js"
 import type * as Emulator from "../../src/testing/Emulator.js"
 import * as OllamaEmulator from "../../src/testing/models/OllamaEmulator.js"
 import { useEmulator } from "../support/emulator.js"
-import { type BackendLayer, emulatorBase, useModelEmulators } from "./support.js"
+import { type BackendLayer, emulatorBase, patient, tick, useModelEmulators } from "./support.js"
 
 const emulator = useEmulator({ env: true })
 const models = useModelEmulators(emulator)
@@ -58,10 +58,9 @@ const provide = <A, E>(backend: BackendLayer, effect: Effect.Effect<A, E, ModelS
     Effect.provide(backend.pipe(Layer.provide(emulatorBase(emulator))))
   )
 
-const tick = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 const until = (condition: () => boolean) =>
   Effect.gen(function*() {
-    for (let i = 0; i < 20_000 && !condition(); i++) yield* tick
+    for (const started = performance.now(); patient(started) && !condition();) yield* tick
     expect(condition()).toBe(true)
   })
 

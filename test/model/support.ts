@@ -30,6 +30,16 @@ export const fixturesRoot: URL = (() => {
 export const tick = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
 /**
+ * How long a test lets real loopback I/O run while it waits for something to happen
+ * (a bound on the wait, not a timing assertion: on an idle machine it takes a few ms; a
+ * count of event-loop turns ran out in under 300 ms on a loaded one).
+ */
+export const ioPatienceMillis = 10_000
+
+/** Whether a wait for loopback I/O that started at `started` (`performance.now()`) may go on. */
+export const patient = (started: number): boolean => performance.now() - started < ioPatienceMillis
+
+/**
  * Let real I/O run until `requests` attempts reached the emulator and the retry
  * schedule registered a sleep with the TestClock that wakes `within` ms from now
  * (exactly `exactly` ms, when given). Other sleeps (per-attempt timeouts, the token
@@ -41,7 +51,7 @@ export const awaitRetrySleep = (
   wake: { readonly exactly?: number; readonly within?: number }
 ) =>
   Effect.gen(function*() {
-    for (let i = 0; i < 20_000; i++) {
+    for (const started = performance.now(); patient(started);) {
       if (requests() >= count) {
         const now = yield* Clock.currentTimeMillis
         const sleeps = yield* TestClock.sleeps()
