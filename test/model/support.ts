@@ -6,6 +6,7 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { existsSync } from "node:fs"
 import * as AuthService from "../../src/auth/AuthService.js"
@@ -43,7 +44,10 @@ export const patient = (started: number): boolean => performance.now() - started
  * Let real I/O run until `requests` attempts reached the emulator and the retry
  * schedule registered a sleep with the TestClock that wakes `within` ms from now
  * (exactly `exactly` ms, when given). Other sleeps (per-attempt timeouts, the token
- * cache's fibers) wake later or at other times.
+ * cache's fibers) wake later or at other times. Gives the sleep's delay from now: a
+ * test that moves the clock by exactly that wakes this retry and no later one (moving it
+ * further can also wake the next retry's sleep when the next attempt's reply arrives
+ * while `TestClock.adjust` is still moving).
  */
 export const awaitRetrySleep = (
   requests: () => number,
@@ -55,10 +59,10 @@ export const awaitRetrySleep = (
       if (requests() >= count) {
         const now = yield* Clock.currentTimeMillis
         const sleeps = yield* TestClock.sleeps()
-        const found = Chunk.some(sleeps, (at) =>
-          wake.exactly !== undefined ? at - now === wake.exactly : at - now <= (wake.within ?? 5_000))
-        if (found) {
-          return
+        const found = Chunk.findFirst(sleeps, (at) =>
+          wake.exactly !== undefined ? at - now === wake.exactly : at - now > 0 && at - now <= (wake.within ?? 5_000))
+        if (Option.isSome(found)) {
+          return found.value - now
         }
       }
       yield* tick
