@@ -209,8 +209,8 @@ describe("readBytes: the bytes delivered are the bytes written", () => {
 })
 
 describe("readBytes on a loopback socket", () => {
-  /** A server that writes `pieces` a turn apart, then ends, or resets the connection. */
-  const withSocket = (pieces: ReadonlyArray<Buffer>, then: "end" | "reset") =>
+  /** A server that writes `pieces` a turn apart, then ends, resets the connection, or stalls. */
+  const withSocket = (pieces: ReadonlyArray<Buffer>, then: "end" | "reset" | "stall") =>
     Effect.acquireRelease(
       Effect.promise(() =>
         new Promise<{ server: Net.Server; socket: Net.Socket; closed: Promise<void> }>((resolve) => {
@@ -222,7 +222,7 @@ describe("readBytes on a loopback socket", () => {
               await sleep(1)
             }
             if (then === "end") peer.end()
-            else peer.resetAndDestroy()
+            else if (then === "reset") peer.resetAndDestroy()
           })
           server.listen(0, "127.0.0.1", () => {
             const { port } = server.address() as Net.AddressInfo
@@ -270,36 +270,14 @@ describe("readBytes on a loopback socket", () => {
 
   it.scopedLive("a stall on a socket times out (live clock), and the socket is destroyed: the server sees it close", () =>
     Effect.gen(function*() {
-      const server = yield* Effect.acquireRelease(
-        Effect.promise(() =>
-          new Promise<{ server: Net.Server; socket: Net.Socket; peerClosed: Promise<void> }>((resolve) => {
-            let peerClosed!: Promise<void>
-            const server = Net.createServer((peer) => {
-              peerClosed = new Promise((done) => peer.on("close", () => done()))
-              peer.write(body.subarray(0, 3))
-            })
-            server.listen(0, "127.0.0.1", () => {
-              const { port } = server.address() as Net.AddressInfo
-              const socket = Net.connect(port, "127.0.0.1", () =>
-                resolve({
-                  server,
-                  socket,
-                  get peerClosed() {
-                    return peerClosed
-                  }
-                }))
-            })
-          })
-        ),
-        ({ server }) => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
-      )
-      const outcome = yield* read(server.socket, { firstMillis: 1_000, idleMillis: 30 })
+      const { closed, socket } = yield* withSocket([body.subarray(0, 3)], "stall")
+      const outcome = yield* read(socket, { firstMillis: 1_000, idleMillis: 30 })
       const { abandoned, bytes, exit } = outcome
       expect(failedWith(exit)).toEqual({ _tag: "TimedOut", started: true })
       expect(bytes.equals(body.subarray(0, 3))).toBe(true)
       expect(abandoned()).toBe(1)
-      released(server.socket, outcome)
-      yield* Effect.promise(() => server.peerClosed)
+      released(socket, outcome)
+      yield* Effect.promise(() => closed)
     }))
 })
 
