@@ -43,6 +43,14 @@ export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Strea
     let wake: ((effect: Effect.Effect<void, E>) => void) | undefined
     let timer: ReturnType<typeof setTimeout> | undefined
 
+    /** The wait ends (resumed, timed out or interrupted): no waiter, no timer. */
+    const disarm = () => {
+      wake = undefined
+      if (timer !== undefined) {
+        clearTimeout(timer)
+        timer = undefined
+      }
+    }
     // an event while no wait is registered: the fiber may yield between a `read()` that
     // found nothing and its wait, and an event in that gap must not be lost
     let missed = false
@@ -52,14 +60,11 @@ export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Strea
         missed = true
         return
       }
-      wake = undefined
-      if (timer !== undefined) {
-        clearTimeout(timer)
-        timer = undefined
-      }
+      disarm()
       waiting(effect)
     }
-    const onReadable = () => resume(Effect.void)
+    // `readable`, and `close` (all a readable destroyed without an error emits)
+    const onEvent = () => resume(Effect.void)
     const onEnd = () => {
       ended = true
       resume(Effect.void)
@@ -68,12 +73,10 @@ export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Strea
       failure ??= { error: options.onError(cause) }
       resume(Effect.void)
     }
-    // a readable destroyed without an error emits only `close`
-    const onClose = () => resume(Effect.void)
-    readable.on("readable", onReadable)
+    readable.on("readable", onEvent)
     readable.on("end", onEnd)
     readable.on("error", onFailure)
-    readable.on("close", onClose)
+    readable.on("close", onEvent)
 
     const wait = Effect.async<void, E>((resumeWith) => {
       if (missed) return resumeWith(Effect.void)
@@ -86,13 +89,7 @@ export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Strea
           resume(Effect.fail(onTimeout(started)))
         }, millis)
       }
-      return Effect.sync(() => {
-        wake = undefined
-        if (timer !== undefined) {
-          clearTimeout(timer)
-          timer = undefined
-        }
-      })
+      return Effect.sync(disarm)
     })
 
     const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, E, unknown, void, unknown> = Channel.suspend(() => {
@@ -115,10 +112,10 @@ export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Strea
     return Channel.ensuring(
       loop,
       Effect.sync(() => {
-        readable.off("readable", onReadable)
+        readable.off("readable", onEvent)
         readable.off("end", onEnd)
         readable.off("error", onFailure)
-        readable.off("close", onClose)
+        readable.off("close", onEvent)
         if (!readable.closed) readable.destroy()
         if (!ended && !readable.readableEnded) options.onAbandon()
       })

@@ -122,12 +122,10 @@ export const textLine = (line: string): ChatResponse | undefined => {
   const match = textLinePattern.exec(line)
   if (match === null) return undefined
   const escaped = match[4]!
-  const message = {
-    role: match[3]!,
-    // escapes are rare; the pattern has checked them, JSON decodes them
-    content: escaped.includes("\\") ? JSON.parse(`"${escaped}"`) as string : escaped
-  }
-  const parsed = { model: match[1]!, created_at: match[2]!, message, done: false }
+  // escapes are rare; the pattern has checked them, JSON decodes them
+  const content: string = escaped.includes("\\") ? JSON.parse(`"${escaped}"`) : escaped
+  // `created_at` too, as `JSON.parse` keeps it (the line is also the chunk's `raw`)
+  const parsed = { model: match[1]!, created_at: match[2]!, message: { role: match[3]!, content }, done: false }
   return parsed
 }
 
