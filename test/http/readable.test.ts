@@ -45,25 +45,28 @@ const events = ["readable", "end", "error", "close", "data"] as const
 const listenersOf = (readable: Readable): Record<string, number> =>
   Object.fromEntries(events.map((event) => [event, readable.listenerCount(event)]))
 
+/** A read of `readable` with `readBytes`, watched while it runs: the bytes so far, how often `onAbandon` ran. */
+const watched = (readable: Readable, bounds: Bounds = {}) => {
+  let abandoned = 0
+  const parts: Array<Uint8Array> = []
+  const listeners = listenersOf(readable)
+  const reading = readBytes<Failure>(readable, {
+    onError: (cause) => ({ _tag: "Failed", cause }),
+    onTimeout: (started) => ({ _tag: "TimedOut", started }),
+    firstMillis: bounds.firstMillis,
+    idleMillis: bounds.idleMillis,
+    onAbandon: () => {
+      abandoned++
+    }
+  }).pipe(Stream.runForEach((part) => Effect.sync(() => parts.push(part))))
+  return { reading, parts, abandoned: () => abandoned, listeners }
+}
+
 /** Reads `readable` to its end with `readBytes`. */
 const read = (readable: Readable, bounds: Bounds = {}): Effect.Effect<Outcome> =>
   Effect.suspend(() => {
-    let abandoned = 0
-    const listeners = listenersOf(readable)
-    const parts: Array<Uint8Array> = []
-    return readBytes<Failure>(readable, {
-      onError: (cause) => ({ _tag: "Failed", cause }),
-      onTimeout: (started) => ({ _tag: "TimedOut", started }),
-      firstMillis: bounds.firstMillis,
-      idleMillis: bounds.idleMillis,
-      onAbandon: () => {
-        abandoned++
-      }
-    }).pipe(
-      Stream.runForEach((part) => Effect.sync(() => parts.push(part))),
-      Effect.exit,
-      Effect.map((exit) => ({ exit, bytes: Buffer.concat(parts), abandoned: () => abandoned, listeners }))
-    )
+    const { abandoned, listeners, parts, reading } = watched(readable, bounds)
+    return Effect.map(Effect.exit(reading), (exit) => ({ exit, bytes: Buffer.concat(parts), abandoned, listeners }))
   })
 
 /** One turn of the event loop (I/O, timers and nextTicks run). */
@@ -507,19 +510,8 @@ describe("readBytes: bounded waits (live clock, real timers)", () => {
       Effect.gen(function*() {
         const readable = source()
         const before = timers()
-        let abandoned = 0
-        const parts: Array<Uint8Array> = []
-        const direct = yield* Effect.fork(
-          readBytes<Failure>(readable, {
-            onError: (cause) => ({ _tag: "Failed", cause }),
-            onTimeout: (started) => ({ _tag: "TimedOut", started }),
-            firstMillis: 30_000,
-            idleMillis: 30_000,
-            onAbandon: () => {
-              abandoned++
-            }
-          }).pipe(Stream.runForEach((part) => Effect.sync(() => parts.push(part))))
-        )
+        const { abandoned, parts, reading } = watched(readable, { firstMillis: 30_000, idleMillis: 30_000 })
+        const direct = yield* Effect.fork(reading)
         yield* untilReading(readable)
         if (write) {
           readable.write(head)
@@ -529,7 +521,7 @@ describe("readBytes: bounded waits (live clock, real timers)", () => {
         expect(Exit.isInterrupted(exit)).toBe(true)
         expect(Buffer.concat(parts).equals(write ? head : Buffer.alloc(0))).toBe(true)
         yield* tick
-        expect(abandoned).toBe(1)
+        expect(abandoned()).toBe(1)
         expect(listenersOf(readable)).toEqual({ readable: 0, end: 0, error: 0, close: 0, data: 0 })
         expect(readable.destroyed).toBe(true)
         expect(timers()).toBeLessThanOrEqual(before)
