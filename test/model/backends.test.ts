@@ -417,7 +417,10 @@ describe("Gemini API and Vertex with access tokens checked by tokeninfo", () => 
         )
         for (let i = 1; i <= 3; i++) {
           expect(models.gemini.emulator.requests.length).toBeLessThanOrEqual(i)
-          const delay = yield* awaitRetrySleep(() => models.gemini.emulator.requests.length, i, { within: 5_000 })
+          // the default policy waits 0.5, 1 and 2 s (±20 %): within 2.5 s. A wider window also
+          // matches the 5 s sleeps the token fetch's finished timeouts leave on the TestClock,
+          // found before this attempt's reply (and its retry sleep) arrived
+          const delay = yield* awaitRetrySleep(() => models.gemini.emulator.requests.length, i, { within: 2_500 })
           // to this retry's wake exactly: the next attempt's sleep is at least 0.4 s later
           yield* TestClock.adjust(Duration.millis(delay))
         }
