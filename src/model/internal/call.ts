@@ -25,6 +25,7 @@ import * as AuthHttpClient from "../../http/AuthHttpClient.js"
 import * as BoundedBody from "../../internal/boundedBody.js"
 import { bounded } from "../../internal/memo.js"
 import { scrub } from "../../internal/scrub.js"
+import { unwrap } from "../../internal/streams.js"
 import { tracingOff, untraced, withCallerContext } from "../../internal/tracing.js"
 import * as ModelError from "../ModelError.js"
 import { ModelLimits } from "../ModelLimits.js"
@@ -271,7 +272,7 @@ export const make = (options: EngineOptions) =>
           ? Duration.decode(call.firstChunkTimeout)
           : firstChunkTimeout ?? attempt
         const idle = decodeOr(call.idleTimeout, idleTimeout)
-        return Stream.unwrap(Effect.flatMap(
+        return unwrap(Effect.flatMap(
           guarded(context, withTimeout(open(url, body, call, context), attempt, context)),
           (response) => Effect.clockWith((clock) => Effect.succeed(bodyOf(response, clock, context, first, idle)))
         ))

@@ -26,6 +26,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import { bounded } from "../../internal/memo.js"
+import { unwrap } from "../../internal/streams.js"
 import { untraced } from "../../internal/tracing.js"
 import * as ModelError from "../ModelError.js"
 import * as ModelRequest from "../ModelRequest.js"
@@ -464,7 +465,7 @@ export const instrument = (
         })
       }),
     stream: (request) =>
-      Stream.unwrap(Effect.withFiberRuntime((fiber) => {
+      unwrap(Effect.withFiberRuntime((fiber) => {
         const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
         if (untraced(fiber)) {
           // metrics only: no scope, no span, no parent span provided per pull
