@@ -11,6 +11,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type * as AST from "effect/SchemaAST"
 import { readdirSync, readFileSync } from "node:fs"
 import { scrub } from "../../src/internal/scrub.js"
 import * as Gemini from "../../src/model/gemini/internal/protocol.js"
@@ -196,5 +197,90 @@ describe.each(eventChecks)("%s: the stream fast path is never more lenient than 
 
   it("takes the recorded text events (else it would never be the fast one)", () => {
     expect(events.filter((input) => check(input.body)).length).toBeGreaterThan(2)
+  })
+})
+
+/** The object literals a schema's AST allows at `ast` (through unions, `null`/`undefined`, refinements). */
+const literalsOf = (ast: AST.AST): Array<AST.TypeLiteral> => {
+  switch (ast._tag) {
+    case "TypeLiteral":
+      return [ast]
+    case "Union":
+      return ast.types.flatMap(literalsOf)
+    case "Refinement":
+      return literalsOf(ast.from)
+    case "Suspend":
+      return literalsOf(ast.f())
+    default:
+      return []
+  }
+}
+
+/** What `ast` allows at `path` ("" the value, `.key` a field, `[]` an array's element). */
+const at = (ast: AST.AST, path: string): Array<AST.AST> => {
+  const step = /^(?:\.?([A-Za-z_]+)|\[\])/.exec(path)
+  if (step === null) return [ast]
+  const rest = path.slice(step[0].length)
+  const next = (node: AST.AST): Array<AST.AST> => {
+    if (node._tag === "Union") return node.types.flatMap(next)
+    if (node._tag === "Refinement") return next(node.from)
+    if (step[1] === undefined) return node._tag === "TupleType" ? node.rest.map((element) => element.type) : []
+    return literalsOf(node).flatMap((literal) =>
+      literal.propertySignatures.filter((signature) => signature.name === step[1]).map((signature) => signature.type)
+    )
+  }
+  return next(ast).flatMap((node) => at(node, rest))
+}
+
+/** The field names the schema knows at `path`. */
+const fieldsAt = (schema: Schema.Schema.AnyNoContext, path: string): Array<string> =>
+  [...new Set(at(schema.ast, path).flatMap(literalsOf).flatMap((l) => l.propertySignatures.map((s) => String(s.name))))]
+    .sort()
+
+/** `value` with every object and array in it wrapped, each key read recorded under its path. */
+const recording = (value: unknown, path: string, reads: Map<string, Set<string>>): unknown => {
+  if (typeof value !== "object" || value === null) return value
+  return new Proxy(value, {
+    get(target, key, receiver) {
+      const child: unknown = Reflect.get(target, key, receiver)
+      if (typeof key !== "string") return child
+      if (Array.isArray(target)) return /^\d+$/.test(key) ? recording(child, `${path}[]`, reads) : child
+      const seen = reads.get(path) ?? new Set<string>()
+      reads.set(path, seen.add(key))
+      return recording(child, `${path}.${key}`, reads)
+    }
+  })
+}
+
+/** Each check with a common event holding every level it checks, and those levels' paths. */
+const coverage: ReadonlyArray<readonly [string, (u: unknown) => boolean, Schema.Schema.AnyNoContext, unknown]> = [
+  ["Gemini isCommonEvent", Gemini.isCommonEvent, Gemini.GenerateContentResponse, {
+    candidates: [{ content: { parts: [{ text: "x" }], role: "model" }, index: 0 }],
+    usageMetadata: { promptTokenCount: 1 },
+    modelVersion: "m",
+    responseId: "r"
+  }],
+  ["Ollama isCommonLine", Ollama.isCommonLine, Ollama.ChatResponse, {
+    model: "m",
+    message: { role: "assistant", content: "x" },
+    done: false
+  }],
+  ["OpenAI isCommonChunk", OpenAI.isCommonChunk, OpenAI.ChatCompletionChunk, {
+    id: "i",
+    model: "m",
+    choices: [{ index: 0, delta: { content: "x" }, finish_reason: null }]
+  }]
+]
+
+describe.each(coverage)("%s reads every field its Schema knows", (_, check, schema, event) => {
+  it("at every level of a common event, the fields read cover the Schema's (a field added to the Schema must be checked)", () => {
+    const reads = new Map<string, Set<string>>()
+    expect(check(recording(event, "", reads))).toBe(true)
+    expect(reads.size).toBeGreaterThan(1)
+    for (const [path, keys] of reads) {
+      const known = fieldsAt(schema, path)
+      expect(known.length, path).toBeGreaterThan(0)
+      expect(known.filter((key) => !keys.has(key)), path).toEqual([])
+    }
   })
 })

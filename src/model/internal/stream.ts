@@ -70,16 +70,19 @@ export const sse = (): Framer => {
       more = undefined
     }
   }
-  const line = (text: string, out: Array<Frame>) => {
-    if (text === "") return dispatch(out)
-    if (text.startsWith("data") && (text.length === 4 || text.charCodeAt(4) === 58)) {
+  // the line `all[from, end)`: sliced only for its value, or when it is not a `data` field
+  const line = (all: string, from: number, end: number, out: Array<Frame>) => {
+    if (end === from) return dispatch(out)
+    if (all.startsWith("data", from) && (end - from === 4 || all.charCodeAt(from + 4) === 58)) {
       // `data`, `data:value` or `data: value` (one space dropped)
-      const value = text.length === 4 ? "" : text.slice(text.charCodeAt(5) === 32 ? 6 : 5)
+      const start = end - from === 4 ? end : from + (end - from > 5 && all.charCodeAt(from + 5) === 32 ? 6 : 5)
+      const value = all.slice(start, end)
       if (data === undefined) data = value
       else if (more === undefined) more = [value]
       else more.push(value)
       return
     }
+    const text = all.slice(from, end)
     // comments and the fields that carry no data
     if (text.startsWith(":") || /^(event|id|retry)(:|$)/.test(text)) return
     if (stray === undefined) stray = [text]
@@ -96,7 +99,7 @@ export const sse = (): Framer => {
     let cr = all.indexOf("\r")
     while (lf !== -1 || cr !== -1) {
       const end = cr !== -1 && (lf === -1 || cr < lf) ? cr : lf
-      line(all.slice(from, end), out)
+      line(all, from, end, out)
       from = end === cr && all.charCodeAt(cr + 1) === 10 ? cr + 2 : end + 1
       if (lf !== -1 && lf < from) lf = all.indexOf("\n", from)
       if (cr !== -1 && cr < from) cr = all.indexOf("\r", from)
@@ -108,7 +111,7 @@ export const sse = (): Framer => {
       if (text !== "") lines(text, out)
     },
     end: (out) => {
-      if (rest !== "") line(rest, out)
+      if (rest !== "") line(rest, 0, rest.length, out)
       rest = ""
       dispatch(out)
     }

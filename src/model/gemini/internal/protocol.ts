@@ -8,7 +8,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, hasDefined, JsonObject, truncated } from "../../internal/common.js"
-import { everyOf, fieldNames, fields } from "../../internal/fastpath.js"
+import { isObject, optional } from "../../internal/fastpath.js"
 import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import * as ModelError from "../../ModelError.js"
@@ -158,63 +158,57 @@ export const CountTokensResponse = Schema.Struct({
   totalBillableCharacters: Schema.optional(Schema.Number)
 })
 
-const responseFields = fieldNames(GenerateContentResponse)
-const candidateFields = fieldNames(Candidate)
-const contentFields = fieldNames(Candidate.fields.content.from)
-const partFields = fieldNames(Part)
-const usageFields = fieldNames(UsageMetadata)
+/** A text part: `text`, maybe `thought` and `thoughtSignature`, no other field the Schema knows. */
+const isTextPart = (u: unknown): boolean =>
+  isObject(u) && typeof u.text === "string" && Object.hasOwn(u, "text") &&
+  optional(u, "thought", u.thought, "boolean") && optional(u, "thoughtSignature", u.thoughtSignature, "string") &&
+  u.inlineData === undefined && u.functionCall === undefined && u.functionResponse === undefined &&
+  u.executableCode === undefined && u.codeExecutionResult === undefined
 
-/** A text part: `text`, maybe `thought` and `thoughtSignature`, nothing else the Schema knows. */
-const textPartField = (key: string, value: unknown): boolean | undefined =>
-  key === "text" || key === "thoughtSignature"
-    ? typeof value === "string"
-    : key === "thought"
-    ? typeof value === "boolean"
-    : undefined
-
-const isTextPart = (u: unknown): boolean => fields(u, partFields, textPartField, "text")
+const isTextParts = (u: unknown): boolean => {
+  if (!Array.isArray(u)) return false
+  for (let i = 0; i < u.length; i++) if (!isTextPart(u[i])) return false
+  return true
+}
 
 /** A content of text parts. */
-const textContentField = (key: string, value: unknown): boolean | undefined =>
-  key === "parts"
-    ? everyOf(value, isTextPart)
-    : key === "role"
-    ? typeof value === "string"
-    : undefined
+const isTextContent = (u: unknown): boolean =>
+  isObject(u) && optional(u, "role", u.role, "string") &&
+  (u.parts === undefined || (isTextParts(u.parts) && Object.hasOwn(u, "parts")))
 
-/** One candidate of text parts, maybe its finish reason and index. */
-const textCandidateField = (key: string, value: unknown): boolean | undefined =>
-  key === "content"
-    ? fields(value, contentFields, textContentField)
-    : key === "finishReason"
-    ? typeof value === "string"
-    : key === "index"
-    ? typeof value === "number"
-    : undefined
+/** A candidate of text parts, maybe its finish reason and index. */
+const isTextCandidate = (u: unknown): boolean =>
+  isObject(u) && (u.content === undefined || (isTextContent(u.content) && Object.hasOwn(u, "content"))) &&
+  optional(u, "finishReason", u.finishReason, "string") && optional(u, "index", u.index, "number") &&
+  u.finishMessage === undefined && u.safetyRatings === undefined && u.groundingMetadata === undefined &&
+  u.citationMetadata === undefined && u.urlContextMetadata === undefined
 
 /** Token counts (numbers) and the service tier (a string). */
-const usageField = (key: string, value: unknown): boolean | undefined =>
-  usageFields.has(key) ? typeof value === (key === "serviceTier" ? "string" : "number") : undefined
-
-/** At most one candidate, of text parts; usage; model version; response id. */
-const eventField = (key: string, value: unknown): boolean | undefined =>
-  key === "candidates"
-    ? Array.isArray(value) && value.length <= 1 &&
-      (value.length === 0 || fields(value[0], candidateFields, textCandidateField))
-    : key === "usageMetadata"
-    ? fields(value, usageFields, usageField)
-    : key === "modelVersion" || key === "responseId"
-    ? typeof value === "string"
-    : undefined
+const isUsage = (u: unknown): boolean =>
+  isObject(u) && optional(u, "promptTokenCount", u.promptTokenCount, "number") &&
+  optional(u, "candidatesTokenCount", u.candidatesTokenCount, "number") &&
+  optional(u, "thoughtsTokenCount", u.thoughtsTokenCount, "number") &&
+  optional(u, "cachedContentTokenCount", u.cachedContentTokenCount, "number") &&
+  optional(u, "toolUsePromptTokenCount", u.toolUsePromptTokenCount, "number") &&
+  optional(u, "totalTokenCount", u.totalTokenCount, "number") && optional(u, "serviceTier", u.serviceTier, "string")
 
 /**
- * The common stream event, checked by hand (`fastpath.ts`): one candidate of text
- * parts, usage, model version, response id. Anything else (`false`) goes through
+ * The common stream event, checked by hand (`fastpath.ts`): at most one candidate, of
+ * text parts; usage; model version; response id. Anything else (`false`) goes through
  * `decodeResponse` (the structural guard, then the Schema).
  *
  * @internal
  */
-export const isCommonEvent = (u: unknown): u is GenerateContentResponse => fields(u, responseFields, eventField)
+export const isCommonEvent = (u: unknown): u is GenerateContentResponse => {
+  if (!isObject(u)) return false
+  const candidates = u.candidates
+  return (candidates === undefined ||
+    (Array.isArray(candidates) && candidates.length <= 1 &&
+      (candidates.length === 0 || isTextCandidate(candidates[0])) && Object.hasOwn(u, "candidates"))) &&
+    (u.usageMetadata === undefined || (isUsage(u.usageMetadata) && Object.hasOwn(u, "usageMetadata"))) &&
+    optional(u, "modelVersion", u.modelVersion, "string") && optional(u, "responseId", u.responseId, "string") &&
+    u.promptFeedback === undefined
+}
 
 /** @internal */
 export const decodeResponse = decodeWire(GenerateContentResponse, "a generateContent response", isCommonEvent)

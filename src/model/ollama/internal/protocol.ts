@@ -8,7 +8,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, hasDefined, JsonObject, parseArguments, truncated } from "../../internal/common.js"
-import { fieldNames, fields } from "../../internal/fastpath.js"
+import { isObject, optional } from "../../internal/fastpath.js"
 import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
@@ -52,24 +52,10 @@ export const ChatResponse = Schema.Struct({
 /** @internal */
 export type ChatResponse = typeof ChatResponse.Type
 
-const responseFields = fieldNames(ChatResponse)
-const messageFields = fieldNames(ChatResponse.fields.message.from)
-
 /** A message of text and thinking (no tool calls). */
-const textMessageField = (key: string, value: unknown): boolean | undefined =>
-  key === "content" || key === "role" || key === "thinking" ? typeof value === "string" : undefined
-
-/** A text or thinking message, `done`, the finish fields and counts. */
-const lineField = (key: string, value: unknown): boolean | undefined =>
-  key === "message"
-    ? fields(value, messageFields, textMessageField)
-    : key === "done"
-    ? typeof value === "boolean"
-    : key === "model" || key === "done_reason" || key === "response" || key === "thinking"
-    ? typeof value === "string"
-    : key === "prompt_eval_count" || key === "eval_count"
-    ? typeof value === "number"
-    : undefined
+const isTextMessage = (u: unknown): boolean =>
+  isObject(u) && optional(u, "role", u.role, "string") && optional(u, "content", u.content, "string") &&
+  optional(u, "thinking", u.thinking, "string") && u.tool_calls === undefined
 
 /**
  * The common line, checked by hand (`fastpath.ts`): a text or thinking message, `done`,
@@ -78,7 +64,12 @@ const lineField = (key: string, value: unknown): boolean | undefined =>
  *
  * @internal
  */
-export const isCommonLine = (u: unknown): u is ChatResponse => fields(u, responseFields, lineField, "done")
+export const isCommonLine = (u: unknown): u is ChatResponse =>
+  isObject(u) && typeof u.done === "boolean" && Object.hasOwn(u, "done") &&
+  (u.message === undefined || (isTextMessage(u.message) && Object.hasOwn(u, "message"))) &&
+  optional(u, "model", u.model, "string") && optional(u, "done_reason", u.done_reason, "string") &&
+  optional(u, "response", u.response, "string") && optional(u, "thinking", u.thinking, "string") &&
+  optional(u, "prompt_eval_count", u.prompt_eval_count, "number") && optional(u, "eval_count", u.eval_count, "number")
 
 /** @internal */
 export const decodeResponse = decodeWire(ChatResponse, "an Ollama chat response", isCommonLine)

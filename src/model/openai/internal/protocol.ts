@@ -10,7 +10,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, JsonObject, parseArguments, truncated } from "../../internal/common.js"
-import { everyOf, fieldNames, fields } from "../../internal/fastpath.js"
+import { everyOf, isObject, optional, optionalText } from "../../internal/fastpath.js"
 import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
@@ -87,41 +87,16 @@ export type ChatCompletionChunk = typeof ChatCompletionChunk.Type
 /** @internal */
 export const decodeResponse = decodeWire(ChatCompletion, "a chat completion")
 
-const chunkFields = fieldNames(ChatCompletionChunk)
-const choiceFields = fieldNames(ChatCompletionChunk.fields.choices.value)
-const deltaFields = fieldNames(ChatCompletionChunk.fields.choices.value.fields.delta)
-
-const isStringOrNull = (u: unknown): boolean => u === null || typeof u === "string"
-
 /** A delta of text and reasoning (no tool call fragments). */
-const textDeltaField = (key: string, value: unknown): boolean | undefined =>
-  key === "content" || key === "role" || key === "reasoning_content" || key === "reasoning"
-    ? isStringOrNull(value)
-    : key === "tool_calls"
-    ? value === null
-    : undefined
+const isTextDelta = (u: unknown): boolean =>
+  isObject(u) && optionalText(u, "content", u.content) && optionalText(u, "role", u.role) &&
+  optionalText(u, "reasoning_content", u.reasoning_content) && optionalText(u, "reasoning", u.reasoning) &&
+  (u.tool_calls === undefined || u.tool_calls === null)
 
 /** A choice with a text delta, maybe its index and finish reason. */
-const textChoiceField = (key: string, value: unknown): boolean | undefined =>
-  key === "delta"
-    ? fields(value, deltaFields, textDeltaField)
-    : key === "index"
-    ? typeof value === "number"
-    : key === "finish_reason"
-    ? isStringOrNull(value)
-    : undefined
-
-const isTextChoice = (u: unknown): boolean => fields(u, choiceFields, textChoiceField, "delta")
-
-/** Text or reasoning deltas, id, model, no usage. */
-const chunkField = (key: string, value: unknown): boolean | undefined =>
-  key === "choices"
-    ? everyOf(value, isTextChoice)
-    : key === "id" || key === "model"
-    ? typeof value === "string"
-    : key === "usage"
-    ? value === null
-    : undefined
+const isTextChoice = (u: unknown): boolean =>
+  isObject(u) && isTextDelta(u.delta) && Object.hasOwn(u, "delta") && optional(u, "index", u.index, "number") &&
+  optionalText(u, "finish_reason", u.finish_reason)
 
 /**
  * The common chunk, checked by hand (`fastpath.ts`): text or reasoning deltas, id,
@@ -130,7 +105,10 @@ const chunkField = (key: string, value: unknown): boolean | undefined =>
  *
  * @internal
  */
-export const isCommonChunk = (u: unknown): u is ChatCompletionChunk => fields(u, chunkFields, chunkField, "choices")
+export const isCommonChunk = (u: unknown): u is ChatCompletionChunk =>
+  isObject(u) && everyOf(u.choices, isTextChoice) && Object.hasOwn(u, "choices") &&
+  optional(u, "id", u.id, "string") && optional(u, "model", u.model, "string") &&
+  (u.usage === undefined || u.usage === null)
 
 /** @internal */
 export const decodeChunk = decodeWire(ChatCompletionChunk, "a chat completion chunk", isCommonChunk)
