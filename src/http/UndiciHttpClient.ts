@@ -52,7 +52,7 @@ import * as Stream from "effect/Stream"
 import * as BoundedBody from "../internal/boundedBody.js"
 import { bounded } from "../internal/memo.js"
 import { untraced, withCallerContext } from "../internal/tracing.js"
-import { readBytes, type ReadOptions } from "./internal/readable.js"
+import { readDecoded, type ReadOptions } from "./internal/readable.js"
 
 /** Where a plain URL goes: undici takes the origin and the path separately. */
 interface Target {
@@ -209,24 +209,30 @@ class UndiciResponse extends Inspectable.Class
   }
 
   get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
-    return this.readBody({ onError: (cause) => this.decodeError(cause) })
+    return this.readBody({ onError: (cause) => this.decodeError(cause) }, BoundedBody.bytes)
   }
 
-  /** The body with its waits bounded inside the read (the model engine's stream deadlines). */
-  [BoundedBody.TypeId]<E>(bounds: BoundedBody.Bounds<E>): Stream.Stream<Uint8Array, E> {
+  /** The body with its waits bounded inside the read (the model engine's stream deadlines), decoded in it. */
+  [BoundedBody.TypeId]<A, E>(
+    bounds: BoundedBody.Bounds<E>,
+    decoder: () => BoundedBody.Decoder<A, E>
+  ): Stream.Stream<A, E> {
     return this.readBody({
       onError: (cause) => bounds.onError(this.decodeError(cause)),
       firstMillis: bounds.firstMillis,
       idleMillis: bounds.idleMillis,
       onTimeout: bounds.onTimeout
-    })
+    }, decoder)
   }
 
-  /** The body's bytes; the request is aborted when the stream ends before the body did. */
-  private readBody<E>(options: Omit<ReadOptions<E>, "onAbandon">): Stream.Stream<Uint8Array, E> {
+  /** The body, decoded; the request is aborted when the stream ends before the body did. */
+  private readBody<A, E>(
+    options: Omit<ReadOptions<E>, "onAbandon">,
+    decoder: () => BoundedBody.Decoder<A, E>
+  ): Stream.Stream<A, E> {
     return Stream.suspend(() => {
       unread.unregister(this)
-      return readBytes(this.source.body, { ...options, onAbandon: () => this.controller.abort() })
+      return readDecoded(this.source.body, { ...options, onAbandon: () => this.controller.abort() }, decoder())
     })
   }
 

@@ -9,6 +9,11 @@
  * read through `response.stream` with the generic deadlines (`model/internal/stream.ts`).
  * The timers are plain `setTimeout`s: callers use it under the live clock only.
  *
+ * The read also decodes, in its own loop: a {@link Decoder} turns each network read's
+ * bytes into elements (a model stream's chunks), so a model stream is one `Channel`
+ * from the socket to its chunks instead of a byte stream piped into a decoding one
+ * (5 % of a long Gemini stream's time, session 8).
+ *
  * @internal
  */
 import type * as HttpClientError from "@effect/platform/HttpClientError"
@@ -29,9 +34,32 @@ export interface Bounds<E> {
   readonly onError: (error: HttpClientError.ResponseError) => E
 }
 
-/** A response that reads its body with bounded waits. @internal */
+/**
+ * What a body read makes of the bytes: the elements each network read's bytes give
+ * (pushed to `out`), or the error that ends the read (the elements pushed before it are
+ * delivered first); at the body's end, the last elements or the error.
+ *
+ * @internal
+ */
+export interface Decoder<A, E> {
+  readonly push: (bytes: Uint8Array, out: Array<A>) => E | undefined
+  readonly end: (out: Array<A>) => E | undefined
+}
+
+const asReceived: Decoder<Uint8Array, never> = {
+  push: (bytes, out) => {
+    out.push(bytes)
+    return undefined
+  },
+  end: () => undefined
+}
+
+/** The bytes as each network read brought them. @internal */
+export const bytes = (): Decoder<Uint8Array, never> => asReceived
+
+/** A response that reads its body with bounded waits, decoded by a decoder made per read. @internal */
 export interface BoundedBody {
-  readonly [TypeId]: <E>(bounds: Bounds<E>) => Stream.Stream<Uint8Array, E>
+  readonly [TypeId]: <A, E>(bounds: Bounds<E>, decoder: () => Decoder<A, E>) => Stream.Stream<A, E>
 }
 
 /** Whether `response` reads its body with bounded waits. @internal */

@@ -375,14 +375,14 @@ describe("the signing middleware's bounded response", () => {
       const parts: Array<Uint8Array> = []
       const error = yield* Effect.flip(
         Stream.runForEach(
-          response[BoundedBody.TypeId]<HttpClientError.ResponseError>({
+          response[BoundedBody.TypeId]<Uint8Array, HttpClientError.ResponseError>({
             firstMillis: 5_000,
             idleMillis: 5_000,
             onTimeout: () => {
               throw new Error("no timeout expected")
             },
             onError: (e) => e
-          }),
+          }, BoundedBody.bytes),
           (part) => Effect.sync(() => parts.push(part))
         )
       )

@@ -1,6 +1,6 @@
 /**
- * `readBytes` (src/http/internal/readable.ts) on real Node readables: PassThrough,
- * `Readable.from` and a loopback socket.
+ * `readBytes` and `readDecoded` (src/http/internal/readable.ts) on real Node readables:
+ * PassThrough, `Readable.from` and a loopback socket.
  *
  * Matrices:
  * - the bytes delivered equal the bytes written, for every way of splitting the body
@@ -11,7 +11,11 @@
  *   bytes before it, `onAbandon` once unless the body was complete, no listener left,
  *   the readable destroyed;
  * - bounded waits under the live clock with real 20-100 ms deadlines: which timeout,
- *   the bytes before it, no timer left after any end, interruption settles.
+ *   the bytes before it, no timer left after any end, interruption settles;
+ * - a decoder inside the read: every split decoded as the same decoder after the byte
+ *   stream decodes it, its end once; a push or an end that fails (the elements before
+ *   it delivered, abandoned only when the body was not over); a body that fails or is
+ *   destroyed while the read waits.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -21,7 +25,9 @@ import * as Scheduler from "effect/Scheduler"
 import * as Stream from "effect/Stream"
 import * as Net from "node:net"
 import { PassThrough, Readable } from "node:stream"
-import { readBytes } from "../../src/http/internal/readable.js"
+import { readBytes, readDecoded } from "../../src/http/internal/readable.js"
+import type { Decoder } from "../../src/internal/boundedBody.js"
+import { through } from "../../src/model/internal/stream.js"
 
 type Failure =
   | { readonly _tag: "Failed"; readonly cause: unknown }
@@ -577,5 +583,183 @@ describe("readBytes: an event between a read that found nothing and its wait", (
       expect(Exit.isSuccess(outcome.exit)).toBe(true)
       expect(outcome.bytes.equals(head)).toBe(true)
       expect(outcome.abandoned()).toBe(0)
+    }))
+})
+
+/**
+ * A decoder of lines (UTF-8 across reads): each read's complete lines; at the end the
+ * last unterminated one. It counts its calls, and fails a push on a line `fail`, its
+ * end when `failEnd` is set.
+ */
+const lineDecoder = (options: { readonly fail?: string; readonly failEnd?: boolean } = {}) => {
+  const calls = { push: 0, end: 0 }
+  const make = (): Decoder<string, Failure> => {
+    const utf8 = new TextDecoder()
+    let rest = ""
+    const take = (text: string, out: Array<string>): Failure | undefined => {
+      const lines = (rest + text).split("\n")
+      rest = lines.pop()!
+      for (const line of lines) {
+        if (line === options.fail) return { _tag: "Failed", cause: `line ${line}` }
+        out.push(line)
+      }
+      return undefined
+    }
+    return {
+      push: (bytes, out) => {
+        calls.push++
+        return take(utf8.decode(bytes, { stream: true }), out)
+      },
+      end: (out) => {
+        calls.end++
+        const error = take(utf8.decode() + "\n", out)
+        return error ?? (options.failEnd === true ? { _tag: "Failed", cause: "end" } : undefined)
+      }
+    }
+  }
+  return { make, calls }
+}
+
+/** A read of `readable` through `decoder`: the exit, the elements delivered, how often `onAbandon` ran. */
+const readLines = (readable: Readable, decoder: Decoder<string, Failure>) =>
+  Effect.suspend(() => {
+    let abandoned = 0
+    const lines: Array<string> = []
+    const listeners = listenersOf(readable)
+    return Effect.map(
+      Effect.exit(
+        readDecoded<string, Failure>(readable, {
+          onError: (cause) => ({ _tag: "Failed", cause }),
+          onAbandon: () => {
+            abandoned++
+          }
+        }, decoder).pipe(Stream.runForEach((line) => Effect.sync(() => lines.push(line))))
+      ),
+      (exit) => ({ exit, lines, abandoned: () => abandoned, listeners })
+    )
+  })
+
+const bodyLines = ["Grüße, 世界 🌍!", "{\"a\":1}", ""]
+
+describe("readDecoded: the decoder runs inside the read", () => {
+  it.effect(`${splits.length} splits, written before and while the read waits: the decoder sees every byte in order, its end once`, () =>
+    Effect.gen(function*() {
+      for (const { name, pieces } of splits) {
+        for (const timing of ["before", "while waiting"] as const) {
+          const readable = source()
+          const decoder = lineDecoder()
+          if (timing === "before") {
+            for (const piece of pieces) readable.write(piece)
+            readable.end()
+          } else {
+            void (async () => {
+              for (const piece of pieces) {
+                await turn()
+                readable.write(piece)
+              }
+              readable.end()
+            })()
+          }
+          const outcome = yield* readLines(readable, decoder.make())
+          expect(Exit.isSuccess(outcome.exit), `${name}, ${timing}`).toBe(true)
+          expect(outcome.lines, `${name}, ${timing}`).toEqual(bodyLines)
+          expect(decoder.calls.end, `${name}, ${timing}`).toBe(1)
+          yield* tick
+          expect(outcome.abandoned(), `${name}, ${timing}`).toBe(0)
+        }
+      }
+    }))
+
+  it.effect("the same elements as the decoder after the byte stream (`through`), for every split", () =>
+    Effect.gen(function*() {
+      for (const { name, pieces } of splits) {
+        const inside = source()
+        for (const piece of pieces) inside.write(piece)
+        inside.end()
+        const after = source()
+        for (const piece of pieces) after.write(piece)
+        after.end()
+        const fused = yield* readLines(inside, lineDecoder().make())
+        const piped = yield* Stream.runCollect(
+          readBytes<Failure>(after, { onError: (cause) => ({ _tag: "Failed", cause }), onAbandon: () => {} }).pipe(
+            through(lineDecoder().make)
+          )
+        )
+        expect(fused.lines, name).toEqual([...piped])
+      }
+    }))
+
+  it.live("a push that fails: the elements decoded before it are delivered, then its error; the request is abandoned, the readable released", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      readable.write("one\ntwo\nbad\nthree\n")
+      // the body is not over: more would come
+      const decoder = lineDecoder({ fail: "bad" })
+      const outcome = yield* readLines(readable, decoder.make())
+      expect(failedWith(outcome.exit)).toEqual({ _tag: "Failed", cause: "line bad" })
+      expect(outcome.lines).toEqual(["one", "two"])
+      expect(decoder.calls.end).toBe(0)
+      yield* tick
+      expect(outcome.abandoned()).toBe(1)
+      expect(listenersOf(readable)).toEqual(outcome.listeners)
+      expect(readable.destroyed).toBe(true)
+    }))
+
+  it.live("a push that fails on a later read of the same wake: no element of the reads after it", () =>
+    Effect.gen(function*() {
+      // three reads waiting at once, as `Readable.from` holds them: the failing one is the second
+      const readable = Readable.from([Buffer.from("a\n"), Buffer.from("bad\nb\n"), Buffer.from("c\n")], {
+        objectMode: false
+      })
+      const decoder = lineDecoder({ fail: "bad" })
+      const outcome = yield* readLines(readable, decoder.make())
+      expect(failedWith(outcome.exit)).toEqual({ _tag: "Failed", cause: "line bad" })
+      expect(outcome.lines).toEqual(["a"])
+      expect(decoder.calls.end).toBe(0)
+    }))
+
+  it.live("an end that fails: its last elements are delivered, then its error; the body was complete, so nothing is abandoned", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      readable.end("one\nlast")
+      const decoder = lineDecoder({ failEnd: true })
+      const outcome = yield* readLines(readable, decoder.make())
+      expect(failedWith(outcome.exit)).toEqual({ _tag: "Failed", cause: "end" })
+      expect(outcome.lines).toEqual(["one", "last"])
+      expect(decoder.calls.end).toBe(1)
+      yield* tick
+      expect(outcome.abandoned()).toBe(0)
+    }))
+
+  it.live("a body that fails: the body's error, and the decoder's end never runs (its verdict is for a body that ended)", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      readable.write("one\npart")
+      const decoder = lineDecoder()
+      const reading = yield* Effect.fork(readLines(readable, decoder.make()))
+      yield* untilReading(readable)
+      readable.destroy(new Error("reset"))
+      const outcome = yield* Fiber.join(reading)
+      const failure = failedWith(outcome.exit)
+      expect(failure?._tag).toBe("Failed")
+      expect(failure?._tag === "Failed" ? String(failure.cause) : "").toContain("reset")
+      expect(outcome.lines).toEqual(["one"])
+      expect(decoder.calls.end).toBe(0)
+    }))
+
+  it.live("a body destroyed without an error (aborted) mid-line: the decoder's end decides (here: the partial line), once", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      readable.write("one\npart")
+      const decoder = lineDecoder()
+      const reading = yield* Effect.fork(readLines(readable, decoder.make()))
+      yield* untilReading(readable)
+      readable.destroy()
+      const outcome = yield* Fiber.join(reading)
+      expect(Exit.isSuccess(outcome.exit)).toBe(true)
+      expect(outcome.lines).toEqual(["one", "part"])
+      expect(decoder.calls.end).toBe(1)
+      yield* tick
+      expect(outcome.abandoned()).toBe(1)
     }))
 })

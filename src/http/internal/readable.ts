@@ -1,7 +1,8 @@
 /**
  * A Node `Readable` (an undici response body) as a stream of the bytes each network
- * read brought, in one `Channel` loop: whatever the readable holds is taken in one
- * chunk, and when it holds nothing the loop waits for its `readable`, `end`, `error` or
+ * read brought, or of what a `Decoder` makes of them, in one `Channel` loop: whatever
+ * the readable holds is taken (and decoded) in one chunk, and when it holds nothing the
+ * loop waits for its `readable`, `end`, `error` or
  * `close` event (an event that came between the read and the wait is not lost). The
  * wait can be bounded: a plain timer armed only while the loop waits, the first wait by
  * `firstMillis`, each later one by `idleMillis`. No fiber is forked and no timer is set
@@ -19,6 +20,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { Readable } from "node:stream"
+import { bytes, type Decoder } from "../../internal/boundedBody.js"
 
 /** What a read of `readable` does with a failure, a wait that runs out, and its end. @internal */
 export interface ReadOptions<E> {
@@ -36,6 +38,19 @@ export interface ReadOptions<E> {
 
 /** The bytes of `readable`, read as described in the module comment. @internal */
 export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Stream.Stream<Uint8Array, E> =>
+  readDecoded(readable, options, bytes())
+
+/**
+ * What `decoder` makes of the bytes of `readable`, read as described in the module
+ * comment: the elements of each read, and at the body's end the decoder's last ones.
+ *
+ * @internal
+ */
+export const readDecoded = <A, E>(
+  readable: Readable,
+  options: ReadOptions<E>,
+  decoder: Decoder<A, E>
+): Stream.Stream<A, E> =>
   Stream.fromChannel(Channel.suspend(() => {
     let failure: { readonly error: E } | undefined
     let ended = false
@@ -92,7 +107,16 @@ export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Strea
       return Effect.sync(disarm)
     })
 
-    const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, E, unknown, void, unknown> = Channel.suspend(() => {
+    /** The decoded elements (if any), then `next`, or the decoder's error. */
+    const emit = (
+      out: Array<A>,
+      error: E | undefined,
+      next: Channel.Channel<Chunk.Chunk<A>, unknown, E, unknown, void, unknown>
+    ) => {
+      const rest = error === undefined ? next : Channel.fail(error)
+      return out.length === 0 ? rest : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), rest)
+    }
+    const loop: Channel.Channel<Chunk.Chunk<A>, unknown, E, unknown, void, unknown> = Channel.suspend(() => {
       missed = false
       let item: Uint8Array | null = readable.read()
       if (item === null) {
@@ -100,13 +124,17 @@ export const readBytes = <E>(readable: Readable, options: ReadOptions<E>): Strea
         if (readable.errored !== null) return Channel.fail(options.onError(readable.errored))
         // ended (also before this read began: a body read by another reader), or
         // destroyed before its end (aborted): no event will come
-        if (ended || !readable.readable) return Channel.void
+        if (ended || !readable.readable) {
+          const out: Array<A> = []
+          return emit(out, decoder.end(out), Channel.void)
+        }
         return Channel.flatMap(Channel.fromEffect(wait), () => loop)
       }
       started = true
-      const items = [item]
-      while ((item = readable.read()) !== null) items.push(item)
-      return Channel.flatMap(Channel.write(Chunk.unsafeFromArray(items)), () => loop)
+      const out: Array<A> = []
+      let error = decoder.push(item, out)
+      while (error === undefined && (item = readable.read()) !== null) error = decoder.push(item, out)
+      return emit(out, error, loop)
     })
 
     return Channel.ensuring(

@@ -131,11 +131,14 @@ class BoundedScrubbedResponse extends ScrubbedResponse implements BoundedBody.Bo
     super(original, request)
   }
 
-  [BoundedBody.TypeId]<E>(bounds: BoundedBody.Bounds<E>): Stream.Stream<Uint8Array, E> {
+  [BoundedBody.TypeId]<A, E>(
+    bounds: BoundedBody.Bounds<E>,
+    decoder: () => BoundedBody.Decoder<A, E>
+  ): Stream.Stream<A, E> {
     return this.original[BoundedBody.TypeId]({
       ...bounds,
       onError: (error) => bounds.onError(this.responseError(error))
-    })
+    }, decoder)
   }
 }
 

@@ -208,8 +208,11 @@ export const make = (
       },
       streamGenerateContent: (model, body, call = {}) => {
         const { context, url } = endpoint(model, "streamGenerateContent")
-        return engine.bytes(`${url}?alt=sse`, body, { ...call, model }).pipe(
-          StreamDecoder.decode(StreamDecoder.sse, () => new Gemini.StreamState(context))
+        return engine.stream(
+          `${url}?alt=sse`,
+          body,
+          { ...call, model },
+          StreamDecoder.decoder(StreamDecoder.sse, () => new Gemini.StreamState(context))
         )
       }
     })

@@ -34,7 +34,7 @@ import * as RetryPolicy from "../RetryPolicy.js"
 import { parseJson } from "./common.js"
 import { fromResponse } from "./errors.js"
 import * as internalRetry from "./retry.js"
-import { deadlines } from "./stream.js"
+import { deadlines, through } from "./stream.js"
 import { isLiveClock, timeoutFail, timerMillis } from "./timeout.js"
 
 /** @internal */
@@ -65,12 +65,16 @@ export interface Engine {
   readonly context: (url: string, model: string | undefined) => ModelError.Context
   /** POST JSON and read the JSON body, all inside one attempt's timeout, retried per policy. */
   readonly json: (url: string, body: unknown, options: CallOptions) => Effect.Effect<unknown, ModelError.ModelError>
-  /** POST JSON and stream the body's bytes (opening retried per policy; the body bounded by the deadlines). */
-  readonly bytes: (
+  /**
+   * POST JSON and stream the body as `decoder` decodes it (opening retried per policy;
+   * the body's waits bounded by the deadlines).
+   */
+  readonly stream: <A>(
     url: string,
     body: unknown,
-    options: CallOptions
-  ) => Stream.Stream<Uint8Array, ModelError.ModelError>
+    options: CallOptions,
+    decoder: () => BoundedBody.Decoder<A, ModelError.ModelError>
+  ) => Stream.Stream<A, ModelError.ModelError>
 }
 
 /** A cause as text, scrubbed: what an error may keep. */
@@ -265,7 +269,7 @@ export const make = (options: EngineOptions) =>
           )
         )
       },
-      bytes: (url, body, call) => {
+      stream: (url, body, call, decoder) => {
         const context = contextOf(url, call.model)
         const attempt = decodeOr(call.timeout, timeout)
         const first = call.firstChunkTimeout !== undefined
@@ -274,7 +278,8 @@ export const make = (options: EngineOptions) =>
         const idle = decodeOr(call.idleTimeout, idleTimeout)
         return unwrap(Effect.flatMap(
           guarded(context, withTimeout(open(url, body, call, context), attempt, context)),
-          (response) => Effect.clockWith((clock) => Effect.succeed(bodyOf(response, clock, context, first, idle)))
+          (response) =>
+            Effect.clockWith((clock) => Effect.succeed(bodyOf(response, clock, context, first, idle, decoder)))
         ))
       }
     }
@@ -291,25 +296,28 @@ const silent = (context: ModelError.Context, started: boolean, after: Duration.D
   })
 
 /**
- * A streamed body's bytes, its waits bounded by the deadlines and its errors as
- * `ModelError`: inside the client's own read when the response offers that and plain
- * timers measure the clock's time (`boundedBody.ts`), else around each pull.
+ * A streamed body, decoded by `decoder`, its waits bounded by the deadlines and its
+ * errors as `ModelError`: inside the client's own read when the response offers that and
+ * plain timers measure the clock's time (`boundedBody.ts`: one loop reads, bounds and
+ * decodes), else around each pull of `response.stream`, decoded after it.
  */
-const bodyOf = (
+const bodyOf = <A>(
   response: HttpClientResponse.HttpClientResponse,
   clock: Clock.Clock,
   context: ModelError.Context,
   first: Duration.Duration,
-  idle: Duration.Duration
-): Stream.Stream<Uint8Array, ModelError.ModelError> =>
+  idle: Duration.Duration,
+  decoder: () => BoundedBody.Decoder<A, ModelError.ModelError>
+): Stream.Stream<A, ModelError.ModelError> =>
   BoundedBody.isBoundedBody(response) && isLiveClock(clock)
-    ? response[BoundedBody.TypeId]<ModelError.ModelError>({
+    ? response[BoundedBody.TypeId]<A, ModelError.ModelError>({
       firstMillis: timerMillis(first),
       idleMillis: timerMillis(idle),
       onTimeout: (started) => silent(context, started, started ? idle : first),
       onError: (error) => fromBodyError(context, error)
-    })
+    }, decoder)
     : response.stream.pipe(
       Stream.catchTag("ResponseError", (error) => Stream.fail(fromBodyError(context, error))),
-      deadlines(first, idle, (started, after) => silent(context, started, after))
+      deadlines(first, idle, (started, after) => silent(context, started, after)),
+      through(decoder)
     )

@@ -6,8 +6,10 @@
  * emits the final chunk (finish reason and usage) or fails with `StreamTruncated`
  * when the body ended before the protocol's end marker.
  *
- * All of it runs inside one `Channel` loop, once per network read, with no Effect per
- * event: a read holding thousands of events costs one pass over its text.
+ * All of it runs once per network read, with no Effect per event: a read holding
+ * thousands of events costs one pass over its text. On `UndiciHttpClient` it runs
+ * inside the body read's own loop (`boundedBody.ts`: one `Channel` from the socket to
+ * the chunks); after any other client's byte stream, in a loop of its own.
  *
  * Why not `@effect/experimental`'s `Sse` and `@effect/platform`'s `Ndjson`: the former
  * (0.61) rescans its buffer from the start for every line (quadratic in events per
@@ -23,6 +25,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type * as BoundedBody from "../../internal/boundedBody.js"
 import type * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
 import { timeoutFail } from "./timeout.js"
@@ -160,16 +163,15 @@ export interface Protocol {
 }
 
 /**
- * Bytes → chunks, through one UTF-8 decoder, a framer and a protocol, all created per
- * subscription. Chunks decoded before an error are delivered before it.
+ * Bytes → chunks, through one UTF-8 decoder, a framer and a protocol, made per read of a
+ * body: the decoder a bounded body read runs inside its own loop (`boundedBody.ts`),
+ * and {@link through} after any other byte stream.
  *
  * @internal
  */
-export const decode = (makeFramer: () => Framer, makeProtocol: () => Protocol) =>
-<R>(
-  bytes: Stream.Stream<Uint8Array, ModelError.ModelError, R>
-): Stream.Stream<ModelResponse.ModelStreamChunk, ModelError.ModelError, R> =>
-  Stream.suspend(() => {
+export const decoder =
+  (makeFramer: () => Framer, makeProtocol: () => Protocol) =>
+  (): BoundedBody.Decoder<ModelResponse.ModelStreamChunk, ModelError.ModelError> => {
     const utf8 = new TextDecoder("utf-8")
     const framer = makeFramer()
     const protocol = makeProtocol()
@@ -185,52 +187,66 @@ export const decode = (makeFramer: () => Framer, makeProtocol: () => Protocol) =
       frames.length = 0
       return undefined
     }
-    const emit = (
-      out: Array<ModelResponse.ModelStreamChunk>,
-      error: ModelError.ModelError | undefined,
-      next: () => Channel.Channel<
-        Chunk.Chunk<ModelResponse.ModelStreamChunk>,
-        Chunk.Chunk<Uint8Array>,
-        ModelError.ModelError,
-        ModelError.ModelError,
-        void,
-        unknown
-      >
-    ) => {
-      const write = out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out))
-      return error === undefined
-        ? Channel.zipRight(write, Channel.suspend(next))
-        : Channel.zipRight(write, Channel.fail(error))
-    }
-    const loop: Channel.Channel<
-      Chunk.Chunk<ModelResponse.ModelStreamChunk>,
-      Chunk.Chunk<Uint8Array>,
-      ModelError.ModelError,
-      ModelError.ModelError,
-      void,
-      unknown
-    > = Channel.readWithCause({
-      onInput: (reads: Chunk.Chunk<Uint8Array>) => {
-        const out: Array<ModelResponse.ModelStreamChunk> = []
-        let error: ModelError.ModelError | undefined
-        for (const read of reads) {
-          framer.push(utf8.decode(read, { stream: true }), frames)
-          error = run(out)
-          if (error !== undefined) break
-        }
-        return emit(out, error, () => loop)
+    return {
+      push: (bytes, out) => {
+        framer.push(utf8.decode(bytes, { stream: true }), frames)
+        return run(out)
       },
-      onFailure: (cause) => Channel.failCause(cause),
-      onDone: () => {
-        const out: Array<ModelResponse.ModelStreamChunk> = []
+      end: (out) => {
         framer.push(utf8.decode(), frames)
         framer.end(frames)
-        const error = run(out) ?? protocol.end(out)
-        return emit(out, error, () => Channel.void)
+        return run(out) ?? protocol.end(out)
       }
+    }
+  }
+
+/**
+ * A byte stream through a decoder made per subscription: its elements, and at the end
+ * of the bytes the decoder's last ones. Elements decoded before an error are delivered
+ * before it.
+ *
+ * @internal
+ */
+export const through =
+  <A, E>(makeDecoder: () => BoundedBody.Decoder<A, E>) =>
+  <E2, R>(bytes: Stream.Stream<Uint8Array, E2, R>): Stream.Stream<A, E | E2, R> =>
+    Stream.suspend(() => {
+      const decoding = makeDecoder()
+      type Loop = Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<Uint8Array>, E | E2, E2, void, unknown>
+      const emit = (out: Array<A>, error: E | undefined, next: () => Loop): Loop => {
+        const rest = error === undefined ? Channel.suspend(next) : Channel.fail(error)
+        return out.length === 0 ? rest : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), rest)
+      }
+      const loop: Loop = Channel.readWithCause({
+        onInput: (reads: Chunk.Chunk<Uint8Array>) => {
+          const out: Array<A> = []
+          let error: E | undefined
+          for (const read of reads) {
+            error = decoding.push(read, out)
+            if (error !== undefined) break
+          }
+          return emit(out, error, () => loop)
+        },
+        onFailure: (cause) => Channel.failCause(cause),
+        onDone: () => {
+          const out: Array<A> = []
+          return emit(out, decoding.end(out), () => Channel.void)
+        }
+      })
+      return Stream.pipeThroughChannel(bytes, loop)
     })
-    return Stream.pipeThroughChannel(bytes, loop)
-  })
+
+/**
+ * Bytes → chunks (`decoder` after the bytes, per subscription): what the tests of the
+ * framing and the protocols read through.
+ *
+ * @internal
+ */
+export const decode = (makeFramer: () => Framer, makeProtocol: () => Protocol) =>
+<R>(
+  bytes: Stream.Stream<Uint8Array, ModelError.ModelError, R>
+): Stream.Stream<ModelResponse.ModelStreamChunk, ModelError.ModelError, R> =>
+  through(decoder(makeFramer, makeProtocol))(bytes)
 
 /**
  * Bounds the waits of a stream: `first` until its first element, `idle` between two

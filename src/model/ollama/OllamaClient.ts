@@ -138,8 +138,11 @@ export const make = (
         chat: (body, call = {}) =>
           Effect.flatMap(engine.json(url, body, call), (json) => Ollama.decodeResponse(context(call.model), json)),
         chatStream: (body, call = {}) =>
-          engine.bytes(url, body, call).pipe(
-            StreamDecoder.decode(StreamDecoder.ndjson, () => new Ollama.StreamState(context(call.model)))
+          engine.stream(
+            url,
+            body,
+            call,
+            StreamDecoder.decoder(StreamDecoder.ndjson, () => new Ollama.StreamState(context(call.model)))
           )
       })
     }

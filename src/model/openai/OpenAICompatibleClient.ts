@@ -183,8 +183,11 @@ export const make = (
         chatCompletions: (body, call = {}) =>
           Effect.flatMap(engine.json(url, body, call), (json) => OpenAI.decodeResponse(context(call.model), json)),
         chatCompletionsStream: (body, call = {}) =>
-          engine.bytes(url, body, call).pipe(
-            StreamDecoder.decode(StreamDecoder.sse, () => new OpenAI.StreamState(context(call.model)))
+          engine.stream(
+            url,
+            body,
+            call,
+            StreamDecoder.decoder(StreamDecoder.sse, () => new OpenAI.StreamState(context(call.model)))
           )
       })
     }
