@@ -731,15 +731,21 @@ describe("readDecoded: the decoder runs inside the read", () => {
       expect(outcome.abandoned()).toBe(0)
     }))
 
-  it.live("a body that fails: the body's error, and the decoder's end never runs (its verdict is for a body that ended)", () =>
+  /** A line and a half written, the read waiting for more, then the readable destroyed (with `error`, if given). */
+  const destroyedWhileReading = (error?: Error) =>
     Effect.gen(function*() {
       const readable = source()
       readable.write("one\npart")
       const decoder = lineDecoder()
       const reading = yield* Effect.fork(readLines(readable, decoder.make()))
       yield* untilReading(readable)
-      readable.destroy(new Error("reset"))
-      const outcome = yield* Fiber.join(reading)
+      readable.destroy(error)
+      return { outcome: yield* Fiber.join(reading), decoder }
+    })
+
+  it.live("a body that fails: the body's error, and the decoder's end never runs (its verdict is for a body that ended)", () =>
+    Effect.gen(function*() {
+      const { decoder, outcome } = yield* destroyedWhileReading(new Error("reset"))
       const failure = failedWith(outcome.exit)
       expect(failure?._tag).toBe("Failed")
       expect(failure?._tag === "Failed" ? String(failure.cause) : "").toContain("reset")
@@ -749,13 +755,7 @@ describe("readDecoded: the decoder runs inside the read", () => {
 
   it.live("a body destroyed without an error (aborted) mid-line: the decoder's end decides (here: the partial line), once", () =>
     Effect.gen(function*() {
-      const readable = source()
-      readable.write("one\npart")
-      const decoder = lineDecoder()
-      const reading = yield* Effect.fork(readLines(readable, decoder.make()))
-      yield* untilReading(readable)
-      readable.destroy()
-      const outcome = yield* Fiber.join(reading)
+      const { decoder, outcome } = yield* destroyedWhileReading()
       expect(Exit.isSuccess(outcome.exit)).toBe(true)
       expect(outcome.lines).toEqual(["one", "part"])
       expect(decoder.calls.end).toBe(1)
