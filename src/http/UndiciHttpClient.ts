@@ -52,6 +52,7 @@ import * as Stream from "effect/Stream"
 import * as BoundedBody from "../internal/boundedBody.js"
 import { bounded } from "../internal/memo.js"
 import { untraced, withCallerContext } from "../internal/tracing.js"
+import { printableResponse } from "./internal/printable.js"
 import { readDecoded, type ReadOptions } from "./internal/readable.js"
 
 /** Where a plain URL goes: undici takes the origin and the path separately. */
@@ -237,11 +238,7 @@ class UndiciResponse extends Inspectable.Class
   }
 
   toJSON(): unknown {
-    return IncomingMessage.inspect(this, {
-      _id: "@effect/platform/HttpClientResponse",
-      request: this.request.toJSON(),
-      status: this.status
-    })
+    return printableResponse(this)
   }
 }
 

@@ -17,6 +17,7 @@ import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as BoundedBody from "../../internal/boundedBody.js"
+import { printableResponse } from "./printable.js"
 
 /** The request without the named headers (a fresh request: Effect has no header removal). @internal */
 export const withoutHeaders = (
@@ -109,11 +110,7 @@ export class ScrubbedResponse extends Inspectable.Class implements HttpClientRes
     return Stream.mapError(this.original.stream, (error) => this.responseError(error))
   }
   toJSON(): unknown {
-    return HttpIncomingMessage.inspect(this, {
-      _id: "@effect/platform/HttpClientResponse",
-      request: this.request.toJSON(),
-      status: this.status
-    })
+    return printableResponse(this)
   }
 }
 
