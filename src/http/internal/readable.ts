@@ -2,11 +2,11 @@
  * A Node `Readable` (an undici response body) as a stream of the bytes each network
  * read brought, or of what a `Decoder` makes of them, in one `Channel` loop: whatever
  * the readable holds is taken (and decoded) in one chunk, and when it holds nothing the
- * loop waits for its `readable`, `end`, `error` or
- * `close` event (an event that came between the read and the wait is not lost). The
- * wait can be bounded: a plain timer armed only while the loop waits, the first wait by
- * `firstMillis`, each later one by `idleMillis`. No fiber is forked and no timer is set
- * for a read that finds bytes waiting.
+ * loop waits for its `readable`, `end`, `error` or `close` event (an event that came
+ * between the read and the wait is not lost). The wait can be bounded: a plain timer
+ * armed only while the loop waits, the first wait by `firstMillis`, each later one by
+ * `idleMillis`. No fiber is forked and no timer is set for a read that finds bytes
+ * waiting.
  *
  * When the stream ends (done, failed or interrupted) the listeners are removed and the
  * readable is destroyed if it is still open; when it ends before the body did,
