@@ -21,6 +21,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { Readable } from "node:stream"
 import { bytes, type Decoder } from "../../internal/boundedBody.js"
+import { writeThen } from "../../internal/streams.js"
 
 /** What a read of `readable` does with a failure, a wait that runs out, and its end. @internal */
 export interface ReadOptions<E> {
@@ -107,15 +108,6 @@ export const readDecoded = <A, E>(
       return Effect.sync(disarm)
     })
 
-    /** The decoded elements (if any), then `next`, or the decoder's error. */
-    const emit = (
-      out: Array<A>,
-      error: E | undefined,
-      next: Channel.Channel<Chunk.Chunk<A>, unknown, E, unknown, void, unknown>
-    ) => {
-      const rest = error === undefined ? next : Channel.fail(error)
-      return out.length === 0 ? rest : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), rest)
-    }
     const loop: Channel.Channel<Chunk.Chunk<A>, unknown, E, unknown, void, unknown> = Channel.suspend(() => {
       missed = false
       let item: Uint8Array | null = readable.read()
@@ -126,7 +118,7 @@ export const readDecoded = <A, E>(
         // destroyed before its end (aborted): no event will come
         if (ended || !readable.readable) {
           const out: Array<A> = []
-          return emit(out, decoder.end(out), Channel.void)
+          return writeThen(out, decoder.end(out), Channel.void)
         }
         return Channel.flatMap(Channel.fromEffect(wait), () => loop)
       }
@@ -134,7 +126,7 @@ export const readDecoded = <A, E>(
       const out: Array<A> = []
       let error = decoder.push(item, out)
       while (error === undefined && (item = readable.read()) !== null) error = decoder.push(item, out)
-      return emit(out, error, loop)
+      return writeThen(out, error, loop)
     })
 
     return Channel.ensuring(

@@ -26,6 +26,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as BoundedBody from "../../internal/boundedBody.js"
+import { writeThen } from "../../internal/streams.js"
 import type * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
 import { timeoutFail } from "./timeout.js"
@@ -213,10 +214,6 @@ export const through =
     Stream.suspend(() => {
       const decoding = makeDecoder()
       type Loop = Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<Uint8Array>, E | E2, E2, void, unknown>
-      const emit = (out: Array<A>, error: E | undefined, next: () => Loop): Loop => {
-        const rest = error === undefined ? Channel.suspend(next) : Channel.fail(error)
-        return out.length === 0 ? rest : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), rest)
-      }
       const loop: Loop = Channel.readWithCause({
         onInput: (reads: Chunk.Chunk<Uint8Array>) => {
           const out: Array<A> = []
@@ -225,12 +222,12 @@ export const through =
             error = decoding.push(read, out)
             if (error !== undefined) break
           }
-          return emit(out, error, () => loop)
+          return writeThen(out, error, loop)
         },
         onFailure: (cause) => Channel.failCause(cause),
         onDone: () => {
           const out: Array<A> = []
-          return emit(out, decoding.end(out), () => Channel.void)
+          return writeThen(out, decoding.end(out), Channel.void)
         }
       })
       return Stream.pipeThroughChannel(bytes, loop)

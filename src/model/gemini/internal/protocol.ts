@@ -8,7 +8,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, hasDefined, JsonObject, truncated } from "../../internal/common.js"
-import { isObject, optional } from "../../internal/fastpath.js"
+import { everyOf, isObject, optional } from "../../internal/fastpath.js"
 import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import * as ModelError from "../../ModelError.js"
@@ -165,16 +165,10 @@ const isTextPart = (u: unknown): boolean =>
   u.inlineData === undefined && u.functionCall === undefined && u.functionResponse === undefined &&
   u.executableCode === undefined && u.codeExecutionResult === undefined
 
-const isTextParts = (u: unknown): boolean => {
-  if (!Array.isArray(u)) return false
-  for (let i = 0; i < u.length; i++) if (!isTextPart(u[i])) return false
-  return true
-}
-
 /** A content of text parts. */
 const isTextContent = (u: unknown): boolean =>
   isObject(u) && optional(u, "role", u.role, "string") &&
-  (u.parts === undefined || (isTextParts(u.parts) && Object.hasOwn(u, "parts")))
+  (u.parts === undefined || (everyOf(u.parts, isTextPart) && Object.hasOwn(u, "parts")))
 
 /** A candidate of text parts, maybe its finish reason and index. */
 const isTextCandidate = (u: unknown): boolean =>
