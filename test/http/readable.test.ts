@@ -92,11 +92,23 @@ const untilReading = (readable: Readable) =>
     yield* tick
   })
 
-/** The read's listeners are gone (the counts from before the read) and the readable is destroyed. */
-const released = (readable: Readable, outcome: Outcome) => {
+/**
+ * The read's listeners are gone (the counts from before the read) and the readable is
+ * destroyed; given the timer count from before the read, no timer of the read is left.
+ */
+const released = (readable: Readable, outcome: Outcome, timersBefore?: number) => {
   expect(listenersOf(readable)).toEqual(outcome.listeners)
   expect(readable.destroyed).toBe(true)
+  if (timersBefore !== undefined) expect(timers()).toBeLessThanOrEqual(timersBefore)
 }
+
+/** A bounded read of `readable`, forked, once it waits for bytes. */
+const waiting = (readable: Readable, bounds: Bounds) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(read(readable, bounds))
+    yield* untilReading(readable)
+    return fiber
+  })
 
 const failedWith = (exit: Exit.Exit<void, Failure>): Failure | undefined =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
@@ -130,6 +142,16 @@ const splits: ReadonlyArray<{ readonly name: string; readonly pieces: ReadonlyAr
 
 const source = (): PassThrough => new PassThrough()
 
+/** The read got the whole body: success, every byte, no abandon (a turn later), the readable released. */
+const readWhole = (readable: Readable, outcome: Outcome, name: string) =>
+  Effect.gen(function*() {
+    expect(Exit.isSuccess(outcome.exit), name).toBe(true)
+    expect(outcome.bytes.equals(body), name).toBe(true)
+    yield* tick
+    expect(outcome.abandoned(), name).toBe(0)
+    released(readable, outcome)
+  })
+
 describe("readBytes: the bytes delivered are the bytes written", () => {
   it.effect(`${splits.length} splits written before the read starts (PassThrough)`, () =>
     Effect.gen(function*() {
@@ -139,12 +161,7 @@ describe("readBytes: the bytes delivered are the bytes written", () => {
         for (const piece of pieces) readable.write(piece)
         readable.end()
         const outcome = yield* read(readable)
-        const { abandoned, bytes, exit } = outcome
-        expect(Exit.isSuccess(exit), name).toBe(true)
-        expect(bytes.equals(body), name).toBe(true)
-        yield* tick
-        expect(abandoned(), name).toBe(0)
-        released(readable, outcome)
+        yield* readWhole(readable, outcome, name)
         cases++
       }
       expect(cases).toBe(splits.length)
@@ -163,12 +180,7 @@ describe("readBytes: the bytes delivered are the bytes written", () => {
         }
         readable.end()
         const outcome = yield* Fiber.join(fiber)
-        const { abandoned, bytes, exit } = outcome
-        expect(Exit.isSuccess(exit), name).toBe(true)
-        expect(bytes.equals(body), name).toBe(true)
-        yield* tick
-        expect(abandoned(), name).toBe(0)
-        released(readable, outcome)
+        yield* readWhole(readable, outcome, name)
         cases++
       }
       expect(cases).toBe(splits.length)
@@ -408,8 +420,7 @@ describe("readBytes: how the readable ends", () => {
         const before = timers()
         let outcome: Outcome
         if (ending.during) {
-          const fiber = yield* Effect.fork(read(readable, { firstMillis: 5_000, idleMillis: 5_000 }))
-          yield* untilReading(readable)
+          const fiber = yield* waiting(readable, { firstMillis: 5_000, idleMillis: 5_000 })
           yield* Effect.promise(async () => ending.run(readable))
           // a read that never ends shows as a failed test, not a hung one
           outcome = yield* Effect.timeout(Fiber.join(fiber), "2 seconds")
@@ -426,8 +437,7 @@ describe("readBytes: how the readable ends", () => {
         expect(outcome.bytes.equals(ending.bytes)).toBe(true)
         yield* Effect.promise(turn)
         expect(outcome.abandoned()).toBe(ending.outcome === "complete" ? 0 : 1)
-        released(readable, outcome)
-        expect(timers()).toBeLessThanOrEqual(before)
+        released(readable, outcome, before)
       })
   )
 })
@@ -441,8 +451,7 @@ describe("readBytes: bounded waits (live clock, real timers)", () => {
       expect(failedWith(outcome.exit)).toEqual({ _tag: "TimedOut", started: false })
       expect(outcome.bytes.length).toBe(0)
       expect(outcome.abandoned()).toBe(1)
-      released(readable, outcome)
-      expect(timers()).toBeLessThanOrEqual(before)
+      released(readable, outcome, before)
     }))
 
   it.live.each([
@@ -465,8 +474,7 @@ describe("readBytes: bounded waits (live clock, real timers)", () => {
         expect(outcome.bytes.equals(head)).toBe(true)
         yield* tick
         expect(outcome.abandoned()).toBe(1)
-        released(readable, outcome)
-        expect(timers()).toBeLessThanOrEqual(before)
+        released(readable, outcome, before)
       })
   )
 
@@ -474,8 +482,7 @@ describe("readBytes: bounded waits (live clock, real timers)", () => {
     Effect.gen(function*() {
       const readable = source()
       const before = timers()
-      const fiber = yield* Effect.fork(read(readable, { firstMillis: 100, idleMillis: 100 }))
-      yield* untilReading(readable)
+      const fiber = yield* waiting(readable, { firstMillis: 100, idleMillis: 100 })
       const started = Date.now()
       let written = 0
       // 25 writes 10 ms apart: over 200 ms in all, never 100 ms of silence
@@ -490,8 +497,7 @@ describe("readBytes: bounded waits (live clock, real timers)", () => {
       expect(failedWith(outcome.exit)).toBeUndefined()
       expect(outcome.bytes.equals(body.subarray(0, written))).toBe(true)
       expect(outcome.abandoned()).toBe(0)
-      released(readable, outcome)
-      expect(timers()).toBeLessThanOrEqual(before)
+      released(readable, outcome, before)
     }))
 
   it.live("without idleMillis, a silence after the first bytes is not bounded (firstMillis bounds the first wait only)", () =>
@@ -538,8 +544,7 @@ describe("readBytes: bounded waits (live clock, real timers)", () => {
     Effect.gen(function*() {
       const readable = source()
       const before = timers()
-      const fiber = yield* Effect.fork(read(readable, { firstMillis: 100, idleMillis: 100 }))
-      yield* untilReading(readable)
+      const fiber = yield* waiting(readable, { firstMillis: 100, idleMillis: 100 })
       readable.write(head)
       yield* tick
       readable.end()
@@ -548,8 +553,7 @@ describe("readBytes: bounded waits (live clock, real timers)", () => {
       // past the bounds: nothing fires late
       yield* Effect.promise(() => sleep(150))
       expect(outcome.abandoned()).toBe(0)
-      released(readable, outcome)
-      expect(timers()).toBeLessThanOrEqual(before)
+      released(readable, outcome, before)
     }))
 })
 
