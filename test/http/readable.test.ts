@@ -500,6 +500,88 @@ describe("readBytes: bounded waits (live clock, real timers)", () => {
       released(readable, outcome, before)
     }))
 
+  it.live("a silence after bytes times out no sooner than idleMillis after them, though the timer was armed by an earlier wait", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      const before = timers()
+      // the first wait arms the one timer for 100 ms; bytes end that wait at about 70 ms,
+      // the next wait's deadline is 100 ms after them: the timer fires first and re-arms
+      const fiber = yield* waiting(readable, { firstMillis: 100, idleMillis: 100 })
+      yield* Effect.promise(() => sleep(70))
+      readable.write(head)
+      const wroteAt = performance.now()
+      const outcome = yield* Fiber.join(fiber)
+      const silence = performance.now() - wroteAt
+      expect(failedWith(outcome.exit)).toEqual({ _tag: "TimedOut", started: true })
+      expect(silence).toBeGreaterThanOrEqual(99)
+      expect(silence).toBeLessThan(1_000)
+      expect(outcome.bytes.equals(head)).toBe(true)
+      released(readable, outcome, before)
+    }))
+
+  it.live("a long first wait, then a short idle one: the silence times out by idleMillis, not when the first wait's timer would fire", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      const fiber = yield* waiting(readable, { firstMillis: 30_000, idleMillis: 30 })
+      readable.write(head)
+      const wroteAt = performance.now()
+      const outcome = yield* Effect.timeout(Fiber.join(fiber), "5 seconds")
+      const silence = performance.now() - wroteAt
+      expect(failedWith(outcome.exit)).toEqual({ _tag: "TimedOut", started: true })
+      expect(silence).toBeGreaterThanOrEqual(29)
+      expect(silence).toBeLessThan(1_000)
+    }))
+
+  it.live("a consumer slower than the bounds while bytes wait for it never times out (the timer fires while no wait runs), and a later silence is still bounded", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      const before = timers()
+      const parts: Array<Uint8Array> = []
+      const reading = readBytes<Failure>(readable, {
+        onError: (cause) => ({ _tag: "Failed", cause }),
+        onTimeout: (started) => ({ _tag: "TimedOut", started }),
+        firstMillis: 20,
+        idleMillis: 20,
+        onAbandon: () => {}
+      }).pipe(
+        // each part takes the consumer 60 ms: three times the bounds
+        Stream.runForEach((part) => Effect.promise(() => sleep(60).then(() => void parts.push(part)))),
+        Effect.exit
+      )
+      const fiber = yield* Effect.fork(reading)
+      yield* untilReading(readable)
+      // three parts, each written while the consumer is busy with the one before
+      readable.write(body.subarray(0, 4))
+      for (const [from, to] of [[4, 8], [8, 12]] as const) {
+        yield* Effect.promise(() => sleep(30))
+        readable.write(body.subarray(from, to))
+      }
+      const exit = yield* Effect.timeout(Fiber.join(fiber), "5 seconds")
+      // the silence after the last part, not the slow consumer, ended the read
+      expect(failedWith(exit)).toEqual({ _tag: "TimedOut", started: true })
+      expect(Buffer.concat(parts).equals(body.subarray(0, 12))).toBe(true)
+      expect(timers()).toBeLessThanOrEqual(before)
+    }))
+
+  it.live("waits that end in time leave at most one timer of the read at any moment", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      const before = timers()
+      const fiber = yield* waiting(readable, { firstMillis: 100, idleMillis: 100 })
+      const counts: Array<number> = []
+      for (const byte of body.subarray(0, 20)) {
+        yield* Effect.promise(() => sleep(5))
+        readable.write(Buffer.from([byte]))
+        yield* tick
+        counts.push(timers() - before)
+      }
+      readable.end()
+      const outcome = yield* Fiber.join(fiber)
+      expect(Math.max(...counts)).toBeLessThanOrEqual(1)
+      expect(failedWith(outcome.exit)).toBeUndefined()
+      released(readable, outcome, before)
+    }))
+
   it.live("without idleMillis, a silence after the first bytes is not bounded (firstMillis bounds the first wait only)", () =>
     Effect.gen(function*() {
       const readable = source()

@@ -3,10 +3,14 @@
  * read brought, or of what a `Decoder` makes of them, in one `Channel` loop: whatever
  * the readable holds is taken (and decoded) in one chunk, and when it holds nothing the
  * loop waits for its `readable`, `end`, `error` or `close` event (an event that came
- * between the read and the wait is not lost). The wait can be bounded: a plain timer
- * armed only while the loop waits, the first wait by `firstMillis`, each later one by
- * `idleMillis`. No fiber is forked and no timer is set for a read that finds bytes
- * waiting.
+ * between the read and the wait is not lost). The wait can be bounded, the first wait by
+ * `firstMillis`, each later one by `idleMillis`, with one plain timer for all the waits
+ * of a read: a wait sets its deadline, and the timer is armed only when none is armed
+ * for that deadline or sooner; when it fires it ends a wait past its deadline, re-arms
+ * for a wait that is not, and does nothing when no wait runs. A wait that ends in time
+ * costs no `clearTimeout` and no new timer (a stream of many reads spent 6–10 µs on each
+ * on this machine, `.tmp/ab.ts`, session 9). No fiber is forked for a read that finds
+ * bytes waiting.
  *
  * When the stream ends (done, failed or interrupted) the listeners are removed and the
  * readable is destroyed if it is still open; when it ends before the body did,
@@ -58,14 +62,28 @@ export const readDecoded = <A, E>(
     let started = false
     let wake: ((effect: Effect.Effect<void, E>) => void) | undefined
     let timer: ReturnType<typeof setTimeout> | undefined
+    // when the armed timer fires, and the deadline of the wait that runs (`performance.now()`
+    // milliseconds; `Infinity`: no timer armed, no bounded wait)
+    let timerAt = Infinity
+    let deadline = Infinity
+    const onTimeout = options.onTimeout
 
-    /** The wait ends (resumed, timed out or interrupted): no waiter, no timer. */
+    /** The wait ends (resumed, timed out or interrupted): no waiter, no deadline. */
     const disarm = () => {
       wake = undefined
-      if (timer !== undefined) {
-        clearTimeout(timer)
-        timer = undefined
-      }
+      deadline = Infinity
+    }
+    const arm = (at: number) => {
+      if (timer !== undefined) clearTimeout(timer)
+      timerAt = at
+      timer = setTimeout(fire, Math.max(0, at - performance.now()))
+    }
+    const fire = () => {
+      timer = undefined
+      timerAt = Infinity
+      if (deadline === Infinity || onTimeout === undefined) return
+      if (performance.now() < deadline) return arm(deadline)
+      resume(Effect.fail(onTimeout(started)))
     }
     // an event while no wait is registered: the fiber may yield between a `read()` that
     // found nothing and its wait, and an event in that gap must not be lost
@@ -98,15 +116,14 @@ export const readDecoded = <A, E>(
       if (missed) return resumeWith(Effect.void)
       wake = resumeWith
       const millis = started ? options.idleMillis : options.firstMillis
-      const onTimeout = options.onTimeout
       if (millis !== undefined && onTimeout !== undefined) {
-        timer = setTimeout(() => {
-          timer = undefined
-          resume(Effect.fail(onTimeout(started)))
-        }, millis)
+        deadline = performance.now() + millis
+        if (timerAt > deadline) arm(deadline)
       }
-      return Effect.sync(disarm)
+      return unregister
     })
+    const unregister = Effect.sync(disarm)
+    const waitThenLoop = Channel.flatMap(Channel.fromEffect(wait), () => loop)
 
     const loop: Channel.Channel<Chunk.Chunk<A>, unknown, E, unknown, void, unknown> = Channel.suspend(() => {
       missed = false
@@ -120,7 +137,7 @@ export const readDecoded = <A, E>(
           const out: Array<A> = []
           return writeThen(out, decoder.end(out), Channel.void)
         }
-        return Channel.flatMap(Channel.fromEffect(wait), () => loop)
+        return waitThenLoop
       }
       started = true
       const out: Array<A> = []
@@ -132,6 +149,7 @@ export const readDecoded = <A, E>(
     return Channel.ensuring(
       loop,
       Effect.sync(() => {
+        if (timer !== undefined) clearTimeout(timer)
         readable.off("readable", onEvent)
         readable.off("end", onEnd)
         readable.off("error", onFailure)
