@@ -16,6 +16,7 @@ import { readdirSync, readFileSync } from "node:fs"
 import { scrub } from "../../src/internal/scrub.js"
 import * as Gemini from "../../src/model/gemini/internal/protocol.js"
 import { decodeWire } from "../../src/model/internal/common.js"
+import { withPlainPrototype } from "../../src/model/internal/fastpath.js"
 import { guard } from "../../src/model/internal/guard.js"
 import * as ModelError from "../../src/model/ModelError.js"
 import * as Ollama from "../../src/model/ollama/internal/protocol.js"
@@ -282,5 +283,97 @@ describe.each(coverage)("%s reads every field its Schema knows", (_, check, sche
       expect(known.length, path).toBeGreaterThan(0)
       expect(known.filter((key) => !keys.has(key)), path).toEqual([])
     }
+  })
+})
+
+/** Every field name a schema knows, at every level (the names a check may read). */
+const allFieldNames = (ast: AST.AST, seen = new Set<AST.AST>(), out = new Set<string>()): Set<string> => {
+  if (seen.has(ast)) return out
+  seen.add(ast)
+  switch (ast._tag) {
+    case "TypeLiteral":
+      for (const signature of ast.propertySignatures) {
+        out.add(String(signature.name))
+        allFieldNames(signature.type, seen, out)
+      }
+      for (const index of ast.indexSignatures) allFieldNames(index.type, seen, out)
+      break
+    case "Union":
+      for (const type of ast.types) allFieldNames(type, seen, out)
+      break
+    case "TupleType":
+      for (const element of [...ast.elements, ...ast.rest]) allFieldNames(element.type, seen, out)
+      break
+    case "Refinement":
+      allFieldNames(ast.from, seen, out)
+      break
+    case "Suspend":
+      allFieldNames(ast.f(), seen, out)
+      break
+    case "Transformation":
+      allFieldNames(ast.from, seen, out)
+      allFieldNames(ast.to, seen, out)
+      break
+  }
+  return out
+}
+
+/** Every recorded event of `schema` and every variant of it, as `JSON.parse` gives them to the decoders. */
+const jsonEvents = (schema: Schema.Schema.AnyNoContext): Array<unknown> =>
+  all.filter((input) => input.schema === schema).flatMap((input) => [input.body, ...variants(input.body)]).map((
+    body
+  ) => JSON.parse(JSON.stringify(body) ?? "null"))
+
+/** The check's verdicts on `events`, inside `withPlainPrototype` or not. */
+const verdicts = (check: (u: unknown) => boolean, events: ReadonlyArray<unknown>, plain: boolean) =>
+  plain ? withPlainPrototype(() => events.map(check)) : events.map(check)
+
+describe.each(eventChecks)("%s inside withPlainPrototype (the stream decoders' reads)", (_, check, schema) => {
+  const events = jsonEvents(schema)
+
+  it("gives the verdict the Object.hasOwn checks give, on every recorded event and variant", () => {
+    const outside = verdicts(check, events, false)
+    expect(outside.filter(Boolean).length).toBeGreaterThan(20)
+    expect(verdicts(check, events, true)).toEqual(outside)
+  })
+
+  // A polluted Object.prototype gives every JSON object an inherited value under the
+  // polluted name: a check that took it as the object's own would pass a field the
+  // Schema never sees. Each name the Schema knows, polluted with a value of each kind.
+  const names = [...allFieldNames(schema.ast)].sort()
+  const values: ReadonlyArray<unknown> = ["polluted", 7, true, [{ text: "polluted" }]]
+  // every recorded event and every 4th variant (the pollutions multiply the events by ~300)
+  const sample = events.filter((_, i) => i % 4 === 0)
+  it(`with Object.prototype polluted under each of the ${names.length} field names the Schema knows: the verdicts of the Object.hasOwn checks, none the Schema does not decode to the event itself`, () => {
+    const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "preserve" })
+    const outside = verdicts(check, sample, false)
+    expect(names.length).toBeGreaterThan(5)
+    expect(outside.filter(Boolean).length).toBeGreaterThan(5)
+    const mismatches: Array<string> = []
+    const lenient: Array<string> = []
+    for (const name of names) {
+      for (const value of values) {
+        // only the checks and the Schema run while the prototype is polluted; the
+        // assertions run after it is restored
+        Object.defineProperty(Object.prototype, name, { value, configurable: true, writable: true })
+        let inside: Array<boolean>
+        let hasOwn: Array<boolean>
+        let taken: Array<boolean>
+        try {
+          inside = verdicts(check, sample, true)
+          hasOwn = verdicts(check, sample, false)
+          taken = sample.map((event, i) => !inside[i] || Either.isRight(decode(event)))
+        } finally {
+          delete (Object.prototype as Record<string, unknown>)[name]
+        }
+        const label = `${name} = ${JSON.stringify(value)}`
+        if (inside.some((verdict, i) => verdict !== hasOwn[i])) mismatches.push(label)
+        if (taken.some((ok) => !ok)) lenient.push(label)
+      }
+    }
+    expect(mismatches).toEqual([])
+    expect(lenient).toEqual([])
+    // nothing left behind: the clean verdicts again
+    expect(verdicts(check, sample, true)).toEqual(outside)
   })
 })

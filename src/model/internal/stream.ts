@@ -29,6 +29,7 @@ import type * as BoundedBody from "../../internal/boundedBody.js"
 import { writeThen } from "../../internal/streams.js"
 import type * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
+import { withPlainPrototype } from "./fastpath.js"
 import { timeoutFail } from "./timeout.js"
 
 // -----------------------------------------------------------------------------
@@ -188,16 +189,19 @@ export const decoder =
       frames.length = 0
       return undefined
     }
+    // each read's decode knows whether `Object.prototype` is plain (`fastpath.ts`)
     return {
-      push: (bytes, out) => {
-        framer.push(utf8.decode(bytes, { stream: true }), frames)
-        return run(out)
-      },
-      end: (out) => {
-        framer.push(utf8.decode(), frames)
-        framer.end(frames)
-        return run(out) ?? protocol.end(out)
-      }
+      push: (bytes, out) =>
+        withPlainPrototype(() => {
+          framer.push(utf8.decode(bytes, { stream: true }), frames)
+          return run(out)
+        }),
+      end: (out) =>
+        withPlainPrototype(() => {
+          framer.push(utf8.decode(), frames)
+          framer.end(frames)
+          return run(out) ?? protocol.end(out)
+        })
     }
   }
 

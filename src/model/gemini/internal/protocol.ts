@@ -8,7 +8,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, hasDefined, JsonObject, truncated } from "../../internal/common.js"
-import { everyOf, isObject, optional } from "../../internal/fastpath.js"
+import { everyOf, isObject, optional, own } from "../../internal/fastpath.js"
 import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import * as ModelError from "../../ModelError.js"
@@ -160,7 +160,7 @@ export const CountTokensResponse = Schema.Struct({
 
 /** A text part: `text`, maybe `thought` and `thoughtSignature`, no other field the Schema knows. */
 const isTextPart = (u: unknown): boolean =>
-  isObject(u) && typeof u.text === "string" && Object.hasOwn(u, "text") &&
+  isObject(u) && typeof u.text === "string" && own(u, "text") &&
   optional(u, "thought", u.thought, "boolean") && optional(u, "thoughtSignature", u.thoughtSignature, "string") &&
   u.inlineData === undefined && u.functionCall === undefined && u.functionResponse === undefined &&
   u.executableCode === undefined && u.codeExecutionResult === undefined
@@ -168,11 +168,11 @@ const isTextPart = (u: unknown): boolean =>
 /** A content of text parts. */
 const isTextContent = (u: unknown): boolean =>
   isObject(u) && optional(u, "role", u.role, "string") &&
-  (u.parts === undefined || (everyOf(u.parts, isTextPart) && Object.hasOwn(u, "parts")))
+  (u.parts === undefined || (everyOf(u.parts, isTextPart) && own(u, "parts")))
 
 /** A candidate of text parts, maybe its finish reason and index. */
 const isTextCandidate = (u: unknown): boolean =>
-  isObject(u) && (u.content === undefined || (isTextContent(u.content) && Object.hasOwn(u, "content"))) &&
+  isObject(u) && (u.content === undefined || (isTextContent(u.content) && own(u, "content"))) &&
   optional(u, "finishReason", u.finishReason, "string") && optional(u, "index", u.index, "number") &&
   u.finishMessage === undefined && u.safetyRatings === undefined && u.groundingMetadata === undefined &&
   u.citationMetadata === undefined && u.urlContextMetadata === undefined
@@ -198,8 +198,8 @@ export const isCommonEvent = (u: unknown): u is GenerateContentResponse => {
   const candidates = u.candidates
   return (candidates === undefined ||
     (Array.isArray(candidates) && candidates.length <= 1 &&
-      (candidates.length === 0 || isTextCandidate(candidates[0])) && Object.hasOwn(u, "candidates"))) &&
-    (u.usageMetadata === undefined || (isUsage(u.usageMetadata) && Object.hasOwn(u, "usageMetadata"))) &&
+      (candidates.length === 0 || isTextCandidate(candidates[0])) && own(u, "candidates"))) &&
+    (u.usageMetadata === undefined || (isUsage(u.usageMetadata) && own(u, "usageMetadata"))) &&
     optional(u, "modelVersion", u.modelVersion, "string") && optional(u, "responseId", u.responseId, "string") &&
     u.promptFeedback === undefined
 }

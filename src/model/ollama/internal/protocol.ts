@@ -8,7 +8,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, hasDefined, JsonObject, parseArguments, truncated } from "../../internal/common.js"
-import { isObject, optional } from "../../internal/fastpath.js"
+import { isObject, optional, own } from "../../internal/fastpath.js"
 import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
@@ -65,8 +65,8 @@ const isTextMessage = (u: unknown): boolean =>
  * @internal
  */
 export const isCommonLine = (u: unknown): u is ChatResponse =>
-  isObject(u) && typeof u.done === "boolean" && Object.hasOwn(u, "done") &&
-  (u.message === undefined || (isTextMessage(u.message) && Object.hasOwn(u, "message"))) &&
+  isObject(u) && typeof u.done === "boolean" && own(u, "done") &&
+  (u.message === undefined || (isTextMessage(u.message) && own(u, "message"))) &&
   optional(u, "model", u.model, "string") && optional(u, "done_reason", u.done_reason, "string") &&
   optional(u, "response", u.response, "string") && optional(u, "thinking", u.thinking, "string") &&
   optional(u, "prompt_eval_count", u.prompt_eval_count, "number") && optional(u, "eval_count", u.eval_count, "number")

@@ -10,7 +10,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { decodeWire, frameJson, JsonObject, parseArguments, truncated } from "../../internal/common.js"
-import { everyOf, isObject, optional, optionalText } from "../../internal/fastpath.js"
+import { everyOf, isObject, optional, optionalText, own } from "../../internal/fastpath.js"
 import * as Features from "../../internal/features.js"
 import type * as Stream from "../../internal/stream.js"
 import type * as ModelError from "../../ModelError.js"
@@ -95,7 +95,7 @@ const isTextDelta = (u: unknown): boolean =>
 
 /** A choice with a text delta, maybe its index and finish reason. */
 const isTextChoice = (u: unknown): boolean =>
-  isObject(u) && isTextDelta(u.delta) && Object.hasOwn(u, "delta") && optional(u, "index", u.index, "number") &&
+  isObject(u) && isTextDelta(u.delta) && own(u, "delta") && optional(u, "index", u.index, "number") &&
   optionalText(u, "finish_reason", u.finish_reason)
 
 /**
@@ -106,7 +106,7 @@ const isTextChoice = (u: unknown): boolean =>
  * @internal
  */
 export const isCommonChunk = (u: unknown): u is ChatCompletionChunk =>
-  isObject(u) && everyOf(u.choices, isTextChoice) && Object.hasOwn(u, "choices") &&
+  isObject(u) && everyOf(u.choices, isTextChoice) && own(u, "choices") &&
   optional(u, "id", u.id, "string") && optional(u, "model", u.model, "string") &&
   (u.usage === undefined || u.usage === null)
 
