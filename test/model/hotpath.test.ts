@@ -3,12 +3,14 @@
  * on the first failure behaves as `Effect.retry({ schedule, while })` (same attempts,
  * same delays, and the policy sees the same failures), and the timeout with one fork
  * and a plain timer behaves as `Effect.timeoutFail` (under the live clock with real
- * timers, under TestClock through `Effect.timeoutFail` itself).
+ * timers, under TestClock through `Effect.timeoutFail` itself); the Gemini stream's
+ * text-event path gives what decoding and folding every event gives.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
@@ -16,9 +18,16 @@ import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
+import { readdirSync, readFileSync } from "node:fs"
+import * as Gemini from "../../src/model/gemini/internal/protocol.js"
+import { frameJson } from "../../src/model/internal/common.js"
+import { withPlainPrototype } from "../../src/model/internal/fastpath.js"
+import type { Frame } from "../../src/model/internal/stream.js"
 import { timeoutFail } from "../../src/model/internal/timeout.js"
 import * as ModelError from "../../src/model/ModelError.js"
+import type * as ModelResponse from "../../src/model/ModelResponse.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
+import { fixturesRoot } from "./support.js"
 
 const server = new ModelError.ServerError({ backend: "ollama", status: 500, detail: "boom" })
 const unavailable = new ModelError.Unavailable({ backend: "ollama", status: 503, detail: "cold start" })
@@ -160,4 +169,118 @@ describe("timeoutFail under TestClock (Effect.timeoutFail drives it)", () => {
       yield* TestClock.adjust("500 millis")
       expect(yield* Fiber.join(fiber)).toBe("done")
     }))
+})
+
+/**
+ * The Gemini stream's text-event path (`StreamState.step` on a common event before the
+ * finish) against what it replaces: every event decoded (`decodeResponse`) and folded by
+ * `event`. The reference is that step, kept here.
+ */
+class DecodedEvents extends Gemini.StreamState {
+  override step(frame: Frame, out: Array<ModelResponse.ModelStreamChunk>): ModelError.ModelError | undefined {
+    const json = frameJson(this.context, frame)
+    if (json === undefined) return undefined
+    if (Either.isLeft(json)) return json.left
+    const decoded = Gemini.decodeResponse(this.context, json.right)
+    if (Either.isLeft(decoded)) return decoded.left
+    return this.event(decoded.right, json.right, out)
+  }
+}
+
+const geminiContext: ModelError.Context = { backend: "gemini-api", model: "m", url: "https://x.test/m" }
+
+/** The chunks (or the error) a state makes of `events`, each given as its JSON text. */
+const fold = (state: Gemini.StreamState, events: ReadonlyArray<string>) => {
+  const out: Array<ModelResponse.ModelStreamChunk> = []
+  for (const event of events) {
+    const error = state.step(event, out)
+    if (error !== undefined) return { out, error }
+  }
+  return { out, error: state.end(out) }
+}
+
+/** The recorded Gemini streams, each as its events' JSON texts. */
+const recordedStreams = (): Array<readonly [string, Array<string>]> => {
+  const dir = new URL("gemini/", fixturesRoot)
+  return readdirSync(dir).sort().flatMap((file): Array<readonly [string, Array<string>]> => {
+    const text = readFileSync(new URL(file, dir), "utf8")
+    if (file.endsWith("-sse.txt")) {
+      const events = text.split(/\r?\n\r?\n/).flatMap((event) =>
+        event.split(/\r?\n/).filter((line) => line.startsWith("data:")).map((line) => line.slice(5).trim())
+      )
+      return [[file, events]]
+    }
+    if (file.endsWith(".events.jsonl")) return [[file, text.split(/\r?\n/).filter((line) => line.trim() !== "")]]
+    return []
+  })
+}
+
+const text = (t: string, extra: Record<string, unknown> = {}) => ({ text: t, ...extra })
+const event = (parts: ReadonlyArray<unknown> | undefined, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    ...(parts === undefined ? {} : { candidates: [{ content: { parts, role: "model" }, index: 0 }] }),
+    ...extra
+  })
+const finish = (reason: string, parts: ReadonlyArray<unknown> = []) =>
+  JSON.stringify({ candidates: [{ content: { parts, role: "model" }, finishReason: reason, index: 0 }] })
+
+/** Streams that mix common events with every other kind, in every position. */
+const mixedStreams: ReadonlyArray<readonly [string, Array<string>]> = [
+  ["text, thoughts, several parts, usage, then the finish", [
+    event([text("Hel")], { modelVersion: "v1", responseId: "r1" }),
+    event([text("thinking", { thought: true }), text("lo")], { usageMetadata: { promptTokenCount: 3 } }),
+    event([text("", { thoughtSignature: "sig" })]),
+    event([]),
+    event(undefined, { usageMetadata: { promptTokenCount: 3, totalTokenCount: 9 } }),
+    finish("STOP", [text("!")]),
+    event(undefined, { usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 4, totalTokenCount: 9 } })
+  ]],
+  ["a function call between text events", [
+    event([text("Let me look")]),
+    event([{ functionCall: { name: "lookup", args: { q: "x" } } }]),
+    event([text("after the call")]),
+    finish("STOP")
+  ]],
+  ["text after the finish", [event([text("a")]), finish("MAX_TOKENS"), event([text("late")]), event([text("later")])]],
+  ["a prompt blocked after text", [
+    event([text("a")]),
+    JSON.stringify({ promptFeedback: { blockReason: "SAFETY" } }),
+    finish("STOP")
+  ]],
+  ["candidate metadata on a text event", [
+    event([text("a")]),
+    JSON.stringify({ candidates: [{ content: { parts: [text("b")] }, safetyRatings: [] }] }),
+    finish("STOP")
+  ]],
+  ["no finish", [event([text("a")]), event([text("b")])]],
+  ["an event that is not an object", [event([text("a")]), "[1]", finish("STOP")]],
+  ["a text of the wrong type", [event([text("a")]), event([{ text: 7 }]), finish("STOP")]]
+]
+
+describe("Gemini StreamState: the text-event path gives what decoding every event gives", () => {
+  const streams = [...recordedStreams(), ...mixedStreams]
+
+  it(`${streams.length} streams (every recorded one, and common events mixed with every other kind): the same chunks, the same error`, () => {
+    expect(recordedStreams().length).toBeGreaterThan(5)
+    for (const [name, events] of streams) {
+      const fast = fold(new Gemini.StreamState(geminiContext), events)
+      const reference = fold(new DecodedEvents(geminiContext), events)
+      expect(fast, name).toEqual(reference)
+    }
+  })
+
+  it("every prefix of every stream, each read in a decode of its own (withPlainPrototype on): the same chunks", () => {
+    for (const [name, events] of streams) {
+      for (let n = 0; n <= events.length; n++) {
+        const fast = new Gemini.StreamState(geminiContext)
+        const fastOut: Array<ModelResponse.ModelStreamChunk> = []
+        const fastErrors = events.slice(0, n).map((e) => withPlainPrototype(() => fast.step(e, fastOut)))
+        const reference = new DecodedEvents(geminiContext)
+        const referenceOut: Array<ModelResponse.ModelStreamChunk> = []
+        const referenceErrors = events.slice(0, n).map((e) => reference.step(e, referenceOut))
+        expect(fastOut, `${name} (${n} events)`).toEqual(referenceOut)
+        expect(fastErrors, `${name} (${n} events)`).toEqual(referenceErrors)
+      }
+    }
+  })
 })

@@ -535,11 +535,17 @@ const toRequestPart = (part: Part, callId: () => string): ModelRequest.Part | un
       id: part.codeExecutionResult.id
     }
   }
-  if (part.text !== undefined) {
-    return ({ _tag: "text", text: part.text, thought: part.thought, thoughtSignature: part.thoughtSignature })
-  }
+  if (part.text !== undefined) return textPart(part.text, part)
   return undefined
 }
+
+/** A text part (maybe a thought) as the request's part. */
+const textPart = (text: string, part: Part): ModelRequest.Part => ({
+  _tag: "text",
+  text,
+  thought: part.thought,
+  thoughtSignature: part.thoughtSignature
+})
 
 type Candidate = typeof Candidate.Type
 
@@ -661,9 +667,38 @@ export class StreamState implements Stream.Protocol {
     const json = frameJson(this.context, frame)
     if (json === undefined) return undefined
     if (Either.isLeft(json)) return json.left
-    const decoded = decodeResponse(this.context, json.right)
+    const body = json.right
+    if (isCommonEvent(body)) {
+      return this.finished || this.pending !== undefined || body.candidates?.[0]?.finishReason !== undefined
+        ? this.event(body, body, out)
+        : this.textEvent(body, out)
+    }
+    const decoded = decodeResponse(this.context, body)
     if (Either.isLeft(decoded)) return decoded.left
-    return this.event(decoded.right, json.right, out)
+    return this.event(decoded.right, body, out)
+  }
+
+  /**
+   * A common event (`isCommonEvent`) before the finish, no call pending: what `event`
+   * does with it, without the work that is none for it (no prompt feedback, text parts
+   * only, nothing of the candidate to keep: the finish keeps it). Most events of a long
+   * answer are these.
+   */
+  private textEvent(body: GenerateContentResponse, out: Array<ModelResponse.ModelStreamChunk>): undefined {
+    this.envelope(body)
+    const parts: Array<ModelRequest.Part> = []
+    for (const part of body.candidates?.[0]?.content?.parts ?? []) {
+      if (part.text !== undefined) parts.push(textPart(part.text, part))
+    }
+    out.push(ModelResponse.chunk(parts, body, undefined, body.modelVersion))
+    return undefined
+  }
+
+  /** The latest usage, model version and response id the finish reports. */
+  private envelope(body: GenerateContentResponse): void {
+    if (body.usageMetadata !== undefined) this.usageMetadata = body.usageMetadata
+    if (body.modelVersion !== undefined) this.modelVersion = body.modelVersion
+    if (body.responseId !== undefined) this.responseId = body.responseId
   }
 
   /** One decoded event. */
@@ -674,9 +709,7 @@ export class StreamState implements Stream.Protocol {
   ): ModelError.ModelError | undefined {
     const block = promptBlocked(this.context, body)
     if (block !== undefined) return block
-    if (body.usageMetadata !== undefined) this.usageMetadata = body.usageMetadata
-    if (body.modelVersion !== undefined) this.modelVersion = body.modelVersion
-    if (body.responseId !== undefined) this.responseId = body.responseId
+    this.envelope(body)
     const candidate = body.candidates?.[0]
     const parts: Array<ModelRequest.Part> = []
     for (const part of candidate?.content?.parts ?? []) {
