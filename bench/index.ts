@@ -62,7 +62,7 @@ export const scenarios: ReadonlyArray<readonly [string, () => Promise<ReadonlyAr
     "4. request overhead",
     () => requestOverhead(quick ? { n: 20, concurrency: 4, rounds: 1 } : { n: 200, concurrency: 16, rounds: 15 })
   ],
-  ["5. streaming", () => streaming(quick ? { chunks: 200, rounds: 1 } : { chunks: 5_000, rounds: 15 })],
+  ["5. streaming", () => streaming(quick ? { chunks: 200, rounds: 1 } : { chunks: 5_000, rounds: 18 })],
   ["6. start-up", () => startup(quick ? { runs: 1, entries: 2 } : { runs: 5, importRuns: 3 })],
   [
     "7. proxy",
