@@ -50,11 +50,12 @@ let plain = false
  * Runs `decode` (one network read's frames, parsed and checked) knowing whether
  * `Object.prototype` is plain. Every object `JSON.parse` makes has that prototype, so
  * when it holds none of the field names the checks read, a field they find defined is
- * the object's own, and `own` need not ask. Nothing inside can change the prototype:
- * the decode is synchronous, runs none of the caller's code, and reads no name the
- * prototype has (a getter a polluter put there would otherwise run). A polluted
- * prototype (`Object.prototype.text = …`) makes `own` ask `Object.hasOwn` as before.
- * The checks inside must only see `JSON.parse` output.
+ * the object's own, and `own` need not ask. Nothing inside adds a name to the
+ * prototype: the decode is synchronous and runs none of the caller's code (unless a
+ * standard method of `Object.prototype` was itself replaced by code, which then already
+ * runs in the process and could change anything). A polluted prototype
+ * (`Object.prototype.text = …`) makes `own` ask `Object.hasOwn` as before. The checks
+ * inside must only see `JSON.parse` output.
  *
  * @internal
  */
