@@ -204,8 +204,13 @@ export const isCommonEvent = (u: unknown): u is GenerateContentResponse => {
     u.promptFeedback === undefined
 }
 
+const responseWhat = "a generateContent response"
+
 /** @internal */
-export const decodeResponse = decodeWire(GenerateContentResponse, "a generateContent response", isCommonEvent)
+export const decodeResponse = decodeWire(GenerateContentResponse, responseWhat, isCommonEvent)
+
+/** A body `isCommonEvent` has already refused: the structural guard, then the Schema. */
+const decodeUncommon = decodeWire(GenerateContentResponse, responseWhat)
 
 /** @internal */
 export const decodeCountTokens = decodeWire(CountTokensResponse, "a countTokens response")
@@ -668,14 +673,15 @@ export class StreamState implements Stream.Protocol {
     if (json === undefined) return undefined
     if (Either.isLeft(json)) return json.left
     const body = json.right
-    if (isCommonEvent(body)) {
-      return this.finished || this.pending !== undefined || body.candidates?.[0]?.finishReason !== undefined
-        ? this.event(body, body, out)
-        : this.textEvent(body, out)
+    // the check runs once: a body it refuses is decoded without asking it again
+    if (!isCommonEvent(body)) {
+      const decoded = decodeUncommon(this.context, body)
+      if (Either.isLeft(decoded)) return decoded.left
+      return this.event(decoded.right, body, out)
     }
-    const decoded = decodeResponse(this.context, body)
-    if (Either.isLeft(decoded)) return decoded.left
-    return this.event(decoded.right, body, out)
+    return this.finished || this.pending !== undefined || body.candidates?.[0]?.finishReason !== undefined
+      ? this.event(body, body, out)
+      : this.textEvent(body, out)
   }
 
   /**
