@@ -102,6 +102,18 @@ const released = (readable: Readable, outcome: Outcome, timersBefore?: number) =
   if (timersBefore !== undefined) expect(timers()).toBeLessThanOrEqual(timersBefore)
 }
 
+/** Writes the first `n` bytes of `body` one per write, `gapMillis` apart, `after` following each write. */
+const trickle = (readable: PassThrough, n: number, gapMillis: number, after: Effect.Effect<unknown> = Effect.void) =>
+  Effect.forEach(
+    body.subarray(0, n),
+    (byte) =>
+      Effect.promise(() => sleep(gapMillis)).pipe(
+        Effect.zipRight(Effect.sync(() => readable.write(Buffer.from([byte])))),
+        Effect.zipRight(after)
+      ),
+    { discard: true }
+  )
+
 /** A bounded read of `readable`, forked, once it waits for bytes. */
 const waiting = (readable: Readable, bounds: Bounds) =>
   Effect.gen(function*() {
@@ -484,13 +496,9 @@ describe("readBytes: bounded waits (live clock, real timers)", () => {
       const before = timers()
       const fiber = yield* waiting(readable, { firstMillis: 100, idleMillis: 100 })
       const started = Date.now()
-      let written = 0
+      const written = 25
       // 25 writes 10 ms apart: over 200 ms in all, never 100 ms of silence
-      for (const byte of body.subarray(0, 25)) {
-        yield* Effect.promise(() => sleep(10))
-        readable.write(Buffer.from([byte]))
-        written++
-      }
+      yield* trickle(readable, written, 10)
       readable.end()
       const outcome = yield* Fiber.join(fiber)
       expect(Date.now() - started).toBeGreaterThan(100)
@@ -569,12 +577,7 @@ describe("readBytes: bounded waits (live clock, real timers)", () => {
       const before = timers()
       const fiber = yield* waiting(readable, { firstMillis: 100, idleMillis: 100 })
       const counts: Array<number> = []
-      for (const byte of body.subarray(0, 20)) {
-        yield* Effect.promise(() => sleep(5))
-        readable.write(Buffer.from([byte]))
-        yield* tick
-        counts.push(timers() - before)
-      }
+      yield* trickle(readable, 20, 5, Effect.zipRight(tick, Effect.sync(() => counts.push(timers() - before))))
       readable.end()
       const outcome = yield* Fiber.join(fiber)
       expect(Math.max(...counts)).toBeLessThanOrEqual(1)

@@ -16,28 +16,17 @@ import * as ModelError from "../../src/model/ModelError.js"
 import * as ModelResponse from "../../src/model/ModelResponse.js"
 import * as Ollama from "../../src/model/ollama/internal/protocol.js"
 import * as OpenAI from "../../src/model/openai/internal/protocol.js"
-import { fixturesRoot } from "./support.js"
+import { fixturesRoot, ssePayloads, textLines } from "./support.js"
 
 const root = fixturesRoot
 /** Recordings of the request surface (code execution, thinking levels, image output) kept beside the tests. */
 const recordings = new URL("recordings/", import.meta.url)
 const read = (path: string, from: URL = root) => readFileSync(new URL(path, from), "utf8")
 
-/** SSE `data:` payloads of a raw body (CRLF or LF framing). */
-const ssePayloads = (text: string): Array<string> =>
-  text.split(/\r?\n\r?\n/).flatMap((event) => {
-    const data = event.split(/\r?\n/).filter((line) => line.startsWith("data:")).map((line) =>
-      line.slice(5).replace(/^ /, "")
-    )
-    return data.length === 0 ? [] : [data.join("\n")]
-  })
-
-const lines = (text: string) => text.split(/\r?\n/).filter((line) => line.trim() !== "")
-
 /** The payloads of a streamed fixture, or undefined for a single body. */
 const streamPayloads = (file: string, from: URL): Array<unknown> | undefined => {
   const text = read(file, from)
-  if (file.endsWith(".events.jsonl") || file.endsWith(".ndjson")) return lines(text).map((l) => JSON.parse(l))
+  if (file.endsWith(".events.jsonl") || file.endsWith(".ndjson")) return textLines(text).map((l) => JSON.parse(l))
   if (file.endsWith("-sse.txt") || file.endsWith(".sse")) {
     return ssePayloads(text).filter((p) => p !== "[DONE]").map((p) => JSON.parse(p))
   }

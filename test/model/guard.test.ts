@@ -21,19 +21,11 @@ import { guard } from "../../src/model/internal/guard.js"
 import * as ModelError from "../../src/model/ModelError.js"
 import * as Ollama from "../../src/model/ollama/internal/protocol.js"
 import * as OpenAI from "../../src/model/openai/internal/protocol.js"
-import { fixturesRoot } from "./support.js"
+import { fixturesRoot, ssePayloads, textLines } from "./support.js"
 
 const read = (path: string) => readFileSync(new URL(path, fixturesRoot), "utf8")
 
-const ssePayloads = (text: string): Array<string> =>
-  text.split(/\r?\n\r?\n/).flatMap((event) => {
-    const data = event.split(/\r?\n/).filter((line) => line.startsWith("data:")).map((line) =>
-      line.slice(5).replace(/^ /, "")
-    )
-    return data.length === 0 ? [] : [data.join("\n")]
-  })
-
-const jsonLines = (text: string) => text.split(/\r?\n/).filter((line) => line.trim() !== "").map((l) => JSON.parse(l))
+const jsonLines = (text: string) => textLines(text).map((l) => JSON.parse(l))
 
 interface Input {
   readonly name: string

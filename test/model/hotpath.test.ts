@@ -27,7 +27,7 @@ import { timeoutFail } from "../../src/model/internal/timeout.js"
 import * as ModelError from "../../src/model/ModelError.js"
 import type * as ModelResponse from "../../src/model/ModelResponse.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
-import { fixturesRoot } from "./support.js"
+import { fixturesRoot, ssePayloads, textLines } from "./support.js"
 
 const server = new ModelError.ServerError({ backend: "ollama", status: 500, detail: "boom" })
 const unavailable = new ModelError.Unavailable({ backend: "ollama", status: 503, detail: "cold start" })
@@ -204,13 +204,8 @@ const recordedStreams = (): Array<readonly [string, Array<string>]> => {
   const dir = new URL("gemini/", fixturesRoot)
   return readdirSync(dir).sort().flatMap((file): Array<readonly [string, Array<string>]> => {
     const text = readFileSync(new URL(file, dir), "utf8")
-    if (file.endsWith("-sse.txt")) {
-      const events = text.split(/\r?\n\r?\n/).flatMap((event) =>
-        event.split(/\r?\n/).filter((line) => line.startsWith("data:")).map((line) => line.slice(5).trim())
-      )
-      return [[file, events]]
-    }
-    if (file.endsWith(".events.jsonl")) return [[file, text.split(/\r?\n/).filter((line) => line.trim() !== "")]]
+    if (file.endsWith("-sse.txt")) return [[file, ssePayloads(text)]]
+    if (file.endsWith(".events.jsonl")) return [[file, textLines(text)]]
     return []
   })
 }

@@ -133,3 +133,15 @@ export const httpClients: ReadonlyArray<{ readonly name: string; readonly http: 
     { name: "FetchHttpClient", http: FetchHttpClient.layer },
     { name: "UndiciHttpClient", http: UndiciHttpClient.layer }
   ]
+
+/** SSE `data:` payloads of a raw body (CRLF or LF framing; an event's data lines joined). */
+export const ssePayloads = (text: string): Array<string> =>
+  text.split(/\r?\n\r?\n/).flatMap((event) => {
+    const data = event.split(/\r?\n/).filter((line) => line.startsWith("data:")).map((line) =>
+      line.slice(5).replace(/^ /, "")
+    )
+    return data.length === 0 ? [] : [data.join("\n")]
+  })
+
+/** The non-blank lines of a text (NDJSON, an event log). */
+export const textLines = (text: string): Array<string> => text.split(/\r?\n/).filter((line) => line.trim() !== "")
