@@ -13,7 +13,9 @@
  * while proxied ones crossed two processes and back.
  *
  * Goals (issue 14, P7): added p50 ≤ 1.5x the floor's; throughput ≥ 0.9x the floor's;
- * stream time-to-first-byte within 1 ms of direct.
+ * stream time-to-first-byte within 1 ms of direct. The time-to-first-byte row also
+ * times a TCP relay (`relayChild.ts`, its own process, no HTTP): what one more process
+ * on the path costs by itself, apart from what an HTTP proxy's work costs.
  */
 import { fileURLToPath } from "node:url"
 import type { Row } from "./authScenarios.js"
@@ -61,6 +63,11 @@ export const proxy = async (options: {
         { prefix: "/slow", upstream: slow.url, authorization: slowAuth["authorization"] }
       ])],
       env
+    )
+    // the slow route only: the relay passes bytes, so the client sends the upstream's token
+    const relay = await spawnTsx<{ url: string }>(
+      fileURLToPath(new URL("./relayChild.ts", import.meta.url)),
+      [slow.url]
     )
     try {
       const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "How far is the moon?" }] }] })
@@ -184,10 +191,17 @@ export const proxy = async (options: {
         }
       })
 
-      // TTFB of a stream whose second chunk comes `gapMs` after the first.
-      const ttfb = async (who: Contender) => {
+      // TTFB of a stream whose second chunk comes `gapMs` after the first; the relay too.
+      type Streamer = Contender | "relay"
+      const streamers: ReadonlyArray<Streamer> = [...contenders, "relay"]
+      const slowOf = (who: Streamer) =>
+        who === "relay"
+          ? { slow: `${relay.value.url}/stream`, slowHeaders: base.direct.slowHeaders }
+          : base[who]
+      const ttfb = async (who: Streamer) => {
+        const { slow: url, slowHeaders: headers } = slowOf(who)
         const t = performance.now()
-        const response = await fetch(base[who].slow, { method: "POST", headers: base[who].slowHeaders, body: "{}" })
+        const response = await fetch(url, { method: "POST", headers, body: "{}" })
         const reader = response.body!.getReader()
         const first = await reader.read()
         const at = performance.now() - t
@@ -200,20 +214,21 @@ export const proxy = async (options: {
         if (text !== "{\"n\":1}\n{\"n\":2}\n") throw new Error(`${who}: slow stream: unexpected body ${text}`)
         return at
       }
-      const firsts: Record<Contender, Array<number>> = { direct: [], proxy: [], floor: [] }
+      await ttfb("relay") // its first connection
+      const firsts: Record<Streamer, Array<number>> = { direct: [], proxy: [], floor: [], relay: [] }
       for (let i = 0; i < options.ttfbRuns; i++) {
-        for (let k = 0; k < contenders.length; k++) {
-          const who = contenders[(i + k) % contenders.length]!
+        for (let k = 0; k < streamers.length; k++) {
+          const who = streamers[(i + k) % streamers.length]!
           firsts[who].push(await ttfb(who))
         }
       }
-      const first = (who: Contender) => percentile(firsts[who], 0.5)
+      const first = (who: Streamer) => percentile(firsts[who], 0.5)
       const extra = first("proxy") - first("direct")
       rows.push({
         scenario: "proxy",
         measure: `stream TTFB p50, 2nd chunk ${options.gapMs} ms later (${options.ttfbRuns} runs; direct ${
           ms(first("direct"))
-        })`,
+        }; a TCP relay, no HTTP, +${ms(first("relay") - first("direct"))})`,
         ours: ms(first("proxy")),
         peer: ms(first("floor")),
         peerName: "node:http floor proxy",
@@ -223,11 +238,14 @@ export const proxy = async (options: {
           "p7.proxy_ttfb_ms": round(first("proxy")),
           "p7.floor_ttfb_ms": round(first("floor")),
           "p7.proxy_added_ttfb_ms": round(extra),
-          "p7.floor_added_ttfb_ms": round(first("floor") - first("direct"))
+          "p7.floor_added_ttfb_ms": round(first("floor") - first("direct")),
+          "p7.relay_ttfb_ms": round(first("relay")),
+          "p7.relay_added_ttfb_ms": round(first("relay") - first("direct"))
         }
       })
       return rows
     } finally {
+      await relay.close()
       await signing.close()
       await floor.close()
     }
