@@ -54,8 +54,11 @@ const emulator = useEmulator({ env: true })
 
 type Fault = "silent" | "stall" | "destroy"
 
-/** What the server does after the first event. */
-type Then = Fault | { readonly complete: string }
+/**
+ * What the server does after the first event: a fault, the rest of a complete answer,
+ * or `first` again every `gapMs` until it was sent `times` in all, then a stall.
+ */
+type Then = Fault | { readonly complete: string } | { readonly times: number; readonly gapMs: number }
 
 /** What the server does with the next request: the first event or nothing, then a fault. */
 interface Plan {
@@ -102,8 +105,15 @@ beforeAll(async () => {
         res.write(current.first)
         await new Promise((resolve) => setTimeout(resolve, 1))
       }
+      const then = current.then
+      if (typeof then === "object" && "times" in then) {
+        for (let i = 1; i < then.times; i++) {
+          await new Promise((resolve) => setTimeout(resolve, then.gapMs))
+          res.write(current.first)
+        }
+      }
       entry.written = true
-      if (typeof current.then === "object") res.end(current.then.complete)
+      if (typeof current.then === "object" && "complete" in current.then) res.end(current.then.complete)
       else if (current.then === "destroy") res.socket?.destroy()
       // "silent" and "stall": held open; the client must close it
     })
@@ -493,3 +503,61 @@ describe.each(backends)("$name stream on the bounded body read, complete (live c
       expect(seen[before + 1]!.port).toBe(seen[before]!.port)
     }))
 })
+
+// One timer serves every bounded wait of a body read (`readable.ts`): a wait that ends in
+// time leaves it armed for its own deadline, and when it fires before the deadline of the
+// wait that runs then, it is armed again for that one. Events 20 ms apart under a 150 ms
+// idle bound leave the timer armed for the first idle wait's deadline; it fires while the
+// wait after the last event runs, which must still end 150 ms after that event: not then
+// (too early), and not never (a caller that waits forever).
+const spaced = { times: 4, gapMs: 20, idleTimeout: "150 millis", idleMillis: 150 } as const
+
+describe.each(backends)(
+  "$name stream on the bounded body read, a stall after spaced events (live clock)",
+  (backend) => {
+    it.live("fails with idleTimeout no sooner than the bound after the last event, every chunk before it, the connection closed, no token in the error", () =>
+      Effect.gen(function*() {
+        plan = {
+          contentType: backend.contentType,
+          first: backend.first,
+          then: { times: spaced.times, gapMs: spaced.gapMs }
+        }
+        const before = seen.length
+        reads.bounded = 0
+        reads.stream = 0
+        const chunks: Array<ModelResponse.ModelStreamChunk> = []
+        const arrived: Array<number> = []
+        const run = yield* Effect.gen(function*() {
+          const model = yield* ModelService
+          const result = yield* model.stream({
+            model: backend.model,
+            contents: [ModelRequest.user("hi")],
+            firstChunkTimeout: "600 millis",
+            idleTimeout: spaced.idleTimeout
+          }).pipe(
+            Stream.runForEach((chunk) =>
+              Effect.sync(() => {
+                chunks.push(chunk)
+                arrived.push(performance.now())
+              })
+            ),
+            Effect.either
+          )
+          const endedAt = performance.now()
+          return { result, endedAt, closed: yield* untilClosed(seen[before]!) }
+        }).pipe(
+          Effect.provide(backend.layer().pipe(Layer.provide(emulatorBase(emulator, counted(UndiciHttpClient.layer)))))
+        )
+        expect(reads).toEqual({ bounded: 1, stream: 0 })
+        if (Either.isRight(run.result)) throw new Error(`${backend.name}: the stream ended without an error`)
+        const error = run.result.left
+        expect(error._tag).toBe("Timeout")
+        expect(error.message).toMatch(/the stream went silent: no data for 150ms \(idleTimeout\)/)
+        expect(textOf(chunks)).toBe(text1.repeat(spaced.times))
+        // the bound counts from the read that brought the last event (the consumer sees it a little later)
+        expect(run.endedAt - arrived[arrived.length - 1]!).toBeGreaterThanOrEqual(spaced.idleMillis - 10)
+        expect(run.closed).toBe(true)
+        noToken(error, seen[before]!.tokens)
+      }))
+  }
+)
