@@ -445,6 +445,33 @@ export class Decode extends Retryable(
 }
 
 /**
+ * `Object.prototype` (or `Array.prototype`, under an index) carries properties beyond
+ * the standard ones in this process: prototype pollution, most often a deep merge of
+ * untrusted JSON somewhere in the app. Every object parsed from a backend's answer
+ * would inherit them, so a field the answer left out would read as the polluted value
+ * (text, a tool call, an error). The answer was not read. `detail` names the
+ * properties (never their values). Not the backend's fault; retrying does not help.
+ *
+ * @since 0.4.0
+ * @category Errors
+ */
+export class PrototypePolluted extends Retryable(
+  Schema.TaggedError<PrototypePolluted>("effect-adc/PrototypePolluted")("PrototypePolluted", {
+    ...common
+  }),
+  false
+) {
+  /** @since 0.4.0 */
+  override get message(): string {
+    return `The answer of ${backendName[this.backend].replace(/^The /, "the ")}${located(this)} was not read: ` +
+      `this process has a polluted prototype${said(this.detail)}. Every object parsed from the answer would ` +
+      `inherit those properties, so a field the backend left out would read as the polluted value. Find the code ` +
+      `that writes to Object.prototype (often a deep merge of untrusted JSON, through \`__proto__\` or ` +
+      `\`constructor.prototype\`); the backend is not at fault and retrying will not help.`
+  }
+}
+
+/**
  * The stream's body ended before its protocol's end marker (Gemini: no `finishReason`;
  * Ollama: no `done: true`; OpenAI-compatible: no `finish_reason` and no `[DONE]`):
  * a proxy or the server cut it. The chunks that arrived before were delivered; the
@@ -600,6 +627,7 @@ export type ModelError =
   | Timeout
   | Transport
   | Decode
+  | PrototypePolluted
   | StreamTruncated
   | CredentialsUnavailable
   | NoRoute
@@ -621,6 +649,7 @@ export const ModelError: Schema.Union<[
   typeof Timeout,
   typeof Transport,
   typeof Decode,
+  typeof PrototypePolluted,
   typeof StreamTruncated,
   typeof CredentialsUnavailable,
   typeof NoRoute,
@@ -637,6 +666,7 @@ export const ModelError: Schema.Union<[
   Timeout,
   Transport,
   Decode,
+  PrototypePolluted,
   StreamTruncated,
   CredentialsUnavailable,
   NoRoute,

@@ -269,7 +269,11 @@ describe("Gemini StreamState: the text-event path gives what decoding every even
       for (let n = 0; n <= events.length; n++) {
         const fast = new Gemini.StreamState(geminiContext)
         const fastOut: Array<ModelResponse.ModelStreamChunk> = []
-        const fastErrors = events.slice(0, n).map((e) => withPlainPrototype(() => fast.step(e, fastOut)))
+        const fastErrors = events.slice(0, n).map((e) =>
+          withPlainPrototype(() => fast.step(e, fastOut), () => {
+            throw new Error("polluted prototype")
+          })
+        )
         const reference = new DecodedEvents(geminiContext)
         const referenceOut: Array<ModelResponse.ModelStreamChunk> = []
         const referenceErrors = events.slice(0, n).map((e) => reference.step(e, referenceOut))

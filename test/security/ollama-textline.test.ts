@@ -640,6 +640,7 @@ const run = (reads: ReadonlyArray<Uint8Array>, general: boolean): Outcome => {
   const protocol = (): Decoder.Protocol => {
     const state = new Ollama.StreamState({ backend: "ollama" })
     return {
+      context: state.context,
       step: (frame, out) => {
         if (typeof frame === "string" && Ollama.textLine(frame) !== undefined) {
           fast++

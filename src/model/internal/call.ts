@@ -32,7 +32,8 @@ import { ModelLimits } from "../ModelLimits.js"
 import type * as ModelService from "../ModelService.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import { parseJson } from "./common.js"
-import { fromResponse } from "./errors.js"
+import { fromResponse, prototypePolluted } from "./errors.js"
+import { withPlainPrototype } from "./fastpath.js"
 import * as internalRetry from "./retry.js"
 import { deadlines, through } from "./stream.js"
 import { isLiveClock, timeoutFail, timerMillis } from "./timeout.js"
@@ -84,31 +85,42 @@ const causeText = (cause: unknown): string => {
   return scrub(`${text}${inner}`).slice(0, 500)
 }
 
+/**
+ * The error of a failure below the decode, or `PrototypePolluted` when the prototype is
+ * polluted: a library on the way (undici reads an `error` field) may have failed on an
+ * inherited value, which its message would then carry.
+ */
+const blamed = (context: ModelError.Context, error: () => ModelError.ModelError): ModelError.ModelError =>
+  withPlainPrototype(error, (names) => prototypePolluted(context, names))
+
 /** @internal */
 export const fromAuthError = (context: ModelError.Context, error: AuthError): ModelError.ModelError =>
-  new ModelError.CredentialsUnavailable({
-    ...context,
-    authError: error._tag,
-    detail: scrub(error.message),
-    cause: error
-  })
+  blamed(context, () =>
+    new ModelError.CredentialsUnavailable({
+      ...context,
+      authError: error._tag,
+      detail: scrub(error.message),
+      cause: error
+    }))
 
 /** @internal */
 export const fromRequestError = (context: ModelError.Context, error: HttpClientError.RequestError) =>
-  new ModelError.Transport({
-    ...context,
-    detail: scrub(error.description ?? error.reason),
-    cause: causeText(error.cause ?? error.description ?? error.reason)
-  })
+  blamed(context, () =>
+    new ModelError.Transport({
+      ...context,
+      detail: scrub(error.description ?? error.reason),
+      cause: causeText(error.cause ?? error.description ?? error.reason)
+    }))
 
 /** A failure while reading a body: the connection broke (not a body we misread). @internal */
 export const fromBodyError = (context: ModelError.Context, error: HttpClientError.ResponseError) =>
-  new ModelError.Transport({
-    ...context,
-    status: error.response.status,
-    detail: "the connection broke while the body was read",
-    cause: causeText(error.cause ?? error.description ?? error.reason)
-  })
+  blamed(context, () =>
+    new ModelError.Transport({
+      ...context,
+      status: error.response.status,
+      detail: "the connection broke while the body was read",
+      cause: causeText(error.cause ?? error.description ?? error.reason)
+    }))
 
 /**
  * Engine options from a wire client's `BackendOptions`: the settings as given, the

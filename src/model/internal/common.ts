@@ -10,7 +10,8 @@ import { scrub } from "../../internal/scrub.js"
 import * as ModelError from "../ModelError.js"
 import type * as ModelRequest from "../ModelRequest.js"
 import type * as ModelResponse from "../ModelResponse.js"
-import { fromStreamError } from "./errors.js"
+import { fromStreamError, prototypePolluted } from "./errors.js"
+import { withPlainPrototype } from "./fastpath.js"
 import { guard } from "./guard.js"
 import type * as Stream from "./stream.js"
 
@@ -18,10 +19,11 @@ import type * as Stream from "./stream.js"
 export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
 /**
- * Decode a wire body; a mismatch becomes `Decode` saying what did not match. A body of
- * the common shape passes `common` (a protocol's hand-written check of its commonest
- * stream event, `fastpath.ts`) or the structural check compiled from the same schema
- * (`guard.ts`) and is used as it is; anything else goes through the Schema.
+ * Decode a wire body; a mismatch becomes `Decode` saying what did not match, and a
+ * polluted prototype `PrototypePolluted` (`fastpath.ts`). A body of the common shape
+ * passes `common` (a protocol's hand-written check of its commonest stream event) or the
+ * structural check compiled from the same schema (`guard.ts`) and is used as it is;
+ * anything else goes through the Schema.
  *
  * @internal
  */
@@ -32,14 +34,21 @@ export const decodeWire = <A, I>(
 ) => {
   const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "preserve" })
   const fast = guard(schema)
-  return (context: ModelError.Context, body: unknown): Either.Either<A, ModelError.Decode> =>
-    (common !== undefined && common(body)) || (fast !== undefined && fast(body)) ?
-      Either.right(body) :
-      Either.mapLeft(decode(body), (error) =>
-        new ModelError.Decode({
-          ...context,
-          detail: `${what}: ${scrub(ParseResult.TreeFormatter.formatErrorSync(error))}`
-        }))
+  return (
+    context: ModelError.Context,
+    body: unknown
+  ): Either.Either<A, ModelError.Decode | ModelError.PrototypePolluted> =>
+    withPlainPrototype(
+      (): Either.Either<A, ModelError.Decode> =>
+        (common !== undefined && common(body)) || (fast !== undefined && fast(body)) ?
+          Either.right(body) :
+          Either.mapLeft(decode(body), (error) =>
+            new ModelError.Decode({
+              ...context,
+              detail: `${what}: ${scrub(ParseResult.TreeFormatter.formatErrorSync(error))}`
+            })),
+      (names) => Either.left(prototypePolluted(context, names))
+    )
 }
 
 /** A text that is not JSON, as `Decode`. */
@@ -56,18 +65,27 @@ const notJson = (
     }`
   })
 
-/** Parse a JSON text; failure becomes `Decode`. @internal */
+/**
+ * Parse a JSON text; failure becomes `Decode`, and a polluted prototype (whose names
+ * every parsed object would inherit) `PrototypePolluted`.
+ *
+ * @internal
+ */
 export const parseJson = (
   context: ModelError.Context & { readonly status?: number | undefined },
   text: string,
   what: string
-): Either.Either<unknown, ModelError.Decode> => {
-  try {
-    return Either.right(JSON.parse(text))
-  } catch (cause) {
-    return Either.left(notJson(context, text, what, cause))
-  }
-}
+): Either.Either<unknown, ModelError.Decode | ModelError.PrototypePolluted> =>
+  withPlainPrototype(
+    (): Either.Either<unknown, ModelError.Decode> => {
+      try {
+        return Either.right(JSON.parse(text))
+      } catch (cause) {
+        return Either.left(notJson(context, text, what, cause))
+      }
+    },
+    (names) => Either.left(prototypePolluted(context, names))
+  )
 
 /** JSON of a text that may be none (no closure per call: this runs once per stream event). */
 const tryJson = (text: string): unknown => {
@@ -109,7 +127,7 @@ export const withValue = <A>(
   context: ModelError.Context,
   response: ModelResponse.ModelResponse,
   output: ModelRequest.Output<A> | undefined
-): Either.Either<ModelResponse.ModelResponse<A>, ModelError.Decode> => {
+): Either.Either<ModelResponse.ModelResponse<A>, ModelError.Decode | ModelError.PrototypePolluted> => {
   if (output === undefined) return Either.right({ ...response, value: undefined })
   return Either.map(
     Either.flatMap(
@@ -132,7 +150,7 @@ export const parseArguments = (
   context: ModelError.Context,
   name: string,
   text: string
-): Either.Either<Record<string, unknown>, ModelError.Decode> => {
+): Either.Either<Record<string, unknown>, ModelError.Decode | ModelError.PrototypePolluted> => {
   if (text.trim() === "") return Either.right({})
   return Either.flatMap(parseJson(context, text, `The arguments of tool call ${name}`), (json) =>
     isRecord(json)

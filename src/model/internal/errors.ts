@@ -8,6 +8,7 @@ import * as Schema from "effect/Schema"
 import { parseRetryAfter } from "../../internal/retryAfter.js"
 import { scrub } from "../../internal/scrub.js"
 import * as ModelError from "../ModelError.js"
+import { withPlainPrototype } from "./fastpath.js"
 
 /** @internal */
 export interface ErrorResponse extends ModelError.Context {
@@ -61,6 +62,35 @@ const decodeNested = Schema.decodeUnknownEither(NestedErrorBody)
 
 /** @internal */
 export { scrub }
+
+/** `context[key]` when it is the object's own property, else `undefined`. */
+const ownField = (context: object, key: string): unknown =>
+  Object.hasOwn(context, key) ? Reflect.get(context, key) : undefined
+
+const asString = (u: unknown): string | undefined => typeof u === "string" ? u : undefined
+const asNumber = (u: unknown): number | undefined => typeof u === "number" ? u : undefined
+
+/**
+ * The refusal of an answer read while a prototype is polluted: the extra names
+ * (scrubbed, at most five), never their values.
+ *
+ * @internal
+ */
+export const prototypePolluted = (
+  context: ModelError.Context & { readonly status?: number | undefined },
+  names: ReadonlyArray<string>
+): ModelError.PrototypePolluted =>
+  new ModelError.PrototypePolluted({
+    // own fields of their type only: this runs on the polluted prototype, which a missing
+    // field would read, and a client below may have read it too (fetch's `status`)
+    backend: context.backend,
+    model: asString(ownField(context, "model")),
+    url: asString(ownField(context, "url")),
+    status: asNumber(ownField(context, "status")),
+    detail: `${names.slice(0, 5).map((name) => scrub(name, 80)).join(", ")}${
+      names.length > 5 ? ` and ${names.length - 5} more` : ""
+    } set`
+  })
 
 /** Google durations: `"26s"`, `"1.5s"`, `"0.250s"`. @internal */
 export const parseGoogleDuration = (value: string): number | undefined => {
@@ -148,8 +178,14 @@ const parseBody = (body: string): Parsed => {
  *
  * @internal
  */
-export const fromResponse = (response: ErrorResponse): ModelError.ModelError => {
-  const parsed = parseBody(response.body)
+export const fromResponse = (response: ErrorResponse): ModelError.ModelError =>
+  withPlainPrototype(
+    () => fromParsed(response, parseBody(response.body)),
+    (names) => prototypePolluted(response, names)
+  )
+
+/** The error for a response and what its body said. */
+const fromParsed = (response: ErrorResponse, parsed: Parsed): ModelError.ModelError => {
   const base = {
     backend: response.backend,
     model: response.model,

@@ -15,9 +15,10 @@
  * the guard and the Schema decide.
  *
  * "Own property" costs an `Object.hasOwn` per field, about 0.2 µs of a Gemini event's
- * check of 0.3 (`.tmp/hasown.ts`, session 9), except inside `withPlainPrototype`: the
- * stream decoders run each network read's decode in it, and there a defined field of a
- * `JSON.parse` object is known to be its own (see `withPlainPrototype`).
+ * check of 0.3 (`.tmp/hasown.ts`, session 9), except inside `withPlainPrototype`: every
+ * decode of an answer runs in it (each network read of a stream, each body), and there
+ * a defined field of a `JSON.parse` object is known to be its own; with a polluted
+ * prototype the answer is refused instead (see `withPlainPrototype`).
  *
  * @internal
  */
@@ -37,30 +38,54 @@ const standardNames: ReadonlySet<string> = new Set([
   "toLocaleString"
 ])
 
-/** `Object.prototype` has no property but the standard ones (none a field name a check reads). */
-const prototypeIsPlain = (): boolean => {
-  for (const name of Object.getOwnPropertyNames(Object.prototype)) if (!standardNames.has(name)) return false
-  return true
+/** A name `Array.prototype` may not have: an index, which an array's missing element would inherit. */
+const indexName = /^\d/
+
+/**
+ * The properties a parsed answer would inherit beyond the standard ones: any extra name
+ * on `Object.prototype`, and any index on `Array.prototype` (polyfills add methods
+ * there, which no read of ours takes as an element); `undefined` when there are none.
+ */
+const inheritedExtras = (): ReadonlyArray<string> | undefined => {
+  let extras: Array<string> | undefined
+  for (const name of Object.getOwnPropertyNames(Object.prototype)) {
+    if (!standardNames.has(name)) (extras ??= []).push(`Object.prototype.${name}`)
+  }
+  // an object lists its index keys first: one test when there are none
+  const arrayNames = Object.getOwnPropertyNames(Array.prototype)
+  if (!indexName.test(arrayNames[0] ?? "")) return extras
+  for (const name of arrayNames) {
+    if (indexName.test(name)) (extras ??= []).push(`Array.prototype[${name}]`)
+  }
+  return extras
 }
 
-// true only while `withPlainPrototype` runs its function on a plain `Object.prototype`
+// true only while `withPlainPrototype` runs its function on plain prototypes
 let plain = false
 
 /**
- * Runs `decode` (one network read's frames, parsed and checked) knowing whether
- * `Object.prototype` is plain. Every object `JSON.parse` makes has that prototype, so
- * when it holds none of the field names the checks read, a field they find defined is
- * the object's own, and `own` need not ask. Nothing inside adds a name to the
- * prototype: the decode is synchronous and runs none of the caller's code (unless a
- * standard method of `Object.prototype` was itself replaced by code, which then already
- * runs in the process and could change anything). A polluted prototype
- * (`Object.prototype.text = …`) makes `own` ask `Object.hasOwn` as before. The checks
- * inside must only see `JSON.parse` output.
+ * Runs `decode` (a body, or one network read's frames, parsed and checked) when the
+ * prototypes are plain, and `polluted` with the extra names instead when they are not:
+ * a polluted prototype would make every field an answer leaves out read as the
+ * polluted value, so the answer is not read at all (`ModelError.PrototypePolluted`).
+ *
+ * Inside `decode`, every object `JSON.parse` made inherits only plain prototypes, so a
+ * field the checks find defined is the object's own, and `own` need not ask. Nothing
+ * inside adds a name to a prototype: the decode is synchronous and runs none of the
+ * caller's code (unless a standard method of `Object.prototype` was itself replaced by
+ * code, which then already runs in the process and could change anything). Nested
+ * calls look once.
  *
  * @internal
  */
-export const withPlainPrototype = <A>(decode: () => A): A => {
-  plain = prototypeIsPlain()
+export const withPlainPrototype = <A, E>(
+  decode: () => A,
+  polluted: (names: ReadonlyArray<string>) => E
+): A | E => {
+  if (plain) return decode()
+  const extras = inheritedExtras()
+  if (extras !== undefined) return polluted(extras)
+  plain = true
   try {
     return decode()
   } finally {

@@ -29,6 +29,7 @@ import type * as BoundedBody from "../../internal/boundedBody.js"
 import { writeThen } from "../../internal/streams.js"
 import type * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
+import { prototypePolluted } from "./errors.js"
 import { withPlainPrototype } from "./fastpath.js"
 import { timeoutFail } from "./timeout.js"
 
@@ -160,6 +161,8 @@ export const ndjson = (): Framer => {
  * @internal
  */
 export interface Protocol {
+  /** The call's backend, model and URL, for the errors of the stream. */
+  readonly context: ModelError.Context
   readonly step: (frame: Frame, out: Array<ModelResponse.ModelStreamChunk>) => ModelError.ModelError | undefined
   readonly end: (out: Array<ModelResponse.ModelStreamChunk>) => ModelError.ModelError | undefined
 }
@@ -189,19 +192,20 @@ export const decoder =
       frames.length = 0
       return undefined
     }
-    // each read's decode knows whether `Object.prototype` is plain (`fastpath.ts`)
+    // each read is decoded on plain prototypes, or refused (`fastpath.ts`)
+    const polluted = (names: ReadonlyArray<string>) => prototypePolluted(protocol.context, names)
     return {
       push: (bytes, out) =>
         withPlainPrototype(() => {
           framer.push(utf8.decode(bytes, { stream: true }), frames)
           return run(out)
-        }),
+        }, polluted),
       end: (out) =>
         withPlainPrototype(() => {
           framer.push(utf8.decode(), frames)
           framer.end(frames)
           return run(out) ?? protocol.end(out)
-        })
+        }, polluted)
     }
   }
 

@@ -295,7 +295,7 @@ const partsOf = (
   context: ModelError.Context,
   body: ChatResponse,
   offset: number
-): Either.Either<Array<ModelRequest.Part>, ModelError.Decode> => {
+): Either.Either<Array<ModelRequest.Part>, ModelError.Decode | ModelError.PrototypePolluted> => {
   const parts: Array<ModelRequest.Part> = []
   const thinking = body.message?.thinking ?? body.thinking ?? ""
   const text = body.message?.content ?? body.response ?? ""
