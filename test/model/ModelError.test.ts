@@ -164,6 +164,7 @@ describe("ModelError translation", () => {
       new ModelError.InvalidRequest(base),
       new ModelError.ContentBlocked({ ...base, where: "prompt", blockReason: "SAFETY" }),
       new ModelError.Decode(base),
+      new ModelError.PrototypePolluted(base),
       new ModelError.Unsupported({ ...base, feature: "safety" })
     ]
     expect(retryable.map(ModelError.isRetryable)).toEqual(retryable.map(() => true))
@@ -185,5 +186,23 @@ describe("ModelError translation", () => {
     )
     const decoded = Schema.decodeUnknownSync(ModelError.ModelError)(Schema.encodeSync(ModelError.ModelError)(error))
     expect(decoded._tag === "Unsupported" && decoded.feature).toBe("googleSearch")
+  })
+
+  it("PrototypePolluted blames the process, not the backend, names the property and round-trips as a ModelError", () => {
+    const error = new ModelError.PrototypePolluted({
+      backend: "gemini-api",
+      model: "gemini-2.5-flash",
+      detail: "Object.prototype.parts set"
+    })
+    expect(error.message).toBe(
+      "The answer of the Gemini API [model gemini-2.5-flash] was not read: this process has a polluted prototype: " +
+        "Object.prototype.parts set. Every object parsed from the answer would inherit those properties, so a field " +
+        "the backend left out would read as the polluted value. Find the code that writes to Object.prototype " +
+        "(often a deep merge of untrusted JSON, through `__proto__` or `constructor.prototype`); the backend is not " +
+        "at fault and retrying will not help."
+    )
+    const decoded = Schema.decodeUnknownSync(ModelError.ModelError)(Schema.encodeSync(ModelError.ModelError)(error))
+    expect(decoded._tag).toBe("PrototypePolluted")
+    expect(ModelError.isModelError(decoded)).toBe(true)
   })
 })
