@@ -18,6 +18,7 @@
  *   no exported span (nor any token);
  * - the same bytes on the clean prototype, before and after, give the answer as sent.
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -25,11 +26,16 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type * as AuthService from "../../src/auth/AuthService.js"
+import { EmbeddingService } from "../../src/model/embedding/EmbeddingService.js"
+import * as GeminiApiEmbeddings from "../../src/model/embedding/GeminiApiEmbeddings.js"
+import * as OllamaEmbeddings from "../../src/model/embedding/OllamaEmbeddings.js"
+import * as OpenAICompatibleEmbeddings from "../../src/model/embedding/OpenAICompatibleEmbeddings.js"
 import type * as ModelError from "../../src/model/ModelError.js"
 import * as ModelRequest from "../../src/model/ModelRequest.js"
 import { ModelService } from "../../src/model/ModelService.js"
 import * as RetryPolicy from "../../src/model/RetryPolicy.js"
-import { backendLayer, httpClients, leakReport, observe, serve, useSharedAuth, useWorld } from "./support.js"
+import { backendLayer, type Form, httpClients, leakReport, observe, serve, useSharedAuth, useWorld } from "./support.js"
 
 const world = useWorld()
 const sharedAuth = useSharedAuth(world)
@@ -54,12 +60,16 @@ const lines = (...events: ReadonlyArray<unknown>) => events.map((e) => `${JSON.s
 type Protocol = "gemini" | "ollama" | "openai"
 type Op = "generate" | "stream"
 
-interface Case {
+/** A property set on a prototype. */
+interface Pollution {
   /** What is polluted: a name on `Object.prototype`, or an index on `Array.prototype`. */
   readonly on: "Object" | "Array"
   readonly name: string
   /** A value the missing field would take. */
   readonly value: unknown
+}
+
+interface Case extends Pollution {
   /** The requests the polluted call sends: 1, or 0 when the HTTP client fails on the pollution first. */
   readonly sent?: 0
   /** Answers without the field, as the server sends them. */
@@ -265,10 +275,24 @@ const outcomeOf = (delivered: ReadonlyArray<unknown>, exit: Exit.Exit<void, Mode
   }
 }
 
-const describePollution = (c: Case) => c.on === "Object" ? `Object.prototype.${c.name}` : `Array.prototype[${c.name}]`
+const describePollution = (c: Pollution) =>
+  c.on === "Object" ? `Object.prototype.${c.name}` : `Array.prototype[${c.name}]`
+
+/**
+ * Where `needle` was printed, but for @effect/platform's client span: it lists the
+ * request's and response's headers with `for…in`, inherited names too, so that a
+ * polluted `name` shows there as a header attribute (a header that was never sent), and
+ * it records the exception a client below threw on the polluted value.
+ */
+const printedByUs = (forms: ReadonlyArray<Form>, name: string, needle: string): Array<string> => {
+  const platformSpan = new RegExp(
+    `^span http\\.client POST (attribute http\\.(request|response)\\.header\\.${name}|event exception)$`
+  )
+  return forms.filter((form) => form.text.includes(needle) && !platformSpan.test(form.where)).map((form) => form.where)
+}
 
 /** `effect` with the prototype polluted as `c` says (`enumerable`: as an assignment leaves it), restored after. */
-const polluted = <A, E, R>(c: Case, enumerable: boolean, effect: Effect.Effect<A, E, R>) => {
+const polluted = <A, E, R>(c: Pollution, enumerable: boolean, effect: Effect.Effect<A, E, R>) => {
   const target = c.on === "Object" ? Object.prototype : Array.prototype
   return Effect.acquireUseRelease(
     Effect.sync(() => {
@@ -324,14 +348,7 @@ describe.each(["gemini", "ollama", "openai"] as const)("%s", (protocol) => {
           expect(dirty.error?.detail).toContain(describePollution(c))
           // the value reached no chunk and no printed form, log line or span
           expect(dirty.delivered).not.toContain(marker)
-          // (but for @effect/platform's client span, which lists the headers with `for…in`,
-          // inherited names too, so that a string value shows as a header that was never
-          // sent, and records the exception a client below threw on the polluted value)
-          const platformSpan = new RegExp(
-            `^span http\\.client POST (attribute http\\.(request|response)\\.header\\.${c.name}|event exception)$`
-          )
-          const printed = observed.forms.filter((form) => form.text.includes(marker))
-          expect(printed.filter((form) => !platformSpan.test(form.where)).map((form) => form.where)).toEqual([])
+          expect(printedByUs(observed.forms, c.name, marker)).toEqual([])
           expect(sentPolluted.length).toBe(c.sent ?? 1)
           expect(sentPolluted.flatMap((seen) => Object.keys(seen.headers))).not.toContain(c.name.toLowerCase())
           expect(observed.spans).toBeGreaterThan(0)
@@ -339,6 +356,89 @@ describe.each(["gemini", "ollama", "openai"] as const)("%s", (protocol) => {
           // the clean prototype reads the answer as sent, before and after
           expect(clean.delivered).not.toContain(marker)
           expect(clean.error?.tag).not.toBe("PrototypePolluted")
+          expect(after).toEqual(clean)
+        })
+    )
+  })
+})
+
+// -----------------------------------------------------------------------------
+// Embeddings: a vector the backend did not send
+// -----------------------------------------------------------------------------
+
+/** The polluted vector's mark: a number that must appear nowhere. */
+const markerNumber = 0.7391713
+
+interface EmbeddingCase {
+  readonly name: string
+  readonly model: string
+  readonly layer: () => Layer.Layer<EmbeddingService, never, AuthService.AuthService | HttpClient.HttpClient>
+  /** The polluted field, and a value it would take. */
+  readonly field: string
+  readonly value: unknown
+  /** An answer for one input without the field. */
+  readonly answer: unknown
+}
+
+const embeddingCases: ReadonlyArray<EmbeddingCase> = [
+  {
+    name: "Gemini API batchEmbedContents",
+    model: "gemini-embedding-001",
+    layer: () =>
+      Layer.orDie(
+        GeminiApiEmbeddings.layer({ baseUrl: upstream.url, origins: [upstream.url], retry: RetryPolicy.none })
+      ),
+    field: "values",
+    value: [markerNumber, markerNumber],
+    answer: { embeddings: [{}] }
+  },
+  {
+    name: "Ollama /api/embed",
+    model: "embeddinggemma",
+    layer: () => Layer.orDie(OllamaEmbeddings.layer({ url: upstream.url, retry: RetryPolicy.none })),
+    field: "embeddings",
+    value: [[markerNumber, markerNumber]],
+    answer: { model: "embeddinggemma" }
+  },
+  {
+    name: "OpenAI-compatible /v1/embeddings",
+    model: "google/embeddinggemma-300m",
+    layer: () => Layer.orDie(OpenAICompatibleEmbeddings.layer({ url: upstream.url, retry: RetryPolicy.none })),
+    field: "embedding",
+    value: [markerNumber, markerNumber],
+    answer: { object: "list", model: "google/embeddinggemma-300m", data: [{ object: "embedding", index: 0 }] }
+  }
+]
+
+describe.each(embeddingCases)("$name", (e) => {
+  describe.each(Object.keys(httpClients) as Array<keyof typeof httpClients>)("on %s", (client) => {
+    const embedOnce = (delivered: Array<unknown>) =>
+      Effect.flatMap(EmbeddingService, (service) => service.embed({ model: e.model, inputs: ["hi"] })).pipe(
+        Effect.map((response) => void delivered.push(response)),
+        Effect.provide(e.layer().pipe(Layer.provide(Layer.mergeAll(sharedAuth(), httpClients[client]))))
+      )
+    const run = Effect.gen(function*() {
+      const delivered: Array<unknown> = []
+      return outcomeOf(delivered, yield* Effect.exit(embedOnce(delivered)))
+    })
+    const pollution: Pollution = { on: "Object", name: e.field, value: e.value }
+    it.effect.each([true, false])(
+      `Object.prototype.${e.field} (enumerable: %s) over an answer without it: PrototypePolluted, no vector nobody sent; Decode on the clean prototype`,
+      (enumerable) =>
+        Effect.gen(function*() {
+          answer = { status: 200, contentType: "application/json", text: JSON.stringify(e.answer) }
+          const clean = yield* run
+          const delivered: Array<unknown> = []
+          const observed = yield* observe(polluted(pollution, enumerable, embedOnce(delivered)), world)
+          const after = yield* run
+          const dirty = outcomeOf(delivered, observed.exit)
+          expect(dirty.error?.tag).toBe("PrototypePolluted")
+          expect(dirty.error?.detail).toContain(`Object.prototype.${e.field}`)
+          expect(dirty.delivered).not.toContain(String(markerNumber))
+          expect(printedByUs(observed.forms, e.field, String(markerNumber))).toEqual([])
+          expect(leakReport(world.secrets, observed.forms)).toBe("")
+          // the answer as sent lacks the vector: the clean prototype refuses it as a bad body
+          expect(clean.error?.tag).toBe("Decode")
           expect(after).toEqual(clean)
         })
     )
