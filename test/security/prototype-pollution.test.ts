@@ -102,6 +102,17 @@ const openaiCompletion = (message: unknown) => ({
 })
 const call = { name: "delete_everything", args: { really: true } }
 
+/** A Gemini answer whose part has neither `text` nor `functionCall`. */
+const geminiEmptyPart: Case["answers"] = {
+  generate: { text: JSON.stringify(geminiWith({ content: { role: "model", parts: [{}] }, finishReason: "STOP" })) },
+  stream: { text: sse({ candidates: [{ content: { role: "model", parts: [{}] } }] }, geminiEnd) }
+}
+/** An Ollama answer of plain text: no `tool_calls`, no `error`. */
+const ollamaPlainText: Case["answers"] = {
+  generate: { text: JSON.stringify(ollamaEnd) },
+  stream: { text: lines({ ...ollamaHead, message: { role: "assistant", content: "a" }, done: false }, ollamaEnd) }
+}
+
 const cases: Readonly<Record<Protocol, ReadonlyArray<Case>>> = {
   gemini: [
     {
@@ -117,23 +128,13 @@ const cases: Readonly<Record<Protocol, ReadonlyArray<Case>>> = {
       on: "Object",
       name: "text",
       value: marker,
-      answers: {
-        generate: {
-          text: JSON.stringify(geminiWith({ content: { role: "model", parts: [{}] }, finishReason: "STOP" }))
-        },
-        stream: { text: sse({ candidates: [{ content: { role: "model", parts: [{}] } }] }, geminiEnd) }
-      }
+      answers: geminiEmptyPart
     },
     {
       on: "Object",
       name: "functionCall",
       value: { ...call, id: marker },
-      answers: {
-        generate: {
-          text: JSON.stringify(geminiWith({ content: { role: "model", parts: [{}] }, finishReason: "STOP" }))
-        },
-        stream: { text: sse({ candidates: [{ content: { role: "model", parts: [{}] } }] }, geminiEnd) }
-      }
+      answers: geminiEmptyPart
     },
     {
       on: "Object",
@@ -187,10 +188,7 @@ const cases: Readonly<Record<Protocol, ReadonlyArray<Case>>> = {
       on: "Object",
       name: "tool_calls",
       value: [{ function: { name: call.name, arguments: { marker } } }],
-      answers: {
-        generate: { text: JSON.stringify(ollamaEnd) },
-        stream: { text: lines({ ...ollamaHead, message: { role: "assistant", content: "a" }, done: false }, ollamaEnd) }
-      }
+      answers: ollamaPlainText
     },
     {
       // a failing stream's last line: `{"error": …}` read from nothing (undici's fetch
@@ -199,10 +197,7 @@ const cases: Readonly<Record<Protocol, ReadonlyArray<Case>>> = {
       name: "error",
       value: marker,
       sent: 0,
-      answers: {
-        generate: { text: JSON.stringify(ollamaEnd) },
-        stream: { text: lines({ ...ollamaHead, message: { role: "assistant", content: "a" }, done: false }, ollamaEnd) }
-      }
+      answers: ollamaPlainText
     }
   ],
   openai: [

@@ -31,9 +31,8 @@ import * as ModelError from "../ModelError.js"
 import { ModelLimits } from "../ModelLimits.js"
 import type * as ModelService from "../ModelService.js"
 import * as RetryPolicy from "../RetryPolicy.js"
-import { parseJson } from "./common.js"
-import { fromResponse, prototypePolluted } from "./errors.js"
-import { withPlainPrototype } from "./fastpath.js"
+import { parseWireJson } from "./common.js"
+import { fromResponse, unlessPolluted } from "./errors.js"
 import * as internalRetry from "./retry.js"
 import { deadlines, through } from "./stream.js"
 import { isLiveClock, timeoutFail, timerMillis } from "./timeout.js"
@@ -85,17 +84,13 @@ const causeText = (cause: unknown): string => {
   return scrub(`${text}${inner}`).slice(0, 500)
 }
 
-/**
- * The error of a failure below the decode, or `PrototypePolluted` when the prototype is
- * polluted: a library on the way (undici reads an `error` field) may have failed on an
- * inherited value, which its message would then carry.
- */
-const blamed = (context: ModelError.Context, error: () => ModelError.ModelError): ModelError.ModelError =>
-  withPlainPrototype(error, (names) => prototypePolluted(context, names))
+// A failure below the decode is `PrototypePolluted` when the prototype is polluted: a
+// library on the way (undici reads an `error` field) may have failed on an inherited
+// value, which its message would then carry.
 
 /** @internal */
 export const fromAuthError = (context: ModelError.Context, error: AuthError): ModelError.ModelError =>
-  blamed(context, () =>
+  unlessPolluted(context, () =>
     new ModelError.CredentialsUnavailable({
       ...context,
       authError: error._tag,
@@ -105,7 +100,7 @@ export const fromAuthError = (context: ModelError.Context, error: AuthError): Mo
 
 /** @internal */
 export const fromRequestError = (context: ModelError.Context, error: HttpClientError.RequestError) =>
-  blamed(context, () =>
+  unlessPolluted(context, () =>
     new ModelError.Transport({
       ...context,
       detail: scrub(error.description ?? error.reason),
@@ -114,7 +109,7 @@ export const fromRequestError = (context: ModelError.Context, error: HttpClientE
 
 /** A failure while reading a body: the connection broke (not a body we misread). @internal */
 export const fromBodyError = (context: ModelError.Context, error: HttpClientError.ResponseError) =>
-  blamed(context, () =>
+  unlessPolluted(context, () =>
     new ModelError.Transport({
       ...context,
       status: error.response.status,
@@ -264,7 +259,8 @@ export const make = (options: EngineOptions) =>
     const readJson = (response: HttpClientResponse.HttpClientResponse, context: ModelError.Context) =>
       Effect.matchEffect(response.text, {
         onFailure: (error) => Effect.fail(fromBodyError(context, error)),
-        onSuccess: (text) => parseJson({ ...context, status: response.status }, text, "the body")
+        // every caller decodes the body with `decodeWire`, which looks at the prototypes
+        onSuccess: (text) => parseWireJson({ ...context, status: response.status }, text, "the body")
       })
 
     const engine: Engine = {

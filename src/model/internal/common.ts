@@ -10,13 +10,21 @@ import { scrub } from "../../internal/scrub.js"
 import * as ModelError from "../ModelError.js"
 import type * as ModelRequest from "../ModelRequest.js"
 import type * as ModelResponse from "../ModelResponse.js"
-import { fromStreamError, prototypePolluted } from "./errors.js"
-import { withPlainPrototype } from "./fastpath.js"
+import { fromStreamError, unlessPolluted } from "./errors.js"
 import { guard } from "./guard.js"
 import type * as Stream from "./stream.js"
 
 /** An open JSON object on the wire: call arguments, a function's response, a JSON Schema. @internal */
 export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/** `decode()`'s result on plain prototypes, else the refusal as its failure (`unlessPolluted`). */
+const refusedIfPolluted = <A, E>(
+  context: ModelError.Context & { readonly status?: number | undefined },
+  decode: () => Either.Either<A, E>
+): Either.Either<A, E | ModelError.PrototypePolluted> => {
+  const result = unlessPolluted(context, decode)
+  return Either.isEither(result) ? result : Either.left(result)
+}
 
 /**
  * Decode a wire body; a mismatch becomes `Decode` saying what did not match, and a
@@ -38,7 +46,8 @@ export const decodeWire = <A, I>(
     context: ModelError.Context,
     body: unknown
   ): Either.Either<A, ModelError.Decode | ModelError.PrototypePolluted> =>
-    withPlainPrototype(
+    refusedIfPolluted(
+      context,
       (): Either.Either<A, ModelError.Decode> =>
         (common !== undefined && common(body)) || (fast !== undefined && fast(body)) ?
           Either.right(body) :
@@ -46,8 +55,7 @@ export const decodeWire = <A, I>(
             new ModelError.Decode({
               ...context,
               detail: `${what}: ${scrub(ParseResult.TreeFormatter.formatErrorSync(error))}`
-            })),
-      (names) => Either.left(prototypePolluted(context, names))
+            }))
     )
 }
 
@@ -66,8 +74,27 @@ const notJson = (
   })
 
 /**
- * Parse a JSON text; failure becomes `Decode`, and a polluted prototype (whose names
- * every parsed object would inherit) `PrototypePolluted`.
+ * Parse a JSON text; failure becomes `Decode`. It does not look at the prototypes: for a
+ * body that `decodeWire` decodes next, which looks where the fields are read.
+ *
+ * @internal
+ */
+export const parseWireJson = (
+  context: ModelError.Context & { readonly status?: number | undefined },
+  text: string,
+  what: string
+): Either.Either<unknown, ModelError.Decode> => {
+  try {
+    return Either.right(JSON.parse(text))
+  } catch (cause) {
+    return Either.left(notJson(context, text, what, cause))
+  }
+}
+
+/**
+ * Parse a JSON text that is read at once (structured output, tool arguments); failure
+ * becomes `Decode`, and a polluted prototype (whose names every parsed object would
+ * inherit) `PrototypePolluted`.
  *
  * @internal
  */
@@ -76,16 +103,7 @@ export const parseJson = (
   text: string,
   what: string
 ): Either.Either<unknown, ModelError.Decode | ModelError.PrototypePolluted> =>
-  withPlainPrototype(
-    (): Either.Either<unknown, ModelError.Decode> => {
-      try {
-        return Either.right(JSON.parse(text))
-      } catch (cause) {
-        return Either.left(notJson(context, text, what, cause))
-      }
-    },
-    (names) => Either.left(prototypePolluted(context, names))
-  )
+  refusedIfPolluted(context, () => parseWireJson(context, text, what))
 
 /** JSON of a text that may be none (no closure per call: this runs once per stream event). */
 const tryJson = (text: string): unknown => {

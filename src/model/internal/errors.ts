@@ -92,6 +92,18 @@ export const prototypePolluted = (
     } set`
   })
 
+/**
+ * `decode()` on plain prototypes, else the refusal naming the extra properties
+ * (`withPlainPrototype`): whatever `decode` would have read or said on a polluted
+ * prototype, the prototype is what is blamed.
+ *
+ * @internal
+ */
+export const unlessPolluted = <A>(
+  context: ModelError.Context & { readonly status?: number | undefined },
+  decode: () => A
+): A | ModelError.PrototypePolluted => withPlainPrototype(decode, (names) => prototypePolluted(context, names))
+
 /** Google durations: `"26s"`, `"1.5s"`, `"0.250s"`. @internal */
 export const parseGoogleDuration = (value: string): number | undefined => {
   const match = /^(\d+(?:\.\d+)?)s$/.exec(value.trim())
@@ -179,10 +191,7 @@ const parseBody = (body: string): Parsed => {
  * @internal
  */
 export const fromResponse = (response: ErrorResponse): ModelError.ModelError =>
-  withPlainPrototype(
-    () => fromParsed(response, parseBody(response.body)),
-    (names) => prototypePolluted(response, names)
-  )
+  unlessPolluted(response, () => fromParsed(response, parseBody(response.body)))
 
 /** The error for a response and what its body said. */
 const fromParsed = (response: ErrorResponse, parsed: Parsed): ModelError.ModelError => {

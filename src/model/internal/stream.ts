@@ -29,8 +29,7 @@ import type * as BoundedBody from "../../internal/boundedBody.js"
 import { writeThen } from "../../internal/streams.js"
 import type * as ModelError from "../ModelError.js"
 import type * as ModelResponse from "../ModelResponse.js"
-import { prototypePolluted } from "./errors.js"
-import { withPlainPrototype } from "./fastpath.js"
+import { unlessPolluted } from "./errors.js"
 import { timeoutFail } from "./timeout.js"
 
 // -----------------------------------------------------------------------------
@@ -193,19 +192,18 @@ export const decoder =
       return undefined
     }
     // each read is decoded on plain prototypes, or refused (`fastpath.ts`)
-    const polluted = (names: ReadonlyArray<string>) => prototypePolluted(protocol.context, names)
     return {
       push: (bytes, out) =>
-        withPlainPrototype(() => {
+        unlessPolluted(protocol.context, () => {
           framer.push(utf8.decode(bytes, { stream: true }), frames)
           return run(out)
-        }, polluted),
+        }),
       end: (out) =>
-        withPlainPrototype(() => {
+        unlessPolluted(protocol.context, () => {
           framer.push(utf8.decode(), frames)
           framer.end(frames)
           return run(out) ?? protocol.end(out)
-        }, polluted)
+        })
     }
   }
 
